@@ -1,0 +1,6 @@
+#define _GNU_SOURCE
+#include "CEpollShim.h"
+
+int cepoll_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags) {
+    return accept4(fd, addr, len, flags);
+}

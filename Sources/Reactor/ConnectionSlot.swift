@@ -1,0 +1,56 @@
+/// Per-descriptor state, kept in one contiguous table indexed by the fd (as Redis `ae` and uSockets
+/// do): no object per connection in the loop, and a slot is found without hashing.
+struct Slot {
+    enum Kind: UInt8 {
+        case free, connection, connecting, listener, wakeup, signal
+    }
+
+    struct Flags: OptionSet {
+        let rawValue: UInt16
+        /// The application paused reading.
+        static let readPausedByUser = Flags(rawValue: 1 << 0)
+        /// Reading paused because the outbound queue is above the high watermark.
+        static let readPausedByBackpressure = Flags(rawValue: 1 << 1)
+        /// The peer shut down its side; no more reads.
+        static let readEOF = Flags(rawValue: 1 << 2)
+        /// `close()` was called with bytes still queued: close once they drain.
+        static let closeAfterFlush = Flags(rawValue: 1 << 3)
+        /// `shutdownWrite()` was called with bytes still queued.
+        static let shutdownWriteAfterFlush = Flags(rawValue: 1 << 4)
+        static let writeShutDown = Flags(rawValue: 1 << 5)
+        /// The handler was told it is not writable and has not been told otherwise since.
+        static let aboveHighWatermark = Flags(rawValue: 1 << 6)
+    }
+
+    var generation: UInt32 = 0
+    var kind: Kind = .free
+    var flags: Flags = []
+    var interest: Interest = []
+    /// Index into the loop's listener table, for `.listener` slots.
+    var listenerIndex: Int32 = -1
+    var handler: (any ConnectionHandler)?
+    var closeReason: CloseReason = .local
+
+    // The unconsumed tail of the input, allocated only while a tail exists.
+    var tail: UnsafeMutableRawPointer?
+    var tailCount = 0
+    var tailCapacity = 0
+
+    var queue = OutboundQueue()
+    var highWatermark = 0
+    var lowWatermark = 0
+    var timeout: TimerID?
+
+    /// The value epoll hands back with every event: a stale event for a descriptor that was
+    /// closed and reused carries the old generation and is dropped.
+    static func token(fd: Int32, generation: UInt32) -> UInt64 {
+        UInt64(generation) << 32 | UInt64(UInt32(bitPattern: fd))
+    }
+
+    mutating func releaseTail() {
+        tail?.deallocate()
+        tail = nil
+        tailCount = 0
+        tailCapacity = 0
+    }
+}

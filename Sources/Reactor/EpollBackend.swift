@@ -1,0 +1,69 @@
+import CEpollShim
+import Glibc
+
+/// Interest in readiness, as epoll flags. Level-triggered (see `EventLoop` for why).
+struct Interest: OptionSet {
+    let rawValue: UInt32
+    static let read = Interest(rawValue: CEPOLL_IN | CEPOLL_RDHUP)
+    static let write = Interest(rawValue: CEPOLL_OUT)
+}
+
+/// One readiness report, decoded from the packed `epoll_event`.
+struct ReadyEvent {
+    let token: UInt64
+    let flags: UInt32
+
+    var isReadable: Bool { flags & (CEPOLL_IN | CEPOLL_RDHUP | CEPOLL_HUP | CEPOLL_ERR) != 0 }
+    var isWritable: Bool { flags & (CEPOLL_OUT | CEPOLL_HUP | CEPOLL_ERR) != 0 }
+    var isError: Bool { flags & CEPOLL_ERR != 0 }
+}
+
+/// The epoll instance: create, register, modify, deregister, wait. The loop never names epoll
+/// itself; everything epoll-specific (including the packed struct layout) stays in this file.
+struct EpollBackend: ~Copyable {
+    let fd: Int32
+    private let events: UnsafeMutableRawPointer
+    let capacity: Int
+
+    init(capacity: Int) throws(SystemError) {
+        let fd = epoll_create1(Int32(EPOLL_CLOEXEC))
+        if fd < 0 { throw SystemError(errno: errno, call: "epoll_create1") }
+        self.fd = fd
+        self.capacity = capacity
+        self.events = .allocate(byteCount: capacity * cepoll_event_size(), alignment: 8)
+    }
+
+    deinit {
+        events.deallocate()
+        Sys.close(fd)
+    }
+
+    /// `token` comes back with every event for `socket`: the loop packs the fd and a generation.
+    func register(_ socket: Int32, interest: Interest, token: UInt64) throws(SystemError) {
+        if cepoll_ctl(fd, EPOLL_CTL_ADD, socket, interest.rawValue, token) != 0 {
+            throw SystemError(errno: errno, call: "epoll_ctl(ADD)")
+        }
+    }
+
+    func modify(_ socket: Int32, interest: Interest, token: UInt64) {
+        // MOD fails only for a descriptor that is not registered, a bug the loop asserts against.
+        let r = cepoll_ctl(fd, EPOLL_CTL_MOD, socket, interest.rawValue, token)
+        assert(r == 0, "epoll_ctl(MOD) failed: \(errno)")
+    }
+
+    func deregister(_ socket: Int32) {
+        _ = cepoll_ctl(fd, EPOLL_CTL_DEL, socket, 0, 0)
+    }
+
+    /// Waits up to `timeoutMilliseconds` (-1: forever) and returns how many events are ready.
+    func wait(timeoutMilliseconds: Int32) -> Int {
+        let n = cepoll_wait(fd, events, Int32(capacity), timeoutMilliseconds)
+        return n < 0 ? 0 : Int(n)  // EINTR: report nothing, the loop iterates again
+    }
+
+    @inline(__always)
+    func event(at index: Int) -> ReadyEvent {
+        let e = cepoll_event_at(events, Int32(index))!
+        return ReadyEvent(token: cepoll_event_data(e), flags: cepoll_event_events(e))
+    }
+}

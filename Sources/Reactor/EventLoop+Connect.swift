@@ -1,0 +1,49 @@
+import CEpollShim
+import Glibc
+
+extension EventLoop {
+    /// Starts a nonblocking connect. The handler's `connectionDidOpen` runs once it is established;
+    /// if it fails, `connectionDidClose` runs with `.connectFailed(errno)`. `timeout` bounds the
+    /// attempt (reason `.timeout`).
+    @discardableResult
+    public func connect(
+        to address: SocketAddress, handler: any ConnectionHandler, timeout: Duration? = .seconds(10)
+    ) throws(SystemError) -> Connection {
+        let fd = try Sys.socket(family: address.family)
+        try? Sys.setOption(fd, Int32(IPPROTO_TCP), CEPOLL_TCP_NODELAY, 1)
+        let rc = address.withSockAddr { Glibc.connect(fd, $0, $1) }
+        if rc != 0 && errno != EINPROGRESS {
+            let e = errno
+            Sys.close(fd)
+            throw SystemError(errno: e, call: "connect")
+        }
+        // Either way, completion is reported by writability: one path for immediate and deferred.
+        let connection: Connection
+        do throws(SystemError) {
+            connection = try openConnection(fd, kind: .connecting, interest: .write)
+        } catch {
+            Sys.close(fd)
+            throw error
+        }
+        s.pointee.slots[Int(fd)].handler = handler
+        if let timeout { setTimeout(connection, timeout) }
+        return connection
+    }
+
+    func completeConnect(_ fd: Int32) {
+        let slot = s.pointee.slots + Int(fd)
+        let e = Sys.socketError(fd)
+        guard e == 0 else {
+            closeNow(fd, reason: .connectFailed(e))
+            return
+        }
+        let connection = Connection(loop: self, fd: fd, generation: slot.pointee.generation)
+        if let timer = slot.pointee.timeout {
+            s.pointee.wheel.cancel(timer)
+            slot.pointee.timeout = nil
+        }
+        slot.pointee.kind = .connection
+        updateInterest(fd)
+        slot.pointee.handler?.connectionDidOpen(connection)
+    }
+}

@@ -1,0 +1,340 @@
+import Glibc
+
+/// The per-connection data path: reads into the shared receive buffer, write-through sends, the
+/// cork, the outbound queue with its watermarks, timeouts and closing.
+extension EventLoop {
+    // MARK: Opening
+
+    /// Takes ownership of a connected descriptor and gives it a handler.
+    func openConnection(_ fd: Int32, kind: Slot.Kind = .connection, interest: Interest = .read) throws(SystemError) -> Connection {
+        let generation = try register(fd, kind: kind, interest: interest)
+        let slot = s.pointee.slots + Int(fd)
+        slot.pointee.highWatermark = configuration.highWatermark
+        slot.pointee.lowWatermark = configuration.lowWatermark
+        s.pointee.connectionCount += 1
+        return Connection(loop: self, fd: fd, generation: generation)
+    }
+
+    /// The slot of a handle that is still current, or nil.
+    @inline(__always)
+    func liveSlot(_ c: Connection) -> UnsafeMutablePointer<Slot>? {
+        guard c.fd >= 0, Int(c.fd) < s.pointee.slotCapacity else { return nil }
+        let slot = s.pointee.slots + Int(c.fd)
+        guard slot.pointee.generation == c.generation else { return nil }
+        let kind = slot.pointee.kind
+        return kind == .connection || kind == .connecting ? slot : nil
+    }
+
+    func isLive(_ c: Connection) -> Bool { liveSlot(c) != nil }
+
+    func handler(of c: Connection) -> (any ConnectionHandler)? { liveSlot(c)?.pointee.handler }
+
+    // MARK: Reading
+
+    func handleReadable(_ fd: Int32) {
+        let slot = s.pointee.slots + Int(fd)
+        let generation = slot.pointee.generation
+        let buffer = s.pointee.receiveBuffer
+        let capacity = s.pointee.receiveCapacity
+        // An unconsumed tail goes in front of the new bytes so the handler sees one contiguous view.
+        let prefix = slot.pointee.tailCount
+        if prefix > 0 { buffer.copyMemory(from: slot.pointee.tail!, byteCount: prefix) }
+
+        switch Sys.read(fd, buffer + prefix, capacity - prefix) {
+        case .bytes(let n):
+            let total = prefix + n
+            let connection = Connection(loop: self, fd: fd, generation: generation)
+            guard let handler = slot.pointee.handler else { return }
+            s.pointee.corkFD = fd
+            let consumed = handler.connection(connection, didRead: UnsafeRawBufferPointer(start: buffer, count: total))
+            guard slot.pointee.generation == generation, slot.pointee.kind == .connection else {
+                return  // closed inside the callback; closeNow already dropped the cork
+            }
+            keepTail(slot, from: buffer, total: total, consumed: consumed)
+            endCork(fd)
+            if total - consumed >= capacity, slot.pointee.generation == generation {
+                closeNow(fd, reason: .inputOverflow)
+            }
+        case .wouldBlock:
+            break
+        case .eof:
+            slot.pointee.flags.insert(.readEOF)
+            updateInterest(fd)
+            if let handler = slot.pointee.handler {
+                handler.connectionDidReadEOF(Connection(loop: self, fd: fd, generation: generation))
+            }
+        case .error(let e):
+            closeNow(fd, reason: reasonFor(errno: e))
+        }
+    }
+
+    /// Keeps the unconsumed bytes for the next read, in a buffer allocated only while needed.
+    private func keepTail(_ slot: UnsafeMutablePointer<Slot>, from buffer: UnsafeMutableRawPointer, total: Int, consumed: Int) {
+        let remaining = total - min(max(consumed, 0), total)
+        if remaining == 0 {
+            if slot.pointee.tail != nil { slot.pointee.releaseTail() }
+            return
+        }
+        if remaining > slot.pointee.tailCapacity {
+            slot.pointee.tail?.deallocate()
+            var capacity = 256
+            while capacity < remaining { capacity *= 2 }
+            slot.pointee.tail = .allocate(byteCount: capacity, alignment: 16)
+            slot.pointee.tailCapacity = capacity
+        }
+        slot.pointee.tail!.copyMemory(from: buffer + (total - remaining), byteCount: remaining)
+        slot.pointee.tailCount = remaining
+    }
+
+    func setReadPaused(_ c: Connection, _ paused: Bool) {
+        guard let slot = liveSlot(c) else { return }
+        if paused { slot.pointee.flags.insert(.readPausedByUser) } else { slot.pointee.flags.remove(.readPausedByUser) }
+        updateInterest(c.fd)
+    }
+
+    /// Read interest unless paused, at EOF or closing; write interest exactly while bytes are queued
+    /// (a level-triggered EPOLLOUT on an empty queue would wake the loop for nothing).
+    func updateInterest(_ fd: Int32) {
+        let slot = s.pointee.slots + Int(fd)
+        guard slot.pointee.kind == .connection else { return }
+        var interest: Interest = []
+        let noRead: Slot.Flags = [.readPausedByUser, .readPausedByBackpressure, .readEOF, .closeAfterFlush]
+        if slot.pointee.flags.isDisjoint(with: noRead) { interest.insert(.read) }
+        if !slot.pointee.queue.isEmpty { interest.insert(.write) }
+        setInterest(fd, interest)
+    }
+
+    // MARK: Sending
+
+    func send(_ c: Connection, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard let slot = liveSlot(c), slot.pointee.kind == .connection, canSend(slot) else { return false }
+        let count = bytes.count
+        guard count > 0, let base = bytes.baseAddress else { return true }
+        if s.pointee.corkFD == c.fd && slot.pointee.queue.isEmpty {
+            if s.pointee.corkCount + count > s.pointee.corkCapacity { writeCork(c.fd) }
+            if liveSlot(c) == nil { return false }
+            if slot.pointee.queue.isEmpty && s.pointee.corkCount + count <= s.pointee.corkCapacity {
+                (s.pointee.corkBuffer + s.pointee.corkCount).copyMemory(from: base, byteCount: count)
+                s.pointee.corkCount += count
+                return true
+            }
+        }
+        writeThrough(c.fd, base, count)
+        return true
+    }
+
+    func send(_ c: Connection, _ bytes: SharedBytes) -> Bool {
+        guard let slot = liveSlot(c), slot.pointee.kind == .connection, canSend(slot) else { return false }
+        let count = bytes.count
+        guard count > 0 else { return true }
+        if s.pointee.corkFD == c.fd {
+            // Small shared blocks are cheaper copied into the cork than written on their own.
+            if slot.pointee.queue.isEmpty && count <= 2048 && s.pointee.corkCount + count <= s.pointee.corkCapacity {
+                (s.pointee.corkBuffer + s.pointee.corkCount).copyMemory(from: bytes.base, byteCount: count)
+                s.pointee.corkCount += count
+                return true
+            }
+            writeCork(c.fd)  // keeps the order: corked bytes go first
+            guard liveSlot(c) != nil else { return false }
+        }
+        var written = 0
+        if slot.pointee.queue.isEmpty {
+            switch Sys.send(c.fd, bytes.base, count) {
+            case .bytes(let n): written = n
+            case .wouldBlock, .eof: break
+            case .error(let e):
+                closeNow(c.fd, reason: reasonFor(errno: e))
+                return false
+            }
+        }
+        if written < count {
+            slot.pointee.queue.append(bytes, offset: written)
+            didEnqueue(c.fd)
+        }
+        return true
+    }
+
+    private func canSend(_ slot: UnsafeMutablePointer<Slot>) -> Bool {
+        slot.pointee.flags.isDisjoint(with: [.closeAfterFlush, .writeShutDown, .shutdownWriteAfterFlush])
+    }
+
+    /// Writes at once if nothing is queued; queues a copy of what the kernel does not take.
+    private func writeThrough(_ fd: Int32, _ base: UnsafeRawPointer, _ count: Int) {
+        let slot = s.pointee.slots + Int(fd)
+        var written = 0
+        if slot.pointee.queue.isEmpty {
+            switch Sys.send(fd, base, count) {
+            case .bytes(let n): written = n
+            case .wouldBlock, .eof: break
+            case .error(let e):
+                closeNow(fd, reason: reasonFor(errno: e))
+                return
+            }
+        }
+        if written < count {
+            slot.pointee.queue.append(SharedBytes(copying: UnsafeRawBufferPointer(start: base + written, count: count - written)))
+            didEnqueue(fd)
+        }
+    }
+
+    /// Writes out what the cork gathered for `fd`, keeping the cork open for later sends.
+    private func writeCork(_ fd: Int32) {
+        let count = s.pointee.corkCount
+        s.pointee.corkCount = 0
+        if count > 0 { writeThrough(fd, s.pointee.corkBuffer, count) }
+    }
+
+    /// Ends a read callback's cork: one write for everything it sent.
+    func endCork(_ fd: Int32) {
+        guard s.pointee.corkFD == fd else { return }
+        writeCork(fd)
+        s.pointee.corkFD = -1
+    }
+
+    private func didEnqueue(_ fd: Int32) {
+        let slot = s.pointee.slots + Int(fd)
+        let queued = slot.pointee.queue.byteCount
+        if queued > configuration.maxQueuedBytes {
+            closeNow(fd, reason: .slowConsumer)
+            return
+        }
+        updateInterest(fd)
+        if queued > slot.pointee.highWatermark && !slot.pointee.flags.contains(.aboveHighWatermark) {
+            slot.pointee.flags.insert([.aboveHighWatermark, .readPausedByBackpressure])
+            updateInterest(fd)
+            slot.pointee.handler?.connectionWritabilityDidChange(
+                Connection(loop: self, fd: fd, generation: slot.pointee.generation), isWritable: false)
+        }
+    }
+
+    /// Writes as much of the queue as the kernel takes (EPOLLOUT), then finishes a pending
+    /// half-close or close, and reports crossing the low watermark.
+    func flushQueue(_ fd: Int32) {
+        let slot = s.pointee.slots + Int(fd)
+        drain: while !slot.pointee.queue.isEmpty {
+            let n = slot.pointee.queue.gather(into: s.pointee.iovecs, max: LoopState.iovecCapacity)
+            var offered = 0
+            for i in 0..<n { offered += s.pointee.iovecs[i].iov_len }
+            switch Sys.sendv(fd, s.pointee.iovecs, n) {
+            case .bytes(let written):
+                slot.pointee.queue.consume(written)
+                if written < offered { break drain }  // the kernel's buffer is full
+            case .wouldBlock, .eof:
+                break drain
+            case .error(let e):
+                closeNow(fd, reason: reasonFor(errno: e))
+                return
+            }
+        }
+        if slot.pointee.queue.isEmpty {
+            if slot.pointee.flags.contains(.closeAfterFlush) {
+                closeNow(fd, reason: slot.pointee.closeReason)
+                return
+            }
+            if slot.pointee.flags.contains(.shutdownWriteAfterFlush) {
+                _ = Glibc.shutdown(fd, Int32(SHUT_WR))
+                slot.pointee.flags.remove(.shutdownWriteAfterFlush)
+                slot.pointee.flags.insert(.writeShutDown)
+            }
+        }
+        if slot.pointee.flags.contains(.aboveHighWatermark) && slot.pointee.queue.byteCount <= slot.pointee.lowWatermark {
+            slot.pointee.flags.remove([.aboveHighWatermark, .readPausedByBackpressure])
+            updateInterest(fd)
+            slot.pointee.handler?.connectionWritabilityDidChange(
+                Connection(loop: self, fd: fd, generation: slot.pointee.generation), isWritable: true)
+        } else {
+            updateInterest(fd)
+        }
+    }
+
+    func bufferedAmount(_ c: Connection) -> Int {
+        guard let slot = liveSlot(c) else { return 0 }
+        return slot.pointee.queue.byteCount + (s.pointee.corkFD == c.fd ? s.pointee.corkCount : 0)
+    }
+
+    func isWritable(_ c: Connection) -> Bool {
+        guard let slot = liveSlot(c) else { return false }
+        return !slot.pointee.flags.contains(.aboveHighWatermark)
+    }
+
+    func setWatermarks(_ c: Connection, low: Int, high: Int) {
+        precondition(low <= high, "low watermark above high")
+        guard let slot = liveSlot(c) else { return }
+        slot.pointee.lowWatermark = low
+        slot.pointee.highWatermark = high
+    }
+
+    // MARK: Timeouts
+
+    func setTimeout(_ c: Connection, _ timeout: Duration?) {
+        guard let slot = liveSlot(c) else { return }
+        if let armed = slot.pointee.timeout {
+            s.pointee.wheel.cancel(armed)
+            slot.pointee.timeout = nil
+        }
+        if let timeout {
+            slot.pointee.timeout = armTimer(after: timeout, period: nil, payload: c.id)
+        }
+    }
+
+    func connectionTimeoutFired(token: UInt64, timer: TimerID) {
+        let fd = Int32(truncatingIfNeeded: token & 0xFFFF_FFFF)
+        let c = Connection(loop: self, fd: fd, generation: UInt32(truncatingIfNeeded: token >> 32))
+        guard let slot = liveSlot(c), slot.pointee.timeout == timer else { return }
+        slot.pointee.timeout = nil
+        if slot.pointee.flags.contains(.closeAfterFlush) || slot.pointee.kind == .connecting {
+            closeNow(fd, reason: .timeout)  // a flush or a connect that takes too long is abandoned
+        } else {
+            slot.pointee.handler?.connectionDidTimeout(c)
+        }
+    }
+
+    // MARK: Closing
+
+    func shutdownWrite(_ c: Connection) {
+        guard let slot = liveSlot(c), slot.pointee.kind == .connection, canSend(slot) else { return }
+        if s.pointee.corkFD == c.fd { writeCork(c.fd) }
+        guard liveSlot(c) != nil else { return }
+        if slot.pointee.queue.isEmpty {
+            _ = Glibc.shutdown(c.fd, Int32(SHUT_WR))
+            slot.pointee.flags.insert(.writeShutDown)
+        } else {
+            slot.pointee.flags.insert(.shutdownWriteAfterFlush)
+        }
+    }
+
+    func close(_ c: Connection, reason: CloseReason, flush: Bool) {
+        guard let slot = liveSlot(c) else { return }
+        if flush && slot.pointee.kind == .connection {
+            if s.pointee.corkFD == c.fd { writeCork(c.fd) }
+            guard liveSlot(c) != nil else { return }
+            if !slot.pointee.queue.isEmpty {
+                if slot.pointee.flags.contains(.closeAfterFlush) { return }
+                slot.pointee.flags.insert(.closeAfterFlush)
+                slot.pointee.closeReason = reason
+                updateInterest(c.fd)
+                setTimeout(c, configuration.closeFlushTimeout)
+                return
+            }
+        }
+        closeNow(c.fd, reason: reason)
+    }
+
+    /// Releases everything the connection holds, then tells its handler: by then the handle is
+    /// stale, so nothing the handler does can touch the closed (and maybe reused) descriptor.
+    func closeNow(_ fd: Int32, reason: CloseReason) {
+        let slot = s.pointee.slots + Int(fd)
+        guard slot.pointee.kind == .connection || slot.pointee.kind == .connecting else { return }
+        let connection = Connection(loop: self, fd: fd, generation: slot.pointee.generation)
+        let handler = slot.pointee.handler
+        if let armed = slot.pointee.timeout { s.pointee.wheel.cancel(armed) }
+        if s.pointee.corkFD == fd {
+            s.pointee.corkFD = -1
+            s.pointee.corkCount = 0
+        }
+        deregisterAndRelease(fd, closeDescriptor: true)
+        s.pointee.connectionCount -= 1
+        handler?.connectionDidClose(connection, reason: reason)
+        connectionDidRelease()
+    }
+}

@@ -1,0 +1,73 @@
+import CEpollShim
+import Glibc
+
+struct GracefulShutdown {
+    var deadlineTimer: TimerID?
+}
+
+extension EventLoop {
+    /// Shuts down in order: stop accepting, ask every connection's handler to finish
+    /// (`connectionShouldShutdown`: an HTTP server completes the response in flight, a WebSocket
+    /// sends close 1001), and stop the loop when the last connection has closed, or at `deadline`,
+    /// when what is left is closed with `.shutdown`.
+    public func shutdownGracefully(deadline: Duration = .seconds(10)) {
+        guard s.pointee.shutdown == nil else { return }
+        s.pointee.shutdown = GracefulShutdown()
+        closeAllListeners()
+        if s.pointee.connectionCount == 0 {
+            finishShutdown()
+            return
+        }
+        s.pointee.shutdown?.deadlineTimer = schedule(after: deadline) { [unowned self] in
+            self.s.pointee.shutdown?.deadlineTimer = nil
+            self.finishShutdown()
+        }
+        for fd in 0..<Int32(s.pointee.slotCapacity) {
+            let slot = s.pointee.slots + Int(fd)
+            guard slot.pointee.kind == .connection || slot.pointee.kind == .connecting else { continue }
+            let c = Connection(loop: self, fd: fd, generation: slot.pointee.generation)
+            slot.pointee.handler?.connectionShouldShutdown(c)
+        }
+    }
+
+    /// Whether a graceful shutdown is under way.
+    public var isShuttingDown: Bool { s.pointee.shutdown != nil }
+
+    func finishShutdown() {
+        if let timer = s.pointee.shutdown?.deadlineTimer { cancel(timer) }
+        stop()
+    }
+
+    /// Turns SIGINT and SIGTERM into a graceful shutdown of this loop (a second signal stops it at
+    /// once). The signals are blocked for the calling thread and delivered through a signalfd, so
+    /// call this on the main thread before starting other threads (they inherit the mask).
+    public func handleTerminationSignals(drainDeadline: Duration = .seconds(10)) throws(SystemError) {
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        sigaddset(&mask, SIGINT)
+        sigaddset(&mask, SIGTERM)
+        if pthread_sigmask(SIG_BLOCK, &mask, nil) != 0 { throw SystemError(errno: errno, call: "pthread_sigmask") }
+        let fd = signalfd(-1, &mask, CEPOLL_SFD_NONBLOCK | CEPOLL_SFD_CLOEXEC)
+        if fd < 0 { throw SystemError(errno: errno, call: "signalfd") }
+        do throws(SystemError) {
+            try register(fd, kind: .signal, interest: .read)
+        } catch {
+            Sys.close(fd)
+            throw error
+        }
+        s.pointee.signalFD = fd
+        signalDrainDeadline = drainDeadline
+    }
+
+    func handleSignal(_ fd: Int32) {
+        var info = signalfd_siginfo()
+        while Glibc.read(fd, &info, MemoryLayout<signalfd_siginfo>.size) == MemoryLayout<signalfd_siginfo>.size {
+            if isShuttingDown {
+                finishShutdown()
+            } else {
+                onTerminationSignal?(Int32(info.ssi_signo))
+                shutdownGracefully(deadline: signalDrainDeadline)
+            }
+        }
+    }
+}

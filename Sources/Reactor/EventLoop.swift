@@ -1,0 +1,327 @@
+import CEpollShim
+import Glibc
+
+/// Everything a loop mutates, reached through one pointer so the hot path pays no runtime
+/// exclusivity checks (those checks on class properties cost more than all else Swift adds).
+struct LoopState: ~Copyable {
+    var slots: UnsafeMutablePointer<Slot>
+    var slotCapacity: Int
+    var wheel: TimerWheel
+    /// Closure timers' bodies, by wheel node index (connection timeouts carry a token instead).
+    var timerBodies: [(() -> Void)?] = []
+
+    let receiveBuffer: UnsafeMutableRawPointer
+    let receiveCapacity: Int
+    /// Sends made by a read callback to its own connection gather here and leave in one write.
+    let corkBuffer: UnsafeMutableRawPointer
+    let corkCapacity: Int
+    var corkCount = 0
+    var corkFD: Int32 = -1
+    let iovecs: UnsafeMutablePointer<iovec>
+    static let iovecCapacity = 64
+
+    let startNanoseconds: UInt64
+    var nowNanoseconds: UInt64
+    var iterations: UInt64 = 0
+    var connectionCount = 0
+    var stopRequested = false
+    var closed = false
+
+    var listeners: [ListenerState?] = []
+    var acceptPaused = false
+    var acceptRetryTimer: TimerID?
+    var shutdown: GracefulShutdown?
+    var signalFD: Int32 = -1
+
+    var nowTick: UInt64 { (nowNanoseconds &- startNanoseconds) / 1_000_000 }
+}
+
+/// A single-threaded epoll reactor.
+///
+/// One loop owns one epoll instance and every descriptor registered with it, and runs on the thread
+/// that calls `run()` (or `runOnce`). Nothing it owns may be touched from another thread: the one
+/// thread-safe entry is `handle` (`EventLoopHandle.execute`), a locked queue plus an eventfd.
+/// The type is deliberately not `Sendable`, so the compiler keeps it on its thread.
+///
+/// Readiness is level-triggered: a socket that still has data after its one read per iteration
+/// is reported again next iteration, which gives every connection a fair share (a per-iteration
+/// read budget of one read) without having to drain each socket to EAGAIN, and a missed event can
+/// never strand a connection.
+public final class EventLoop {
+    let backend: EpollBackend
+    let s: UnsafeMutablePointer<LoopState>
+    public let configuration: EventLoopConfiguration
+    /// The thread-safe doorway into this loop.
+    public let handle: EventLoopHandle
+    /// Called on the loop when SIGINT/SIGTERM starts a graceful shutdown (to log it, say).
+    public var onTerminationSignal: ((Int32) -> Void)?
+    var signalDrainDeadline: Duration = .seconds(10)
+
+    public init(configuration: EventLoopConfiguration = EventLoopConfiguration()) throws(SystemError) {
+        Sys.ignoreSIGPIPE()
+        self.configuration = configuration
+        let backend = try EpollBackend(capacity: configuration.maxEventsPerWait)
+        let wakeFD = try Sys.eventfd()
+        let now = Sys.monotonicNanoseconds()
+        let capacity = 1024
+        let slots = UnsafeMutablePointer<Slot>.allocate(capacity: capacity)
+        slots.initialize(repeating: Slot(), count: capacity)
+        s = .allocate(capacity: 1)
+        s.initialize(to: LoopState(
+            slots: slots, slotCapacity: capacity,
+            wheel: TimerWheel(startTick: 0),
+            receiveBuffer: .allocate(byteCount: configuration.receiveBufferSize, alignment: 16),
+            receiveCapacity: configuration.receiveBufferSize,
+            corkBuffer: .allocate(byteCount: configuration.corkBufferSize, alignment: 16),
+            corkCapacity: configuration.corkBufferSize,
+            iovecs: .allocate(capacity: LoopState.iovecCapacity),
+            startNanoseconds: now, nowNanoseconds: now))
+        self.backend = backend
+        self.handle = EventLoopHandle(wakeFD: wakeFD)
+        do throws(SystemError) {
+            try register(wakeFD, kind: .wakeup, interest: .read)
+        } catch {
+            close()
+            throw error
+        }
+    }
+
+    deinit {
+        close()
+        s.pointee.slots.deinitialize(count: s.pointee.slotCapacity)
+        s.pointee.slots.deallocate()
+        s.pointee.receiveBuffer.deallocate()
+        s.pointee.corkBuffer.deallocate()
+        s.pointee.iovecs.deallocate()
+        s.deinitialize(count: 1)
+        s.deallocate()
+    }
+
+    // MARK: Running
+
+    /// Runs until `stop()` (or a finished graceful shutdown), then closes every descriptor.
+    public func run() {
+        while runOnce() {}
+        close()
+    }
+
+    /// Runs one iteration: waits up to `timeout` (nil: until an event or the next timer), then
+    /// dispatches ready events and expired timers. For embedding the loop in another main loop.
+    /// Returns false once the loop has been stopped.
+    @discardableResult
+    public func runOnce(timeout: Duration? = nil) -> Bool {
+        guard !s.pointee.stopRequested, !s.pointee.closed else { return false }
+        let waitMilliseconds = computeWaitMilliseconds(limit: timeout)
+        let ready = backend.wait(timeoutMilliseconds: waitMilliseconds)
+        s.pointee.nowNanoseconds = Sys.monotonicNanoseconds()
+        for i in 0..<ready {
+            dispatch(backend.event(at: i))
+        }
+        fireExpiredTimers()
+        s.pointee.iterations &+= 1
+        return !s.pointee.stopRequested
+    }
+
+    /// Makes `run()` return after the current iteration. Connections stay open until `close()`;
+    /// see `shutdownGracefully` for the orderly way out.
+    public func stop() {
+        s.pointee.stopRequested = true
+    }
+
+    /// Closes every connection (reason `.shutdown`), listener and descriptor the loop owns. The
+    /// loop cannot run again. Called by `run()` on its way out and by `deinit`.
+    public func close() {
+        guard !s.pointee.closed else { return }
+        s.pointee.stopRequested = true
+        for fd in 0..<Int32(s.pointee.slotCapacity) {
+            switch s.pointee.slots[Int(fd)].kind {
+            case .connection, .connecting: closeNow(fd, reason: .shutdown)
+            case .listener: closeListener(fd)
+            case .signal, .wakeup: deregisterAndRelease(fd, closeDescriptor: s.pointee.slots[Int(fd)].kind == .signal)
+            case .free: break
+            }
+        }
+        s.pointee.closed = true
+        handle.loopDidClose()
+    }
+
+    /// Iterations run so far: lets tests check that an idle loop sleeps instead of spinning.
+    public var iterationCount: UInt64 { s.pointee.iterations }
+
+    /// The loop's cached monotonic clock (nanoseconds), read once per iteration.
+    public var now: UInt64 { s.pointee.nowNanoseconds }
+
+    /// Open connections (accepted and outbound).
+    public var connectionCount: Int { s.pointee.connectionCount }
+
+    // MARK: Dispatch
+
+    private func computeWaitMilliseconds(limit: Duration?) -> Int32 {
+        var wait: Int64 = -1
+        if let limit {
+            let (seconds, attoseconds) = limit.components
+            wait = max(0, seconds * 1000 + attoseconds / 1_000_000_000_000_000)
+        }
+        if handle.hasPendingWork { return 0 }
+        if let wake = s.pointee.wheel.nextWakeTick() {
+            let nowNs = Sys.monotonicNanoseconds()
+            s.pointee.nowNanoseconds = nowNs
+            let wakeNs = s.pointee.startNanoseconds &+ wake &* 1_000_000
+            let untilWake = wakeNs > nowNs ? Int64((wakeNs - nowNs + 999_999) / 1_000_000) : 0
+            wait = wait < 0 ? untilWake : min(wait, untilWake)
+        }
+        return Int32(clamping: wait)
+    }
+
+    @inline(__always)
+    private func dispatch(_ event: ReadyEvent) {
+        let fd = Int32(truncatingIfNeeded: event.token & 0xFFFF_FFFF)
+        let generation = UInt32(truncatingIfNeeded: event.token >> 32)
+        guard fd < s.pointee.slotCapacity else { return }
+        let slot = s.pointee.slots + Int(fd)
+        guard slot.pointee.generation == generation else { return }  // stale: fd closed and reused
+        switch slot.pointee.kind {
+        case .connection:
+            // Writable first: draining the queue makes room for what the read callback answers.
+            if event.isWritable && slot.pointee.interest.contains(.write) {
+                flushQueue(fd)
+                guard slot.pointee.generation == generation, slot.pointee.kind == .connection else { return }
+            }
+            if event.isReadable {
+                if slot.pointee.interest.contains(.read) {
+                    handleReadable(fd)
+                } else if event.isError || event.flags & CEPOLL_HUP != 0 {
+                    // Not reading (paused or EOF seen) yet the socket is dead in both directions:
+                    // level-triggered HUP/ERR would be reported forever, so close now.
+                    let e = Sys.socketError(fd)
+                    closeNow(fd, reason: e == 0 ? .peerClosed : reasonFor(errno: e))
+                }
+            }
+        case .connecting:
+            completeConnect(fd)
+        case .listener:
+            acceptConnections(listenerFD: fd)
+        case .wakeup:
+            handle.drain(into: self)
+        case .signal:
+            handleSignal(fd)
+        case .free:
+            break
+        }
+    }
+
+    // MARK: Timers
+
+    /// Runs `body` once after `delay`. The returned id cancels it.
+    @discardableResult
+    public func schedule(after delay: Duration, _ body: @escaping () -> Void) -> TimerID {
+        armClosureTimer(after: delay, period: nil, body)
+    }
+
+    /// Runs `body` every `period`, first after one period, until cancelled.
+    @discardableResult
+    public func scheduleRepeating(every period: Duration, _ body: @escaping () -> Void) -> TimerID {
+        armClosureTimer(after: period, period: period, body)
+    }
+
+    /// Cancels a timer; a stale id (fired or cancelled already) is ignored.
+    public func cancel(_ timer: TimerID) {
+        if s.pointee.wheel.cancel(timer), Int(timer.index) < s.pointee.timerBodies.count {
+            s.pointee.timerBodies[Int(timer.index)] = nil
+        }
+    }
+
+    /// Whether the timer is still armed.
+    public func isArmed(_ timer: TimerID) -> Bool { s.pointee.wheel.isArmed(timer) }
+
+    /// Armed timers, closure and connection timeouts together (for metrics and tests).
+    public var armedTimerCount: Int { s.pointee.wheel.armedCount }
+
+    static func ticks(_ d: Duration) -> UInt64 {
+        let (seconds, attoseconds) = d.components
+        let ms = max(0, seconds) * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
+        return UInt64(max(1, ms))
+    }
+
+    private func armClosureTimer(after delay: Duration, period: Duration?, _ body: @escaping () -> Void) -> TimerID {
+        let id = armTimer(after: delay, period: period, payload: 0)
+        let index = Int(id.index)
+        if index >= s.pointee.timerBodies.count {
+            s.pointee.timerBodies.append(contentsOf: repeatElement(nil, count: index + 1 - s.pointee.timerBodies.count))
+        }
+        s.pointee.timerBodies[index] = body
+        return id
+    }
+
+    func armTimer(after delay: Duration, period: Duration?, payload: UInt64) -> TimerID {
+        // Measure from now, not from the start of the iteration, so a slow callback does not
+        // shorten the timers it arms.
+        let nowTick = (Sys.monotonicNanoseconds() &- s.pointee.startNanoseconds) / 1_000_000
+        return s.pointee.wheel.arm(
+            at: nowTick + Self.ticks(delay), periodTicks: period.map(Self.ticks) ?? 0, payload: payload)
+    }
+
+    private func fireExpiredTimers() {
+        s.pointee.wheel.collectExpired(now: s.pointee.nowTick)
+        while let (id, payload) = s.pointee.wheel.popDue() {
+            if payload != 0 {
+                connectionTimeoutFired(token: payload, timer: id)
+            } else if Int(id.index) < s.pointee.timerBodies.count, let body = s.pointee.timerBodies[Int(id.index)] {
+                if !s.pointee.wheel.isArmed(id) { s.pointee.timerBodies[Int(id.index)] = nil }  // one-shot
+                body()
+            }
+        }
+    }
+
+    // MARK: Slots
+
+    func ensureSlot(_ fd: Int32) {
+        let needed = Int(fd) + 1
+        guard needed > s.pointee.slotCapacity else { return }
+        var capacity = s.pointee.slotCapacity
+        while capacity < needed { capacity *= 2 }
+        let grown = UnsafeMutablePointer<Slot>.allocate(capacity: capacity)
+        grown.moveInitialize(from: s.pointee.slots, count: s.pointee.slotCapacity)
+        (grown + s.pointee.slotCapacity).initialize(repeating: Slot(), count: capacity - s.pointee.slotCapacity)
+        s.pointee.slots.deallocate()
+        s.pointee.slots = grown
+        s.pointee.slotCapacity = capacity
+    }
+
+    /// Claims the slot of a new descriptor and registers it with epoll. Returns the generation.
+    @discardableResult
+    func register(_ fd: Int32, kind: Slot.Kind, interest: Interest) throws(SystemError) -> UInt32 {
+        ensureSlot(fd)
+        let slot = s.pointee.slots + Int(fd)
+        precondition(slot.pointee.kind == .free, "descriptor \(fd) registered twice")
+        slot.pointee.generation &+= 1
+        if slot.pointee.generation == 0 { slot.pointee.generation = 1 }  // token 0 means "no connection"
+        slot.pointee.kind = kind
+        slot.pointee.interest = interest
+        try backend.register(fd, interest: interest, token: Slot.token(fd: fd, generation: slot.pointee.generation))
+        return slot.pointee.generation
+    }
+
+    func setInterest(_ fd: Int32, _ interest: Interest) {
+        let slot = s.pointee.slots + Int(fd)
+        guard slot.pointee.interest != interest else { return }
+        slot.pointee.interest = interest
+        backend.modify(fd, interest: interest, token: Slot.token(fd: fd, generation: slot.pointee.generation))
+    }
+
+    /// Releases a slot: deregisters, optionally closes the descriptor, bumps the generation so any
+    /// handle or queued event for it goes stale.
+    func deregisterAndRelease(_ fd: Int32, closeDescriptor: Bool) {
+        let slot = s.pointee.slots + Int(fd)
+        backend.deregister(fd)
+        if closeDescriptor { Sys.close(fd) }
+        let generation = slot.pointee.generation &+ 1
+        slot.pointee.releaseTail()
+        slot.pointee = Slot()
+        slot.pointee.generation = generation
+    }
+
+    func reasonFor(errno e: Int32) -> CloseReason {
+        (e == ECONNRESET || e == EPIPE) ? .reset : .error(e)
+    }
+}

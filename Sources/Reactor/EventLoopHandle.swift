@@ -1,0 +1,80 @@
+import Glibc
+import Synchronization
+
+/// The one thread-safe doorway into an `EventLoop`: work submitted here runs on the loop's thread,
+/// in submission order.
+///
+/// Submitting takes a lock to append to a queue and writes the loop's eventfd only when the queue
+/// was empty (one wake-up per batch, not per item). The lock is never taken on the loop's
+/// per-event path, only when the wake-up fires. This is the type's whole reason to be
+/// `@unchecked Sendable`: every mutable field is behind `state`'s mutex, and `wakeFD` is owned
+/// by this object (closed in `deinit`), so a late `execute` can never write to a reused descriptor.
+public final class EventLoopHandle: @unchecked Sendable {
+    public typealias Work = @Sendable (EventLoop) -> Void
+
+    private struct State {
+        var pending: [Work] = []
+        var wakePending = false
+        var closed = false
+    }
+
+    let wakeFD: Int32
+    private let state = Mutex(State())
+    /// A lock-free hint read by the loop before it sleeps; the mutex-protected queue is the truth.
+    private let hasWork = Atomic<Bool>(false)
+
+    init(wakeFD: Int32) {
+        self.wakeFD = wakeFD
+    }
+
+    deinit { Sys.close(wakeFD) }
+
+    /// Runs `work` on the loop's thread. Returns false (and drops `work`) if the loop has closed.
+    @discardableResult
+    public func execute(_ work: @escaping Work) -> Bool {
+        let (accepted, mustWake): (Bool, Bool) = state.withLock { s in
+            if s.closed { return (false, false) }
+            s.pending.append(work)
+            if s.wakePending { return (true, false) }
+            s.wakePending = true
+            return (true, true)
+        }
+        if mustWake {
+            hasWork.store(true, ordering: .releasing)
+            var one: UInt64 = 1
+            _ = Glibc.write(wakeFD, &one, 8)
+        }
+        return accepted
+    }
+
+    /// Asks the loop to stop after its current iteration.
+    public func stop() { execute { $0.stop() } }
+
+    /// Asks the loop to shut down gracefully (see `EventLoop.shutdownGracefully`).
+    public func shutdownGracefully(deadline: Duration = .seconds(10)) {
+        execute { $0.shutdownGracefully(deadline: deadline) }
+    }
+
+    var hasPendingWork: Bool { hasWork.load(ordering: .acquiring) }
+
+    /// Runs everything submitted so far (called on the loop's thread when the eventfd fires).
+    func drain(into loop: EventLoop) {
+        var counter: UInt64 = 0
+        _ = Glibc.read(wakeFD, &counter, 8)
+        let batch: [Work] = state.withLock { s in
+            s.wakePending = false
+            let batch = s.pending
+            s.pending.removeAll(keepingCapacity: true)
+            return batch
+        }
+        hasWork.store(false, ordering: .releasing)
+        for work in batch { work(loop) }
+    }
+
+    func loopDidClose() {
+        state.withLock { s in
+            s.closed = true
+            s.pending.removeAll()
+        }
+    }
+}

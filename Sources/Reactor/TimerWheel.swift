@@ -1,0 +1,206 @@
+/// Identifies an armed timer. It goes stale when the timer fires (one-shot) or is cancelled;
+/// cancelling a stale id does nothing, so callers never need to track whether it already fired.
+public struct TimerID: Hashable, Sendable {
+    let index: Int32
+    let generation: UInt32
+}
+
+/// A hashed timing wheel: O(1) arm, O(1) cancel, and expiry proportional to the ticks elapsed.
+///
+/// Connection timeouts (handshake, header read, idle, long-poll hold) are armed and cancelled far
+/// more often than they fire, which is what a wheel is good at. Each node stores its absolute
+/// deadline tick and lives in the slot `deadline & mask`; a slot's list may hold nodes of later
+/// revolutions, which stay put until their deadline comes round.
+///
+/// ```
+///  slots: [ 0 ][ 1 ][ 2 ] ... [mask]   [due]   <- one extra list: expired, waiting to be fired
+///           |         |                  |
+///          n7 <-> n2  n5                n9 <-> n4
+///  nodes: one array; a free list threads through unused nodes (slot == freeSlot)
+/// ```
+///
+/// Nodes carry no closure: the loop keeps closures in a side table by node index, and connection
+/// timeouts carry only a token, so re-arming a connection's timeout allocates nothing.
+struct TimerWheel: ~Copyable {
+    struct Node {
+        var next: Int32 = -1
+        var prev: Int32 = -1
+        var slot: Int32
+        var generation: UInt32 = 0
+        var deadline: UInt64 = 0
+        var periodTicks: UInt64 = 0  // 0: one-shot
+        var payload: UInt64 = 0       // the owner's: a connection token, or 0 for closure timers
+    }
+
+    private static let slotBits = 12
+    static let slotCount = 1 << slotBits  // 4096 one-millisecond ticks per revolution
+    private static let mask = UInt64(slotCount - 1)
+    private var dueList: Int32 { Int32(Self.slotCount) }
+    private static let freeSlot: Int32 = -2
+
+    private var heads: UnsafeMutablePointer<Int32>  // slotCount + 1 list heads (the last: due)
+    private var nodes: UnsafeMutablePointer<Node>
+    private var capacity: Int
+    private var freeHead: Int32 = -1
+    private(set) var armedCount = 0
+    /// The last tick whose slot has been swept.
+    private(set) var currentTick: UInt64
+    /// The earliest tick worth waking for, or nil when it must be recomputed by a scan.
+    private var cachedNextTick: UInt64?
+
+    init(startTick: UInt64) {
+        heads = .allocate(capacity: Self.slotCount + 1)
+        heads.initialize(repeating: -1, count: Self.slotCount + 1)
+        capacity = 0
+        nodes = .allocate(capacity: 0)
+        currentTick = startTick
+        cachedNextTick = nil
+    }
+
+    deinit {
+        heads.deallocate()
+        nodes.deinitialize(count: capacity)
+        nodes.deallocate()
+    }
+
+    // MARK: Arm and cancel
+
+    mutating func arm(at deadline: UInt64, periodTicks: UInt64, payload: UInt64) -> TimerID {
+        let index = takeFreeNode()
+        let when = max(deadline, currentTick + 1)  // never into a slot already swept
+        nodes[Int(index)].deadline = when
+        nodes[Int(index)].periodTicks = periodTicks
+        nodes[Int(index)].payload = payload
+        link(index, into: Int32(when & Self.mask))
+        armedCount += 1
+        if let cached = cachedNextTick, when < cached { cachedNextTick = when }
+        return TimerID(index: index, generation: nodes[Int(index)].generation)
+    }
+
+    /// Returns false if the id is stale (fired or cancelled already).
+    @discardableResult
+    mutating func cancel(_ id: TimerID) -> Bool {
+        guard isArmed(id) else { return false }
+        unlink(id.index)
+        release(id.index)
+        return true
+    }
+
+    func isArmed(_ id: TimerID) -> Bool {
+        id.index >= 0 && Int(id.index) < capacity && nodes[Int(id.index)].generation == id.generation
+            && nodes[Int(id.index)].slot != Self.freeSlot
+    }
+
+    func payload(of index: Int32) -> UInt64 { nodes[Int(index)].payload }
+
+    // MARK: Expiry
+
+    /// Moves every node whose deadline is at or before `now` to the due list. Fires nothing, so
+    /// callbacks run outside any access to the wheel and may arm and cancel freely.
+    mutating func collectExpired(now: UInt64) {
+        guard now > currentTick else { return }
+        if armedCount > 0 {
+            // After a long sleep every slot may hold expired nodes: sweep each slot at most once.
+            let steps = min(now - currentTick, UInt64(Self.slotCount))
+            var tick = currentTick + 1
+            for _ in 0..<steps {
+                var i = heads[Int(tick & Self.mask)]
+                while i >= 0 {
+                    let next = nodes[Int(i)].next
+                    if nodes[Int(i)].deadline <= now {
+                        unlink(i)
+                        link(i, into: dueList)
+                    }
+                    i = next
+                }
+                tick += 1
+            }
+        }
+        currentTick = now
+        if let cached = cachedNextTick, cached <= now { cachedNextTick = nil }
+    }
+
+    /// Takes the next expired timer, re-arming it first if it repeats. Returns its id and payload;
+    /// a one-shot's id is already stale when returned.
+    mutating func popDue() -> (id: TimerID, payload: UInt64)? {
+        let i = heads[Int(dueList)]
+        guard i >= 0 else { return nil }
+        unlink(i)
+        let node = nodes[Int(i)]
+        let id = TimerID(index: i, generation: node.generation)
+        if node.periodTicks > 0 {
+            let when = max(node.deadline + node.periodTicks, currentTick + 1)
+            nodes[Int(i)].deadline = when
+            link(i, into: Int32(when & Self.mask))
+            if let cached = cachedNextTick, when < cached { cachedNextTick = when }
+        } else {
+            release(i)
+        }
+        return (id, node.payload)
+    }
+
+    /// The earliest tick at which a timer may be due, or nil when none is armed. May be early (a
+    /// slot's node can belong to a later revolution): the loop then wakes, finds nothing, sleeps.
+    mutating func nextWakeTick() -> UInt64? {
+        if armedCount == 0 { return nil }
+        if heads[Int(dueList)] >= 0 { return currentTick }
+        if let cached = cachedNextTick { return cached }
+        // The first non-empty slot ahead; its nodes may belong to a later revolution, in which
+        // case the wake-up is early, and harmless. Cached until a sweep passes it or an earlier
+        // timer is armed, so a busy loop does not rescan every iteration.
+        var tick = currentTick + 1
+        for _ in 0..<Self.slotCount {
+            if heads[Int(tick & Self.mask)] >= 0 { break }
+            tick += 1
+        }
+        cachedNextTick = tick
+        return tick
+    }
+
+    // MARK: Lists
+
+    private mutating func takeFreeNode() -> Int32 {
+        if freeHead < 0 { grow() }
+        let i = freeHead
+        freeHead = nodes[Int(i)].next
+        return i
+    }
+
+    private mutating func release(_ i: Int32) {
+        nodes[Int(i)].generation &+= 1
+        nodes[Int(i)].slot = Self.freeSlot
+        nodes[Int(i)].next = freeHead
+        freeHead = i
+        armedCount -= 1
+    }
+
+    private mutating func grow() {
+        let newCapacity = max(64, capacity * 2)
+        let newNodes = UnsafeMutablePointer<Node>.allocate(capacity: newCapacity)
+        newNodes.moveInitialize(from: nodes, count: capacity)
+        nodes.deallocate()
+        for i in capacity..<newCapacity {
+            (newNodes + i).initialize(to: Node(next: i + 1 < newCapacity ? Int32(i + 1) : freeHead, slot: Self.freeSlot))
+        }
+        freeHead = Int32(capacity)
+        nodes = newNodes
+        capacity = newCapacity
+    }
+
+    private mutating func link(_ i: Int32, into slot: Int32) {
+        let head = heads[Int(slot)]
+        nodes[Int(i)].slot = slot
+        nodes[Int(i)].prev = -1
+        nodes[Int(i)].next = head
+        if head >= 0 { nodes[Int(head)].prev = i }
+        heads[Int(slot)] = i
+    }
+
+    private mutating func unlink(_ i: Int32) {
+        let n = nodes[Int(i)]
+        if n.prev >= 0 { nodes[Int(n.prev)].next = n.next } else { heads[Int(n.slot)] = n.next }
+        if n.next >= 0 { nodes[Int(n.next)].prev = n.prev }
+        nodes[Int(i)].next = -1
+        nodes[Int(i)].prev = -1
+    }
+}

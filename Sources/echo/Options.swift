@@ -1,0 +1,74 @@
+import Glibc
+
+/// The demo's command line. Parsed by hand: the demo depends on nothing but the two libraries.
+struct Options {
+    enum Mode { case tcpEcho, web }
+
+    var mode: Mode = .web
+    var hosts: [String] = ["127.0.0.1", "::1"]
+    var hostGiven = false
+    var port: UInt16 = 8000
+    var maxConnections = 100_000
+    var logLevel = LogLevel.info
+
+    static let usage = """
+    usage: echo [options]
+
+    The Reactor demo server. By default it serves the web demo on http://localhost:8000
+    (loopback, IPv4 and IPv6).
+
+    options:
+      --tcp                raw TCP echo server instead of the web demo (every byte is sent back)
+      --host ADDR          numeric address to listen on (repeatable; default 127.0.0.1 and ::1;
+                           use 0.0.0.0 or :: for every interface)
+      --port N             port to listen on (default 8000; 0 picks a free port)
+      --max-connections N  accept no more than N connections at once (default 100000)
+      --log-level LEVEL    error, warn, info or debug (default info)
+      -h, --help           show this help
+    """
+
+    static func parse(_ arguments: [String]) -> Result<Options, UsageError> {
+        var o = Options()
+        var i = 0
+        func value(_ flag: String) throws(UsageError) -> String {
+            i += 1
+            guard i < arguments.count else { throw UsageError("\(flag) needs a value") }
+            return arguments[i]
+        }
+        do throws(UsageError) {
+            while i < arguments.count {
+                let a = arguments[i]
+                switch a {
+                case "-h", "--help": throw UsageError(nil)
+                case "--tcp": o.mode = .tcpEcho
+                case "--host":
+                    let h = try value(a)
+                    if !o.hostGiven { o.hosts = [] }
+                    o.hostGiven = true
+                    o.hosts.append(h)
+                case "--port":
+                    guard let p = UInt16(try value(a)) else { throw UsageError("--port takes a number from 0 to 65535") }
+                    o.port = p
+                case "--max-connections":
+                    guard let n = Int(try value(a)), n > 0 else { throw UsageError("--max-connections takes a positive number") }
+                    o.maxConnections = n
+                case "--log-level":
+                    guard let l = LogLevel(name: try value(a)) else { throw UsageError("--log-level is one of error, warn, info, debug") }
+                    o.logLevel = l
+                default:
+                    throw UsageError("unknown option \(a)")
+                }
+                i += 1
+            }
+        } catch {
+            return .failure(error)
+        }
+        return .success(o)
+    }
+}
+
+struct UsageError: Error {
+    /// nil: help was asked for.
+    let message: String?
+    init(_ message: String?) { self.message = message }
+}
