@@ -1,0 +1,84 @@
+import XCTest
+@testable import Reactor
+
+/// The wheel on its own: arm, cancel, expiry across revolutions, repeating timers.
+final class TimerWheelTests: XCTestCase {
+    func drain(_ wheel: inout TimerWheel) -> [UInt64] {
+        var fired: [UInt64] = []
+        while let (_, payload) = wheel.popDue() { fired.append(payload) }
+        return fired
+    }
+
+    func testExpiresInDeadlineOrderAcrossTicks() {
+        var wheel = TimerWheel(startTick: 0)
+        _ = wheel.arm(at: 30, periodTicks: 0, payload: 3)
+        _ = wheel.arm(at: 10, periodTicks: 0, payload: 1)
+        _ = wheel.arm(at: 20, periodTicks: 0, payload: 2)
+        var order: [UInt64] = []
+        for tick in stride(from: UInt64(5), through: 35, by: 5) {
+            wheel.collectExpired(now: tick)
+            order += drain(&wheel)
+        }
+        XCTAssertEqual(order, [1, 2, 3])
+        XCTAssertEqual(wheel.armedCount, 0)
+    }
+
+    func testCancelledTimerNeverFiresAndStaleCancelIsHarmless() {
+        var wheel = TimerWheel(startTick: 0)
+        let a = wheel.arm(at: 5, periodTicks: 0, payload: 1)
+        let b = wheel.arm(at: 5, periodTicks: 0, payload: 2)
+        XCTAssertTrue(wheel.cancel(a))
+        XCTAssertFalse(wheel.cancel(a), "second cancel of the same id")
+        wheel.collectExpired(now: 10)
+        XCTAssertEqual(drain(&wheel), [2])
+        XCTAssertFalse(wheel.isArmed(b), "a fired one-shot is stale")
+        XCTAssertFalse(wheel.cancel(b))
+        // The freed node is reused; the old id must not cancel the new timer.
+        let c = wheel.arm(at: 20, periodTicks: 0, payload: 3)
+        XCTAssertFalse(wheel.cancel(a))
+        XCTAssertTrue(wheel.isArmed(c))
+    }
+
+    func testDeadlineBeyondOneRevolutionWaitsForItsTurn() {
+        var wheel = TimerWheel(startTick: 0)
+        let far = UInt64(TimerWheel.slotCount) + 100
+        _ = wheel.arm(at: far, periodTicks: 0, payload: 7)
+        wheel.collectExpired(now: 100)  // same slot, earlier revolution
+        XCTAssertEqual(drain(&wheel), [])
+        wheel.collectExpired(now: far - 1)
+        XCTAssertEqual(drain(&wheel), [])
+        wheel.collectExpired(now: far)
+        XCTAssertEqual(drain(&wheel), [7])
+    }
+
+    func testLongSleepSweepsEverySlotOnce() {
+        var wheel = TimerWheel(startTick: 0)
+        for i in 1...50 { _ = wheel.arm(at: UInt64(i * 997), periodTicks: 0, payload: UInt64(i)) }
+        wheel.collectExpired(now: 1_000_000)
+        XCTAssertEqual(Set(drain(&wheel)), Set((1...50).map(UInt64.init)))
+    }
+
+    func testRepeatingTimerRearmsUntilCancelled() {
+        var wheel = TimerWheel(startTick: 0)
+        let id = wheel.arm(at: 10, periodTicks: 10, payload: 9)
+        var fired = 0
+        for tick in stride(from: UInt64(10), through: 50, by: 10) {
+            wheel.collectExpired(now: tick)
+            fired += drain(&wheel).count
+        }
+        XCTAssertEqual(fired, 5)
+        XCTAssertTrue(wheel.cancel(id))
+        wheel.collectExpired(now: 100)
+        XCTAssertEqual(drain(&wheel), [])
+    }
+
+    func testNextWakeTickIsNeverLate() {
+        var wheel = TimerWheel(startTick: 0)
+        XCTAssertNil(wheel.nextWakeTick())
+        _ = wheel.arm(at: 500, periodTicks: 0, payload: 1)
+        let first = wheel.nextWakeTick()!
+        XCTAssertLessThanOrEqual(first, 500)
+        _ = wheel.arm(at: 40, periodTicks: 0, payload: 2)
+        XCTAssertLessThanOrEqual(wheel.nextWakeTick()!, 40, "arming an earlier timer moves the wake-up")
+    }
+}
