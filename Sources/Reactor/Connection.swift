@@ -70,6 +70,11 @@ public struct Connection: Hashable, CustomStringConvertible {
 
     public func resumeReading() { loop.setReadPaused(self, false) }
 
+    /// Hands the input this connection's handler left unconsumed back to it later in this loop
+    /// iteration, without waiting for the peer to send more. For protocols that stop consuming
+    /// while busy (an HTTP server holding pipelined requests behind a response completed later).
+    public func redeliverBufferedInput() { loop.redeliverBufferedInput(self) }
+
     // MARK: Timeouts
 
     /// Arms (or re-arms) this connection's one timeout; nil disarms it. When it fires the handler's

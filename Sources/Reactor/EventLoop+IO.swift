@@ -31,7 +31,9 @@ extension EventLoop {
 
     // MARK: Reading
 
-    func handleReadable(_ fd: Int32) {
+    /// Reads once and hands the handler the kept tail plus the new bytes. With `fromSocket` false
+    /// it hands over the kept tail alone (see `redeliverBufferedInput`).
+    func handleReadable(_ fd: Int32, fromSocket: Bool = true) {
         let slot = s.pointee.slots + Int(fd)
         let generation = slot.pointee.generation
         let buffer = s.pointee.receiveBuffer
@@ -39,8 +41,9 @@ extension EventLoop {
         // An unconsumed tail goes in front of the new bytes so the handler sees one contiguous view.
         let prefix = slot.pointee.tailCount
         if prefix > 0 { buffer.copyMemory(from: slot.pointee.tail!, byteCount: prefix) }
+        if !fromSocket && prefix == 0 { return }
 
-        switch Sys.read(fd, buffer + prefix, capacity - prefix) {
+        switch fromSocket ? Sys.read(fd, buffer + prefix, capacity - prefix) : .bytes(0) {
         case .bytes(let n):
             let total = prefix + n
             let connection = Connection(loop: self, fd: fd, generation: generation)
@@ -84,6 +87,28 @@ extension EventLoop {
         }
         slot.pointee.tail!.copyMemory(from: buffer + (total - remaining), byteCount: remaining)
         slot.pointee.tailCount = remaining
+    }
+
+    /// Queues the connection's kept input for delivery to its handler in this iteration, without
+    /// waiting for new bytes: for a protocol that left requests unconsumed while it was busy (an
+    /// HTTP response completed later, with pipelined requests behind it).
+    func redeliverBufferedInput(_ c: Connection) {
+        guard let slot = liveSlot(c), slot.pointee.tailCount > 0 else { return }
+        s.pointee.redeliveries.append(c.id)
+    }
+
+    func runRedeliveries() {
+        while !s.pointee.redeliveries.isEmpty {
+            let batch = s.pointee.redeliveries
+            s.pointee.redeliveries.removeAll(keepingCapacity: true)
+            for token in batch {
+                let c = Connection(loop: self, fd: Int32(truncatingIfNeeded: token & 0xFFFF_FFFF),
+                                   generation: UInt32(truncatingIfNeeded: token >> 32))
+                guard let slot = liveSlot(c), slot.pointee.kind == .connection,
+                      slot.pointee.flags.isDisjoint(with: [.readPausedByUser, .closeAfterFlush]) else { continue }
+                handleReadable(c.fd, fromSocket: false)
+            }
+        }
     }
 
     func setReadPaused(_ c: Connection, _ paused: Bool) {

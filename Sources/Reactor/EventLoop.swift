@@ -31,6 +31,8 @@ struct LoopState: ~Copyable {
     var acceptPaused = false
     var acceptRetryTimer: TimerID?
     var shutdown: GracefulShutdown?
+    /// Connections whose kept input must be handed to their handler again this iteration.
+    var redeliveries: [UInt64] = []
     var signalFD: Int32 = -1
 
     var nowTick: UInt64 { (nowNanoseconds &- startNanoseconds) / 1_000_000 }
@@ -118,6 +120,7 @@ public final class EventLoop {
             dispatch(backend.event(at: i))
         }
         fireExpiredTimers()
+        if !s.pointee.redeliveries.isEmpty { runRedeliveries() }
         s.pointee.iterations &+= 1
         return !s.pointee.stopRequested
     }
@@ -162,7 +165,7 @@ public final class EventLoop {
             let (seconds, attoseconds) = limit.components
             wait = max(0, seconds * 1000 + attoseconds / 1_000_000_000_000_000)
         }
-        if handle.hasPendingWork { return 0 }
+        if handle.hasPendingWork || !s.pointee.redeliveries.isEmpty { return 0 }
         if let wake = s.pointee.wheel.nextWakeTick() {
             let nowNs = Sys.monotonicNanoseconds()
             s.pointee.nowNanoseconds = nowNs

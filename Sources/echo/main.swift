@@ -35,8 +35,8 @@ case .tcpEcho:
     let echo = TCPEchoHandler()
     makeHandler = { _ in echo }
 case .web:
-    let echo = TCPEchoHandler()  // grows into the web demo as the HTTP layer lands
-    makeHandler = { _ in echo }
+    let web = makeWebDemo(loop: loop, log: log)
+    makeHandler = { c in web.makeHandler(for: c) }
 }
 
 var bound: [Listener] = []

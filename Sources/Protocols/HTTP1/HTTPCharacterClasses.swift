@@ -1,0 +1,52 @@
+// Byte classes of RFC 9110 section 5.6 and RFC 9112, as branch-light tests on a UInt8.
+// Bitmaps instead of a [Bool] table: a global array would cost a lazy-initialisation check and a
+// bounds check per byte on the hot path; two 64-bit constants cost neither.
+
+let asciiCR: UInt8 = 0x0D
+let asciiLF: UInt8 = 0x0A
+let asciiSP: UInt8 = 0x20
+let asciiHTAB: UInt8 = 0x09
+let asciiColon: UInt8 = 0x3A
+
+/// tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~"
+///       / DIGIT / ALPHA  (RFC 9110 5.6.2). Method and header-name bytes.
+@inline(__always)
+func isTokenByte(_ c: UInt8) -> Bool {
+    // Bit n of `low` is byte n (0...63); bit n of `high` is byte 64 + n (64...127).
+    let low: UInt64 = 0x03FF_6CFA_0000_0000
+    let high: UInt64 = 0x57FF_FFFF_C7FF_FFFE
+    if c < 64 { return (low &>> UInt64(c)) & 1 != 0 }
+    if c < 128 { return (high &>> UInt64(c &- 64)) & 1 != 0 }
+    return false
+}
+
+/// field-vchar / SP / HTAB: any byte but the controls and DEL. obs-text (0x80...0xFF) is allowed
+/// in values, as RFC 9110 5.5 still permits it, so Latin-1 legacy values pass through untouched.
+@inline(__always)
+func isFieldValueByte(_ c: UInt8) -> Bool {
+    (c >= 0x20 && c != 0x7F) || c == asciiHTAB
+}
+
+/// Bytes of a request target: visible ASCII only. Space ends the target; controls, DEL and
+/// non-ASCII must be percent-encoded by the client (RFC 3986), so we reject them raw.
+@inline(__always)
+func isTargetByte(_ c: UInt8) -> Bool {
+    c > 0x20 && c < 0x7F
+}
+
+/// ASCII lower-casing of one byte; only A...Z change.
+@inline(__always)
+func asciiLower(_ c: UInt8) -> UInt8 {
+    (c &- 0x41) < 26 ? c | 0x20 : c
+}
+
+/// The value of a hexadecimal digit, or nil.
+@inline(__always)
+func hexValue(_ c: UInt8) -> Int? {
+    switch c {
+    case 0x30...0x39: return Int(c &- 0x30)
+    case 0x41...0x46: return Int(c &- 0x41 &+ 10)
+    case 0x61...0x66: return Int(c &- 0x61 &+ 10)
+    default: return nil
+    }
+}
