@@ -28,14 +28,21 @@ let package = Package(
             dependencies: ["Reactor", "Protocols"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
+        // Helpers shared by the test targets (a blocking client, loop-thread plumbing).
+        .target(
+            name: "ReactorTestSupport",
+            dependencies: ["Reactor"],
+            path: "Tests/ReactorTestSupport",
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         .testTarget(
             name: "ReactorTests",
-            dependencies: ["Reactor", "CEpollShim"],
+            dependencies: ["Reactor", "CEpollShim", "ReactorTestSupport"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .testTarget(
             name: "ProtocolsTests",
-            dependencies: ["Protocols"],
+            dependencies: ["Protocols", "ReactorTestSupport"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
     ]

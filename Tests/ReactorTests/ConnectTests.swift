@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import XCTest
 @testable import Reactor
+import ReactorTestSupport
 
 /// Outbound connects on the reactor, and many connections at once.
 final class ConnectTests: XCTestCase {

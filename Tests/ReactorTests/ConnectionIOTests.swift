@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import XCTest
 @testable import Reactor
+import ReactorTestSupport
 
 /// Real sockets on 127.0.0.1: the write path, the queue, watermarks, resets, half-close.
 final class ConnectionIOTests: XCTestCase {

@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import XCTest
 @testable import Reactor
+import ReactorTestSupport
 
 final class EventLoopExecuteTests: XCTestCase {
     /// Loop-owned state; touched only on the loop's thread, which `execute` guarantees.

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Reactor
+import ReactorTestSupport
 
 /// Timers through the loop's public API, the loop driven by `runOnce` on the test's thread
 /// (the embedding mode).

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import XCTest
 @testable import Reactor
+import ReactorTestSupport
 
 /// Running out of descriptors, and the connection cap.
 final class ListenerLimitsTests: XCTestCase {

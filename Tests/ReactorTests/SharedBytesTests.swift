@@ -1,5 +1,6 @@
 import XCTest
 @testable import Reactor
+import ReactorTestSupport
 
 final class SharedBytesTests: XCTestCase {
     func testOneBlockSentToManyConnectionsIsNeverCopied() throws {

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import XCTest
 @testable import Reactor
+import ReactorTestSupport
 
 final class ShutdownTests: XCTestCase {
     func testStopClosesEveryDescriptorTheLoopOpened() throws {

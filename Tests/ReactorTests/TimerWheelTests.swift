@@ -1,5 +1,6 @@
 import XCTest
 @testable import Reactor
+import ReactorTestSupport
 
 /// The wheel on its own: arm, cancel, expiry across revolutions, repeating timers.
 final class TimerWheelTests: XCTestCase {

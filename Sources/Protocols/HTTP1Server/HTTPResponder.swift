@@ -8,7 +8,9 @@ import Reactor
 /// Responses on one connection go out in request order: requests pipelined behind an unfinished
 /// response wait for it.
 public struct HTTPResponder {
-    unowned(unsafe) let exchange: HTTPServerConnection
+    // Strong, so a responder kept by a timer or a room after its connection closed stays safe
+    // to call (it is then stale, and every call is ignored).
+    let exchange: HTTPServerConnection
     let sequence: UInt64
 
     /// Whether this responder can still respond (not answered yet, connection open).

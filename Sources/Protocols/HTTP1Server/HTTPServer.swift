@@ -48,7 +48,8 @@ public final class HTTPServer {
     /// Listens on `address`; every accepted connection speaks HTTP/1.1 to this server.
     @discardableResult
     public func listen(on address: SocketAddress, reusePort: Bool = false, v6Only: Bool = false) throws(SystemError) -> Listener {
-        try loop.listen(on: address, reusePort: reusePort, v6Only: v6Only) { [unowned self] c in self.makeHandler(for: c) }
+        // The listener keeps the server alive; closing the loop (or the listener) lets it go.
+        try loop.listen(on: address, reusePort: reusePort, v6Only: v6Only) { c in self.makeHandler(for: c) }
     }
 
     /// A handler for a connection accepted elsewhere (a listener shared with other protocols).

@@ -16,7 +16,8 @@ import Reactor
 final class HTTPServerConnection: ConnectionHandler {
     enum Phase { case awaitingHead, readingBody, responding, streaming, closed }
 
-    unowned let server: HTTPServer
+    // Strong: the loop may release the listener (and with it the server) before this connection.
+    let server: HTTPServer
     let connection: Connection
     private var parser: HTTPRequestParser
     private var phase = Phase.awaitingHead

@@ -1,24 +1,26 @@
 import Dispatch
 import Foundation
 import Glibc
-import XCTest
-@testable import Reactor
+import Reactor
+
+/// Helpers shared by the test targets: a blocking POSIX client (the tests' independent peer),
+/// loop-thread plumbing, descriptor counting.
 
 /// A value shared between the loop's thread and the test's thread.
-final class Shared<T>: @unchecked Sendable {
+public final class Shared<T>: @unchecked Sendable {
     private let lock = NSLock()
     private var value: T
-    init(_ value: T) { self.value = value }
-    func with<R>(_ body: (inout T) -> R) -> R {
+    public init(_ value: T) { self.value = value }
+    public func with<R>(_ body: (inout T) -> R) -> R {
         lock.lock()
         defer { lock.unlock() }
         return body(&value)
     }
-    var get: T { with { $0 } }
+    public var get: T { with { $0 } }
 }
 
 /// Runs `body` on the loop's thread and waits for its result.
-func onLoop<T: Sendable>(_ thread: EventLoopThread, _ body: @escaping @Sendable (EventLoop) -> T) -> T {
+public func onLoop<T: Sendable>(_ thread: EventLoopThread, _ body: @escaping @Sendable (EventLoop) -> T) -> T {
     let result = Shared<T?>(nil)
     let done = DispatchSemaphore(value: 0)
     thread.handle.execute { loop in
@@ -31,7 +33,7 @@ func onLoop<T: Sendable>(_ thread: EventLoopThread, _ body: @escaping @Sendable 
 }
 
 /// Starts a loop on its own thread listening on 127.0.0.1 (a free port) with the given handlers.
-func startServer(
+public func startServer(
     configuration: EventLoopConfiguration = EventLoopConfiguration(),
     makeHandler: @escaping @Sendable (Connection) -> any ConnectionHandler
 ) throws -> (EventLoopThread, UInt16) {
@@ -44,7 +46,7 @@ func startServer(
 }
 
 /// Polls `condition` until it holds or `seconds` pass.
-func eventually(_ seconds: Double = 5, _ condition: () -> Bool) -> Bool {
+public func eventually(_ seconds: Double = 5, _ condition: () -> Bool) -> Bool {
     let deadline = Date().addingTimeInterval(seconds)
     while Date() < deadline {
         if condition() { return true }
@@ -54,10 +56,10 @@ func eventually(_ seconds: Double = 5, _ condition: () -> Bool) -> Bool {
 }
 
 /// A blocking client socket: the tests' independent peer, written with plain POSIX calls.
-struct BlockingClient {
-    let fd: Int32
+public struct BlockingClient {
+    public let fd: Int32
 
-    init(port: UInt16, receiveBuffer: Int32? = nil, timeoutSeconds: Int = 5) throws {
+    public init(port: UInt16, receiveBuffer: Int32? = nil, timeoutSeconds: Int = 5) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw SystemError(errno: errno, call: "socket") }
         if let size = receiveBuffer { setInt(SOL_SOCKET, SO_RCVBUF, size) }
@@ -67,13 +69,13 @@ struct BlockingClient {
     }
 
     /// A socket created now and connected later (the EMFILE test needs descriptors up front).
-    init(unconnected: Void) {
+    public init(unconnected: Void) {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var tv = timeval(tv_sec: 5, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     }
 
-    func connectTo(port: UInt16) throws {
+    public func connectTo(port: UInt16) throws {
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = port.bigEndian
@@ -84,12 +86,12 @@ struct BlockingClient {
         guard rc == 0 else { throw SystemError(errno: errno, call: "connect") }
     }
 
-    func setInt(_ level: Int32, _ name: Int32, _ value: Int32) {
+    public func setInt(_ level: Int32, _ name: Int32, _ value: Int32) {
         var v = value
         setsockopt(fd, level, name, &v, socklen_t(MemoryLayout<Int32>.size))
     }
 
-    func send(_ bytes: [UInt8]) {
+    public func send(_ bytes: [UInt8]) {
         var off = 0
         while off < bytes.count {
             let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + off, bytes.count - off, Int32(MSG_NOSIGNAL)) }
@@ -98,10 +100,10 @@ struct BlockingClient {
         }
     }
 
-    func send(_ text: String) { send(Array(text.utf8)) }
+    public func send(_ text: String) { send(Array(text.utf8)) }
 
     /// Reads exactly `count` bytes, or returns what came before EOF/timeout.
-    func receive(exactly count: Int) -> [UInt8] {
+    public func receive(exactly count: Int) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: count)
         var got = 0
         while got < count {
@@ -113,7 +115,7 @@ struct BlockingClient {
     }
 
     /// Reads until EOF (or timeout / error).
-    func receiveAll() -> [UInt8] {
+    public func receiveAll() -> [UInt8] {
         var out: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
@@ -125,21 +127,21 @@ struct BlockingClient {
     }
 
     /// Closes with SO_LINGER 0: the kernel sends RST instead of FIN.
-    func reset() {
+    public func reset() {
         var l = linger(l_onoff: 1, l_linger: 0)
         setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, socklen_t(MemoryLayout<linger>.size))
         Glibc.close(fd)
     }
 
-    func close() { Glibc.close(fd) }
+    public func close() { Glibc.close(fd) }
 }
 
 /// Descriptors open in this process (each listing briefly opens one more, the same every time).
-func openDescriptorCount() -> Int {
+public func openDescriptorCount() -> Int {
     (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
 }
 
-func raiseDescriptorLimit() {
+public func raiseDescriptorLimit() {
     var limit = rlimit()
     getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     limit.rlim_cur = limit.rlim_max
@@ -147,14 +149,15 @@ func raiseDescriptorLimit() {
 }
 
 /// Sends every byte back (the reactor's own echo handler, as the demo uses it).
-final class EchoHandler: ConnectionHandler {
-    func connection(_ connection: Connection, didRead bytes: UnsafeRawBufferPointer) -> Int {
+public final class EchoHandler: ConnectionHandler {
+    public init() {}
+    public func connection(_ connection: Connection, didRead bytes: UnsafeRawBufferPointer) -> Int {
         connection.send(bytes)
         return bytes.count
     }
 }
 
 /// A byte pattern that reveals reordering, loss or duplication.
-func pattern(_ count: Int, seed: Int = 0) -> [UInt8] {
+public func pattern(_ count: Int, seed: Int = 0) -> [UInt8] {
     (0..<count).map { UInt8(truncatingIfNeeded: ($0 &* 31 &+ $0 / 251 &+ seed) & 0xFF) }
 }
