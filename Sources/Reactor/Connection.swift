@@ -45,6 +45,13 @@ public struct Connection: Hashable, CustomStringConvertible {
     @discardableResult
     public func send(_ bytes: SharedBytes) -> Bool { loop.send(self, bytes) }
 
+    /// Sends two buffers in order as one write (a header and its payload), copying only what the
+    /// kernel does not take at once.
+    @discardableResult
+    public func send(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) -> Bool {
+        loop.send(self, first, second)
+    }
+
     @discardableResult
     public func send(_ bytes: [UInt8]) -> Bool { bytes.withUnsafeBytes { loop.send(self, $0) } }
 
@@ -64,6 +71,10 @@ public struct Connection: Hashable, CustomStringConvertible {
     public func setWatermarks(low: Int, high: Int) { loop.setWatermarks(self, low: low, high: high) }
 
     // MARK: Reading
+
+    /// Gives the connection to another handler, for a protocol switch (HTTP upgrade). The old
+    /// handler gets no further calls; the new one is not sent `connectionDidOpen`.
+    public func setHandler(_ handler: any ConnectionHandler) { loop.setHandler(self, handler) }
 
     /// Stops reading from the peer (its data waits in the kernel, and TCP slows the peer down).
     public func pauseReading() { loop.setReadPaused(self, true) }

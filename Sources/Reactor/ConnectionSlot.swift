@@ -20,6 +20,10 @@ struct Slot {
         static let writeShutDown = Flags(rawValue: 1 << 5)
         /// The handler was told it is not writable and has not been told otherwise since.
         static let aboveHighWatermark = Flags(rawValue: 1 << 6)
+        /// Closing: our side is shut down and input is read and dropped until the peer's EOF
+        /// (or `lingerTimeout`), so unread input cannot turn the close into a reset that
+        /// destroys the response still in flight (RFC 9112 9.6; nginx's lingering close).
+        static let lingering = Flags(rawValue: 1 << 7)
     }
 
     var generation: UInt32 = 0

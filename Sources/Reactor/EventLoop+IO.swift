@@ -39,6 +39,14 @@ extension EventLoop {
         let buffer = s.pointee.receiveBuffer
         let capacity = s.pointee.receiveCapacity
         // An unconsumed tail goes in front of the new bytes so the handler sees one contiguous view.
+        if slot.pointee.flags.contains(.lingering) {
+            guard fromSocket else { return }
+            switch Sys.read(fd, buffer, capacity) {
+            case .bytes, .wouldBlock: break  // dropped: nobody will answer it
+            case .eof, .error: closeNow(fd, reason: slot.pointee.closeReason)
+            }
+            return
+        }
         let prefix = slot.pointee.tailCount
         if prefix > 0 { buffer.copyMemory(from: slot.pointee.tail!, byteCount: prefix) }
         if !fromSocket && prefix == 0 { return }
@@ -93,7 +101,8 @@ extension EventLoop {
     /// waiting for new bytes: for a protocol that left requests unconsumed while it was busy (an
     /// HTTP response completed later, with pipelined requests behind it).
     func redeliverBufferedInput(_ c: Connection) {
-        guard let slot = liveSlot(c), slot.pointee.tailCount > 0 else { return }
+        // Checked when it runs, not now: inside a read callback the tail is kept only on return.
+        guard liveSlot(c) != nil else { return }
         s.pointee.redeliveries.append(c.id)
     }
 
@@ -111,6 +120,14 @@ extension EventLoop {
         }
     }
 
+    /// Hands the connection to another handler (a protocol switch: HTTP to WebSocket). The new
+    /// handler gets every later event; call `redeliverBufferedInput` to give it bytes the old one
+    /// left unconsumed.
+    func setHandler(_ c: Connection, _ handler: any ConnectionHandler) {
+        guard let slot = liveSlot(c) else { return }
+        slot.pointee.handler = handler
+    }
+
     func setReadPaused(_ c: Connection, _ paused: Bool) {
         guard let slot = liveSlot(c) else { return }
         if paused { slot.pointee.flags.insert(.readPausedByUser) } else { slot.pointee.flags.remove(.readPausedByUser) }
@@ -124,7 +141,7 @@ extension EventLoop {
         guard slot.pointee.kind == .connection else { return }
         var interest: Interest = []
         let noRead: Slot.Flags = [.readPausedByUser, .readPausedByBackpressure, .readEOF, .closeAfterFlush]
-        if slot.pointee.flags.isDisjoint(with: noRead) { interest.insert(.read) }
+        if slot.pointee.flags.isDisjoint(with: noRead) || slot.pointee.flags.contains(.lingering) { interest.insert(.read) }
         if !slot.pointee.queue.isEmpty { interest.insert(.write) }
         setInterest(fd, interest)
     }
@@ -145,6 +162,45 @@ extension EventLoop {
             }
         }
         writeThrough(c.fd, base, count)
+        return true
+    }
+
+    /// Sends two buffers as one write (a frame header and its payload, say): gathered into the
+    /// cork inside a read callback, one `sendmsg` with two iovecs outside it.
+    func send(_ c: Connection, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) -> Bool {
+        guard let slot = liveSlot(c), slot.pointee.kind == .connection, canSend(slot) else { return false }
+        let total = first.count + second.count
+        if s.pointee.corkFD == c.fd || !slot.pointee.queue.isEmpty || first.count == 0 || second.count == 0 || total <= 256 {
+            // Small, corked or queued: the plain path keeps the order and gathers in the cork.
+            return send(c, first) && send(c, second)
+        }
+        let iov = s.pointee.iovecs
+        iov[0] = iovec(iov_base: UnsafeMutableRawPointer(mutating: first.baseAddress!), iov_len: first.count)
+        iov[1] = iovec(iov_base: UnsafeMutableRawPointer(mutating: second.baseAddress!), iov_len: second.count)
+        var written = 0
+        switch Sys.sendv(c.fd, iov, 2) {
+        case .bytes(let n): written = n
+        case .wouldBlock, .eof: break
+        case .error(let e):
+            closeNow(c.fd, reason: reasonFor(errno: e))
+            return false
+        }
+        if written < total {
+            let rest = SharedBytes(capacity: total - written) { out in
+                var o = 0
+                if written < first.count {
+                    let part = UnsafeRawBufferPointer(rebasing: first[written...])
+                    out.baseAddress!.copyMemory(from: part.baseAddress!, byteCount: part.count)
+                    o = part.count
+                }
+                let secondStart = max(0, written - first.count)
+                let part = UnsafeRawBufferPointer(rebasing: second[secondStart...])
+                (out.baseAddress! + o).copyMemory(from: part.baseAddress!, byteCount: part.count)
+                return o + part.count
+            }
+            slot.pointee.queue.append(rest)
+            didEnqueue(c.fd)
+        }
         return true
     }
 
@@ -253,7 +309,7 @@ extension EventLoop {
         }
         if slot.pointee.queue.isEmpty {
             if slot.pointee.flags.contains(.closeAfterFlush) {
-                closeNow(fd, reason: slot.pointee.closeReason)
+                if !slot.pointee.flags.contains(.lingering) { finishClose(fd, reason: slot.pointee.closeReason) }
                 return
             }
             if slot.pointee.flags.contains(.shutdownWriteAfterFlush) {
@@ -307,7 +363,9 @@ extension EventLoop {
         let c = Connection(loop: self, fd: fd, generation: UInt32(truncatingIfNeeded: token >> 32))
         guard let slot = liveSlot(c), slot.pointee.timeout == timer else { return }
         slot.pointee.timeout = nil
-        if slot.pointee.flags.contains(.closeAfterFlush) || slot.pointee.kind == .connecting {
+        if slot.pointee.flags.contains(.lingering) {
+            closeNow(fd, reason: slot.pointee.closeReason)  // the peer never sent its EOF
+        } else if slot.pointee.flags.contains(.closeAfterFlush) || slot.pointee.kind == .connecting {
             closeNow(fd, reason: .timeout)  // a flush or a connect that takes too long is abandoned
         } else {
             slot.pointee.handler?.connectionDidTimeout(c)
@@ -330,6 +388,7 @@ extension EventLoop {
 
     func close(_ c: Connection, reason: CloseReason, flush: Bool) {
         guard let slot = liveSlot(c) else { return }
+        if flush && slot.pointee.flags.contains(.lingering) { return }  // already closing
         if flush && slot.pointee.kind == .connection {
             if s.pointee.corkFD == c.fd { writeCork(c.fd) }
             guard liveSlot(c) != nil else { return }
@@ -341,8 +400,27 @@ extension EventLoop {
                 setTimeout(c, configuration.closeFlushTimeout)
                 return
             }
+            finishClose(c.fd, reason: reason)
+            return
         }
         closeNow(c.fd, reason: reason)
+    }
+
+    /// The orderly end of a connection whose queue is empty: if the peer may still be sending,
+    /// shut down our side and linger, reading and dropping its input until its EOF; otherwise
+    /// close at once.
+    private func finishClose(_ fd: Int32, reason: CloseReason) {
+        let slot = s.pointee.slots + Int(fd)
+        guard slot.pointee.kind == .connection, !slot.pointee.flags.contains(.readEOF) else {
+            closeNow(fd, reason: reason)
+            return
+        }
+        _ = Glibc.shutdown(fd, Int32(SHUT_WR))
+        slot.pointee.flags.insert([.closeAfterFlush, .lingering, .writeShutDown])
+        slot.pointee.closeReason = reason
+        slot.pointee.releaseTail()
+        updateInterest(fd)
+        setTimeout(Connection(loop: self, fd: fd, generation: slot.pointee.generation), configuration.lingerTimeout)
     }
 
     /// Releases everything the connection holds, then tells its handler: by then the handle is

@@ -17,6 +17,9 @@ public struct EventLoopConfiguration: Sendable {
     public var maxQueuedBytes = 16 * 1024 * 1024
     /// How long `close()` may wait for a queue to drain before the connection is aborted.
     public var closeFlushTimeout: Duration = .seconds(30)
+    /// How long a closing connection keeps reading (and dropping) input after shutting down its
+    /// sending side, waiting for the peer's EOF before the descriptor is closed.
+    public var lingerTimeout: Duration = .seconds(2)
     /// How long accepting pauses after the process ran out of descriptors (EMFILE/ENFILE), unless a
     /// connection closes first.
     public var acceptRetryDelay: Duration = .milliseconds(100)
