@@ -63,6 +63,15 @@ public struct HTTPResponder {
         exchange.respond(sequence, status: status, contentType: contentType, headers: headers, body: .shared(body))
     }
 
+    // MARK: Switching protocols
+
+    /// Answers `101 Switching Protocols` with `headers` and hands the connection, with any bytes
+    /// the client sent after the request, to `handler` (which then gets `connectionDidOpen`).
+    @discardableResult
+    public func upgrade(headers: [(String, String)], to handler: any ConnectionHandler) -> Bool {
+        exchange.upgrade(sequence, headers: headers, to: handler)
+    }
+
     // MARK: Streaming
 
     /// Sends the head of a response whose body follows in pieces (`write`) until `end()`:

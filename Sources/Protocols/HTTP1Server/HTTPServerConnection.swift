@@ -14,7 +14,7 @@ import Reactor
 /// in the reactor's per-connection tail: pipelined requests wait their turn and are handed back
 /// (`redeliverBufferedInput`) when the response completes.
 final class HTTPServerConnection: ConnectionHandler {
-    enum Phase { case awaitingHead, readingBody, responding, streaming, closed }
+    enum Phase { case awaitingHead, readingBody, responding, streaming, upgraded, closed }
 
     // Strong: the loop may release the listener (and with it the server) before this connection.
     let server: HTTPServer
@@ -61,7 +61,7 @@ final class HTTPServerConnection: ConnectionHandler {
     func connection(_ c: Connection, didRead bytes: UnsafeRawBufferPointer) -> Int {
         switch phase {
         case .closed: return bytes.count
-        case .responding, .streaming: return 0  // pipelined input waits for the current response
+        case .responding, .streaming, .upgraded: return 0  // pipelined input waits for the current response
         case .awaitingHead, .readingBody: break
         }
         inRead = true
@@ -116,7 +116,7 @@ final class HTTPServerConnection: ConnectionHandler {
             close(reason: .timeout)  // idle keep-alive: closes quietly
         case .awaitingHead, .readingBody:
             fail(.requestTimeout, reason: "request not received in time")
-        case .responding, .streaming, .closed:
+        case .responding, .streaming, .upgraded, .closed:
             break
         }
     }
@@ -178,6 +178,9 @@ final class HTTPServerConnection: ConnectionHandler {
             body.withUnsafeBytes { b in
                 handler(HTTPRequest(head: h, body: b, connection: connection), responder)
             }
+        case .notFound where h.method == .other, .methodNotAllowed where h.method == .other:
+            keepAlive = false
+            responder.respond(.notImplemented, contentType: "text/plain; charset=utf-8", body: "Not Implemented\n" as StaticString)
         case .notFound:
             responder.respond(.notFound, contentType: "text/plain; charset=utf-8", body: "Not Found\n" as StaticString)
         case .methodNotAllowed(let allow):
@@ -260,6 +263,24 @@ final class HTTPServerConnection: ConnectionHandler {
         return true
     }
 
+    func upgrade(_ seq: UInt64, headers: [(String, String)], to handler: any ConnectionHandler) -> Bool {
+        guard seq == sequence, phase == .responding else { return false }
+        keepAlive = true  // no Connection: close on a 101
+        guard let n = encodeHead(status: .switchingProtocols, framing: .none, contentType: nil, headers: headers, into: server.scratch) else {
+            return false
+        }
+        connection.send(UnsafeRawBufferPointer(rebasing: server.scratch[0..<n]))
+        phase = .upgraded
+        abandonHandlers.removeAll()
+        connection.setTimeout(nil)
+        connection.setHandler(handler)
+        handler.connectionDidOpen(connection)
+        // Bytes after the request (a client may send its first frame at once) belong to the
+        // new protocol; the reactor keeps them when this read callback returns.
+        connection.redeliverBufferedInput()
+        return true
+    }
+
     func onAbandoned(_ seq: UInt64, _ body: @escaping () -> Void) {
         guard isCurrent(seq) else { return }
         abandonHandlers.append(body)
@@ -296,9 +317,13 @@ final class HTTPServerConnection: ConnectionHandler {
         keepAlive = false
         if phase != .streaming {
             let text = "\(status)\n"
-            let n = HTTPResponseHeadEncoder.encode(status: status, framing: .contentLength(text.utf8.count), keepAlive: false,
-                                                   into: server.scratch) { w in
-                w.header("Content-Type", "text/plain; charset=utf-8" as StaticString)
+            let scratch = server.scratch
+            let n = server.withDate { date in
+                HTTPResponseHeadEncoder.encode(status: status, framing: .contentLength(text.utf8.count), keepAlive: false,
+                                               date: date, into: scratch) { w in
+                    w.header("Server", "Reactor" as StaticString)
+                    w.header("Content-Type", "text/plain; charset=utf-8" as StaticString)
+                }
             }
             if let n {
                 connection.send(UnsafeRawBufferPointer(rebasing: server.scratch[0..<n]))
