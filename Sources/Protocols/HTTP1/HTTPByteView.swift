@@ -57,6 +57,17 @@ public struct HTTPByteView: RandomAccessCollection, CustomStringConvertible, Cus
         }
     }
 
+    /// Case-insensitive equality with a lowercase ASCII literal: the parser's own comparisons
+    /// (`content-length`, `chunked`), cheaper than the String form since only one side is folded.
+    func equalsLowercase(_ lowercase: StaticString) -> Bool {
+        guard lowercase.utf8CodeUnitCount == count else { return false }
+        let o = lowercase.utf8Start
+        for i in 0..<count where asciiLower(start.load(fromByteOffset: i, as: UInt8.self)) != o[i] {
+            return false
+        }
+        return true
+    }
+
     /// Whether this comma-separated list (`Connection: keep-alive, Upgrade`) holds `token`,
     /// compared ASCII case-insensitively with surrounding whitespace ignored. No allocation.
     public func containsToken(_ token: String) -> Bool {

@@ -2,11 +2,13 @@
 // Bitmaps instead of a [Bool] table: a global array would cost a lazy-initialisation check and a
 // bounds check per byte on the hot path; two 64-bit constants cost neither.
 
-let asciiCR: UInt8 = 0x0D
-let asciiLF: UInt8 = 0x0A
-let asciiSP: UInt8 = 0x20
-let asciiHTAB: UInt8 = 0x09
-let asciiColon: UInt8 = 0x3A
+// Computed, not stored: a stored global is reached through an addressor with a once-check,
+// which measured as a call per byte in the head scan; a computed constant folds away.
+var asciiCR: UInt8 { 0x0D }
+var asciiLF: UInt8 { 0x0A }
+var asciiSP: UInt8 { 0x20 }
+var asciiHTAB: UInt8 { 0x09 }
+var asciiColon: UInt8 { 0x3A }
 
 /// tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~"
 ///       / DIGIT / ALPHA  (RFC 9110 5.6.2). Method and header-name bytes.
@@ -25,6 +27,19 @@ func isTokenByte(_ c: UInt8) -> Bool {
 @inline(__always)
 func isFieldValueByte(_ c: UInt8) -> Bool {
     (c >= 0x20 && c != 0x7F) || c == asciiHTAB
+}
+
+/// Whether all eight bytes of `word` are in 0x20...0x7E or 0x80...0xFF: field-value bytes
+/// other than HTAB. The classic "has a byte less than n" and "has a zero byte" bit tricks, exact
+/// for n <= 128, let the value scan move a word at a time.
+@inline(__always)
+func isPlainFieldValueWord(_ word: UInt64) -> Bool {
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let highs: UInt64 = 0x8080_8080_8080_8080
+    let hasControl = (word &- ones &* 0x20) & ~word & highs
+    let del = word ^ (ones &* 0x7F)
+    let hasDEL = (del &- ones) & ~del & highs
+    return hasControl | hasDEL == 0
 }
 
 /// Bytes of a request target: visible ASCII only. Space ends the target; controls, DEL and
