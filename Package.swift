@@ -11,8 +11,9 @@ let package = Package(
         .executable(name: "echo", targets: ["echo"]),
     ],
     targets: [
-        // The C surface Glibc does not import (epoll, eventfd, signalfd, accept4). No logic.
-        .target(name: "CEpollShim"),
+        // The C surface Glibc does not import (epoll, eventfd, signalfd, accept4, zlib's init
+        // macros). No logic. zlib is the system library (Debian's zlib1g-dev).
+        .target(name: "CEpollShim", linkerSettings: [.linkedLibrary("z")]),
         .target(
             name: "Reactor",
             dependencies: ["CEpollShim"],
@@ -20,7 +21,7 @@ let package = Package(
         ),
         .target(
             name: "Protocols",
-            dependencies: ["Reactor"],
+            dependencies: ["Reactor", "CEpollShim"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .executableTarget(

@@ -9,6 +9,7 @@ struct Options {
     var hostGiven = false
     var port: UInt16 = 8000
     var maxConnections = 100_000
+    var maxMessageSize = 16 * 1024 * 1024
     var logLevel = LogLevel.info
 
     static let usage = """
@@ -23,6 +24,7 @@ struct Options {
                            use 0.0.0.0 or :: for every interface)
       --port N             port to listen on (default 8000; 0 picks a free port)
       --max-connections N  accept no more than N connections at once (default 100000)
+      --max-message-size N largest WebSocket message in bytes (default 16777216; larger: close 1009)
       --log-level LEVEL    error, warn, info or debug (default info)
       -h, --help           show this help
     """
@@ -52,6 +54,9 @@ struct Options {
                 case "--max-connections":
                     guard let n = Int(try value(a)), n > 0 else { throw UsageError("--max-connections takes a positive number") }
                     o.maxConnections = n
+                case "--max-message-size":
+                    guard let n = Int(try value(a)), n > 0 else { throw UsageError("--max-message-size takes a positive number") }
+                    o.maxMessageSize = n
                 case "--log-level":
                     guard let l = LogLevel(name: try value(a)) else { throw UsageError("--log-level is one of error, warn, info, debug") }
                     o.logLevel = l

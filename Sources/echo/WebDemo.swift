@@ -2,11 +2,25 @@ import Protocols
 import Reactor
 
 /// The web demo's routes on one HTTP server.
-func makeWebDemo(loop: EventLoop, log: Log) -> HTTPServer {
+func makeWebDemo(loop: EventLoop, log: Log, webSocketLimits: WebSocketLimits) -> HTTPServer {
     let router = HTTPRouter()
 
-    router.get("/") { _, res in
-        res.respond(contentType: "text/html; charset=utf-8", body: indexPage)
+    // One echo handler serves every WebSocket: it keeps no per-connection state.
+    let echo = WebSocketEcho()
+    var wsConfiguration = WebSocketConfiguration()
+    wsConfiguration.limits = webSocketLimits
+
+    // The page for plain GETs; a WebSocket upgrade on "/" echoes, as the notes' snippet expects.
+    router.get("/") { req, res in
+        if WebSocketHandshake.isUpgradeRequest(req.head) {
+            WebSocket.upgrade(req, res, configuration: wsConfiguration, handler: echo)
+        } else {
+            res.respond(contentType: "text/html; charset=utf-8", body: indexPage)
+        }
+    }
+
+    router.get("/echo") { req, res in
+        WebSocket.upgrade(req, res, configuration: wsConfiguration, handler: echo)
     }
 
     // The TechEmpower-style plaintext answer: the benchmark's request path.
@@ -21,4 +35,10 @@ func makeWebDemo(loop: EventLoop, log: Log) -> HTTPServer {
     let server = HTTPServer(loop: loop, router: router)
     server.errorLog = { line in log(.warn, line) }
     return server
+}
+
+/// Sends every message back as it came: text as text, binary as binary.
+final class WebSocketEcho: WebSocketHandler {
+    func webSocket(_ ws: WebSocket, didReceiveText text: UnsafeRawBufferPointer) { ws.send(text: text) }
+    func webSocket(_ ws: WebSocket, didReceiveBinary data: UnsafeRawBufferPointer) { ws.send(binary: data) }
 }

@@ -1,4 +1,5 @@
 import Glibc
+import Protocols
 import Reactor
 
 let options: Options
@@ -16,6 +17,8 @@ let log = Log(level: options.logLevel)
 
 var configuration = EventLoopConfiguration()
 configuration.maxConnections = options.maxConnections
+// Room for a whole maximum-size message (and its frame header) to wait in one queue.
+configuration.maxQueuedBytes = max(configuration.maxQueuedBytes, 2 * options.maxMessageSize + 1024)
 
 let loop: EventLoop
 do {
@@ -35,7 +38,10 @@ case .tcpEcho:
     let echo = TCPEchoHandler()
     makeHandler = { _ in echo }
 case .web:
-    let web = makeWebDemo(loop: loop, log: log)
+    var limits = WebSocketLimits()
+    limits.maxMessageSize = options.maxMessageSize
+    limits.maxFrameSize = options.maxMessageSize
+    let web = makeWebDemo(loop: loop, log: log, webSocketLimits: limits)
     makeHandler = { c in web.makeHandler(for: c) }
 }
 

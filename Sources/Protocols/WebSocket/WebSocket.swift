@@ -1,0 +1,270 @@
+import Reactor
+
+/// One WebSocket connection, server or client side: the glue between a reactor connection and a
+/// `WebSocketEndpoint`. It answers pings, runs the close handshake, keeps the connection alive
+/// with pings when it goes quiet, and compresses large messages when permessage-deflate was agreed.
+///
+/// Sending writes a frame header and its payload in one write (gathered in the cork inside a read
+/// callback), so an echo costs no allocation. A broadcast encodes its frame once with
+/// `WebSocketFrameEncoder.serverFrame` and passes the same `SharedBytes` to every `send(frame:)`.
+public final class WebSocket: ConnectionHandler {
+    enum State { case connecting, open, closing, closed }
+
+    public let connection: Connection
+    public let role: WebSocketFrameDecoder.Role
+    public let configuration: WebSocketConfiguration
+    /// The subprotocol agreed in the handshake, if any.
+    public let subprotocol: String?
+    /// Room for the application's per-connection state (a chat's user, say).
+    public var context: AnyObject?
+
+    private var endpoint: WebSocketEndpoint
+    private var handler: (any WebSocketHandler)?
+    private let deflate: WebSocketHandshake.DeflateParameters?
+    private var deflater: WebSocketDeflater?
+    private var state = State.connecting
+    private var closeCode = WebSocketCloseCode.abnormal
+    private var closeReason = ""
+    private var lastHeard: UInt64 = 0
+    private var awaitingPong = false
+    // Client side: masking keys from a per-connection xorshift generator (seeded from the system
+    // generator once), and a buffer to mask into, since a caller's bytes must not be modified.
+    private var random: UInt64 = 0
+    private var maskBuffer: [UInt8] = []
+
+    init(connection: Connection, role: WebSocketFrameDecoder.Role, configuration: WebSocketConfiguration,
+         handler: any WebSocketHandler, subprotocol: String?, deflate: WebSocketHandshake.DeflateParameters?) {
+        self.connection = connection
+        self.role = role
+        self.configuration = configuration
+        self.handler = handler
+        self.subprotocol = subprotocol
+        self.deflate = deflate
+        self.endpoint = WebSocketEndpoint(role: role, limits: configuration.limits)
+        if let deflate, let inflater = WebSocketInflater(noContextTakeover: role == .server ? deflate.clientNoContextTakeover : deflate.serverNoContextTakeover) {
+            endpoint.enableDeflate(inflater)
+        }
+        if role == .client { random = UInt64.random(in: 1...UInt64.max) }
+    }
+
+    /// Whether the connection is open for messages (not connecting, closing or closed).
+    public var isOpen: Bool { state == .open }
+
+    /// Bytes queued and not yet taken by the kernel.
+    public var bufferedAmount: Int { connection.bufferedAmount }
+
+    /// False while the queue is above the high watermark.
+    public var isWritable: Bool { connection.isWritable }
+
+    // MARK: Sending
+
+    /// Sends a text message (`text` must be valid UTF-8).
+    @discardableResult
+    public func send(text: UnsafeRawBufferPointer) -> Bool { sendMessage(.text, text) }
+
+    @discardableResult
+    public func send(text: String) -> Bool {
+        var t = text
+        return t.withUTF8 { sendMessage(.text, UnsafeRawBufferPointer($0)) }
+    }
+
+    @discardableResult
+    public func send(binary: UnsafeRawBufferPointer) -> Bool { sendMessage(.binary, binary) }
+
+    @discardableResult
+    public func send(binary: [UInt8]) -> Bool { binary.withUnsafeBytes { sendMessage(.binary, $0) } }
+
+    /// Sends a frame encoded once for many recipients (server side only; never compressed).
+    @discardableResult
+    public func send(frame: SharedBytes) -> Bool {
+        precondition(role == .server, "pre-encoded frames are unmasked: server side only")
+        guard state == .open else { return false }
+        return connection.send(frame)
+    }
+
+    @discardableResult
+    public func ping(_ payload: [UInt8] = []) -> Bool {
+        guard state == .open, payload.count <= 125 else { return false }
+        return payload.withUnsafeBytes { sendFrame(.ping, $0) }
+    }
+
+    /// Starts the close handshake; the connection closes when the peer answers (or after
+    /// `closeTimeout`).
+    public func close(code: WebSocketCloseCode = .normal, reason: String = "") {
+        guard state == .open || state == .connecting else { return }
+        if state == .connecting {
+            connection.close(reason: .local)
+            return
+        }
+        sendClose(code, reason)
+        closeCode = code
+        closeReason = reason
+        state = .closing
+        connection.setTimeout(configuration.closeTimeout)
+    }
+
+    private func sendMessage(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer) -> Bool {
+        guard state == .open else { return false }
+        if deflate != nil && payload.count >= configuration.compressionThreshold {
+            if deflater == nil {
+                deflater = WebSocketDeflater(
+                    windowBits: role == .server ? deflate!.serverMaxWindowBits : 15,
+                    noContextTakeover: role == .server ? deflate!.serverNoContextTakeover : deflate!.clientNoContextTakeover)
+            }
+            if let deflater {
+                let compressed = deflater.deflate(payload)
+                return compressed.withUnsafeBytes { sendFrame(opcode, $0, rsv1: true) }
+            }
+        }
+        return sendFrame(opcode, payload)
+    }
+
+    private func sendFrame(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer, rsv1: Bool = false) -> Bool {
+        var header: (UInt64, UInt64) = (0, 0)
+        return withUnsafeMutableBytes(of: &header) { h in
+            if role == .server {
+                let n = WebSocketFrameEncoder.writeHeader(opcode: opcode, rsv1: rsv1, payloadLength: payload.count, into: h.baseAddress!)
+                return connection.send(UnsafeRawBufferPointer(rebasing: h[0..<n]), payload)
+            }
+            let key = nextMaskKey()
+            let n = WebSocketFrameEncoder.writeHeader(opcode: opcode, rsv1: rsv1, payloadLength: payload.count, maskKey: key, into: h.baseAddress!)
+            maskBuffer.removeAll(keepingCapacity: true)
+            maskBuffer.append(contentsOf: payload)
+            return maskBuffer.withUnsafeMutableBytes { masked in
+                webSocketApplyMask(masked, key: key, offset: 0)
+                return connection.send(UnsafeRawBufferPointer(rebasing: h[0..<n]), UnsafeRawBufferPointer(masked))
+            }
+        }
+    }
+
+    private func sendClose(_ code: WebSocketCloseCode, _ reason: String) {
+        var payload: [UInt8] = []
+        if code != .noStatus && code != .abnormal {
+            payload = [UInt8(code.rawValue >> 8), UInt8(code.rawValue & 0xFF)] + Array(reason.utf8.prefix(123))
+        }
+        _ = payload.withUnsafeBytes { sendFrame(.close, $0) }
+    }
+
+    private func nextMaskKey() -> UInt32 {
+        random ^= random << 13
+        random ^= random >> 7
+        random ^= random << 17
+        return UInt32(truncatingIfNeeded: random >> 16)
+    }
+
+    // MARK: ConnectionHandler
+
+    public func connectionDidOpen(_ c: Connection) {
+        state = .open
+        lastHeard = c.loop.now
+        if let interval = configuration.pingInterval { c.setTimeout(interval) }
+        handler?.webSocketDidOpen(self)
+    }
+
+    public func connection(_ c: Connection, didRead bytes: UnsafeRawBufferPointer) -> Int {
+        guard state == .open || state == .closing else { return bytes.count }
+        lastHeard = c.loop.now
+        awaitingPong = false
+        // The receive buffer is the loop's own, writable memory: frames are unmasked in place.
+        let input = UnsafeMutableRawBufferPointer(mutating: bytes)
+        return endpoint.process(input) { event in self.handle(event) }
+    }
+
+    private func handle(_ event: WebSocketEvent) {
+        switch event {
+        case .text(let t):
+            if state == .open { handler?.webSocket(self, didReceiveText: t) }
+        case .binary(let b):
+            if state == .open { handler?.webSocket(self, didReceiveBinary: b) }
+        case .ping(let p):
+            if state == .open { _ = sendFrame(.pong, p) }
+        case .pong(let p):
+            handler?.webSocket(self, didReceivePong: p)
+        case .close(let code, let reason):
+            if state == .open {
+                // Answer with the same code, as RFC 6455 5.5.1 suggests; then the server closes
+                // the TCP connection first (RFC 6455 7.1.1).
+                sendClose(code, "")
+                closeCode = code
+                closeReason = String(decoding: reason, as: UTF8.self)
+            }
+            state = .closing
+            connection.close(reason: .local)
+        case .failure(let code, let reason):
+            if state == .open { sendClose(code, reason) }
+            closeCode = code
+            closeReason = reason
+            state = .closing
+            connection.close(reason: .protocolError("WebSocket \(code.rawValue): \(reason)"))
+        }
+    }
+
+    public func connectionDidTimeout(_ c: Connection) {
+        switch state {
+        case .closing, .connecting:
+            c.close(reason: .timeout, flush: false)
+        case .open:
+            if awaitingPong {
+                closeReason = "no pong within the deadline"
+                c.close(reason: .timeout, flush: false)
+                return
+            }
+            guard let interval = configuration.pingInterval else { return }
+            let quietFor = Duration.nanoseconds(Int64(c.loop.now &- lastHeard))
+            if quietFor < interval {
+                c.setTimeout(interval - quietFor)
+            } else {
+                _ = sendFrame(.ping, UnsafeRawBufferPointer(start: nil, count: 0))
+                awaitingPong = true
+                c.setTimeout(configuration.pongTimeout)
+            }
+        case .closed:
+            break
+        }
+    }
+
+    public func connectionWritabilityDidChange(_ c: Connection, isWritable: Bool) {
+        handler?.webSocketWritabilityDidChange(self, isWritable: isWritable)
+    }
+
+    public func connectionShouldShutdown(_ c: Connection) {
+        close(code: .goingAway, reason: "server shutting down")
+    }
+
+    public func connectionDidReadEOF(_ c: Connection) {
+        c.close(reason: .peerClosed)
+    }
+
+    public func connectionDidClose(_ c: Connection, reason: CloseReason) {
+        state = .closed
+        let h = handler
+        handler = nil  // breaks a handler <-> socket cycle
+        h?.webSocketDidClose(self, code: closeCode, reason: closeReason.isEmpty ? "\(reason)" : closeReason)
+    }
+}
+
+extension WebSocket {
+    /// Completes a WebSocket handshake on an HTTP request: answers 101 and hands the connection to
+    /// a new `WebSocket` driven by `handler`. A request that is not a valid handshake is answered
+    /// (400, 403 or 426 with `Sec-WebSocket-Version: 13`) and nil is returned.
+    @discardableResult
+    public static func upgrade(
+        _ request: HTTPRequest, _ responder: HTTPResponder,
+        configuration: WebSocketConfiguration = WebSocketConfiguration(),
+        selectSubprotocol: (([String]) -> String?)? = nil,
+        checkOrigin: ((String?) -> Bool)? = nil,
+        handler: any WebSocketHandler
+    ) -> WebSocket? {
+        switch WebSocketHandshake.evaluate(request.head, selectSubprotocol: selectSubprotocol, checkOrigin: checkOrigin,
+                                           allowDeflate: configuration.permessageDeflate) {
+        case .reject(let status, let headers, let reason):
+            responder.respond(status, contentType: "text/plain; charset=utf-8", headers: headers, body: reason + "\n")
+            return nil
+        case .accept(let headers, let subprotocol, let deflate):
+            let ws = WebSocket(connection: request.connection, role: .server, configuration: configuration,
+                               handler: handler, subprotocol: subprotocol, deflate: deflate)
+            responder.upgrade(headers: headers, to: ws)
+            return ws
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import CEpollShim
+
+/// The four bytes RFC 7692 strips from the end of each compressed message (an empty stored block
+/// from a sync flush), which the receiver appends back before inflating.
+private let syncFlushTail: [UInt8] = [0x00, 0x00, 0xFF, 0xFF]
+
+/// Inflates permessage-deflate messages (RFC 7692) with the system zlib.
+public final class WebSocketInflater {
+    public enum Result { case ok, tooBig, corrupt }
+
+    private let stream: UnsafeMutablePointer<z_stream>
+    private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 32 * 1024, alignment: 16)
+    /// With no context takeover the peer compresses each message on its own: reset between them.
+    public let noContextTakeover: Bool
+
+    public init?(windowBits: Int = 15, noContextTakeover: Bool) {
+        stream = .allocate(capacity: 1)
+        stream.initialize(to: z_stream())
+        self.noContextTakeover = noContextTakeover
+        guard cepoll_inflate_init_raw(stream, Int32(windowBits)) == Z_OK else {
+            stream.deallocate()
+            scratch.deallocate()
+            return nil
+        }
+    }
+
+    deinit {
+        inflateEnd(stream)
+        stream.deallocate()
+        scratch.deallocate()
+    }
+
+    /// Inflates one piece of a compressed message, appending to `out`. At the end of the message
+    /// the stripped tail is fed too, so everything buffered in zlib comes out.
+    public func inflate(_ input: UnsafeRawBufferPointer, endOfMessage: Bool, into out: inout [UInt8], limit: Int) -> Result {
+        var result = run(input, into: &out, limit: limit)
+        if result == .ok && endOfMessage {
+            result = syncFlushTail.withUnsafeBytes { run($0, into: &out, limit: limit) }
+            if noContextTakeover { inflateReset(stream) }
+        }
+        return result
+    }
+
+    private func run(_ input: UnsafeRawBufferPointer, into out: inout [UInt8], limit: Int) -> Result {
+        guard input.count > 0 else { return .ok }
+        stream.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress!.assumingMemoryBound(to: Bytef.self))
+        stream.pointee.avail_in = uInt(input.count)
+        repeat {
+            stream.pointee.next_out = scratch.baseAddress!.assumingMemoryBound(to: Bytef.self)
+            stream.pointee.avail_out = uInt(scratch.count)
+            let rc = CEpollShim.inflate(stream, Z_SYNC_FLUSH)
+            if rc != Z_OK && rc != Z_BUF_ERROR && rc != Z_STREAM_END { return .corrupt }
+            let produced = scratch.count - Int(stream.pointee.avail_out)
+            if out.count + produced > limit { return .tooBig }
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[0..<produced]))
+            // A peer may end a message's stream with BFINAL: start a fresh stream for the next.
+            if rc == Z_STREAM_END { inflateReset(stream) }
+            if produced == 0 && rc == Z_BUF_ERROR && stream.pointee.avail_in > 0 { return .corrupt }
+        } while stream.pointee.avail_in > 0 || stream.pointee.avail_out == 0
+        return .ok
+    }
+}
+
+/// Compresses outgoing messages for permessage-deflate.
+public final class WebSocketDeflater {
+    private let stream: UnsafeMutablePointer<z_stream>
+    private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 32 * 1024, alignment: 16)
+    public let noContextTakeover: Bool
+
+    public init?(windowBits: Int = 15, noContextTakeover: Bool, level: Int32 = 6) {
+        stream = .allocate(capacity: 1)
+        stream.initialize(to: z_stream())
+        self.noContextTakeover = noContextTakeover
+        guard cepoll_deflate_init_raw(stream, level, Int32(windowBits)) == Z_OK else {
+            stream.deallocate()
+            scratch.deallocate()
+            return nil
+        }
+    }
+
+    deinit {
+        deflateEnd(stream)
+        stream.deallocate()
+        scratch.deallocate()
+    }
+
+    /// Compresses one whole message and strips the sync-flush tail, as RFC 7692 7.2.1 says.
+    public func deflate(_ input: UnsafeRawBufferPointer) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(input.count / 2 + 64)
+        stream.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
+        stream.pointee.avail_in = uInt(input.count)
+        repeat {
+            stream.pointee.next_out = scratch.baseAddress!.assumingMemoryBound(to: Bytef.self)
+            stream.pointee.avail_out = uInt(scratch.count)
+            _ = CEpollShim.deflate(stream, Z_SYNC_FLUSH)
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[0..<(scratch.count - Int(stream.pointee.avail_out))]))
+        } while stream.pointee.avail_out == 0
+        if out.count >= 4 && Array(out.suffix(4)) == syncFlushTail { out.removeLast(4) }
+        if out.isEmpty { out = [0x00] }  // an empty message compresses to one empty block
+        if noContextTakeover { deflateReset(stream) }
+        return out
+    }
+}

@@ -1,0 +1,61 @@
+/// A frame's opcode (RFC 6455 5.2).
+public struct WebSocketOpcode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    public static let continuation = WebSocketOpcode(rawValue: 0x0)
+    public static let text = WebSocketOpcode(rawValue: 0x1)
+    public static let binary = WebSocketOpcode(rawValue: 0x2)
+    public static let close = WebSocketOpcode(rawValue: 0x8)
+    public static let ping = WebSocketOpcode(rawValue: 0x9)
+    public static let pong = WebSocketOpcode(rawValue: 0xA)
+
+    /// Close, ping and pong: at most 125 bytes of payload, never fragmented.
+    public var isControl: Bool { rawValue & 0x8 != 0 }
+    /// One of the six opcodes RFC 6455 defines; the others are reserved.
+    public var isKnown: Bool { [0x0, 0x1, 0x2, 0x8, 0x9, 0xA].contains(rawValue) }
+
+    public var description: String {
+        switch rawValue {
+        case 0x0: "continuation"
+        case 0x1: "text"
+        case 0x2: "binary"
+        case 0x8: "close"
+        case 0x9: "ping"
+        case 0xA: "pong"
+        default: "reserved(\(rawValue))"
+        }
+    }
+}
+
+/// Close status codes (RFC 6455 7.4).
+public struct WebSocketCloseCode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: UInt16
+    public init(rawValue: UInt16) { self.rawValue = rawValue }
+
+    public static let normal = WebSocketCloseCode(rawValue: 1000)
+    public static let goingAway = WebSocketCloseCode(rawValue: 1001)
+    public static let protocolError = WebSocketCloseCode(rawValue: 1002)
+    public static let unsupportedData = WebSocketCloseCode(rawValue: 1003)
+    /// Never sent: reported when a close frame carried no code.
+    public static let noStatus = WebSocketCloseCode(rawValue: 1005)
+    /// Never sent: reported when the connection dropped without a close frame.
+    public static let abnormal = WebSocketCloseCode(rawValue: 1006)
+    public static let invalidPayload = WebSocketCloseCode(rawValue: 1007)
+    public static let policyViolation = WebSocketCloseCode(rawValue: 1008)
+    public static let messageTooBig = WebSocketCloseCode(rawValue: 1009)
+    public static let mandatoryExtension = WebSocketCloseCode(rawValue: 1010)
+    public static let internalError = WebSocketCloseCode(rawValue: 1011)
+
+    /// Whether a peer may send this code in a close frame: the RFC's defined codes that are not
+    /// reserved for local use, and the registered (3000-3999) and private (4000-4999) ranges.
+    public var isValidOnTheWire: Bool {
+        switch rawValue {
+        case 1000...1003, 1007...1011: true
+        case 3000...4999: true
+        default: false
+        }
+    }
+
+    public var description: String { "\(rawValue)" }
+}
