@@ -1,0 +1,85 @@
+import Foundation
+
+/// How long and how often to measure.
+struct Timing {
+    var warmup: Double
+    var measure: Double
+    var repetitions: Int
+
+    /// Full runs: long enough that a 10 s window averages out scheduler noise, and
+    /// three alternating repetitions per server, reported as the median, because whole-run
+    /// CPU figures still move by about 20% from run to run on these VMs.
+    static let full = Timing(warmup: 3, measure: 10, repetitions: 3)
+    /// CI: proves that everything builds, starts, echoes correctly and reports.
+    static let quick = Timing(warmup: 1, measure: 2, repetitions: 1)
+}
+
+/// What a scenario gets from the runner: paths, options, built tools and ports.
+final class Context {
+    let options: Options
+    let timing: Timing
+    /// Benchmarks/, found from this source file so the runner works from any directory.
+    let benchDir: String
+    /// The root package: Benchmarks/..
+    let rootDir: String
+    /// Compiled C programs, and the logs of every child process (git-ignored: .build*).
+    let cBuildDir: String
+    let logDir: String
+    let resultsDir: String
+    var ports = PortAllocator()
+
+    private var reactorBinDir: String?
+    private var builtProducts: Set<String> = []
+
+    init(options: Options) {
+        self.options = options
+        var timing = options.quick ? Timing.quick : Timing.full
+        if let w = options.warmup { timing.warmup = w }
+        if let m = options.measure { timing.measure = m }
+        if let r = options.repetitions { timing.repetitions = r }
+        self.timing = timing
+        let sources = URL(fileURLWithPath: #filePath) // Benchmarks/Sources/bench/Context.swift
+        let bench = sources.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        benchDir = bench.path
+        rootDir = bench.deletingLastPathComponent().path
+        cBuildDir = bench.appendingPathComponent(".build-c").path
+        logDir = bench.appendingPathComponent(".build-c/logs").path
+        resultsDir = bench.appendingPathComponent("results").path
+    }
+
+    /// The C programs every scenario may use, compiled fresh each run (well under a
+    /// second) so a stale binary can never be measured.
+    func compileCPrograms() throws {
+        try FileManager.default.createDirectory(atPath: logDir, withIntermediateDirectories: true)
+        let c = "\(benchDir)/C"
+        let cc = ["cc", "-O2", "-Wall", "-Wextra"]
+        try runToCompletion(cc + ["-o", cProgram("echo_server"), "\(c)/echo_server.c"])
+        try runToCompletion(cc + ["-o", cProgram("loadgen"), "\(c)/loadgen.c"])
+        try runToCompletion(cc + ["-shared", "-fPIC", "-o", mallocCounter, "\(c)/malloc_counter.c", "-ldl"])
+    }
+
+    func cProgram(_ name: String) -> String { "\(cBuildDir)/\(name)" }
+    var mallocCounter: String { "\(cBuildDir)/malloc_counter.so" }
+
+    /// Builds `product` of the root package in release mode (once per run) and returns
+    /// its path. The scratch path is $REACTOR_SCRATCH, else the root's own .build.
+    func rootProduct(_ product: String) throws -> String {
+        var scratch: [String] = []
+        if let dir = ProcessInfo.processInfo.environment["REACTOR_SCRATCH"], !dir.isEmpty {
+            scratch = ["--scratch-path", dir]
+        }
+        let base = ["swift", "build", "-c", "release", "--package-path", rootDir] + scratch
+        if !builtProducts.contains(product) {
+            say("building \(product) (release) in \(rootDir)")
+            try runToCompletion(base + ["--product", product])
+            builtProducts.insert(product)
+        }
+        if reactorBinDir == nil {
+            reactorBinDir = try runToCompletion(base + ["--show-bin-path"], captureOutput: true)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        return "\(reactorBinDir!)/\(product)"
+    }
+
+    func logPath(_ name: String) -> String { "\(logDir)/\(name).log" }
+}

@@ -1,0 +1,54 @@
+// bench: the one entry point of the benchmarks. See Benchmarks/README.md.
+//
+//   swift run -c release --package-path Benchmarks bench [--quick] [scenario ...]
+import Foundation
+
+let options: Options
+do {
+    options = try Options.parse(Array(CommandLine.arguments.dropFirst()))
+} catch {
+    let message = "\(error)"
+    FileHandle.standardError.write(Data(((message.isEmpty ? "" : "bench: \(message)\n\n") + Options.usage + "\n").utf8))
+    exit(message.isEmpty ? 0 : 2)
+}
+
+if options.list {
+    for scenario in allScenarios { say("\(scenario.name)\t\(scenario.summary)") }
+    exit(0)
+}
+
+let selected: [any Scenario]
+if options.scenarios.isEmpty {
+    selected = allScenarios
+} else {
+    let known = Dictionary(uniqueKeysWithValues: allScenarios.map { ($0.name, $0) })
+    let unknown = options.scenarios.filter { known[$0] == nil }
+    guard unknown.isEmpty else {
+        FileHandle.standardError.write(Data("bench: unknown scenario \(unknown.joined(separator: ", ")); known: \(allScenarios.map(\.name).joined(separator: ", "))\n".utf8))
+        exit(2)
+    }
+    selected = options.scenarios.compactMap { known[$0] }
+}
+
+ChildTable.installSignalCleanup()
+let context = Context(options: options)
+var allTargetsMet = true
+do {
+    try context.compileCPrograms()
+    try FileManager.default.createDirectory(atPath: context.resultsDir, withIntermediateDirectories: true)
+    for scenario in selected {
+        say("== \(scenario.name): \(scenario.summary)")
+        let report = try scenario.run(context)
+        say(report.markdown)
+        let file = "\(context.resultsDir)/\(scenario.name).md"
+        try report.markdown.write(toFile: file, atomically: true, encoding: .utf8)
+        say("(written to \(file))\n")
+        allTargetsMet = allTargetsMet && report.targetsMet
+    }
+} catch {
+    Child.stopAll()
+    FileHandle.standardError.write(Data("bench: FAILED: \(error)\n".utf8))
+    exit(2)
+}
+Child.stopAll() // nothing should be left; belt and braces
+exit(allTargetsMet || options.quick ? 0 : 1)
