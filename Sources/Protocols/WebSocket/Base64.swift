@@ -17,8 +17,9 @@ public enum Base64 {
         return (byteCount + 2) / 3 * 4
     }
 
-    /// `bytes` encoded as a new String (no allocation up to 15 characters, which String stores
-    /// inline, e.g. an 11-byte input; a 20-byte SHA-1 digest takes 28 characters and allocates).
+    /// `bytes` encoded as a new String. Allocates unless the result fits String's 15-byte inline
+    /// form (inputs up to 9 bytes); a 20-byte SHA-1 digest takes 28 characters, so the handshake
+    /// encodes with `encode(_:into:)` straight into its response buffer instead.
     public static func encode(_ bytes: UnsafeRawBufferPointer) -> String {
         let length = encodedLength(bytes.count)
         guard length > 0 else { return "" }

@@ -26,7 +26,7 @@ public enum SHA1 {
         return hasher.finalize()
     }
 
-    /// A SHA-1 digest: 20 bytes stored inline (a value the size of three pointers, no heap).
+    /// A SHA-1 digest: 20 bytes stored inline, no heap.
     /// Read it with `withUnsafeBytes`, `copyBytes(to:)`, or `bytes` (which allocates).
     public struct Digest: Equatable, Sendable, CustomStringConvertible {
         /// The five state words, each already byte-swapped to big-endian, so the tuple's memory
@@ -71,7 +71,7 @@ public enum SHA1 {
 
     /// Incremental SHA-1: `update` with the message in any number of pieces, then `finalize`.
     ///
-    /// A value type with no heap storage (about 120 bytes); copying it forks the computation,
+    /// A value type with no heap storage (about 100 bytes); copying it forks the computation,
     /// so a common prefix can be hashed once and finished two ways.
     public struct Hasher: Sendable {
         /// H0...H4, the running state (FIPS 180-4, 5.3.1).

@@ -8,8 +8,7 @@ public enum WebSocketHandshake {
     public static func acceptValue(forKey key: UnsafeRawBufferPointer) -> String {
         var hasher = SHA1.Hasher()
         hasher.update(key)
-        var g = guid
-        g.withUTF8 { hasher.update(UnsafeRawBufferPointer($0)) }
+        hasher.update(guid)
         let digest = hasher.finalize()
         return digest.withUnsafeBytes { Base64.encode($0) }
     }
@@ -71,7 +70,7 @@ public enum WebSocketHandshake {
             return .reject(.upgradeRequired, headers: [("Sec-WebSocket-Version", "13")],
                            reason: "unsupported Sec-WebSocket-Version")
         }
-        guard let key = head.value(of: "sec-websocket-key"), Base64.decode(key.bytes)?.count == 16 else {
+        guard let key = head.value(of: "sec-websocket-key"), Base64.decodedLength(key.bytes) == 16 else {
             return .reject(.badRequest, headers: [], reason: "missing or malformed Sec-WebSocket-Key")
         }
         if let checkOrigin, !checkOrigin(head.value(of: "origin")?.string) {
