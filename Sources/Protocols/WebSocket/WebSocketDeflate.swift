@@ -5,8 +5,8 @@ import CEpollShim
 private let syncFlushTail: [UInt8] = [0x00, 0x00, 0xFF, 0xFF]
 
 /// Inflates permessage-deflate messages (RFC 7692) with the system zlib.
-public final class WebSocketInflater {
-    public enum Result { case ok, tooBig, corrupt }
+public final class WebSocketInflater: WebSocketInflating {
+    public typealias Result = WebSocketInflateResult
 
     private let stream: UnsafeMutablePointer<z_stream>
     private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 32 * 1024, alignment: 16)

@@ -35,7 +35,7 @@ public struct WebSocketEndpoint {
     public private(set) var decoder: WebSocketFrameDecoder
     public let limits: WebSocketLimits
     /// Decompresses RSV1 messages once permessage-deflate is negotiated (see `enableDeflate`).
-    public var inflater: WebSocketInflater?
+    public var inflater: (any WebSocketInflating)?
 
     private var messageOpcode: WebSocketOpcode?  // text or binary while a message is in progress
     private var messageCompressed = false
@@ -51,7 +51,7 @@ public struct WebSocketEndpoint {
     }
 
     /// Accepts RSV1 on a message's first frame and inflates such messages.
-    public mutating func enableDeflate(_ inflater: WebSocketInflater) {
+    public mutating func enableDeflate(_ inflater: any WebSocketInflating) {
         self.inflater = inflater
         decoder.allowsRSV1 = true
     }

@@ -1,0 +1,73 @@
+// libFuzzer target for the WebSocket frame decoder and message layer (WebSocketEndpoint), plus a
+// differential check of UTF8Validator against the standard library's decoder.
+//
+// Each input is a byte stream from a client, delivered whole, one byte at a time, and in pieces
+// whose sizes come from the input; the reactor's contract is emulated (unconsumed bytes are kept
+// and presented again, unchanged, before new ones). Every delivery must produce the same events,
+// consumption must never exceed the input, and nothing may crash.
+
+enum FuzzEvent: Equatable {
+    case text([UInt8]), binary([UInt8]), ping([UInt8]), pong([UInt8]), close(UInt16, [UInt8]), failure(UInt16)
+}
+
+func check(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String) {
+    if !condition() { fatalError("invariant violated: \(message())") }
+}
+
+func run(_ input: [UInt8], pieces: [Int], limits: WebSocketLimits) -> [FuzzEvent] {
+    var endpoint = WebSocketEndpoint(role: .server, limits: limits)
+    var events: [FuzzEvent] = []
+    var pending: [UInt8] = []
+    var offset = 0
+    var i = 0
+    while offset < input.count || i == 0 {
+        let size = pieces.isEmpty ? input.count : max(1, pieces[i % pieces.count])
+        i += 1
+        let end = min(input.count, offset + size)
+        pending += input[offset..<end]
+        offset = end
+        let before = pending
+        let consumed = pending.withUnsafeMutableBytes { buffer in
+            endpoint.process(buffer) { event in
+                switch event {
+                case .text(let b):
+                    check(UTF8Validator.isValid(b), "invalid UTF-8 delivered as text")
+                    events.append(.text(Array(b)))
+                case .binary(let b): events.append(.binary(Array(b)))
+                case .ping(let b): check(b.count <= 125, "long ping"); events.append(.ping(Array(b)))
+                case .pong(let b): check(b.count <= 125, "long pong"); events.append(.pong(Array(b)))
+                case .close(let c, let r): events.append(.close(c.rawValue, Array(r)))
+                case .failure(let c, _): events.append(.failure(c.rawValue))
+                }
+            }
+        }
+        check(consumed >= 0 && consumed <= pending.count, "consumed \(consumed) of \(pending.count)")
+        // Bytes handed back must be exactly the ones we gave (only consumed bytes are unmasked).
+        check(Array(pending[consumed...]) == Array(before[consumed...]), "unconsumed bytes were modified")
+        pending.removeFirst(consumed)
+        if offset >= input.count { break }
+    }
+    // Merge nothing: a message is delivered once whatever the cut points.
+    return events
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
+    let input = Array(UnsafeBufferPointer(start: data, count: size))
+
+    // Differential: the validator against the standard library.
+    let oracle = String(validating: input, as: UTF8.self) != nil
+    let ours = input.withUnsafeBytes { UTF8Validator.isValid($0) }
+    check(ours == oracle, "UTF8Validator says \(ours), the standard library \(oracle)")
+
+    var small = WebSocketLimits()
+    small.maxFrameSize = 64
+    small.maxMessageSize = 100
+    for limits in [WebSocketLimits(), small] {
+        let whole = run(input, pieces: [], limits: limits)
+        check(run(input, pieces: [1], limits: limits) == whole, "byte-at-a-time delivery differs")
+        let sizes = input.prefix(8).map { Int($0 % 17) + 1 }
+        check(run(input, pieces: sizes, limits: limits) == whole, "piecewise delivery differs")
+    }
+    return 0
+}
