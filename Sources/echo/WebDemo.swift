@@ -32,6 +32,8 @@ func makeWebDemo(loop: EventLoop, log: Log, webSocketLimits: WebSocketLimits) ->
         res.respond(contentType: "application/octet-stream", body: req.body)
     }
 
+    Chat(pubsub: PubSub(loop: loop), webSocket: wsConfiguration).install(on: router)
+
     let server = HTTPServer(loop: loop, router: router)
     server.errorLog = { line in log(.warn, line) }
     return server

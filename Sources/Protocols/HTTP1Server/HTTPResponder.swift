@@ -103,6 +103,10 @@ public struct HTTPResponder {
     @discardableResult
     public func end() -> Bool { exchange.endStream(sequence) }
 
+    /// Runs `body` with the connection's writability when its queue crosses a watermark while
+    /// this response is streaming (false: slow down; true: drained).
+    public func onWritabilityChange(_ body: @escaping (Bool) -> Void) { exchange.onWritabilityChange(sequence, body) }
+
     /// Runs `body` once when this response can no longer be sent: the connection closed, or the
     /// client went away while the response was pending. Not run after a normal completion.
     public func onAbandoned(_ body: @escaping () -> Void) { exchange.onAbandoned(sequence, body) }

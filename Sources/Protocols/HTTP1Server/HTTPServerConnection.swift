@@ -37,6 +37,7 @@ final class HTTPServerConnection: ConnectionHandler {
     private var inRead = false
     private var headerTimerArmed = false
     private var abandonHandlers: [() -> Void] = []
+    private var writabilityHandler: ((Bool) -> Void)?
 
     init(server: HTTPServer, connection: Connection) {
         self.server = server
@@ -127,6 +128,10 @@ final class HTTPServerConnection: ConnectionHandler {
         case .streaming: close(reason: .shutdown)
         default: keepAlive = false  // the request in progress is answered, then the connection closes
         }
+    }
+
+    func connectionWritabilityDidChange(_ c: Connection, isWritable: Bool) {
+        if phase == .streaming || phase == .responding { writabilityHandler?(isWritable) }
     }
 
     func connectionDidClose(_ c: Connection, reason: CloseReason) {
@@ -281,6 +286,11 @@ final class HTTPServerConnection: ConnectionHandler {
         return true
     }
 
+    func onWritabilityChange(_ seq: UInt64, _ body: @escaping (Bool) -> Void) {
+        guard isCurrent(seq) else { return }
+        writabilityHandler = body
+    }
+
     func onAbandoned(_ seq: UInt64, _ body: @escaping () -> Void) {
         guard isCurrent(seq) else { return }
         abandonHandlers.append(body)
@@ -302,6 +312,7 @@ final class HTTPServerConnection: ConnectionHandler {
 
     private func finishResponse() {
         abandonHandlers.removeAll()
+        writabilityHandler = nil
         if !keepAlive {
             close(reason: .local)
             return
@@ -343,6 +354,7 @@ final class HTTPServerConnection: ConnectionHandler {
     private func runAbandonHandlers() {
         let handlers = abandonHandlers
         abandonHandlers.removeAll()
+        writabilityHandler = nil
         for h in handlers { h() }
     }
 }

@@ -1,0 +1,44 @@
+/// The polling endpoints' answer, written straight to bytes:
+/// `{"cursor":<last id>,"messages":[{"id":n,"data":"text"},...]}`.
+public enum PollingResponse {
+    public static func json(cursor: UInt64, messages: [TopicMessage]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(32 + messages.reduce(0) { $0 + $1.text.count + 24 })
+        out += #"{"cursor":"#.utf8
+        out += String(cursor).utf8
+        out += #","messages":["#.utf8
+        for (i, m) in messages.enumerated() {
+            if i > 0 { out.append(0x2C) }
+            out += #"{"id":"#.utf8
+            out += String(m.id).utf8
+            out += #","data":"#.utf8
+            m.text.withUnsafeBytes { JSONString.appendQuoted($0, to: &out) }
+            out.append(0x7D)
+        }
+        out += "]}".utf8
+        return out
+    }
+}
+
+/// JSON string quoting over UTF-8 bytes (RFC 8259 7): quote, backslash and control characters
+/// escaped, everything else copied as is.
+enum JSONString {
+    static func appendQuoted(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        let hex: [UInt8] = Array("0123456789abcdef".utf8)
+        out.append(0x22)
+        for b in bytes {
+            switch b {
+            case 0x22: out += [0x5C, 0x22]
+            case 0x5C: out += [0x5C, 0x5C]
+            case 0x0A: out += [0x5C, 0x6E]
+            case 0x0D: out += [0x5C, 0x72]
+            case 0x09: out += [0x5C, 0x74]
+            case 0x08: out += [0x5C, 0x62]
+            case 0x0C: out += [0x5C, 0x66]
+            case 0..<0x20: out += [0x5C, 0x75, 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 0xF)]]
+            default: out.append(b)
+            }
+        }
+        out.append(0x22)
+    }
+}

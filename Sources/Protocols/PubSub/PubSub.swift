@@ -1,0 +1,47 @@
+import Reactor
+
+/// Named topics (rooms) on one loop, with counters that make fan-out costs visible.
+public final class PubSub {
+    public let loop: EventLoop
+    /// Messages each topic keeps for replay (SSE resume, polling cursors).
+    public let replayCapacity: Int
+    private var topics: [String: Topic] = [:]
+
+    /// Messages published, deliveries made, and wire encodings produced (at most one per message
+    /// per wire format that has subscribers).
+    public internal(set) var publishCount = 0
+    public internal(set) var deliveryCount = 0
+    public internal(set) var encodeCount = 0
+
+    public init(loop: EventLoop, replayCapacity: Int = 1000) {
+        self.loop = loop
+        self.replayCapacity = replayCapacity
+    }
+
+    /// The topic named `name`, created on first use.
+    public func topic(_ name: String) -> Topic {
+        if let t = topics[name] { return t }
+        let t = Topic(name: name, hub: self, replayCapacity: replayCapacity)
+        topics[name] = t
+        return t
+    }
+
+    /// An existing topic, or nil.
+    public func existingTopic(_ name: String) -> Topic? { topics[name] }
+
+    public var topicCount: Int { topics.count }
+
+    /// Subscribers over every topic.
+    public var subscriberCount: Int { topics.values.reduce(0) { $0 + $1.subscriberCount } }
+}
+
+/// What happens to a subscriber whose connection cannot keep up (its queue above the high
+/// watermark). The others are never slowed: delivery is write-through, and a full queue only
+/// ever affects its own connection.
+public enum SlowConsumerPolicy: Sendable {
+    /// Close the connection, with a reason (WebSocket close 1008; an event stream just ends).
+    case disconnect
+    /// Hold at most this many messages for the subscriber, dropping the oldest; when the
+    /// connection drains, send a marker saying how many were dropped, then what was held.
+    case dropOldest(maxPending: Int)
+}

@@ -1,0 +1,77 @@
+import Reactor
+
+/// Something that receives a topic's messages: a WebSocket, an event stream, a held long poll.
+public protocol TopicSubscriber: AnyObject {
+    func topic(_ topic: Topic, didPublish message: TopicMessage)
+}
+
+/// A named room: a sequence of messages numbered 1, 2, 3, ..., a bounded replay log, and
+/// subscribers of any transport. Subscribing and unsubscribing are O(1) (a dense array plus an
+/// index by identity, removal by swapping with the last).
+public final class Topic {
+    public let name: String
+    /// The id of the newest message (0 before the first).
+    public private(set) var lastID: UInt64 = 0
+    unowned let hub: PubSub
+    private var log: ReplayLog
+    private var subscribers: [any TopicSubscriber] = []
+    private var positions: [ObjectIdentifier: Int] = [:]
+
+    init(name: String, hub: PubSub, replayCapacity: Int) {
+        self.name = name
+        self.hub = hub
+        self.log = ReplayLog(capacity: replayCapacity)
+    }
+
+    public var subscriberCount: Int { subscribers.count }
+
+    public func isSubscribed(_ s: any TopicSubscriber) -> Bool { positions[ObjectIdentifier(s)] != nil }
+
+    public func subscribe(_ s: any TopicSubscriber) {
+        let key = ObjectIdentifier(s)
+        guard positions[key] == nil else { return }
+        positions[key] = subscribers.count
+        subscribers.append(s)
+    }
+
+    public func unsubscribe(_ s: any TopicSubscriber) {
+        guard let i = positions.removeValue(forKey: ObjectIdentifier(s)) else { return }
+        let last = subscribers.removeLast()
+        if i < subscribers.count {
+            subscribers[i] = last
+            positions[ObjectIdentifier(last)] = i
+        }
+    }
+
+    /// Publishes `text` (UTF-8) with the next id, to every subscriber but `except`. Returns the id.
+    @discardableResult
+    public func publish(_ text: SharedBytes, except: (any TopicSubscriber)? = nil) -> UInt64 {
+        lastID += 1
+        let message = TopicMessage(id: lastID, text: text, hub: hub)
+        log.append(message)
+        hub.publishCount += 1
+        // Iterate over a snapshot: a delivery may unsubscribe (a long poll answers once).
+        let targets = subscribers
+        let skip = except.map(ObjectIdentifier.init)
+        for s in targets where ObjectIdentifier(s) != skip {
+            s.topic(self, didPublish: message)
+            hub.deliveryCount += 1
+        }
+        return message.id
+    }
+
+    @discardableResult
+    public func publish(_ text: String, except: (any TopicSubscriber)? = nil) -> UInt64 {
+        publish(SharedBytes(text), except: except)
+    }
+
+    /// The replayable messages after `id`, and whether some were lost: `gap` is true when
+    /// messages after `id` have already left the log (or `id` is from the future, as after a
+    /// server restart), so a client must treat its history as incomplete.
+    public func messages(after id: UInt64) -> (messages: [TopicMessage], gap: Bool) {
+        let messages = log.messages(after: id)
+        let firstKept = log.oldestID ?? (lastID + 1)
+        let gap = id > lastID || (id + 1 < firstKept && lastID > id)
+        return (messages, gap)
+    }
+}
