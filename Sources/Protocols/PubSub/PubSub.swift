@@ -7,11 +7,14 @@ public final class PubSub {
     public let replayCapacity: Int
     private var topics: [String: Topic] = [:]
 
+    /// Shared with every topic and message (which may outlive a reference to the hub).
+    public let counters = PubSubCounters()
+
     /// Messages published, deliveries made, and wire encodings produced (at most one per message
     /// per wire format that has subscribers).
-    public internal(set) var publishCount = 0
-    public internal(set) var deliveryCount = 0
-    public internal(set) var encodeCount = 0
+    public var publishCount: Int { counters.published }
+    public var deliveryCount: Int { counters.delivered }
+    public var encodeCount: Int { counters.encoded }
 
     public init(loop: EventLoop, replayCapacity: Int = 1000) {
         self.loop = loop
@@ -21,7 +24,7 @@ public final class PubSub {
     /// The topic named `name`, created on first use.
     public func topic(_ name: String) -> Topic {
         if let t = topics[name] { return t }
-        let t = Topic(name: name, hub: self, replayCapacity: replayCapacity)
+        let t = Topic(name: name, counters: counters, replayCapacity: replayCapacity)
         topics[name] = t
         return t
     }
@@ -44,4 +47,11 @@ public enum SlowConsumerPolicy: Sendable {
     /// Hold at most this many messages for the subscriber, dropping the oldest; when the
     /// connection drains, send a marker saying how many were dropped, then what was held.
     case dropOldest(maxPending: Int)
+}
+
+/// Fan-out counters of one hub, for metrics and for checking "one encode per wire format".
+public final class PubSubCounters {
+    public internal(set) var published = 0
+    public internal(set) var delivered = 0
+    public internal(set) var encoded = 0
 }

@@ -12,14 +12,14 @@ public final class Topic {
     public let name: String
     /// The id of the newest message (0 before the first).
     public private(set) var lastID: UInt64 = 0
-    unowned let hub: PubSub
+    let counters: PubSubCounters
     private var log: ReplayLog
     private var subscribers: [any TopicSubscriber] = []
     private var positions: [ObjectIdentifier: Int] = [:]
 
-    init(name: String, hub: PubSub, replayCapacity: Int) {
+    init(name: String, counters: PubSubCounters, replayCapacity: Int) {
         self.name = name
-        self.hub = hub
+        self.counters = counters
         self.log = ReplayLog(capacity: replayCapacity)
     }
 
@@ -47,15 +47,15 @@ public final class Topic {
     @discardableResult
     public func publish(_ text: SharedBytes, except: (any TopicSubscriber)? = nil) -> UInt64 {
         lastID += 1
-        let message = TopicMessage(id: lastID, text: text, hub: hub)
+        let message = TopicMessage(id: lastID, text: text, counters: counters)
         log.append(message)
-        hub.publishCount += 1
+        counters.published += 1
         // Iterate over a snapshot: a delivery may unsubscribe (a long poll answers once).
         let targets = subscribers
         let skip = except.map(ObjectIdentifier.init)
         for s in targets where ObjectIdentifier(s) != skip {
             s.topic(self, didPublish: message)
-            hub.deliveryCount += 1
+            counters.delivered += 1
         }
         return message.id
     }

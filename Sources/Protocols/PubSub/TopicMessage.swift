@@ -8,21 +8,21 @@ public final class TopicMessage {
     public let id: UInt64
     /// The message as published (UTF-8 text).
     public let text: SharedBytes
-    unowned let hub: PubSub
+    let counters: PubSubCounters
     private var frame: SharedBytes?
     private var event: SharedBytes?
 
-    init(id: UInt64, text: SharedBytes, hub: PubSub) {
+    init(id: UInt64, text: SharedBytes, counters: PubSubCounters) {
         self.id = id
         self.text = text
-        self.hub = hub
+        self.counters = counters
     }
 
     /// The text as one unmasked WebSocket text frame.
     public var webSocketFrame: SharedBytes {
         if let frame { return frame }
         let encoded = text.withUnsafeBytes { WebSocketFrameEncoder.serverFrame(opcode: .text, payload: $0) }
-        hub.encodeCount += 1
+        counters.encoded += 1
         frame = encoded
         return encoded
     }
@@ -31,7 +31,7 @@ public final class TopicMessage {
     public var sseEvent: SharedBytes {
         if let event { return event }
         let encoded = text.withUnsafeBytes { SSEEncoder.event(id: String(id), data: $0) }
-        hub.encodeCount += 1
+        counters.encoded += 1
         event = encoded
         return encoded
     }
