@@ -99,6 +99,7 @@ extension EventLoop {
                 Sys.close(fd)
                 continue
             }
+            s.pointee.statistics.accepted &+= 1
             let handler = state.makeHandler(connection)
             guard liveSlot(connection) != nil else { continue }
             s.pointee.slots[Int(fd)].handler = handler

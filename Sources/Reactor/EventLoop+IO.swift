@@ -53,6 +53,8 @@ extension EventLoop {
 
         switch fromSocket ? Sys.read(fd, buffer + prefix, capacity - prefix) : .bytes(0) {
         case .bytes(let n):
+            s.pointee.statistics.bytesRead &+= UInt64(n)
+            s.pointee.statistics.reads &+= 1
             let total = prefix + n
             let connection = Connection(loop: self, fd: fd, generation: generation)
             guard let handler = slot.pointee.handler else { return }
@@ -179,7 +181,7 @@ extension EventLoop {
         iov[1] = iovec(iov_base: UnsafeMutableRawPointer(mutating: second.baseAddress!), iov_len: second.count)
         var written = 0
         switch Sys.sendv(c.fd, iov, 2) {
-        case .bytes(let n): written = n
+        case .bytes(let n): written = n; countWrite(n)
         case .wouldBlock, .eof: break
         case .error(let e):
             closeNow(c.fd, reason: reasonFor(errno: e))
@@ -221,7 +223,7 @@ extension EventLoop {
         var written = 0
         if slot.pointee.queue.isEmpty {
             switch Sys.send(c.fd, bytes.base, count) {
-            case .bytes(let n): written = n
+            case .bytes(let n): written = n; countWrite(n)
             case .wouldBlock, .eof: break
             case .error(let e):
                 closeNow(c.fd, reason: reasonFor(errno: e))
@@ -235,6 +237,12 @@ extension EventLoop {
         return true
     }
 
+    @inline(__always)
+    private func countWrite(_ n: Int) {
+        s.pointee.statistics.bytesWritten &+= UInt64(n)
+        s.pointee.statistics.writes &+= 1
+    }
+
     private func canSend(_ slot: UnsafeMutablePointer<Slot>) -> Bool {
         slot.pointee.flags.isDisjoint(with: [.closeAfterFlush, .writeShutDown, .shutdownWriteAfterFlush])
     }
@@ -245,7 +253,7 @@ extension EventLoop {
         var written = 0
         if slot.pointee.queue.isEmpty {
             switch Sys.send(fd, base, count) {
-            case .bytes(let n): written = n
+            case .bytes(let n): written = n; countWrite(n)
             case .wouldBlock, .eof: break
             case .error(let e):
                 closeNow(fd, reason: reasonFor(errno: e))
@@ -298,6 +306,7 @@ extension EventLoop {
             for i in 0..<n { offered += s.pointee.iovecs[i].iov_len }
             switch Sys.sendv(fd, s.pointee.iovecs, n) {
             case .bytes(let written):
+                countWrite(written)
                 slot.pointee.queue.consume(written)
                 if written < offered { break drain }  // the kernel's buffer is full
             case .wouldBlock, .eof:
@@ -437,6 +446,7 @@ extension EventLoop {
         }
         deregisterAndRelease(fd, closeDescriptor: true)
         s.pointee.connectionCount -= 1
+        s.pointee.statistics.closed &+= 1
         handler?.connectionDidClose(connection, reason: reason)
         connectionDidRelease()
     }

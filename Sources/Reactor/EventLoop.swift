@@ -31,6 +31,7 @@ struct LoopState: ~Copyable {
     var acceptPaused = false
     var acceptRetryTimer: TimerID?
     var shutdown: GracefulShutdown?
+    var statistics = LoopStatistics()
     /// Connections whose kept input must be handed to their handler again this iteration.
     var redeliveries: [UInt64] = []
     var signalFD: Int32 = -1
@@ -115,13 +116,15 @@ public final class EventLoop {
         guard !s.pointee.stopRequested, !s.pointee.closed else { return false }
         let waitMilliseconds = computeWaitMilliseconds(limit: timeout)
         let ready = backend.wait(timeoutMilliseconds: waitMilliseconds)
-        s.pointee.nowNanoseconds = Sys.monotonicNanoseconds()
+        let woke = Sys.monotonicNanoseconds()
+        s.pointee.nowNanoseconds = woke
         for i in 0..<ready {
             dispatch(backend.event(at: i))
         }
         fireExpiredTimers()
         if !s.pointee.redeliveries.isEmpty { runRedeliveries() }
         s.pointee.iterations &+= 1
+        s.pointee.statistics.recordIteration(nanoseconds: Sys.monotonicNanoseconds() &- woke)
         return !s.pointee.stopRequested
     }
 
@@ -156,6 +159,19 @@ public final class EventLoop {
 
     /// Open connections (accepted and outbound).
     public var connectionCount: Int { s.pointee.connectionCount }
+
+    /// Counters since the loop started.
+    public var statistics: LoopStatistics { s.pointee.statistics }
+
+    /// Bytes queued on every connection and not yet taken by the kernel (a scan of the
+    /// descriptor table: for metrics, not for hot paths).
+    public var queuedBytes: Int {
+        var total = 0
+        for i in 0..<s.pointee.slotCapacity where s.pointee.slots[i].kind == .connection {
+            total += s.pointee.slots[i].queue.byteCount
+        }
+        return total
+    }
 
     // MARK: Dispatch
 

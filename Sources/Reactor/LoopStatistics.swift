@@ -1,0 +1,33 @@
+/// What a loop has done since it started, for metrics (`/metrics`) and benchmarks. Counting is a
+/// handful of integer additions on the loop's own memory; nothing here is atomic or shared, so
+/// read it on the loop's thread.
+public struct LoopStatistics: Sendable {
+    public var bytesRead: UInt64 = 0
+    public var bytesWritten: UInt64 = 0
+    /// read(2) calls that returned data, and send/sendmsg calls.
+    public var reads: UInt64 = 0
+    public var writes: UInt64 = 0
+    public var accepted: UInt64 = 0
+    public var closed: UInt64 = 0
+    public var iterations: UInt64 = 0
+
+    /// How long each iteration's work took (from the wait's return to the end of its dispatch),
+    /// in buckets by powers of two of microseconds: bucket i counts iterations that took less than
+    /// 2^i µs (the last bucket: everything longer).
+    public var iterationMicrosecondsBuckets = [UInt64](repeating: 0, count: LoopStatistics.bucketCount)
+    public var iterationNanosecondsTotal: UInt64 = 0
+    public static let bucketCount = 24
+
+    /// The upper bound (µs) of bucket `i`, or nil for the last (unbounded) bucket.
+    public static func bucketUpperBoundMicroseconds(_ i: Int) -> UInt64? {
+        i < bucketCount - 1 ? UInt64(1) << UInt64(i) : nil
+    }
+
+    mutating func recordIteration(nanoseconds: UInt64) {
+        iterations &+= 1
+        iterationNanosecondsTotal &+= nanoseconds
+        let micros = nanoseconds / 1000
+        let bucket = micros == 0 ? 0 : min(Self.bucketCount - 1, UInt64.bitWidth - micros.leadingZeroBitCount)
+        iterationMicrosecondsBuckets[bucket] &+= 1
+    }
+}
