@@ -31,8 +31,10 @@ struct Chat {
                 res.respond(.badRequest, contentType: "text/plain; charset=utf-8", body: "the message must be UTF-8 text\n" as StaticString)
                 return
             }
-            let id = topic.publish(SharedBytes(copying: req.body))
-            res.respond(contentType: "application/json", body: "{\"id\":\(id)}")
+            // The id may come back later when the room is numbered on another loop or process.
+            topic.publish(SharedBytes(copying: req.body)) { id in
+                res.respond(contentType: "application/json", body: "{\"id\":\(id)}")
+            }
         }
 
         router.get("/events") { req, res in

@@ -10,6 +10,8 @@ struct Options {
     var port: UInt16 = 8000
     var maxConnections = 100_000
     var maxMessageSize = 16 * 1024 * 1024
+    /// Event loops (one per thread); nil: one per core.
+    var threads: Int? = 1
     var logLevel = LogLevel.info
 
     static let usage = """
@@ -23,6 +25,7 @@ struct Options {
       --host ADDR          numeric address to listen on (repeatable; default 127.0.0.1 and ::1;
                            use 0.0.0.0 or :: for every interface)
       --port N             port to listen on (default 8000; 0 picks a free port)
+      --threads N|auto     event loops, one per thread, sharing the port (default 1; auto: one per core)
       --max-connections N  accept no more than N connections at once (default 100000)
       --max-message-size N largest WebSocket message in bytes (default 16777216; larger: close 1009)
       --log-level LEVEL    error, warn, info or debug (default info)
@@ -54,6 +57,14 @@ struct Options {
                 case "--max-connections":
                     guard let n = Int(try value(a)), n > 0 else { throw UsageError("--max-connections takes a positive number") }
                     o.maxConnections = n
+                case "--threads":
+                    let v = try value(a)
+                    if v == "auto" {
+                        o.threads = nil
+                    } else {
+                        guard let n = Int(v), (1...256).contains(n) else { throw UsageError("--threads takes a number from 1 to 256, or auto") }
+                        o.threads = n
+                    }
                 case "--max-message-size":
                     guard let n = Int(try value(a)), n > 0 else { throw UsageError("--max-message-size takes a positive number") }
                     o.maxMessageSize = n

@@ -2,7 +2,7 @@ import Protocols
 import Reactor
 
 /// The web demo's routes on one HTTP server.
-func makeWebDemo(loop: EventLoop, log: Log, webSocketLimits: WebSocketLimits) -> HTTPServer {
+func makeWebDemo(loop: EventLoop, log: Log, webSocketLimits: WebSocketLimits, relay: LoopGroupRelay?, loopIndex: Int) -> HTTPServer {
     let router = HTTPRouter()
 
     // One echo handler serves every WebSocket: it keeps no per-connection state.
@@ -32,7 +32,10 @@ func makeWebDemo(loop: EventLoop, log: Log, webSocketLimits: WebSocketLimits) ->
         res.respond(contentType: "application/octet-stream", body: req.body)
     }
 
-    Chat(pubsub: PubSub(loop: loop), webSocket: wsConfiguration).install(on: router)
+    // One hub per loop; with several loops the relay gives each room one sequence across them.
+    let pubsub = PubSub(loop: loop)
+    relay?.register(pubsub, index: loopIndex)
+    Chat(pubsub: pubsub, webSocket: wsConfiguration).install(on: router)
 
     let server = HTTPServer(loop: loop, router: router)
     server.errorLog = { line in log(.warn, line) }

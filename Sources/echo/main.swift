@@ -20,55 +20,60 @@ configuration.maxConnections = options.maxConnections
 // Room for a whole maximum-size message (and its frame header) to wait in one queue.
 configuration.maxQueuedBytes = max(configuration.maxQueuedBytes, 2 * options.maxMessageSize + 1024)
 
+// Loop 0 runs on this thread and owns the signals (blocked before any other thread starts, so
+// they all inherit the mask); with --threads N the others run on threads of their own.
 let loop: EventLoop
+let group: EventLoopGroup?
 do {
     loop = try EventLoop(configuration: configuration)
     try loop.handleTerminationSignals()
+    let threads = options.threads ?? EventLoopGroup.availableCores
+    group = threads > 1 ? try EventLoopGroup(count: threads, first: loop.handle, configuration: configuration) { _, _ in } : nil
 } catch {
-    log(.error, "cannot start the event loop: \(error)")
+    log(.error, "cannot start the event loops: \(error)")
     exit(1)
 }
+let relay = group.map { LoopGroupRelay(handles: $0.handles) }
 loop.onTerminationSignal = { signal in
     log(.info, "signal \(signal): shutting down gracefully (send it again to stop at once)")
+    group?.shutdownOthersGracefully(deadline: .seconds(10))
 }
 
-let makeHandler: (Connection) -> any ConnectionHandler
-switch options.mode {
-case .tcpEcho:
-    let echo = TCPEchoHandler()
-    makeHandler = { _ in echo }
-case .web:
-    var limits = WebSocketLimits()
-    limits.maxMessageSize = options.maxMessageSize
-    limits.maxFrameSize = options.maxMessageSize
-    let web = makeWebDemo(loop: loop, log: log, webSocketLimits: limits)
-    makeHandler = { c in web.makeHandler(for: c) }
-}
-
+// Loop 0 binds first (it learns the port when given 0); the others join it on the same port.
 var bound: [Listener] = []
-for host in options.hosts {
-    do {
-        let address = try SocketAddress(ip: host, port: bound.first.map { $0.address.port } ?? options.port)
-        bound.append(try loop.listen(on: address, v6Only: true, makeHandler: makeHandler))
-    } catch {
-        // Loopback IPv6 may be disabled on a machine; one working default address is enough.
-        if options.hostGiven || host == options.hosts.first {
-            let why = error.errno == EADDRINUSE ? "port \(options.port) is already in use"
-                : error.errno == EACCES ? "permission denied (ports below 1024 need privileges)"
-                : error.errno == EINVAL ? "'\(host)' is not a numeric IPv4 or IPv6 address"
-                : "\(error)"
-            log(.error, "cannot listen on \(host) port \(options.port): \(why)")
+do throws(StartupError) {
+    bound = try serve(on: loop, index: 0, port: options.port, options: options, log: log, relay: relay)
+} catch {
+    log(.error, error.message)
+    group?.stopOthers()
+    exit(1)
+}
+if let group {
+    let port = bound.first?.address.port ?? options.port
+    for index in 1..<group.count {
+        let failure: String? = runAndWait(on: group.handles[index]) { other -> String? in
+            do throws(StartupError) {
+                _ = try serve(on: other, index: index, port: port, options: options, log: log, relay: relay)
+                return nil
+            } catch {
+                return error.message
+            }
+        }
+        if let failure {
+            log(.error, failure)
+            group.stopOthers()
             exit(1)
         }
-        log(.debug, "not listening on \(host): \(error)")
     }
 }
 
 let what = options.mode == .tcpEcho ? "TCP echo" : "web demo"
-writeLine("echo: \(what) listening on \(bound.map { $0.address.description }.joined(separator: ", "))", to: 1)
+let loops = group.map { " on \($0.count) loops" } ?? ""
+writeLine("echo: \(what) listening on \(bound.map { $0.address.description }.joined(separator: ", "))\(loops)", to: 1)
 if options.mode == .web, let port = bound.first?.address.port {
     writeLine("echo: open http://localhost:\(port)/", to: 1)
 }
 loop.run()
+group?.joinOthers()
 log(.info, "stopped")
 exit(0)

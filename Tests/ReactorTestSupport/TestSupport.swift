@@ -21,9 +21,14 @@ public final class Shared<T>: @unchecked Sendable {
 
 /// Runs `body` on the loop's thread and waits for its result.
 public func onLoop<T: Sendable>(_ thread: EventLoopThread, _ body: @escaping @Sendable (EventLoop) -> T) -> T {
+    onLoop(thread.handle, body)
+}
+
+/// Runs `body` on the loop behind `handle` and waits for its result.
+public func onLoop<T: Sendable>(_ handle: EventLoopHandle, _ body: @escaping @Sendable (EventLoop) -> T) -> T {
     let result = Shared<T?>(nil)
     let done = DispatchSemaphore(value: 0)
-    thread.handle.execute { loop in
+    handle.execute { loop in
         let value = body(loop)
         result.with { $0 = value }
         done.signal()

@@ -7,6 +7,12 @@ public final class PubSub {
     public let replayCapacity: Int
     private var topics: [String: Topic] = [:]
 
+    /// Numbers and spreads messages beyond this loop (other loops, other processes); nil: this
+    /// loop is the whole world. Set it before the first publish.
+    public var relay: (any PubSubRelay)?
+    /// This hub's loop index in its relay.
+    public internal(set) var relayIndex = 0
+
     /// Shared with every topic and message (which may outlive a reference to the hub).
     public let counters = PubSubCounters()
 
@@ -25,6 +31,7 @@ public final class PubSub {
     public func topic(_ name: String) -> Topic {
         if let t = topics[name] { return t }
         let t = Topic(name: name, counters: counters, replayCapacity: replayCapacity)
+        t.hub = self
         topics[name] = t
         return t
     }
@@ -54,4 +61,11 @@ public final class PubSubCounters {
     public internal(set) var published = 0
     public internal(set) var delivered = 0
     public internal(set) var encoded = 0
+}
+
+/// Gives a room one sequence of ids across loops or processes: takes each message published on
+/// some loop, numbers it, and delivers it (`Topic.deliver`) on every loop, exactly once each and
+/// in id order, calling the publisher's `completion` with the id on its own loop.
+public protocol PubSubRelay: AnyObject {
+    func relay(_ text: SharedBytes, room: String, from hub: PubSub, except: UInt?, completion: ((UInt64) -> Void)?)
 }

@@ -13,6 +13,7 @@ public final class Topic {
     /// The id of the newest message (0 before the first).
     public private(set) var lastID: UInt64 = 0
     let counters: PubSubCounters
+    weak var hub: PubSub?
     private var log: ReplayLog
     private var subscribers: [any TopicSubscriber] = []
     private var positions: [ObjectIdentifier: Int] = [:]
@@ -43,26 +44,42 @@ public final class Topic {
         }
     }
 
-    /// Publishes `text` (UTF-8) with the next id, to every subscriber but `except`. Returns the id.
+    /// Publishes `text` (UTF-8) with the room's next id, to every subscriber but `except`.
+    ///
+    /// On a single loop the message is numbered and delivered at once, and the id is returned.
+    /// When the hub has a relay (several loops, or processes through a broker), the relay numbers
+    /// it, so one room keeps one sequence everywhere: delivery happens when the relay hands the
+    /// message back (`deliver`), `completion` gets the id then, and this returns nil.
     @discardableResult
-    public func publish(_ text: SharedBytes, except: (any TopicSubscriber)? = nil) -> UInt64 {
-        lastID += 1
-        let message = TopicMessage(id: lastID, text: text, counters: counters)
+    public func publish(_ text: SharedBytes, except: (any TopicSubscriber)? = nil, completion: ((UInt64) -> Void)? = nil) -> UInt64? {
+        if let hub, let relay = hub.relay {
+            relay.relay(text, room: name, from: hub, except: except.map { UInt(bitPattern: ObjectIdentifier($0)) }, completion: completion)
+            return nil
+        }
+        let id = lastID + 1
+        deliver(id: id, text: text, except: except.map { UInt(bitPattern: ObjectIdentifier($0)) })
+        completion?(id)
+        return id
+    }
+
+    @discardableResult
+    public func publish(_ text: String, except: (any TopicSubscriber)? = nil, completion: ((UInt64) -> Void)? = nil) -> UInt64? {
+        publish(SharedBytes(text), except: except, completion: completion)
+    }
+
+    /// Delivers a message numbered elsewhere (by a relay) to this loop's subscribers and log.
+    /// `except` is the identity of a local subscriber to skip (the sender, on its own loop).
+    public func deliver(id: UInt64, text: SharedBytes, except: UInt? = nil) {
+        lastID = id
+        let message = TopicMessage(id: id, text: text, counters: counters)
         log.append(message)
         counters.published += 1
         // Iterate over a snapshot: a delivery may unsubscribe (a long poll answers once).
         let targets = subscribers
-        let skip = except.map(ObjectIdentifier.init)
-        for s in targets where ObjectIdentifier(s) != skip {
+        for s in targets where UInt(bitPattern: ObjectIdentifier(s)) != except {
             s.topic(self, didPublish: message)
             counters.delivered += 1
         }
-        return message.id
-    }
-
-    @discardableResult
-    public func publish(_ text: String, except: (any TopicSubscriber)? = nil) -> UInt64 {
-        publish(SharedBytes(text), except: except)
     }
 
     /// The replayable messages after `id`, and whether some were lost: `gap` is true when

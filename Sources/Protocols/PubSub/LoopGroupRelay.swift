@@ -1,0 +1,67 @@
+import Reactor
+
+/// Rooms across the loops of one process. Each room has an owner loop (a hash of its name) that
+/// numbers its messages: a message published on any loop goes to the owner (one cross-thread hop
+/// unless it is already there), gets the room's next id, and is sent to every loop once, as the
+/// same `SharedBytes`, through each loop's `execute` queue. Those queues are FIFO, so every loop
+/// sees a room's messages in id order, and one publisher's messages in the order it sent them.
+///
+/// Each loop registers its own hub from its own thread (`register`), and a hub is only ever touched
+/// on its loop: that is the whole reason this type can be `@unchecked Sendable`.
+public final class LoopGroupRelay: PubSubRelay, @unchecked Sendable {
+    private let handles: [EventLoopHandle]
+    private var hubs: [PubSub?]  // hubs[i] is read and written only on loop i
+
+    public init(handles: [EventLoopHandle]) {
+        self.handles = handles
+        self.hubs = Array(repeating: nil, count: handles.count)
+    }
+
+    /// Attaches loop `index`'s hub; call on that loop before it serves anything.
+    public func register(_ hub: PubSub, index: Int) {
+        hubs[index] = hub
+        hub.relay = self
+        hub.relayIndex = index
+    }
+
+    func owner(of room: String) -> Int {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in room.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
+        return Int(h % UInt64(handles.count))
+    }
+
+    public func relay(_ text: SharedBytes, room: String, from hub: PubSub, except: UInt?, completion: ((UInt64) -> Void)?) {
+        let origin = hub.relayIndex
+        let owner = owner(of: room)
+        let done = LoopBound(completion)
+        if owner == origin {
+            number(text, room: room, on: hub, origin: origin, except: except, done: done)
+        } else {
+            handles[owner].execute { [self] _ in
+                number(text, room: room, on: hubs[owner]!, origin: origin, except: except, done: done)
+            }
+        }
+    }
+
+    /// On the owner loop: assign the id, deliver here, and send the message to every other loop.
+    private func number(_ text: SharedBytes, room: String, on ownerHub: PubSub, origin: Int, except: UInt?, done: LoopBound<((UInt64) -> Void)?>) {
+        let owner = ownerHub.relayIndex
+        let topic = ownerHub.topic(room)
+        let id = topic.lastID + 1
+        for j in handles.indices where j != owner {
+            handles[j].execute { [self] _ in
+                hubs[j]!.topic(room).deliver(id: id, text: text, except: j == origin ? except : nil)
+                if j == origin { done.value?(id) }
+            }
+        }
+        topic.deliver(id: id, text: text, except: owner == origin ? except : nil)
+        if owner == origin { done.value?(id) }
+    }
+}
+
+/// A value that crosses threads inside `execute` closures but is only used on the loop it came
+/// from (a publisher's completion, which answers its HTTP request).
+struct LoopBound<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}

@@ -1,0 +1,63 @@
+import Glibc
+import Protocols
+import Reactor
+
+/// Why the server could not start, as one line for the user.
+struct StartupError: Error {
+    let message: String
+}
+
+/// Sets up one loop: its protocol handlers and its own listeners (several loops share a port
+/// through SO_REUSEPORT). Runs on that loop's thread.
+func serve(on loop: EventLoop, index: Int, port: UInt16, options: Options, log: Log, relay: LoopGroupRelay?) throws(StartupError) -> [Listener] {
+    let makeHandler: (Connection) -> any ConnectionHandler
+    switch options.mode {
+    case .tcpEcho:
+        let echo = TCPEchoHandler()
+        makeHandler = { _ in echo }
+    case .web:
+        var limits = WebSocketLimits()
+        limits.maxMessageSize = options.maxMessageSize
+        limits.maxFrameSize = options.maxMessageSize
+        let web = makeWebDemo(loop: loop, log: log, webSocketLimits: limits, relay: relay, loopIndex: index)
+        makeHandler = { c in web.makeHandler(for: c) }
+    }
+
+    var bound: [Listener] = []
+    for host in options.hosts {
+        do {
+            let address = try SocketAddress(ip: host, port: bound.first.map { $0.address.port } ?? port)
+            bound.append(try loop.listen(on: address, reusePort: relay != nil, v6Only: true, makeHandler: makeHandler))
+        } catch {
+            // Loopback IPv6 may be disabled on a machine; one working default address is enough.
+            if options.hostGiven || host == options.hosts.first {
+                let why = error.errno == EADDRINUSE ? "port \(port) is already in use"
+                    : error.errno == EACCES ? "permission denied (ports below 1024 need privileges)"
+                    : error.errno == EINVAL ? "'\(host)' is not a numeric IPv4 or IPv6 address"
+                    : "\(error)"
+                throw StartupError(message: "cannot listen on \(host) port \(port): \(why)")
+            }
+            log(.debug, "not listening on \(host): \(error)")
+        }
+    }
+    return bound
+}
+
+/// Runs `body` on another loop and waits for its result (start-up only: it blocks this thread).
+func runAndWait<T: Sendable>(on handle: EventLoopHandle, _ body: @escaping @Sendable (EventLoop) -> T) -> T {
+    let box = WaitBox<T>()
+    handle.execute { loop in
+        box.value = body(loop)
+        sem_post(&box.done)
+    }
+    while sem_wait(&box.done) != 0 {}
+    return box.value!
+}
+
+/// A result handed from another loop's thread; the semaphore orders the write before the read.
+private final class WaitBox<T>: @unchecked Sendable {
+    var value: T?
+    var done = sem_t()
+    init() { sem_init(&done, 0, 0) }
+    deinit { sem_destroy(&done) }
+}
