@@ -10,6 +10,9 @@ struct Options {
     var port: UInt16 = 8000
     var maxConnections = 100_000
     var maxMessageSize = 16 * 1024 * 1024
+    /// HTTP header-read and keep-alive idle timeouts, in milliseconds.
+    var headerTimeoutMilliseconds = 10_000
+    var idleTimeoutMilliseconds = 60_000
     /// Event loops (one per thread); nil: one per core.
     var threads: Int? = 1
     var logLevel = LogLevel.info
@@ -28,6 +31,8 @@ struct Options {
       --threads N|auto     event loops, one per thread, sharing the port (default 1; auto: one per core)
       --max-connections N  accept no more than N connections at once (default 100000)
       --max-message-size N largest WebSocket message in bytes (default 16777216; larger: close 1009)
+      --header-timeout MS  a request head must arrive within MS ms of its first byte, else 408 (default 10000)
+      --idle-timeout MS    idle keep-alive connections close after MS ms (default 60000)
       --log-level LEVEL    error, warn, info or debug (default info)
       -h, --help           show this help
     """
@@ -68,6 +73,9 @@ struct Options {
                 case "--max-message-size":
                     guard let n = Int(try value(a)), n > 0 else { throw UsageError("--max-message-size takes a positive number") }
                     o.maxMessageSize = n
+                case "--header-timeout", "--idle-timeout":
+                    guard let n = Int(try value(a)), n > 0 else { throw UsageError("\(a) takes a positive number of milliseconds") }
+                    if a == "--header-timeout" { o.headerTimeoutMilliseconds = n } else { o.idleTimeoutMilliseconds = n }
                 case "--log-level":
                     guard let l = LogLevel(name: try value(a)) else { throw UsageError("--log-level is one of error, warn, info, debug") }
                     o.logLevel = l

@@ -2,7 +2,7 @@ import Protocols
 import Reactor
 
 /// The web demo's routes on one HTTP server.
-func makeWebDemo(loop: EventLoop, log: Log, webSocketLimits: WebSocketLimits, relay: LoopGroupRelay?, loopIndex: Int) -> HTTPServer {
+func makeWebDemo(loop: EventLoop, log: Log, options: Options, webSocketLimits: WebSocketLimits, relay: LoopGroupRelay?, loopIndex: Int) -> HTTPServer {
     let router = HTTPRouter()
 
     // One echo handler serves every WebSocket: it keeps no per-connection state.
@@ -37,7 +37,10 @@ func makeWebDemo(loop: EventLoop, log: Log, webSocketLimits: WebSocketLimits, re
     relay?.register(pubsub, index: loopIndex)
     Chat(pubsub: pubsub, webSocket: wsConfiguration).install(on: router)
 
-    let server = HTTPServer(loop: loop, router: router)
+    var http = HTTPServerConfiguration()
+    http.headerReadTimeout = .milliseconds(options.headerTimeoutMilliseconds)
+    http.idleTimeout = .milliseconds(options.idleTimeoutMilliseconds)
+    let server = HTTPServer(loop: loop, router: router, configuration: http)
     server.errorLog = { line in log(.warn, line) }
     return server
 }

@@ -15,6 +15,13 @@ case .failure(let e):
 }
 let log = Log(level: options.logLevel)
 
+// A server wants every descriptor it is allowed: raise the soft limit to the hard one.
+var descriptorLimit = rlimit()
+if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &descriptorLimit) == 0 && descriptorLimit.rlim_cur < descriptorLimit.rlim_max {
+    descriptorLimit.rlim_cur = descriptorLimit.rlim_max
+    _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &descriptorLimit)
+}
+
 var configuration = EventLoopConfiguration()
 configuration.maxConnections = options.maxConnections
 // Room for a whole maximum-size message (and its frame header) to wait in one queue.

@@ -185,7 +185,7 @@ say "echo serving on 127.0.0.1:$PORT; running the tests"
 # --- 4. the tests -------------------------------------------------------------------------------
 
 pytest_status=0
-export REACTOR_PORT="$PORT" REACTOR_HTTP_PORT="$PORT" REACTOR_SERVER_PID="$SERVER_PID"
+export REACTOR_PORT="$PORT" REACTOR_HTTP_PORT="$PORT" REACTOR_SERVER_PID="$SERVER_PID" REACTOR_ECHO_BIN="$ECHO_BIN"
 run timeout "$PYTEST_TIMEOUT" "$PY" -m pytest -c "$TESTS/pytest.ini" --rootdir "$TESTS" \
     -q -rfE --junitxml "$WORK/junit.xml" "$TESTS" >"$WORK/pytest.log" 2>&1 || pytest_status=$?
 
