@@ -1,5 +1,3 @@
-import Reactor
-
 /// Encodes Server-Sent Events (WHATWG HTML, "Server-sent events", the event stream format).
 ///
 /// An event is a block of `field: value` lines ended by an empty line. Data with line breaks
@@ -37,14 +35,6 @@ public enum SSEEncoder {
         d.withUTF8 { encode(id: id, event: event, data: UnsafeRawBufferPointer($0), retry: retry, into: &out) }
     }
 
-    /// One event as shared bytes, encoded once for every subscriber of a stream.
-    public static func event(id: String? = nil, event: String? = nil, data: UnsafeRawBufferPointer?, retry: Int? = nil) -> SharedBytes {
-        var out: [UInt8] = []
-        out.reserveCapacity((data?.count ?? 0) + 32)
-        encode(id: id, event: event, data: data, retry: retry, into: &out)
-        return out.withUnsafeBytes { SharedBytes(copying: $0) }
-    }
-
     /// A comment line (ignored by clients): keeps idle proxies and load balancers from closing
     /// the stream. One line, without the blank line that would end an event block: a blank line
     /// after fields-free lines dispatches nothing in a browser, but some clients (which keep the
@@ -67,22 +57,5 @@ public enum SSEEncoder {
         out += [0x3A, 0x20]
         out += value.utf8.filter { $0 != 0x0A && $0 != 0x0D && $0 != 0 }
         out.append(0x0A)
-    }
-}
-
-/// The `Last-Event-ID` a reconnecting `EventSource` sends, as the numeric message id our topics
-/// use. Anything that is not a plain decimal number (or is empty) means "no id".
-public enum SSELastEventID {
-    public static func parse(_ value: HTTPByteView?) -> UInt64? {
-        guard let value, value.count > 0, value.count <= 20 else { return nil }
-        var n: UInt64 = 0
-        for b in value {
-            guard b >= 0x30 && b <= 0x39 else { return nil }
-            let (m, o1) = n.multipliedReportingOverflow(by: 10)
-            let (s, o2) = m.addingReportingOverflow(UInt64(b - 0x30))
-            if o1 || o2 { return nil }
-            n = s
-        }
-        return n
     }
 }
