@@ -80,11 +80,12 @@ final class HTTPServerTests: XCTestCase {
 
     /// Starts an HTTP server on its own loop thread; `routes` runs there.
     func startHTTP(
+        loopConfiguration: EventLoopConfiguration = EventLoopConfiguration(),
         configure: @escaping @Sendable (inout HTTPServerConfiguration) -> Void = { _ in },
         routes: @escaping @Sendable (HTTPRouter, EventLoop) -> Void = { _, _ in }
     ) throws -> (EventLoopThread, UInt16) {
         let port = Shared<UInt16>(0)
-        let thread = try EventLoopThread { loop in
+        let thread = try EventLoopThread(configuration: loopConfiguration) { loop in
             let router = HTTPRouter()
             router.get("/plaintext") { _, res in res.respond(contentType: "text/plain", body: "Hello, World!" as StaticString) }
             router.get("/query") { req, res in res.respond(body: req.queryValue("i") ?? "-") }
@@ -110,6 +111,28 @@ final class HTTPServerTests: XCTestCase {
             let r = reader.response()
             XCTAssertEqual(r?.status, 200)
             XCTAssertEqual(r?.text, "\(i)")
+        }
+    }
+
+    func testPipeliningClientThatDoesNotReadIsThrottledNotDisconnected() throws {
+        // 300 pipelined requests for 40 KB each (12 MB of answers) against a 1 MB queue cap:
+        // the server must stop building answers while the client is not reading, not queue
+        // them all and drop the connection as a slow consumer.
+        var loopConfiguration = EventLoopConfiguration()
+        loopConfiguration.maxQueuedBytes = 1 << 20
+        let (server, port) = try startHTTP(loopConfiguration: loopConfiguration, routes: { router, _ in
+            router.get("/big") { _, res in res.respond(body: [UInt8](repeating: 0x62, count: 40_000)) }
+        })
+        defer { server.stopAndJoin() }
+        let client = try BlockingClient(port: port, receiveBuffer: 8192)
+        defer { client.close() }
+        client.send(String(repeating: "GET /big HTTP/1.1\r\nHost: t\r\n\r\n", count: 300))
+        usleep(300_000)  // let the server fill what it may
+        let reader = Reader(client)
+        for i in 0..<300 {
+            let r = reader.response()
+            XCTAssertEqual(r?.body.count, 40_000, "response \(i)")
+            if r == nil { break }
         }
     }
 

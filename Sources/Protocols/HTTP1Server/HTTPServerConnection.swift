@@ -35,6 +35,8 @@ final class HTTPServerConnection: ConnectionHandler {
     private var streamFraming = HTTPStreamFraming.chunked
 
     private var inRead = false
+    /// Pipelined requests are waiting in the tail for the outbound queue to drain.
+    private var heldForBackpressure = false
     private var headerTimerArmed = false
     private var abandonHandlers: [() -> Void] = []
     private var writabilityHandler: ((Bool) -> Void)?
@@ -91,6 +93,12 @@ final class HTTPServerConnection: ConnectionHandler {
             case .end:
                 dispatch()
                 if phase != .awaitingHead { return offset }
+                // A client that pipelines without reading must not make us build every answer:
+                // past the high watermark the rest waits, unparsed, until the queue drains.
+                if !c.isWritable {
+                    heldForBackpressure = true
+                    return offset
+                }
             case .error(let error):
                 fail(error.status, reason: "\(error)")
                 return bytes.count
@@ -132,6 +140,10 @@ final class HTTPServerConnection: ConnectionHandler {
 
     func connectionWritabilityDidChange(_ c: Connection, isWritable: Bool) {
         if phase == .streaming || phase == .responding { writabilityHandler?(isWritable) }
+        if isWritable && heldForBackpressure {
+            heldForBackpressure = false
+            c.redeliverBufferedInput()
+        }
     }
 
     func connectionDidClose(_ c: Connection, reason: CloseReason) {
