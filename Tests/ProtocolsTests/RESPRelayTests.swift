@@ -1,0 +1,228 @@
+import Foundation
+import Glibc
+import Protocols
+import Reactor
+import ReactorTestSupport
+import XCTest
+
+/// Rooms across "processes" (here: groups of loops in one test process, each with its own
+/// RedisRelay and its own connections, exactly as two echo processes would have) through a real
+/// redis-server: one sequence per room, every message once everywhere, and the outage semantics.
+final class RESPRelayTests: XCTestCase {
+    typealias RedisServer = RESPRedisServerTests.RedisServer
+
+    final class Recorder: TopicSubscriber, @unchecked Sendable {
+        private let lock = NSLock()
+        private var _received: [(id: UInt64, text: String)] = []
+        var received: [(id: UInt64, text: String)] { lock.lock(); defer { lock.unlock() }; return _received }
+        func topic(_ topic: Topic, didPublish message: TopicMessage) {
+            lock.lock()
+            _received.append((message.id, message.string))
+            lock.unlock()
+        }
+    }
+
+    /// One "process": `loops` event loops sharing a RedisRelay, a recorder in room "r" on each.
+    final class Node: @unchecked Sendable {
+        let first: EventLoopThread
+        let group: EventLoopGroup
+        let relay: RedisRelay
+        var hubs: [PubSub?]
+        var recorders: [Recorder] = []
+        let log = Shared<[String]>([])
+
+        init(loops: Int, port: UInt16, maxHeld: Int = 10_000) throws {
+            first = try EventLoopThread()
+            group = try EventLoopGroup(count: loops, first: first.handle) { _, _ in }
+            var configuration = RedisRelay.Configuration()
+            configuration.redis = RESPRedisServerTests.configuration()
+            configuration.maxHeld = maxHeld
+            let log = self.log
+            relay = RedisRelay(handles: group.handles, endpoint: RedisEndpoint(host: "127.0.0.1", port: port),
+                               address: try SocketAddress(ip: "127.0.0.1", port: port), configuration: configuration) { _, line in
+                log.with { $0.append(line) }
+            }
+            hubs = Array(repeating: nil, count: loops)
+            recorders = (0..<loops).map { _ in Recorder() }
+            for i in 0..<loops {
+                _ = onLoop(group.handles[i]) { [self] loop in
+                    let hub = PubSub(loop: loop)
+                    relay.register(hub, index: i)
+                    hub.topic("r").subscribe(recorders[i])
+                    hubs[i] = hub
+                    return 0
+                }
+            }
+        }
+
+        var connected: Bool { onLoop(group.handles[0]) { [self] _ in relay.isConnected } }
+
+        /// Publishes on loop `i`; the id lands in `ids` (in completion order).
+        func publish(_ text: String, on i: Int, ids: Shared<[String: UInt64]>, except: Recorder? = nil) {
+            group.handles[i].execute { [self] _ in
+                hubs[i]!.topic("r").publish(text, except: except) { id in ids.with { $0[text] = id } }
+            }
+        }
+
+        func stop() {
+            group.stopOthers()
+            first.stopAndJoin()
+        }
+    }
+
+    func waitConnected(_ nodes: [Node]) {
+        XCTAssertTrue(eventually(10) { nodes.allSatisfy(\.connected) }, "relays did not connect")
+    }
+
+    func testTwoProcessesThreeLoopsOneSequenceEveryMessageOnceInOrder() throws {
+        let server = try RedisServer()
+        let a = try Node(loops: 2, port: server.port)
+        let b = try Node(loops: 1, port: server.port)
+        defer { a.stop(); b.stop() }
+        waitConnected([a, b])
+        let ids = Shared<[String: UInt64]>([:])
+        let perPublisher = 100
+        for m in 0..<perPublisher {
+            a.publish("A0#\(m)", on: 0, ids: ids)
+            a.publish("A1#\(m)", on: 1, ids: ids)
+            b.publish("B0#\(m)", on: 0, ids: ids)
+        }
+        let total = 3 * perPublisher
+        XCTAssertTrue(eventually(10) { ids.get.count == total })
+        let all = a.recorders + b.recorders
+        XCTAssertTrue(eventually(10) { all.allSatisfy { $0.received.count == total } }, "\(all.map { $0.received.count })")
+        let reference = all[0].received
+        XCTAssertEqual(reference.map(\.id), (1...UInt64(total)).map { $0 })
+        for r in all { XCTAssertTrue(r.received.elementsEqual(reference) { $0.id == $1.id && $0.text == $1.text }) }
+        // Each publisher was answered with the id its message got everywhere.
+        for (id, text) in reference { XCTAssertEqual(ids.get[text], id, text) }
+        // One publisher's messages keep their order.
+        for prefix in ["A0#", "A1#", "B0#"] {
+            XCTAssertEqual(reference.map(\.text).filter { $0.hasPrefix(prefix) }, (0..<perPublisher).map { "\(prefix)\($0)" })
+        }
+    }
+
+    func testTheSenderIsSkippedOnlyOnItsOwnLoop() throws {
+        let server = try RedisServer()
+        let a = try Node(loops: 2, port: server.port)
+        let b = try Node(loops: 1, port: server.port)
+        defer { a.stop(); b.stop() }
+        waitConnected([a, b])
+        let ids = Shared<[String: UInt64]>([:])
+        a.publish("not to myself", on: 1, ids: ids, except: a.recorders[1])
+        XCTAssertTrue(eventually(5) { ids.get.count == 1 && a.recorders[0].received.count == 1 && b.recorders[0].received.count == 1 })
+        usleep(100_000)
+        XCTAssertEqual(a.recorders[1].received.count, 0)
+    }
+
+    /// Redis killed (SIGKILL, no persistence) and restarted empty. What is and is not delivered:
+    /// - published before the outage: delivered once (before the kill);
+    /// - published during the outage, on either process: held, not answered, not delivered while
+    ///   Redis is down; when it is back, numbered after every earlier id (the counters are
+    ///   re-seeded from the processes), delivered exactly once, in one order, everywhere, and the
+    ///   publishers are answered with those ids.
+    func testOutageHoldsPublishesAndDeliversThemOnceInOrderWhenRedisReturns() throws {
+        let server = try RedisServer()
+        let a = try Node(loops: 2, port: server.port)
+        let b = try Node(loops: 1, port: server.port)
+        defer { a.stop(); b.stop() }
+        waitConnected([a, b])
+        let ids = Shared<[String: UInt64]>([:])
+        for m in 0..<5 {
+            a.publish("before A\(m)", on: 0, ids: ids)
+            b.publish("before B\(m)", on: 0, ids: ids)
+        }
+        let all = a.recorders + b.recorders
+        XCTAssertTrue(eventually(5) { all.allSatisfy { $0.received.count == 10 } })
+
+        server.kill()
+        XCTAssertTrue(eventually(5) { !a.connected && !b.connected })
+        for m in 0..<5 {
+            a.publish("during A0-\(m)", on: 0, ids: ids)
+            a.publish("during A1-\(m)", on: 1, ids: ids)
+            b.publish("during B\(m)", on: 0, ids: ids)
+        }
+        usleep(500_000)
+        XCTAssertEqual(ids.get.count, 10, "no publisher is answered while Redis is down")
+        XCTAssertTrue(all.allSatisfy { $0.received.count == 10 }, "nothing is delivered while Redis is down")
+
+        try server.start()
+        XCTAssertTrue(eventually(10) { ids.get.count == 25 }, "answered \(ids.get.count)")
+        XCTAssertTrue(eventually(10) { all.allSatisfy { $0.received.count == 25 } }, "\(all.map { $0.received.count })")
+        let reference = all[0].received
+        XCTAssertEqual(reference.map(\.id), (1...25).map { UInt64($0) })
+        for r in all { XCTAssertTrue(r.received.elementsEqual(reference) { $0.id == $1.id && $0.text == $1.text }) }
+        for (id, text) in reference { XCTAssertEqual(ids.get[text], id) }
+        for prefix in ["during A0-", "during A1-", "during B"] {
+            XCTAssertEqual(reference.map(\.text).filter { $0.hasPrefix(prefix) }, (0..<5).map { "\(prefix)\($0)" })
+        }
+        // Logged once per change, and the held messages were reported.
+        XCTAssertEqual(a.log.get.filter { $0.contains("unreachable") }.count, 1, "\(a.log.get)")
+        XCTAssertTrue(a.log.get.contains { $0.contains("sent 10 messages held while it was down") }, "\(a.log.get)")
+    }
+
+    func testBeyondTheHoldLimitTheOldestAreDroppedAndAnsweredWithZero() throws {
+        let server = try RedisServer()
+        let a = try Node(loops: 1, port: server.port, maxHeld: 3)
+        defer { a.stop() }
+        waitConnected([a])
+        server.kill()
+        XCTAssertTrue(eventually(5) { !a.connected })
+        let ids = Shared<[String: UInt64]>([:])
+        for m in 0..<5 { a.publish("m\(m)", on: 0, ids: ids) }
+        XCTAssertTrue(eventually(5) { ids.get.count == 2 })
+        XCTAssertEqual(ids.get, ["m0": 0, "m1": 0])
+        try server.start()
+        XCTAssertTrue(eventually(10) { ids.get.count == 5 })
+        XCTAssertEqual(a.recorders[0].received.map(\.text), ["m2", "m3", "m4"])
+        XCTAssertEqual(a.recorders[0].received.map(\.id), [1, 2, 3])
+        XCTAssertTrue(a.log.get.contains { $0.contains("dropping the oldest") }, "\(a.log.get)")
+    }
+
+    /// A process whose subscription missed messages (here: published straight into Redis by the
+    /// script, as another process would, while this one is not yet subscribed to the room's
+    /// events) fills the gap from the room's stream before delivering what follows.
+    func testAGapIsFilledFromTheStream() throws {
+        let server = try RedisServer()
+        // Three messages exist before this process starts.
+        for i in 1...3 {
+            let reply = server.command(["EVAL", RedisRoomScripts.publish, "2", RedisRoomScripts.counterKey("r"), RedisRoomScripts.streamKey("r"),
+                                        RedisRoomScripts.channel, "r", "old\(i)", "other.\(i)", "0", "0", "1000"])
+            XCTAssertEqual(reply, .integer(Int64(i)))
+        }
+        let a = try Node(loops: 1, port: server.port)
+        defer { a.stop() }
+        waitConnected([a])
+        let ids = Shared<[String: UInt64]>([:])
+        a.publish("new", on: 0, ids: ids)
+        XCTAssertTrue(eventually(5) { a.recorders[0].received.count == 4 })
+        XCTAssertEqual(a.recorders[0].received.map(\.text), ["old1", "old2", "old3", "new"])
+        XCTAssertEqual(ids.get["new"], 4)
+    }
+
+    /// The publish script: a retry of a publish that ran returns its id and publishes nothing;
+    /// after Redis lost its data the floor keeps ids above what the publisher has seen.
+    func testPublishScriptRetryAndFloor() throws {
+        let server = try RedisServer()
+        func publish(_ text: String, origin: String, floor: Int, retry: Bool) -> RESPValue? {
+            server.command(["EVAL", RedisRoomScripts.publish, "2", RedisRoomScripts.counterKey("s"), RedisRoomScripts.streamKey("s"),
+                            RedisRoomScripts.channel, "s", text, origin, String(floor), retry ? "1" : "0", "1000"])
+        }
+        XCTAssertEqual(publish("a", origin: "p.1", floor: 0, retry: false), .integer(1))
+        XCTAssertEqual(publish("b", origin: "p.2", floor: 0, retry: false), .integer(2))
+        XCTAssertEqual(publish("a", origin: "p.1", floor: 2, retry: true), .integer(1))  // ran already
+        XCTAssertEqual(publish("c", origin: "p.3", floor: 2, retry: true), .integer(3))  // had not run
+        XCTAssertEqual(server.command(["XLEN", RedisRoomScripts.streamKey("s")]), .integer(3))
+        // The counter lost (as after a restart without persistence): the floor continues the room.
+        _ = server.command(["DEL", RedisRoomScripts.counterKey("s"), RedisRoomScripts.streamKey("s")])
+        XCTAssertEqual(publish("d", origin: "p.4", floor: 3, retry: false), .integer(4))
+        XCTAssertEqual(server.command(["GET", RedisRoomScripts.counterKey("s")]), .bulkString(Array("4".utf8)))
+        // The seed script raises a counter, never lowers it.
+        _ = server.command(["EVAL", RedisRoomScripts.seed, "1", RedisRoomScripts.counterKey("s"), "10"])
+        _ = server.command(["EVAL", RedisRoomScripts.seed, "1", RedisRoomScripts.counterKey("s"), "7"])
+        XCTAssertEqual(publish("e", origin: "p.5", floor: 0, retry: false), .integer(11))
+        let entries = RedisRoomEvent.entries(room: "s", xrange: server.command(["XRANGE", RedisRoomScripts.streamKey("s"), "-", "+"])!)
+        XCTAssertEqual(entries?.map(\.id), [4, 11])
+        XCTAssertEqual(entries?.map { String(decoding: $0.text, as: UTF8.self) }, ["d", "e"])
+    }
+}
