@@ -6,24 +6,44 @@ import Reactor
 /// room's next id, 1, 2, 3, ...; `room` defaults to "lobby"):
 ///
 ///   POST /send?room=R            body = the text (UTF-8) -> 200 {"id": n}
-///   ws   /chat?room=R            each message as one text frame; each text frame sent is published
+///   ws   /chat?room=R[&after=N]  each message as one text frame; each text frame sent is published
+///        A frame carries no id. With `after=N` the socket first gets the room's messages after id
+///        N, then the live ones, so frame k is message N+k and a client counting frames knows every
+///        id (how the page resumes); when the log cannot give all of them (N older than the log, or
+///        newer than the room after a server restart) the socket is closed with 4000 instead.
 ///   GET  /events?room=R          SSE: `id: n` + `data:` lines; honours Last-Event-ID
 ///   GET  /messages?room=R&cursor=N              polling: at once
 ///   GET  /poll?room=R&cursor=N[&timeout=S]      long polling: held until a message or S seconds
 ///        both answer {"cursor": <last id>, "messages": [{"id": n, "data": "text"}, ...]}
+///        with an `X-Reactor-Instance` header naming this server process (see `processInstance`)
 ///
 /// A resuming event stream whose Last-Event-ID is older than the replay log (or newer than the
-/// room, after a server restart) first gets `event: reset` with `{"oldest":…,"last":…}` as data,
+/// room, after a server restart) first gets `event: reset` with `{"oldest":…,"last":…,"instance":…}`,
 /// then everything the log still holds.
+///
+/// Ids alone cannot reveal every restart: a new server whose room has caught up past a client's
+/// last id would resume it silently with another history. So a client may name the instance its
+/// ids came from (`&instance=X` on /events and /chat): another instance means a reset, as above.
+/// Rooms shared with other processes (through a broker) have no such single origin: then there is
+/// no instance, and neither header nor parameter is used.
 struct Chat {
     let pubsub: PubSub
     let webSocket: WebSocketConfiguration
+    let metrics: DemoMetrics
+    /// The close code of a resuming chat socket whose history the room cannot replay.
+    static let historyIncomplete = WebSocketCloseCode(rawValue: 4000)
+    /// A random name for this server process: rooms live in memory, so a new process means new
+    /// histories whose ids begin again at 1.
+    static let processInstance = String(UInt64.random(in: 1...UInt64.max), radix: 16)
     static let maxLongPoll: Double = 120
     static let defaultLongPoll: Double = 25
 
     func install(on router: HTTPRouter) {
         let pubsub = self.pubsub
         let webSocket = self.webSocket
+        let metrics = self.metrics
+        // The loops of one process share its histories; other processes (a broker) do not.
+        let instance = pubsub.relay == nil || pubsub.relay is LoopGroupRelay ? Self.processInstance : nil
 
         router.post("/send") { req, res in
             guard let topic = Self.topic(req, pubsub, res) else { return }
@@ -31,6 +51,7 @@ struct Chat {
                 res.respond(.badRequest, contentType: "text/plain; charset=utf-8", body: "the message must be UTF-8 text\n" as StaticString)
                 return
             }
+            metrics.received(.httpSend)
             // The id may come back later when the room is numbered on another loop or process.
             topic.publish(SharedBytes(copying: req.body)) { id in
                 res.respond(contentType: "application/json", body: "{\"id\":\(id)}")
@@ -43,31 +64,42 @@ struct Chat {
             // on its first connection (after a reload).
             let last = SSELastEventID.parse(req.header("last-event-id"))
                 ?? req.queryValue("lastEventId").flatMap { UInt64($0) }
+            let otherInstance = Self.isOtherInstance(req, instance)
             guard let stream = SSEStream(responder: res) else { return }
+            metrics.opened(.sse)
             if let last {
                 var (messages, gap) = topic.messages(after: last)
-                // An id from the future means the room was reset (a server restart): replay all.
-                if last > topic.lastID { messages = topic.messages(after: 0).messages }
-                if gap {
+                // An id from the future, or from another process, means the room was reset (a
+                // server restart): replay all.
+                if last > topic.lastID || otherInstance { messages = topic.messages(after: 0).messages }
+                if gap || otherInstance {
                     let oldest = messages.first?.id ?? topic.lastID + 1
-                    stream.send(event: "reset", data: "{\"oldest\":\(oldest),\"last\":\(topic.lastID)}")
+                    stream.send(event: "reset", data: "{\"oldest\":\(oldest),\"last\":\(topic.lastID),\"instance\":\"\(instance ?? "")\"}")
                 }
                 for m in messages { stream.send(m.sseEvent) }
+                metrics.sent(.sse, messages.count)
             }
             _ = SSESubscription(stream: stream, topic: topic)
+            metrics.watch(topic, .sse)
+            stream.onClose {
+                metrics.closed(.sse)
+                metrics.unwatch(topic, .sse)
+            }
         }
 
         router.get("/messages") { req, res in
             guard let topic = Self.topic(req, pubsub, res), let cursor = Self.cursor(req, res) else { return }
             let messages = topic.messages(after: cursor).messages
-            Self.respondJSON(res, cursor: topic.lastID, messages)
+            metrics.sent(.polling, messages.count)
+            Self.respondJSON(res, cursor: topic.lastID, messages, instance: instance)
         }
 
         router.get("/poll") { req, res in
             guard let topic = Self.topic(req, pubsub, res), let cursor = Self.cursor(req, res) else { return }
             let pending = topic.messages(after: cursor).messages
             if !pending.isEmpty || cursor > topic.lastID {
-                Self.respondJSON(res, cursor: topic.lastID, pending)
+                metrics.sent(.longPoll, pending.count)
+                Self.respondJSON(res, cursor: topic.lastID, pending, instance: instance)
                 return
             }
             var seconds = Self.defaultLongPoll
@@ -78,14 +110,25 @@ struct Chat {
                 }
                 seconds = min(v, Self.maxLongPoll)
             }
+            metrics.opened(.longPoll)
             _ = LongPollSubscription(topic: topic, responder: res, timeout: .milliseconds(Int64(seconds * 1000))) { messages in
-                Self.respondJSON(res, cursor: topic.lastID, messages)
+                metrics.closed(.longPoll)
+                metrics.sent(.longPoll, messages.count)
+                Self.respondJSON(res, cursor: topic.lastID, messages, instance: instance)
             }
+            // Exactly one of the answer above and this runs.
+            res.onAbandoned { metrics.closed(.longPoll) }
         }
 
         router.get("/chat") { req, res in
             guard let topic = Self.topic(req, pubsub, res) else { return }
-            WebSocket.upgrade(req, res, configuration: webSocket, handler: ChatSocket(topic: topic))
+            var after: UInt64?
+            if req.queryValue("after") != nil {
+                guard let n = Self.cursor(req, res, name: "after") else { return }
+                after = n
+            }
+            let handler = ChatSocket(topic: topic, metrics: metrics, resumeAfter: after, otherInstance: Self.isOtherInstance(req, instance))
+            WebSocket.upgrade(req, res, configuration: webSocket, handler: handler)
         }
     }
 
@@ -98,17 +141,24 @@ struct Chat {
         return pubsub.topic(room)
     }
 
-    static func cursor(_ req: HTTPRequest, _ res: HTTPResponder) -> UInt64? {
-        guard let text = req.queryValue("cursor") else { return 0 }
+    static func cursor(_ req: HTTPRequest, _ res: HTTPResponder, name: String = "cursor") -> UInt64? {
+        guard let text = req.queryValue(name) else { return 0 }
         guard let n = UInt64(text) else {
-            res.respond(.badRequest, contentType: "text/plain; charset=utf-8", body: "cursor must be a message id (0 for all)\n" as StaticString)
+            res.respond(.badRequest, contentType: "text/plain; charset=utf-8", body: "\(name) must be a message id (0 for all)\n")
             return nil
         }
         return n
     }
 
-    static func respondJSON(_ res: HTTPResponder, cursor: UInt64, _ messages: [TopicMessage]) {
-        res.respond(contentType: "application/json", headers: [("Cache-Control", "no-store")],
+    /// Whether the client's ids come from another server process (`instance=X`, X not ours).
+    static func isOtherInstance(_ req: HTTPRequest, _ instance: String?) -> Bool {
+        guard let instance, let theirs = req.queryValue("instance") else { return false }
+        return theirs != instance
+    }
+
+    static func respondJSON(_ res: HTTPResponder, cursor: UInt64, _ messages: [TopicMessage], instance: String?) {
+        let headers = [("Cache-Control", "no-store")] + (instance.map { [("X-Reactor-Instance", $0)] } ?? [])
+        res.respond(contentType: "application/json", headers: headers,
                     body: PollingResponse.json(cursor: cursor, messages: messages))
     }
 }
@@ -117,15 +167,39 @@ struct Chat {
 /// room, itself included.
 final class ChatSocket: WebSocketHandler {
     let topic: Topic
+    let metrics: DemoMetrics
+    /// Replay the room's messages after this id before the live ones (`after=N`).
+    let resumeAfter: UInt64?
+    /// The client's ids come from another server process: its history cannot be resumed.
+    let otherInstance: Bool
     var subscription: WebSocketSubscription?
 
-    init(topic: Topic) { self.topic = topic }
+    init(topic: Topic, metrics: DemoMetrics, resumeAfter: UInt64? = nil, otherInstance: Bool = false) {
+        self.topic = topic
+        self.metrics = metrics
+        self.resumeAfter = resumeAfter
+        self.otherInstance = otherInstance
+    }
 
     func webSocketDidOpen(_ ws: WebSocket) {
+        metrics.webSocketOpened(ws, .webSocketChat, rememberPeer: true)
+        if let after = resumeAfter {
+            let (messages, gap) = topic.messages(after: after)
+            if gap || otherInstance {
+                ws.close(code: Chat.historyIncomplete, reason: otherInstance ? "server restarted" : "history incomplete")
+                return
+            }
+            // Replay and subscription happen in one callback on the loop: nothing is published
+            // in between, so the frames are exactly the messages after `after`, in order.
+            for m in messages { ws.send(frame: m.webSocketFrame) }
+            metrics.sent(.webSocketChat, messages.count)
+        }
         subscription = WebSocketSubscription(socket: ws, topic: topic)
+        metrics.watch(topic, .webSocketChat)
     }
 
     func webSocket(_ ws: WebSocket, didReceiveText text: UnsafeRawBufferPointer) {
+        metrics.received(.webSocketChat)
         topic.publish(SharedBytes(copying: text))
     }
 
@@ -134,6 +208,8 @@ final class ChatSocket: WebSocketHandler {
     }
 
     func webSocketDidClose(_ ws: WebSocket, code: WebSocketCloseCode, reason: String) {
+        metrics.webSocketClosed(ws, .webSocketChat, code: code, reason: reason)
+        if subscription != nil { metrics.unwatch(topic, .webSocketChat) }
         subscription?.cancel()
         subscription = nil
     }

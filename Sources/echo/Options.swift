@@ -1,4 +1,5 @@
 import Glibc
+import Protocols
 
 /// The demo's command line. Parsed by hand: the demo depends on nothing but the two libraries.
 struct Options {
@@ -13,9 +14,16 @@ struct Options {
     /// HTTP header-read and keep-alive idle timeouts, in milliseconds.
     var headerTimeoutMilliseconds = 10_000
     var idleTimeoutMilliseconds = 60_000
+    /// Socket.IO and Engine.IO (/socket.io/, /engine.io/): the reference server's defaults.
+    var pingIntervalMilliseconds = 25_000
+    var pingTimeoutMilliseconds = 20_000
+    var maxPayload = 1_000_000
+    var connectTimeoutMilliseconds = 45_000
     /// Event loops (one per thread); nil: one per core.
     var threads: Int? = 1
     var logLevel = LogLevel.info
+    /// Rooms shared with other processes through this Redis (nil: this process alone).
+    var redis: RedisEndpoint?
 
     static let usage = """
     usage: echo [options]
@@ -33,6 +41,12 @@ struct Options {
       --max-message-size N largest WebSocket message in bytes (default 16777216; larger: close 1009)
       --header-timeout MS  a request head must arrive within MS ms of its first byte, else 408 (default 10000)
       --idle-timeout MS    idle keep-alive connections close after MS ms (default 60000)
+      --ping-interval MS   Socket.IO/Engine.IO heartbeat: ping every MS ms (default 25000)
+      --ping-timeout MS    close a session whose pong is MS ms late (default 20000)
+      --max-payload N      largest Engine.IO POST body or WebSocket message in bytes (default 1000000)
+      --connect-timeout MS close a Socket.IO client that joins no namespace within MS ms (default 45000)
+      --redis URL          share chat rooms with other echo processes through Redis pub/sub
+                           (redis://host:port[/db]; see docs/SCALING.md)
       --log-level LEVEL    error, warn, info or debug (default info)
       -h, --help           show this help
     """
@@ -76,6 +90,23 @@ struct Options {
                 case "--header-timeout", "--idle-timeout":
                     guard let n = Int(try value(a)), n > 0 else { throw UsageError("\(a) takes a positive number of milliseconds") }
                     if a == "--header-timeout" { o.headerTimeoutMilliseconds = n } else { o.idleTimeoutMilliseconds = n }
+                case "--ping-interval", "--ping-timeout", "--connect-timeout":
+                    guard let n = Int(try value(a)), n > 0 else { throw UsageError("\(a) takes a positive number of milliseconds") }
+                    switch a {
+                    case "--ping-interval": o.pingIntervalMilliseconds = n
+                    case "--ping-timeout": o.pingTimeoutMilliseconds = n
+                    default: o.connectTimeoutMilliseconds = n
+                    }
+                case "--max-payload":
+                    guard let n = Int(try value(a)), n > 0 else { throw UsageError("--max-payload takes a positive number of bytes") }
+                    o.maxPayload = n
+                case "--redis":
+                    let url = try value(a)
+                    do throws(RedisEndpointError) {
+                        o.redis = try RedisEndpoint(url: url)
+                    } catch {
+                        throw UsageError("--redis: \(error.message)")
+                    }
                 case "--log-level":
                     guard let l = LogLevel(name: try value(a)) else { throw UsageError("--log-level is one of error, warn, info, debug") }
                     o.logLevel = l

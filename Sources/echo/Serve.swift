@@ -9,7 +9,7 @@ struct StartupError: Error {
 
 /// Sets up one loop: its protocol handlers and its own listeners (several loops share a port
 /// through SO_REUSEPORT). Runs on that loop's thread.
-func serve(on loop: EventLoop, index: Int, port: UInt16, options: Options, log: Log, relay: LoopGroupRelay?) throws(StartupError) -> [Listener] {
+func serve(on loop: EventLoop, index: Int, port: UInt16, options: Options, log: Log, relay: (any HubRelay)?) throws(StartupError) -> [Listener] {
     let makeHandler: (Connection) -> any ConnectionHandler
     switch options.mode {
     case .tcpEcho:
@@ -23,11 +23,13 @@ func serve(on loop: EventLoop, index: Int, port: UInt16, options: Options, log: 
         makeHandler = { c in web.makeHandler(for: c) }
     }
 
+    // Only this process's loops share the port: a relay through Redis does not make another
+    // process's listener welcome on it.
     var bound: [Listener] = []
     for host in options.hosts {
         do {
             let address = try SocketAddress(ip: host, port: bound.first.map { $0.address.port } ?? port)
-            bound.append(try loop.listen(on: address, reusePort: relay != nil, v6Only: true, makeHandler: makeHandler))
+            bound.append(try loop.listen(on: address, reusePort: (options.threads ?? EventLoopGroup.availableCores) > 1, v6Only: true, makeHandler: makeHandler))
         } catch {
             // Loopback IPv6 may be disabled on a machine; one working default address is enough.
             if options.hostGiven || host == options.hosts.first {
@@ -60,4 +62,23 @@ private final class WaitBox<T>: @unchecked Sendable {
     var done = sem_t()
     init() { sem_init(&done, 0, 0) }
     deinit { sem_destroy(&done) }
+}
+
+/// The relay that gives each room one sequence: through Redis with `--redis` (across processes,
+/// and across this process's loops), else across loops when there are several, else none.
+func makeRelay(options: Options, handles: [EventLoopHandle], log: Log) throws(StartupError) -> (any HubRelay)? {
+    guard let endpoint = options.redis else {
+        return handles.count > 1 ? LoopGroupRelay(handles: handles) : nil
+    }
+    guard options.mode == .web else { throw StartupError(message: "--redis shares chat rooms; it has no use with --tcp") }
+    let address: SocketAddress
+    do {
+        address = try endpoint.resolve()
+    } catch {
+        throw StartupError(message: "--redis: \(error.message)")
+    }
+    log(.info, "rooms shared through redis \(endpoint) (\(address))")
+    return RedisRelay(handles: handles, endpoint: endpoint, address: address) { level, line in
+        log(level == .warning ? .warn : .info, line)
+    }
 }

@@ -2,11 +2,13 @@ import Protocols
 import Reactor
 
 /// The web demo's routes on one HTTP server.
-func makeWebDemo(loop: EventLoop, log: Log, options: Options, webSocketLimits: WebSocketLimits, relay: LoopGroupRelay?, loopIndex: Int) -> HTTPServer {
+func makeWebDemo(loop: EventLoop, log: Log, options: Options, webSocketLimits: WebSocketLimits, relay: (any HubRelay)?, loopIndex: Int) -> HTTPServer {
     let router = HTTPRouter()
 
+    // Counts by transport for /metrics, and the rate-limited log of connection errors.
+    let metrics = DemoMetrics(loop: loop, log: log)
     // One echo handler serves every WebSocket: it keeps no per-connection state.
-    let echo = WebSocketEcho()
+    let echo = WebSocketEcho(metrics: metrics)
     var wsConfiguration = WebSocketConfiguration()
     wsConfiguration.limits = webSocketLimits
 
@@ -18,6 +20,8 @@ func makeWebDemo(loop: EventLoop, log: Log, options: Options, webSocketLimits: W
             res.respond(contentType: "text/html; charset=utf-8", body: indexPage)
         }
     }
+
+    installPageAssets(on: router)
 
     router.get("/echo") { req, res in
         WebSocket.upgrade(req, res, configuration: wsConfiguration, handler: echo)
@@ -35,18 +39,38 @@ func makeWebDemo(loop: EventLoop, log: Log, options: Options, webSocketLimits: W
     // One hub per loop; with several loops the relay gives each room one sequence across them.
     let pubsub = PubSub(loop: loop)
     relay?.register(pubsub, index: loopIndex)
-    Chat(pubsub: pubsub, webSocket: wsConfiguration).install(on: router)
+    Chat(pubsub: pubsub, webSocket: wsConfiguration, metrics: metrics).install(on: router)
+    metrics.install(on: router, pubsub: pubsub)
+    installSocketIODemo(on: router, loop: loop, options: options, log: log)
 
     var http = HTTPServerConfiguration()
     http.headerReadTimeout = .milliseconds(options.headerTimeoutMilliseconds)
     http.idleTimeout = .milliseconds(options.idleTimeoutMilliseconds)
+    // Engine.IO answers an oversized POST itself (413, and the session closes).
+    http.limits.maxBodyLength = max(http.limits.maxBodyLength, options.maxPayload)
     let server = HTTPServer(loop: loop, router: router, configuration: http)
-    server.errorLog = { line in log(.warn, line) }
+    server.errorLog = { line in metrics.errors(line) }
     return server
 }
 
 /// Sends every message back as it came: text as text, binary as binary.
 final class WebSocketEcho: WebSocketHandler {
-    func webSocket(_ ws: WebSocket, didReceiveText text: UnsafeRawBufferPointer) { ws.send(text: text) }
-    func webSocket(_ ws: WebSocket, didReceiveBinary data: UnsafeRawBufferPointer) { ws.send(binary: data) }
+    let metrics: DemoMetrics
+    init(metrics: DemoMetrics) { self.metrics = metrics }
+
+    func webSocketDidOpen(_ ws: WebSocket) { metrics.webSocketOpened(ws, .webSocketEcho, rememberPeer: false) }
+
+    func webSocket(_ ws: WebSocket, didReceiveText text: UnsafeRawBufferPointer) {
+        metrics.received(.webSocketEcho)
+        if ws.send(text: text) { metrics.sent(.webSocketEcho) }
+    }
+
+    func webSocket(_ ws: WebSocket, didReceiveBinary data: UnsafeRawBufferPointer) {
+        metrics.received(.webSocketEcho)
+        if ws.send(binary: data) { metrics.sent(.webSocketEcho) }
+    }
+
+    func webSocketDidClose(_ ws: WebSocket, code: WebSocketCloseCode, reason: String) {
+        metrics.webSocketClosed(ws, .webSocketEcho, code: code, reason: reason)
+    }
 }

@@ -40,7 +40,14 @@ do {
     log(.error, "cannot start the event loops: \(error)")
     exit(1)
 }
-let relay = group.map { LoopGroupRelay(handles: $0.handles) }
+let relay: (any HubRelay)?
+do throws(StartupError) {
+    relay = try makeRelay(options: options, handles: group?.handles ?? [loop.handle], log: log)
+} catch {
+    log(.error, error.message)
+    group?.stopOthers()
+    exit(1)
+}
 loop.onTerminationSignal = { signal in
     log(.info, "signal \(signal): shutting down gracefully (send it again to stop at once)")
     group?.shutdownOthersGracefully(deadline: .seconds(10))
@@ -78,7 +85,7 @@ let what = options.mode == .tcpEcho ? "TCP echo" : "web demo"
 let loops = group.map { " on \($0.count) loops" } ?? ""
 writeLine("echo: \(what) listening on \(bound.map { $0.address.description }.joined(separator: ", "))\(loops)", to: 1)
 if options.mode == .web, let port = bound.first?.address.port {
-    writeLine("echo: open http://localhost:\(port)/", to: 1)
+    writeLine(startupBanner(hosts: options.hosts, port: port), to: 1)
 }
 loop.run()
 group?.joinOthers()

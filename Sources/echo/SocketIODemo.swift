@@ -1,0 +1,107 @@
+import Protocols
+import Reactor
+
+/// The Socket.IO demo on `/socket.io/` and the raw Engine.IO echo on `/engine.io/`.
+///
+/// Socket.IO contract, the same on the namespaces `/`, `/chat` and `/custom`:
+///
+///   on connect                 emit `auth` with the CONNECT packet's auth payload (`{}` when none)
+///   join {room}                join, emit `joined {room}` to the socket, ack `{ok: true, room}`
+///   leave {room}               leave, emit `left {room}`, ack `{ok: true}`
+///   chat {room, text}          emit `chat {room, text, from: <sender id>}` to the room, sender excluded
+///   shout {text}               emit `announcement {text}` to the whole namespace, sender included
+///   echo <any>                 ack with the same value(s)
+///   message ...args            emit `message-back` with the same args to the sender (binary stays binary)
+///   message-with-ack ...args   ack with the same args
+///
+/// Beyond the contract, for the conformance suite:
+///
+///   disconnect-me              the server disconnects the socket from the namespace
+///   server-ack ...args         the server emits `ack-request` with the args and asks for an ack; it
+///                              then emits `ack-response` with the client's reply, or `ack-error`
+///                              with "timeout" (5 s) — acknowledgements in the other direction
+///
+/// Engine.IO contract: every message is sent back, text as text, binary as binary.
+func installSocketIODemo(on router: HTTPRouter, loop: EventLoop, options: Options, log: Log) {
+    var engine = EngineIOConfiguration()
+    engine.pingInterval = .milliseconds(options.pingIntervalMilliseconds)
+    engine.pingTimeout = .milliseconds(options.pingTimeoutMilliseconds)
+    engine.maxPayload = options.maxPayload
+
+    var configuration = SocketIOConfiguration()
+    configuration.engine = engine
+    configuration.connectTimeout = .milliseconds(options.connectTimeoutMilliseconds)
+    let io = SocketIOServer(loop: loop, configuration: configuration)
+    io.errorLog = { line in log(.debug, "socket.io: \(line)") }
+    for name in ["/", "/chat", "/custom"] {
+        io.of(name).on("connection") { socket in SocketIODemo.connected(socket) }
+    }
+    io.install(on: router, path: "/socket.io/")
+
+    let raw = EngineIOServer(loop: loop, configuration: engine)
+    raw.errorLog = { line in log(.debug, "engine.io: \(line)") }
+    let echo = EngineIOEcho()
+    raw.onConnection = { session in session.delegate = echo }
+    raw.install(on: router, path: "/engine.io/")
+}
+
+enum SocketIODemo {
+    static func connected(_ socket: SocketIOSocket) {
+        socket.emit("auth", socket.auth)
+
+        // Handlers run only while the socket is connected, and are dropped when it disconnects.
+        socket.on("join") { [unowned socket] args, ack in
+            guard let room = roomName(args[0]) else { return ack?(["ok": false, "error": "room required"]) ?? () }
+            socket.join(room)
+            socket.emit("joined", ["room": .string(room)])
+            ack?(["ok": true, "room": .string(room)])
+        }
+        socket.on("leave") { [unowned socket] args, ack in
+            guard let room = roomName(args[0]) else { return ack?(["ok": false, "error": "room required"]) ?? () }
+            socket.leave(room)
+            socket.emit("left", ["room": .string(room)])
+            ack?(["ok": true])
+        }
+        socket.on("chat") { [unowned socket] args, _ in
+            guard let room = roomName(args[0]) else { return }
+            // The attachments travel along: a binary `text` stays binary for every member.
+            let message: JSONValue = ["room": .string(room), "text": args[0]?["text"] ?? .null, "from": .string(socket.id)]
+            socket.to(room).emit("chat", SocketIOArguments([message], attachments: args.attachments))
+        }
+        socket.on("shout") { [unowned socket] args, _ in
+            let message: JSONValue = ["text": args[0]?["text"] ?? .null]
+            socket.namespace.emit("announcement", SocketIOArguments([message], attachments: args.attachments))
+        }
+        socket.on("echo") { args, ack in ack?.send(args) }
+        socket.on("message") { [unowned socket] args, _ in socket.emit("message-back", args) }
+        socket.on("message-with-ack") { args, ack in ack?.send(args) }
+        socket.on("disconnect-me") { [unowned socket] _, _ in socket.disconnect() }
+        socket.on("server-ack") { [unowned socket] args, _ in
+            socket.emitWithAck("ack-request", args, timeout: .seconds(5)) { [weak socket] result in
+                switch result {
+                case .success(let reply): socket?.emit("ack-response", reply)
+                case .failure(let error): socket?.emit("ack-error", .string(error == .timeout ? "timeout" : "disconnected"))
+                }
+            }
+        }
+    }
+
+    /// `{room: "r1"}`, or a bare `"r1"`.
+    static func roomName(_ value: JSONValue?) -> String? {
+        let name = value?["room"]?.stringValue ?? value?.stringValue
+        return name.flatMap { $0.isEmpty ? nil : $0 }
+    }
+}
+
+/// Sends every Engine.IO message back as it came: text as text, binary as binary.
+final class EngineIOEcho: EngineIOSessionDelegate {
+    func engineIOSession(_ session: EngineIOSession, didReceiveText text: UnsafeRawBufferPointer) {
+        session.sendText { $0 += text }
+    }
+
+    func engineIOSession(_ session: EngineIOSession, didReceiveBinary data: UnsafeRawBufferPointer) {
+        session.send(binary: data)
+    }
+
+    func engineIOSessionDidClose(_ session: EngineIOSession, reason: EngineIOCloseReason) {}
+}
