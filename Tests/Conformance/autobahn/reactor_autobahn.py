@@ -4,8 +4,10 @@
 Runs with the Autobahn venv's Python 2.7 (it asks autobahntestsuite which cases a spec selects),
 and stays valid Python 3 for the parts that do not need it.
 
-    autobahn.py spec TEMPLATE PORT OUTDIR       print the spec: TEMPLATE with url and outdir set
-    autobahn.py report SPEC COUNTS_FILE         judge OUTDIR/index.json; write "passed failed"
+    reactor_autobahn.py spec TEMPLATE PORT OUTDIR   print the spec: TEMPLATE with url and outdir set
+    reactor_autobahn.py report SPEC COUNTS_FILE     judge OUTDIR/index.json; write "passed failed"
+
+(Not named autobahn.py: that would shadow the `autobahn` package that autobahntestsuite imports.)
 
 Verdict of a case (Autobahn's own report colours the same way):
   behavior       OK, NON-STRICT, INFORMATIONAL pass; FAILED fails; UNIMPLEMENTED fails too (the
@@ -13,7 +15,8 @@ Verdict of a case (Autobahn's own report colours the same way):
   behaviorClose  OK and INFORMATIONAL pass; WRONG CODE and FAILED BY CLIENT pass but are listed
                  (Autobahn shows them as non-strict); UNCLEAN and FAILED fail;
   a selected case missing from index.json fails (it did not run or wstest stopped early).
-Every case that is not OK/OK gets a line: verdict, id, description, Autobahn's result text.
+Every case that is not OK/OK gets a line: FAILED or "note", the id, both behaviors, the
+description and Autobahn's result texts; a failed one also its expected and received events.
 """
 from __future__ import print_function
 
@@ -43,7 +46,8 @@ def selected_cases(spec):
     try:
         from autobahntestsuite.case import Cases, CaseCategories, CaseSubCategories, CaseBasename
         from autobahntestsuite.caseset import CaseSet
-    except Exception:  # pragma: no cover - only when run outside the venv
+    except Exception as e:  # only when run outside the venv
+        print("autobahn: cannot list the selected cases (%s); judging index.json alone" % e)
         return None
     case_set = CaseSet("fuzzing", CaseBasename, Cases, CaseCategories, CaseSubCategories)
     return case_set.parseSpecCases(spec)
@@ -87,7 +91,7 @@ def cmd_report(spec_path, counts_path):
 
     index = load_json(index_path)
     agents = [s["agent"] for s in spec["servers"]]
-    passed = failed = 0
+    passed = failed = missing = 0
     behavior_counts = dict((k, 0) for k in ORDER)
     close_counts = dict((k, 0) for k in CLOSE_ORDER)
     lines = []
@@ -101,7 +105,9 @@ def cmd_report(spec_path, counts_path):
             entry = results.get(case_id)
             if entry is None:
                 failed += 1
-                lines.append("FAILED %s: no result in index.json (the case did not run)" % case_id)
+                missing += 1
+                if missing <= 10:
+                    lines.append("FAILED %s: no result in index.json (the case did not run)" % case_id)
                 continue
             behavior = entry.get("behavior", "?")
             close = entry.get("behaviorClose", "?")
@@ -120,27 +126,27 @@ def cmd_report(spec_path, counts_path):
                 detail = load_json(report_file)
             except Exception:
                 pass
-            verdict = ("" if ok else "FAILED ") + behavior
-            if close != behavior:
-                verdict += " (close %s)" % close
+            line = "%s %s: behavior %s, close %s (code %s): %s -- %s | close: %s" % (
+                "note" if ok else "FAILED", case_id, behavior, close, entry.get("remoteCloseCode"),
+                plain(detail.get("description", ""), 140), detail.get("result", "?"),
+                detail.get("resultClose", "?"))
             if behavior == "UNIMPLEMENTED":
-                verdict += " [counted as failed: the issue allows OK, NON-STRICT, INFORMATIONAL]"
-            line = "%s %s: %s -- %s; close: %s (remote code %s)" % (
-                verdict, case_id, plain(detail.get("description", ""), 140),
-                detail.get("result", "?"), detail.get("resultClose", "?"), entry.get("remoteCloseCode"))
+                line += " [UNIMPLEMENTED counts as failed: the issue allows OK, NON-STRICT, INFORMATIONAL]"
             lines.append(line)
             if not ok:
                 lines.append("    expected: %s" % short(detail.get("expected")))
                 lines.append("    received: %s" % short(detail.get("received")))
                 lines.append("    report:   %s" % report_file)
 
+    if missing > 10:
+        lines.append("FAILED and %d more cases with no result in index.json" % (missing - 10))
     for line in lines:
         print("autobahn: " + line)
     total = passed + failed
     extra = sorted(k for k in behavior_counts if k not in ORDER)
     extra_close = sorted(k for k in close_counts if k not in CLOSE_ORDER)
-    print("autobahn: %d cases; behavior: %s; close: %s" % (
-        total,
+    print("autobahn: %d cases%s; behavior: %s; close: %s" % (
+        total, " (%d did not run)" % missing if missing else "",
         ", ".join("%s %d" % (k, behavior_counts[k]) for k in list(ORDER) + extra),
         ", ".join("%s %d" % (k, close_counts[k]) for k in list(CLOSE_ORDER) + extra_close if close_counts[k])))
     print("autobahn: HTML report: %s" % os.path.join(outdir, "index.html"))
