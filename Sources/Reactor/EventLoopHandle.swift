@@ -19,7 +19,7 @@ public final class EventLoopHandle: @unchecked Sendable {
     }
 
     let wakeFD: Int32
-    private let state = Mutex(State())
+    private let state = Locked(State())
     /// A lock-free hint read by the loop before it sleeps; the mutex-protected queue is the truth.
     private let hasWork = Atomic<Bool>(false)
 

@@ -10,11 +10,11 @@ import Reactor
 /// on its loop: that is the whole reason this type can be `@unchecked Sendable`.
 public final class LoopGroupRelay: PubSubRelay, @unchecked Sendable {
     private let handles: [EventLoopHandle]
-    private var hubs: [PubSub?]  // hubs[i] is read and written only on loop i
+    private let hubs: LoopHubs  // hubs[i] is read and written only on loop i
 
     public init(handles: [EventLoopHandle]) {
         self.handles = handles
-        self.hubs = Array(repeating: nil, count: handles.count)
+        self.hubs = LoopHubs(count: handles.count)
     }
 
     /// Attaches loop `index`'s hub; call on that loop before it serves anything.

@@ -74,7 +74,7 @@ public final class RedisRelay: HubRelay, @unchecked Sendable {
     private let configuration: Configuration
     private let log: (RedisConnection.LogLevel, String) -> Void
     private let handles: [EventLoopHandle]
-    private var hubs: [PubSub?]
+    private let hubs: LoopHubs
 
     // Loop 0 only, from here on.
     private var commands: RedisConnection?
@@ -102,7 +102,7 @@ public final class RedisRelay: HubRelay, @unchecked Sendable {
                 log: @escaping (RedisConnection.LogLevel, String) -> Void) {
         precondition(!handles.isEmpty && configuration.maxHeld > 0 && configuration.catchUpPage > 0)
         self.handles = handles
-        self.hubs = Array(repeating: nil, count: handles.count)
+        self.hubs = LoopHubs(count: handles.count)
         self.endpoint = endpoint
         self.address = address
         self.configuration = configuration
