@@ -1,4 +1,5 @@
 import Foundation
+import ReactorTestSupport
 import XCTest
 @testable import Protocols
 
@@ -108,7 +109,7 @@ final class Base64Tests: XCTestCase {
 
     /// Random bytes of every length up to 200 round-trip, and agree with Foundation both ways.
     func testRoundTripAgainstFoundation() {
-        var rng = Base64TestRNG(seed: 0xB64)
+        var rng = SplitMix64(seed: 0xB64)
         for length in 0..<200 {
             for _ in 0..<20 {
                 let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &rng) }
@@ -125,7 +126,7 @@ final class Base64Tests: XCTestCase {
     /// re-encode to the same text (Foundation is lenient about the bits below the last byte
     /// and takes "====" as one zero byte; strict decoding wants the canonical form only).
     func testRandomTextAgainstFoundation() {
-        var rng = Base64TestRNG(seed: 4648)
+        var rng = SplitMix64(seed: 4648)
         let characters = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
         let noise = Array("=== -_\n*".utf8)
         var accepted = 0
@@ -146,18 +147,5 @@ final class Base64Tests: XCTestCase {
             if oracle != nil { accepted += 1 }
         }
         XCTAssertGreaterThan(accepted, 2_000)  // the generator must exercise both outcomes
-    }
-}
-
-/// SplitMix64, so failures reproduce.
-private struct Base64TestRNG: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49EB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ReactorTestSupport
 import XCTest
 @testable import Protocols
 

@@ -1,3 +1,4 @@
+import ReactorTestSupport
 import XCTest
 @testable import Protocols
 
@@ -114,18 +115,5 @@ final class HTTPRequestParserSplitTests: XCTestCase {
         XCTAssertEqual(parse(Self.streams[16]).error, .malformedRequestLine)
         XCTAssertEqual(parse(Self.streams[17]).error, .whitespaceBeforeColon)
         XCTAssertEqual(parse(Self.streams[18]).error, .whitespaceBeforeColon)
-    }
-}
-
-/// A tiny deterministic generator so failures reproduce.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49EB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

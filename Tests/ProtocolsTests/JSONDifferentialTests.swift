@@ -1,4 +1,5 @@
 import Foundation
+import ReactorTestSupport
 import XCTest
 @testable import Protocols
 
@@ -7,7 +8,7 @@ final class JSONDifferentialTests: XCTestCase {
     /// Ours writes, Python reads and writes back: the compact texts must be identical.
     func testPythonReadsAndRewritesOurOutputUnchanged() throws {
         let python = try Self.python()
-        var rng = JSONTestRNG(seed: 2024)
+        var rng = SplitMix64(seed: 2024)
         let documents = (0..<4_000).map { _ in JSONRandom.value(&rng) }
         var input: [UInt8] = []
         for document in documents {
@@ -132,7 +133,7 @@ final class JSONDifferentialTests: XCTestCase {
     /// are accepted by both but not compared.
     func testMutatedDocumentsAgreeWithPython() throws {
         let python = try Self.python()
-        var rng = JSONTestRNG(seed: 99)
+        var rng = SplitMix64(seed: 99)
         let interesting: [UInt8] = Array(#""\,:[]{}0-+eE. 9tfnu/"#.utf8) + [0x0A, 0x09, 0x00, 0x1F, 0x7F, 0x80, 0xBF, 0xC3, 0xE2, 0xED, 0xF0, 0xFF]
         var documents: [[UInt8]] = []
         for _ in 0..<20_000 {
@@ -306,7 +307,7 @@ final class JSONDifferentialTests: XCTestCase {
 /// escapes, control characters, non-ASCII and emoji, integers at the edges of Int64, and
 /// doubles of every magnitude (finite only: NaN and infinity serialize as null by design).
 enum JSONRandom {
-    static func value(_ rng: inout JSONTestRNG, depth: Int = 0) -> JSONValue {
+    static func value(_ rng: inout SplitMix64, depth: Int = 0) -> JSONValue {
         switch rng.next() % (depth < 5 ? 7 : 5) {
         case 0: return .null
         case 1: return .bool(rng.next() % 2 == 0)
@@ -321,7 +322,7 @@ enum JSONRandom {
         }
     }
 
-    static func int(_ rng: inout JSONTestRNG) -> Int64 {
+    static func int(_ rng: inout SplitMix64) -> Int64 {
         switch rng.next() % 5 {
         case 0: return Int64(rng.next() % 2001) - 1000
         case 1: return [0, -1, .max, .min, 9_007_199_254_740_993, -9_007_199_254_740_993][Int(rng.next() % 6)]
@@ -330,7 +331,7 @@ enum JSONRandom {
         }
     }
 
-    static func double(_ rng: inout JSONTestRNG) -> Double {
+    static func double(_ rng: inout SplitMix64) -> Double {
         switch rng.next() % 5 {
         case 0:
             while true {
@@ -351,7 +352,7 @@ enum JSONRandom {
         }
     }
 
-    static func string(_ rng: inout JSONTestRNG) -> String {
+    static func string(_ rng: inout SplitMix64) -> String {
         let specials: [Unicode.Scalar] = ["\"", "\\", "/", "\u{7F}", "\u{0}", "\n", "\r", "\t", "\u{8}", "\u{C}", "\u{1F}", "\u{B}"]
         let wide: [Unicode.Scalar] = ["é", "ß", "中", "\u{2028}", "\u{2029}", "\u{FEFF}", "\u{FFFF}", "😀", "\u{10FFFF}", "\u{200D}"]
         var scalars = String.UnicodeScalarView()

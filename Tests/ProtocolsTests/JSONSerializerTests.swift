@@ -1,3 +1,4 @@
+import ReactorTestSupport
 import XCTest
 @testable import Protocols
 
@@ -107,7 +108,7 @@ final class JSONSerializerTests: XCTestCase {
             (.min, "-9223372036854775808"),
         ]
         for (value, text) in cases { XCTAssertEqual(JSONValue.int(value).serialized(), text) }
-        var rng = JSONTestRNG(seed: 3)
+        var rng = SplitMix64(seed: 3)
         for _ in 0..<5_000 {
             let value = Int64(bitPattern: rng.next()) >> (rng.next() % 64)
             XCTAssertEqual(JSONValue.int(value).serialized(), String(value))
@@ -136,7 +137,7 @@ final class JSONSerializerTests: XCTestCase {
     }
 
     func testRandomRoundTrips() throws {
-        var rng = JSONTestRNG(seed: 11)
+        var rng = SplitMix64(seed: 11)
         for _ in 0..<3_000 {
             let value = JSONRandom.value(&rng)
             let text = value.serialized()

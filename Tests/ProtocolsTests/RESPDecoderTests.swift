@@ -1,4 +1,5 @@
 import Protocols
+import ReactorTestSupport
 import XCTest
 
 /// The RESP decoder on every type, split at every byte, and on malformed input.
@@ -220,7 +221,7 @@ final class RESPDecoderTests: XCTestCase {
     /// Random bytes and random mutations of valid replies: an error or a value, never a crash,
     /// never a consumed count beyond the input.
     func testRandomInputNeverCrashes() {
-        var rng = RESPTestRandom(seed: 7)
+        var rng = SplitMix64(seed: 7)
         let valid = Self.samples.map { Array($0.wire.utf8) }
         let interesting = Array("*$%~>|+-:_#,(=!\r\n0123456789?".utf8)
         for i in 0..<20_000 {
@@ -240,18 +241,5 @@ final class RESPDecoderTests: XCTestCase {
                 }
             } catch {}
         }
-    }
-}
-
-/// A small deterministic generator for reproducible random tests.
-struct RESPTestRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,3 +1,4 @@
+import ReactorTestSupport
 import XCTest
 @testable import Protocols
 
@@ -191,7 +192,7 @@ final class UTF8ValidatorTests: XCTestCase {
     /// pieces all agree with `String(validating:as:)`, and the byte-at-a-time failure lands on the
     /// first byte after which no completion is valid.
     func testDifferentialAgainstStandardLibrary() {
-        var rng = UTF8TestRNG(seed: 6455)
+        var rng = SplitMix64(seed: 6455)
         var counts = (valid: 0, incomplete: 0, invalid: 0)
         for round in 0..<100_000 {
             let bytes = randomNearUTF8(&rng)
@@ -239,7 +240,7 @@ final class UTF8ValidatorTests: XCTestCase {
     /// scalars of every length, boundary scalars, and, in about half the arrays, one near-miss
     /// (overlong, surrogate, above U+10FFFF, stray continuation, truncated sequence, bad lead),
     /// sometimes a cut tail, rarely pure noise.
-    private func randomNearUTF8(_ rng: inout UTF8TestRNG) -> [UInt8] {
+    private func randomNearUTF8(_ rng: inout SplitMix64) -> [UInt8] {
         if Int.random(in: 0..<50, using: &rng) == 0 {
             return (0..<Int.random(in: 0...12, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
         }
@@ -262,8 +263,8 @@ final class UTF8ValidatorTests: XCTestCase {
         return out
     }
 
-    private func nearMiss(_ rng: inout UTF8TestRNG) -> [UInt8] {
-        let cont = { (rng: inout UTF8TestRNG) in UInt8.random(in: 0x80...0xBF, using: &rng) }
+    private func nearMiss(_ rng: inout SplitMix64) -> [UInt8] {
+        let cont = { (rng: inout SplitMix64) in UInt8.random(in: 0x80...0xBF, using: &rng) }
         switch Int.random(in: 0..<10, using: &rng) {
         case 0: return [UInt8.random(in: 0xC0...0xC1, using: &rng), cont(&rng)]  // overlong two-byte
         case 1: return [0xE0, UInt8.random(in: 0x80...0x9F, using: &rng), cont(&rng)]  // overlong three-byte
@@ -281,7 +282,7 @@ final class UTF8ValidatorTests: XCTestCase {
         }
     }
 
-    private func randomScalar(_ rng: inout UTF8TestRNG) -> UInt32 {
+    private func randomScalar(_ rng: inout SplitMix64) -> UInt32 {
         switch Int.random(in: 0..<4, using: &rng) {
         case 0: return UInt32.random(in: 0...0x7F, using: &rng)
         case 1: return UInt32.random(in: 0x80...0x7FF, using: &rng)
@@ -292,18 +293,5 @@ final class UTF8ValidatorTests: XCTestCase {
 
     private func encode(_ scalar: UInt32) -> [UInt8] {
         Array(String(Character(Unicode.Scalar(scalar)!)).utf8)
-    }
-}
-
-/// SplitMix64, so failures reproduce.
-private struct UTF8TestRNG: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49EB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
