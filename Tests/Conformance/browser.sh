@@ -138,7 +138,7 @@ REACTOR_ECHO_BIN="$ECHO_BIN" REACTOR_BROWSER_ARTIFACTS="$ARTIFACTS" \
 cp "$WORK/pytest.log" "$ARTIFACTS/pytest.log" 2>/dev/null || true
 
 # Counts from the JUnit report, as lib/pytest-suite.sh does: skips are neither passed nor failed.
-read -r passed failed < <("$PY" "$TESTS/junit_summary.py" "$WORK/junit.xml")
+read -r passed failed < <("$PY" "$ROOT/Tests/Conformance/lib/junit_summary.py" "$WORK/junit.xml")
 if [ ! -f "$WORK/junit.xml" ]; then
     say "pytest did not finish (status $pytest_status)"
     failed=$((failed + 1))

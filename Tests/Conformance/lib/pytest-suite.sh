@@ -198,33 +198,7 @@ fi
 
 # Counts from the JUnit report: xfail (known, reported server bugs) and skips are neither passed
 # nor failed, and are listed on their own lines; an XPASS under strict xfail counts as failed.
-summary="$("$PY" - "$WORK/junit.xml" <<'EOF'
-import os, sys
-import xml.etree.ElementTree as ET
-path = sys.argv[1]
-if not os.path.exists(path):
-    print("0 0")
-    sys.exit()
-passed = failed = 0
-notes = {}  # (kind, reason) -> test names
-for case in ET.parse(path).getroot().iter("testcase"):
-    name = case.get("classname", "") + "::" + case.get("name", "")
-    tags = {child.tag for child in case}
-    if "failure" in tags or "error" in tags:
-        failed += 1
-    elif "skipped" in tags:
-        skipped = case.find("skipped")
-        kind = "known server bug (xfail)" if skipped.get("type") == "pytest.xfail" else "skipped"
-        notes.setdefault((kind, skipped.get("message", "")), []).append(name)
-    else:
-        passed += 1
-for (kind, reason), names in notes.items():
-    print(f"note: {len(names)} {kind}: {reason}", file=sys.stderr)
-    for name in names:
-        print(f"note:   {name}", file=sys.stderr)
-print(passed, failed)
-EOF
-)"
+summary="$("$PY" "$ROOT/Tests/Conformance/lib/junit_summary.py" "$WORK/junit.xml")"
 read -r passed failed <<<"$summary"
 
 if [ ! -f "$WORK/junit.xml" ]; then

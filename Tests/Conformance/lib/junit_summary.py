@@ -1,4 +1,4 @@
-"""Prints `passed failed` from a JUnit XML report (the same counting as lib/pytest-suite.sh):
+"""Prints `passed failed` from a JUnit XML report (shared by every pytest suite here):
 skips and xfails are neither, and are listed on stderr; a missing report counts nothing."""
 import os
 import sys
