@@ -9,19 +9,26 @@ public typealias HTTPHandler = (HTTPRequest, HTTPResponder) -> Void
 /// method answers 405 with `Allow`; no match at all answers 404. HEAD falls back to the GET route
 /// (the server drops the body), and OPTIONS without a route answers 204 with `Allow`.
 public final class HTTPRouter {
+    /// A method and its handler. A struct, not a tuple: a closure kept in an array of tuples is
+    /// stored in its most general form, and taking it out allocates a thunk every request.
+    struct MethodHandler {
+        let method: HTTPMethod
+        let handler: HTTPHandler
+    }
+
     struct MethodTable {
-        var handlers: [(HTTPMethod, HTTPHandler)] = []
+        var handlers: [MethodHandler] = []
         var anyMethod: HTTPHandler?
 
         func handler(for method: HTTPMethod) -> HTTPHandler? {
-            for (m, h) in handlers where m == method { return h }
-            if method == .head { for (m, h) in handlers where m == .get { return h } }
+            for entry in handlers where entry.method == method { return entry.handler }
+            if method == .head { for entry in handlers where entry.method == .get { return entry.handler } }
             return anyMethod
         }
 
         var allowHeader: String {
             if anyMethod != nil { return "GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH" }
-            var names = handlers.map { $0.0.description }
+            var names = handlers.map { $0.method.description }
             if names.contains("GET") && !names.contains("HEAD") { names.append("HEAD") }
             if !names.contains("OPTIONS") { names.append("OPTIONS") }
             return names.joined(separator: ", ")
@@ -46,10 +53,10 @@ public final class HTTPRouter {
         let bytes = Array(path.utf8)
         let hash = Self.hash(bytes.withUnsafeBytes { $0 })
         if let i = exactIndex[hash]?.first(where: { exact[$0].path == bytes }) {
-            exact[i].table.handlers.append((method, handler))
+            exact[i].table.handlers.append(MethodHandler(method: method, handler: handler))
         } else {
             var route = PathRoute(path: bytes)
-            route.table.handlers.append((method, handler))
+            route.table.handlers.append(MethodHandler(method: method, handler: handler))
             exactIndex[hash, default: []].append(exact.count)
             exact.append(route)
         }
@@ -64,7 +71,7 @@ public final class HTTPRouter {
             prefixes.sort { $0.path.count > $1.path.count }
             i = prefixes.firstIndex { $0.path == bytes }
         }
-        if let method { prefixes[i!].table.handlers.append((method, handler)) } else { prefixes[i!].table.anyMethod = handler }
+        if let method { prefixes[i!].table.handlers.append(MethodHandler(method: method, handler: handler)) } else { prefixes[i!].table.anyMethod = handler }
     }
 
     public func get(_ path: String, _ handler: @escaping HTTPHandler) { on(.get, path, handler) }
