@@ -33,16 +33,17 @@ struct Slot {
     /// Index into the loop's listener table, for `.listener` slots.
     var listenerIndex: Int32 = -1
     var handler: (any ConnectionHandler)?
-    var closeReason: CloseReason = .local
 
     // The unconsumed tail of the input, allocated only while a tail exists.
+    // Sizes as Int32 (the receive buffer bounds the tail, and watermarks are far below 2 GiB):
+    // this table holds a slot for every descriptor, so its bytes count per idle connection.
     var tail: UnsafeMutableRawPointer?
-    var tailCount = 0
-    var tailCapacity = 0
+    var tailCount: Int32 = 0
+    var tailCapacity: Int32 = 0
 
     var queue = OutboundQueue()
-    var highWatermark = 0
-    var lowWatermark = 0
+    var highWatermark: Int32 = 0
+    var lowWatermark: Int32 = 0
     var timeout: TimerID?
 
     /// The value epoll hands back with every event: a stale event for a descriptor that was

@@ -9,8 +9,8 @@ extension EventLoop {
     func openConnection(_ fd: Int32, kind: Slot.Kind = .connection, interest: Interest = .read) throws(SystemError) -> Connection {
         let generation = try register(fd, kind: kind, interest: interest)
         let slot = s.pointee.slots + Int(fd)
-        slot.pointee.highWatermark = configuration.highWatermark
-        slot.pointee.lowWatermark = configuration.lowWatermark
+        slot.pointee.highWatermark = Int32(clamping: configuration.highWatermark)
+        slot.pointee.lowWatermark = Int32(clamping: configuration.lowWatermark)
         s.pointee.connectionCount += 1
         return Connection(loop: self, fd: fd, generation: generation)
     }
@@ -43,11 +43,11 @@ extension EventLoop {
             guard fromSocket else { return }
             switch Sys.read(fd, buffer, capacity) {
             case .bytes, .wouldBlock: break  // dropped: nobody will answer it
-            case .eof, .error: closeNow(fd, reason: slot.pointee.closeReason)
+            case .eof, .error: closeNow(fd, reason: pendingCloseReason(fd))
             }
             return
         }
-        let prefix = slot.pointee.tailCount
+        let prefix = Int(slot.pointee.tailCount)
         if prefix > 0 { buffer.copyMemory(from: slot.pointee.tail!, byteCount: prefix) }
         if !fromSocket && prefix == 0 { return }
 
@@ -88,15 +88,15 @@ extension EventLoop {
             if slot.pointee.tail != nil { slot.pointee.releaseTail() }
             return
         }
-        if remaining > slot.pointee.tailCapacity {
+        if remaining > Int(slot.pointee.tailCapacity) {
             slot.pointee.tail?.deallocate()
             var capacity = 256
             while capacity < remaining { capacity *= 2 }
             slot.pointee.tail = .allocate(byteCount: capacity, alignment: 16)
-            slot.pointee.tailCapacity = capacity
+            slot.pointee.tailCapacity = Int32(capacity)
         }
         slot.pointee.tail!.copyMemory(from: buffer + (total - remaining), byteCount: remaining)
-        slot.pointee.tailCount = remaining
+        slot.pointee.tailCount = Int32(remaining)
     }
 
     /// Queues the connection's kept input for delivery to its handler in this iteration, without
@@ -288,7 +288,7 @@ extension EventLoop {
             return
         }
         updateInterest(fd)
-        if queued > slot.pointee.highWatermark && !slot.pointee.flags.contains(.aboveHighWatermark) {
+        if queued > Int(slot.pointee.highWatermark) && !slot.pointee.flags.contains(.aboveHighWatermark) {
             slot.pointee.flags.insert([.aboveHighWatermark, .readPausedByBackpressure])
             updateInterest(fd)
             slot.pointee.handler?.connectionWritabilityDidChange(
@@ -318,7 +318,7 @@ extension EventLoop {
         }
         if slot.pointee.queue.isEmpty {
             if slot.pointee.flags.contains(.closeAfterFlush) {
-                if !slot.pointee.flags.contains(.lingering) { finishClose(fd, reason: slot.pointee.closeReason) }
+                if !slot.pointee.flags.contains(.lingering) { finishClose(fd, reason: pendingCloseReason(fd)) }
                 return
             }
             if slot.pointee.flags.contains(.shutdownWriteAfterFlush) {
@@ -327,7 +327,7 @@ extension EventLoop {
                 slot.pointee.flags.insert(.writeShutDown)
             }
         }
-        if slot.pointee.flags.contains(.aboveHighWatermark) && slot.pointee.queue.byteCount <= slot.pointee.lowWatermark {
+        if slot.pointee.flags.contains(.aboveHighWatermark) && slot.pointee.queue.byteCount <= Int(slot.pointee.lowWatermark) {
             slot.pointee.flags.remove([.aboveHighWatermark, .readPausedByBackpressure])
             updateInterest(fd)
             slot.pointee.handler?.connectionWritabilityDidChange(
@@ -350,8 +350,8 @@ extension EventLoop {
     func setWatermarks(_ c: Connection, low: Int, high: Int) {
         precondition(low <= high, "low watermark above high")
         guard let slot = liveSlot(c) else { return }
-        slot.pointee.lowWatermark = low
-        slot.pointee.highWatermark = high
+        slot.pointee.lowWatermark = Int32(clamping: low)
+        slot.pointee.highWatermark = Int32(clamping: high)
     }
 
     // MARK: Timeouts
@@ -373,7 +373,7 @@ extension EventLoop {
         guard let slot = liveSlot(c), slot.pointee.timeout == timer else { return }
         slot.pointee.timeout = nil
         if slot.pointee.flags.contains(.lingering) {
-            closeNow(fd, reason: slot.pointee.closeReason)  // the peer never sent its EOF
+            closeNow(fd, reason: pendingCloseReason(fd))  // the peer never sent its EOF
         } else if slot.pointee.flags.contains(.closeAfterFlush) || slot.pointee.kind == .connecting {
             closeNow(fd, reason: .timeout)  // a flush or a connect that takes too long is abandoned
         } else {
@@ -404,7 +404,7 @@ extension EventLoop {
             if !slot.pointee.queue.isEmpty {
                 if slot.pointee.flags.contains(.closeAfterFlush) { return }
                 slot.pointee.flags.insert(.closeAfterFlush)
-                slot.pointee.closeReason = reason
+                s.pointee.closingReasons[c.fd] = reason
                 updateInterest(c.fd)
                 setTimeout(c, configuration.closeFlushTimeout)
                 return
@@ -426,10 +426,16 @@ extension EventLoop {
         }
         _ = Glibc.shutdown(fd, Int32(SHUT_WR))
         slot.pointee.flags.insert([.closeAfterFlush, .lingering, .writeShutDown])
-        slot.pointee.closeReason = reason
+        s.pointee.closingReasons[fd] = reason
         slot.pointee.releaseTail()
         updateInterest(fd)
         setTimeout(Connection(loop: self, fd: fd, generation: slot.pointee.generation), configuration.lingerTimeout)
+    }
+
+    /// Why a connection that is closing in stages (flush, linger) is closing. Kept beside the slot
+    /// table, not in it: only closing connections need one.
+    func pendingCloseReason(_ fd: Int32) -> CloseReason {
+        s.pointee.closingReasons[fd] ?? .local
     }
 
     /// Releases everything the connection holds, then tells its handler: by then the handle is
@@ -444,6 +450,7 @@ extension EventLoop {
             s.pointee.corkFD = -1
             s.pointee.corkCount = 0
         }
+        if !s.pointee.closingReasons.isEmpty { s.pointee.closingReasons[fd] = nil }
         deregisterAndRelease(fd, closeDescriptor: true)
         s.pointee.connectionCount -= 1
         s.pointee.statistics.closed &+= 1

@@ -32,6 +32,8 @@ struct LoopState: ~Copyable {
     var acceptRetryTimer: TimerID?
     var shutdown: GracefulShutdown?
     var statistics = LoopStatistics()
+    /// Reasons of connections closing in stages (after a flush, while lingering), by descriptor.
+    var closingReasons: [Int32: CloseReason] = [:]
     /// Connections whose kept input must be handed to their handler again this iteration.
     var redeliveries: [UInt64] = []
     var signalFD: Int32 = -1
@@ -297,8 +299,10 @@ public final class EventLoop {
     func ensureSlot(_ fd: Int32) {
         let needed = Int(fd) + 1
         guard needed > s.pointee.slotCapacity else { return }
+        // Grow by half, not double: every slot is paid for per idle connection, and descriptors
+        // are dense, so the table tracks the highest one closely.
         var capacity = s.pointee.slotCapacity
-        while capacity < needed { capacity *= 2 }
+        while capacity < needed { capacity += max(1024, capacity / 2) }
         let grown = UnsafeMutablePointer<Slot>.allocate(capacity: capacity)
         grown.moveInitialize(from: s.pointee.slots, count: s.pointee.slotCapacity)
         (grown + s.pointee.slotCapacity).initialize(repeating: Slot(), count: capacity - s.pointee.slotCapacity)

@@ -12,7 +12,20 @@ public final class WebSocket: ConnectionHandler {
 
     public let connection: Connection
     public let role: WebSocketFrameDecoder.Role
-    public let configuration: WebSocketConfiguration
+    /// The options this socket runs with (the limits live in the endpoint, the timings here).
+    public var configuration: WebSocketConfiguration {
+        var c = WebSocketConfiguration()
+        c.limits = endpoint.limits
+        c.pingInterval = timings.pingInterval
+        c.pongTimeout = timings.pongTimeout
+        c.closeTimeout = timings.closeTimeout
+        c.permessageDeflate = deflate != nil
+        c.compressionThreshold = Int(timings.compressionThreshold)
+        return c
+    }
+    /// What the socket needs of its configuration at run time, in 20 bytes rather than the
+    /// configuration's 88: one of these lives in every idle connection.
+    private let timings: CompactTimings
     /// The subprotocol agreed in the handshake, if any.
     public let subprotocol: String?
     /// Room for the application's per-connection state (a chat's user, say).
@@ -36,7 +49,7 @@ public final class WebSocket: ConnectionHandler {
          handler: any WebSocketHandler, subprotocol: String?, deflate: WebSocketHandshake.DeflateParameters?) {
         self.connection = connection
         self.role = role
-        self.configuration = configuration
+        self.timings = CompactTimings(configuration)
         self.handler = handler
         self.subprotocol = subprotocol
         self.deflate = deflate
@@ -100,12 +113,12 @@ public final class WebSocket: ConnectionHandler {
         closeCode = code
         closeReason = reason
         state = .closing
-        connection.setTimeout(configuration.closeTimeout)
+        connection.setTimeout(timings.closeTimeout)
     }
 
     private func sendMessage(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer) -> Bool {
         guard state == .open else { return false }
-        if deflate != nil && payload.count >= configuration.compressionThreshold {
+        if deflate != nil && payload.count >= Int(timings.compressionThreshold) {
             if deflater == nil {
                 deflater = WebSocketDeflater(
                     windowBits: role == .server ? deflate!.serverMaxWindowBits : 15,
@@ -157,7 +170,7 @@ public final class WebSocket: ConnectionHandler {
     public func connectionDidOpen(_ c: Connection) {
         state = .open
         lastHeard = c.loop.now
-        if let interval = configuration.pingInterval { c.setTimeout(interval) }
+        if let interval = timings.pingInterval { c.setTimeout(interval) }
         handler?.webSocketDidOpen(self)
     }
 
@@ -209,14 +222,14 @@ public final class WebSocket: ConnectionHandler {
                 c.close(reason: .timeout, flush: false)
                 return
             }
-            guard let interval = configuration.pingInterval else { return }
+            guard let interval = timings.pingInterval else { return }
             let quietFor = Duration.nanoseconds(Int64(c.loop.now &- lastHeard))
             if quietFor < interval {
                 c.setTimeout(interval - quietFor)
             } else {
                 _ = sendFrame(.ping, UnsafeRawBufferPointer(start: nil, count: 0))
                 awaitingPong = true
-                c.setTimeout(configuration.pongTimeout)
+                c.setTimeout(timings.pongTimeout)
             }
         case .closed:
             break
@@ -266,5 +279,29 @@ extension WebSocket {
             responder.upgrade(headers: headers, to: ws)
             return ws
         }
+    }
+}
+
+/// A WebSocket's timings in milliseconds, packed (see `WebSocket.timings`).
+private struct CompactTimings {
+    private let pingMilliseconds: UInt32  // 0: no keepalive
+    private let pongMilliseconds: UInt32
+    private let closeMilliseconds: UInt32
+    let compressionThreshold: UInt32
+
+    init(_ c: WebSocketConfiguration) {
+        pingMilliseconds = c.pingInterval.map { Self.milliseconds($0) } ?? 0
+        pongMilliseconds = Self.milliseconds(c.pongTimeout)
+        closeMilliseconds = Self.milliseconds(c.closeTimeout)
+        compressionThreshold = UInt32(clamping: c.compressionThreshold)
+    }
+
+    var pingInterval: Duration? { pingMilliseconds == 0 ? nil : .milliseconds(pingMilliseconds) }
+    var pongTimeout: Duration { .milliseconds(pongMilliseconds) }
+    var closeTimeout: Duration { .milliseconds(closeMilliseconds) }
+
+    private static func milliseconds(_ d: Duration) -> UInt32 {
+        let (seconds, attoseconds) = d.components
+        return UInt32(clamping: max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000))
     }
 }

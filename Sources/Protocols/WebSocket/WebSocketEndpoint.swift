@@ -37,12 +37,13 @@ public struct WebSocketEndpoint {
     /// Decompresses RSV1 messages once permessage-deflate is negotiated (see `enableDeflate`).
     public var inflater: (any WebSocketInflating)?
 
+    // Word-sized fields first, then the small ones packed together (one endpoint per socket).
+    private var assembly: [UInt8] = []
+    private var utf8 = UTF8Validator()
     private var messageOpcode: WebSocketOpcode?  // text or binary while a message is in progress
     private var messageCompressed = false
     private var frameOpcode = WebSocketOpcode.continuation
     private var frameFin = false
-    private var assembly: [UInt8] = []
-    private var utf8 = UTF8Validator()
     private var failed = false
 
     public init(role: WebSocketFrameDecoder.Role, limits: WebSocketLimits = WebSocketLimits()) {

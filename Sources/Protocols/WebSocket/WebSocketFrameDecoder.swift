@@ -38,15 +38,15 @@ public enum WebSocketFrameEvent {
 public struct WebSocketFrameDecoder {
     public enum Role: Sendable { case server, client }
 
-    public let role: Role
+    // Widest fields first, small ones packed after: a decoder lives in every idle WebSocket.
+    private var remaining = 0
     public var maxFrameSize: Int
+    private var maskKey: UInt32?
+    private var maskOffset: UInt8 = 0
+    private var inPayload = false
     /// Set when permessage-deflate is negotiated: RSV1 is then legal on a message's first frame.
     public var allowsRSV1 = false
-
-    private var remaining = 0
-    private var maskKey: UInt32?
-    private var maskOffset = 0
-    private var inPayload = false
+    public let role: Role
 
     public init(role: Role, maxFrameSize: Int = 16 * 1024 * 1024) {
         self.role = role
@@ -131,7 +131,7 @@ public struct WebSocketFrameDecoder {
 
     private mutating func unmask(_ input: UnsafeMutableRawBufferPointer, _ range: Range<Int>) {
         guard let key = maskKey, !range.isEmpty else { return }
-        webSocketApplyMask(UnsafeMutableRawBufferPointer(rebasing: input[range]), key: key, offset: maskOffset)
-        maskOffset = (maskOffset + range.count) & 3
+        webSocketApplyMask(UnsafeMutableRawBufferPointer(rebasing: input[range]), key: key, offset: Int(maskOffset))
+        maskOffset = UInt8((Int(maskOffset) + range.count) & 3)
     }
 }
