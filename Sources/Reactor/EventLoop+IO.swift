@@ -85,14 +85,13 @@ extension EventLoop {
     private func keepTail(_ slot: UnsafeMutablePointer<Slot>, from buffer: UnsafeMutableRawPointer, total: Int, consumed: Int) {
         let remaining = total - min(max(consumed, 0), total)
         if remaining == 0 {
-            if slot.pointee.tail != nil { slot.pointee.releaseTail() }
+            if slot.pointee.tail != nil { releaseTail(slot) }
             return
         }
         if remaining > Int(slot.pointee.tailCapacity) {
-            slot.pointee.tail?.deallocate()
-            var capacity = 256
-            while capacity < remaining { capacity *= 2 }
-            slot.pointee.tail = .allocate(byteCount: capacity, alignment: 16)
+            releaseTail(slot)
+            let (buffer, capacity) = acquireTail(remaining)
+            slot.pointee.tail = buffer
             slot.pointee.tailCapacity = Int32(capacity)
         }
         slot.pointee.tail!.copyMemory(from: buffer + (total - remaining), byteCount: remaining)
@@ -130,6 +129,30 @@ extension EventLoop {
         slot.pointee.handler = handler
     }
 
+    /// A buffer for an unconsumed tail of `count` bytes. Large tails (a WebSocket frame split
+    /// across reads, say) come from a small per-loop pool of receive-buffer-sized blocks, so a
+    /// stream of them costs no allocation; small ones are allocated to fit, so a connection that
+    /// holds half a header holds a few hundred bytes, not a pooled block.
+    func acquireTail(_ count: Int) -> (UnsafeMutableRawPointer, Int) {
+        if count > LoopState.smallTailLimit {
+            let buffer = s.pointee.tailPool.popLast() ?? .allocate(byteCount: s.pointee.receiveCapacity, alignment: 16)
+            return (buffer, s.pointee.receiveCapacity)
+        }
+        var capacity = 256
+        while capacity < count { capacity *= 2 }
+        return (.allocate(byteCount: capacity, alignment: 16), capacity)
+    }
+
+    /// Gives a slot's tail buffer back (to the pool when it came from there and the pool has room).
+    func releaseTail(_ slot: UnsafeMutablePointer<Slot>) {
+        if let tail = slot.pointee.tail, Int(slot.pointee.tailCapacity) == s.pointee.receiveCapacity,
+           s.pointee.tailPool.count < LoopState.tailPoolLimit {
+            s.pointee.tailPool.append(tail)
+            slot.pointee.tail = nil
+        }
+        slot.pointee.releaseTail()
+    }
+
     func setReadPaused(_ c: Connection, _ paused: Bool) {
         guard let slot = liveSlot(c) else { return }
         if paused { slot.pointee.flags.insert(.readPausedByUser) } else { slot.pointee.flags.remove(.readPausedByUser) }
@@ -155,11 +178,11 @@ extension EventLoop {
         let count = bytes.count
         guard count > 0, let base = bytes.baseAddress else { return true }
         if s.pointee.corkFD == c.fd && slot.pointee.queue.isEmpty {
-            if s.pointee.corkCount + count > s.pointee.corkCapacity { writeCork(c.fd) }
+            let borrow = count > LoopState.corkCopyLimit && isInReceiveBuffer(base, count)
+            if borrow ? corkAppendBorrowed(base, count) : corkAppendCopy(base, count) { return true }
+            writeCork(c.fd)  // full: write what it holds, then try again
             if liveSlot(c) == nil { return false }
-            if slot.pointee.queue.isEmpty && s.pointee.corkCount + count <= s.pointee.corkCapacity {
-                (s.pointee.corkBuffer + s.pointee.corkCount).copyMemory(from: base, byteCount: count)
-                s.pointee.corkCount += count
+            if slot.pointee.queue.isEmpty && (borrow ? corkAppendBorrowed(base, count) : corkAppendCopy(base, count)) {
                 return true
             }
         }
@@ -167,38 +190,53 @@ extension EventLoop {
         return true
     }
 
-    /// Sends two buffers as one write (a frame header and its payload, say): gathered into the
-    /// cork inside a read callback, one `sendmsg` with two iovecs outside it.
+    /// Sends two buffers as one write (a frame header and its payload, say). Small ones are
+    /// gathered in the cork inside a read callback; large ones go out at once with one `sendmsg`
+    /// (whatever the cork holds first, then both buffers), straight from the caller's memory: a
+    /// 16 KiB echo is copied by the kernel only, never into the cork.
     func send(_ c: Connection, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) -> Bool {
         guard let slot = liveSlot(c), slot.pointee.kind == .connection, canSend(slot) else { return false }
         let total = first.count + second.count
-        if s.pointee.corkFD == c.fd || !slot.pointee.queue.isEmpty || first.count == 0 || second.count == 0 || total <= 256 {
-            // Small, corked or queued: the plain path keeps the order and gathers in the cork.
+        let corked = s.pointee.corkFD == c.fd
+        if !slot.pointee.queue.isEmpty || first.count == 0 || second.count == 0
+            || total <= (corked ? LoopState.corkCopyLimit : 256) {
+            // Small, or behind queued bytes: the plain path keeps the order and gathers in the cork.
             return send(c, first) && send(c, second)
         }
+        if corked && isInReceiveBuffer(second.baseAddress!, second.count) {
+            // The payload is the peer's own bytes (an echo): gather it by reference.
+            return send(c, first) && send(c, second)
+        }
+        if corked { writeCork(c.fd) }
+        guard liveSlot(c) != nil else { return false }
         let iov = s.pointee.iovecs
-        iov[0] = iovec(iov_base: UnsafeMutableRawPointer(mutating: first.baseAddress!), iov_len: first.count)
-        iov[1] = iovec(iov_base: UnsafeMutableRawPointer(mutating: second.baseAddress!), iov_len: second.count)
+        var parts = 0
+        iov[parts] = iovec(iov_base: UnsafeMutableRawPointer(mutating: first.baseAddress!), iov_len: first.count)
+        iov[parts + 1] = iovec(iov_base: UnsafeMutableRawPointer(mutating: second.baseAddress!), iov_len: second.count)
+        parts += 2
+        var offered = 0
+        for i in 0..<parts { offered += iov[i].iov_len }
         var written = 0
-        switch Sys.sendv(c.fd, iov, 2) {
+        switch Sys.sendv(c.fd, iov, parts) {
         case .bytes(let n): written = n; countWrite(n)
         case .wouldBlock, .eof: break
         case .error(let e):
             closeNow(c.fd, reason: reasonFor(errno: e))
             return false
         }
-        if written < total {
-            let rest = SharedBytes(capacity: total - written) { out in
+        if written < offered {
+            // Keep what the kernel did not take, in order, as one block.
+            let rest = SharedBytes(capacity: offered - written) { out in
+                var skip = written
                 var o = 0
-                if written < first.count {
-                    let part = UnsafeRawBufferPointer(rebasing: first[written...])
-                    out.baseAddress!.copyMemory(from: part.baseAddress!, byteCount: part.count)
-                    o = part.count
+                for i in 0..<parts {
+                    let len = iov[i].iov_len
+                    if skip >= len { skip -= len; continue }
+                    (out.baseAddress! + o).copyMemory(from: iov[i].iov_base! + skip, byteCount: len - skip)
+                    o += len - skip
+                    skip = 0
                 }
-                let secondStart = max(0, written - first.count)
-                let part = UnsafeRawBufferPointer(rebasing: second[secondStart...])
-                (out.baseAddress! + o).copyMemory(from: part.baseAddress!, byteCount: part.count)
-                return o + part.count
+                return o
             }
             slot.pointee.queue.append(rest)
             didEnqueue(c.fd)
@@ -212,9 +250,7 @@ extension EventLoop {
         guard count > 0 else { return true }
         if s.pointee.corkFD == c.fd {
             // Small shared blocks are cheaper copied into the cork than written on their own.
-            if slot.pointee.queue.isEmpty && count <= 2048 && s.pointee.corkCount + count <= s.pointee.corkCapacity {
-                (s.pointee.corkBuffer + s.pointee.corkCount).copyMemory(from: bytes.base, byteCount: count)
-                s.pointee.corkCount += count
+            if slot.pointee.queue.isEmpty && count <= 2048 && corkAppendCopy(bytes.base, count) {
                 return true
             }
             writeCork(c.fd)  // keeps the order: corked bytes go first
@@ -268,9 +304,79 @@ extension EventLoop {
 
     /// Writes out what the cork gathered for `fd`, keeping the cork open for later sends.
     private func writeCork(_ fd: Int32) {
-        let count = s.pointee.corkCount
+        let segments = s.pointee.corkSegmentCount
+        guard segments > 0 else { return }
+        s.pointee.corkSegmentCount = 0
         s.pointee.corkCount = 0
-        if count > 0 { writeThrough(fd, s.pointee.corkBuffer, count) }
+        s.pointee.corkPendingBytes = 0
+        let seg = s.pointee.corkSegments
+        if segments == 1 {
+            writeThrough(fd, seg[0].iov_base!, seg[0].iov_len)
+            return
+        }
+        let slot = s.pointee.slots + Int(fd)
+        var offered = 0
+        for i in 0..<segments { offered += seg[i].iov_len }
+        var written = 0
+        if slot.pointee.queue.isEmpty {
+            switch Sys.sendv(fd, seg, segments) {
+            case .bytes(let n): written = n; countWrite(n)
+            case .wouldBlock, .eof: break
+            case .error(let e):
+                closeNow(fd, reason: reasonFor(errno: e))
+                return
+            }
+        }
+        if written < offered {
+            let rest = SharedBytes(capacity: offered - written) { out in
+                var skip = written
+                var o = 0
+                for i in 0..<segments {
+                    let len = seg[i].iov_len
+                    if skip >= len { skip -= len; continue }
+                    (out.baseAddress! + o).copyMemory(from: seg[i].iov_base! + skip, byteCount: len - skip)
+                    o += len - skip
+                    skip = 0
+                }
+                return o
+            }
+            slot.pointee.queue.append(rest)
+            didEnqueue(fd)
+        }
+    }
+
+    /// Copies `count` bytes into the cork; false when they do not fit (write the cork first).
+    private func corkAppendCopy(_ base: UnsafeRawPointer, _ count: Int) -> Bool {
+        guard s.pointee.corkCount + count <= s.pointee.corkCapacity else { return false }
+        let dest = s.pointee.corkBuffer + s.pointee.corkCount
+        let n = s.pointee.corkSegmentCount
+        let seg = s.pointee.corkSegments
+        if n > 0 && seg[n - 1].iov_base! + seg[n - 1].iov_len == dest {
+            seg[n - 1].iov_len += count  // extends the cork buffer's last run
+        } else {
+            guard n < LoopState.corkSegmentCapacity else { return false }
+            seg[n] = iovec(iov_base: dest, iov_len: count)
+            s.pointee.corkSegmentCount = n + 1
+        }
+        dest.copyMemory(from: base, byteCount: count)
+        s.pointee.corkCount += count
+        s.pointee.corkPendingBytes += count
+        return true
+    }
+
+    /// Adds a reference to bytes in the receive buffer; false when the segment list is full.
+    private func corkAppendBorrowed(_ base: UnsafeRawPointer, _ count: Int) -> Bool {
+        let n = s.pointee.corkSegmentCount
+        guard n < LoopState.corkSegmentCapacity else { return false }
+        s.pointee.corkSegments[n] = iovec(iov_base: UnsafeMutableRawPointer(mutating: base), iov_len: count)
+        s.pointee.corkSegmentCount = n + 1
+        s.pointee.corkPendingBytes += count
+        return true
+    }
+
+    private func isInReceiveBuffer(_ base: UnsafeRawPointer, _ count: Int) -> Bool {
+        let start = UnsafeRawPointer(s.pointee.receiveBuffer)
+        return base >= start && base + count <= start + s.pointee.receiveCapacity
     }
 
     /// Ends a read callback's cork: one write for everything it sent.
@@ -339,7 +445,7 @@ extension EventLoop {
 
     func bufferedAmount(_ c: Connection) -> Int {
         guard let slot = liveSlot(c) else { return 0 }
-        return slot.pointee.queue.byteCount + (s.pointee.corkFD == c.fd ? s.pointee.corkCount : 0)
+        return slot.pointee.queue.byteCount + (s.pointee.corkFD == c.fd ? s.pointee.corkPendingBytes : 0)
     }
 
     func isWritable(_ c: Connection) -> Bool {
@@ -427,7 +533,7 @@ extension EventLoop {
         _ = Glibc.shutdown(fd, Int32(SHUT_WR))
         slot.pointee.flags.insert([.closeAfterFlush, .lingering, .writeShutDown])
         s.pointee.closingReasons[fd] = reason
-        slot.pointee.releaseTail()
+        releaseTail(slot)
         updateInterest(fd)
         setTimeout(Connection(loop: self, fd: fd, generation: slot.pointee.generation), configuration.lingerTimeout)
     }
@@ -449,6 +555,8 @@ extension EventLoop {
         if s.pointee.corkFD == fd {
             s.pointee.corkFD = -1
             s.pointee.corkCount = 0
+            s.pointee.corkSegmentCount = 0
+            s.pointee.corkPendingBytes = 0
         }
         if !s.pointee.closingReasons.isEmpty { s.pointee.closingReasons[fd] = nil }
         deregisterAndRelease(fd, closeDescriptor: true)

@@ -17,8 +17,18 @@ struct LoopState: ~Copyable {
     let corkCapacity: Int
     var corkCount = 0
     var corkFD: Int32 = -1
+    /// The cork's contents in order: runs of the cork buffer, and references to large payloads
+    /// still in the receive buffer (valid until the read callback returns, when the cork is
+    /// written). One `sendmsg` writes them all, so an echo of large messages copies nothing.
+    let corkSegments: UnsafeMutablePointer<iovec>
+    var corkSegmentCount = 0
+    var corkPendingBytes = 0
+    static let corkSegmentCapacity = 64
     let iovecs: UnsafeMutablePointer<iovec>
     static let iovecCapacity = 64
+    /// Above this, a corked two-part send (header + payload) is written at once rather than
+    /// copied into the cork: copying a large payload costs more than the extra syscall saves.
+    static let corkCopyLimit = 4096
 
     let startNanoseconds: UInt64
     var nowNanoseconds: UInt64
@@ -32,6 +42,10 @@ struct LoopState: ~Copyable {
     var acceptRetryTimer: TimerID?
     var shutdown: GracefulShutdown?
     var statistics = LoopStatistics()
+    /// Receive-buffer-sized blocks for large unconsumed tails (see `acquireTail`).
+    var tailPool: [UnsafeMutableRawPointer] = []
+    static let tailPoolLimit = 16
+    static let smallTailLimit = 4096
     /// Reasons of connections closing in stages (after a flush, while lingering), by descriptor.
     var closingReasons: [Int32: CloseReason] = [:]
     /// Connections whose kept input must be handed to their handler again this iteration.
@@ -79,6 +93,7 @@ public final class EventLoop {
             receiveCapacity: configuration.receiveBufferSize,
             corkBuffer: .allocate(byteCount: configuration.corkBufferSize, alignment: 16),
             corkCapacity: configuration.corkBufferSize,
+            corkSegments: .allocate(capacity: LoopState.corkSegmentCapacity),
             iovecs: .allocate(capacity: LoopState.iovecCapacity),
             startNanoseconds: now, nowNanoseconds: now))
         self.backend = backend
@@ -96,7 +111,9 @@ public final class EventLoop {
         s.pointee.slots.deinitialize(count: s.pointee.slotCapacity)
         s.pointee.slots.deallocate()
         s.pointee.receiveBuffer.deallocate()
+        for block in s.pointee.tailPool { block.deallocate() }
         s.pointee.corkBuffer.deallocate()
+        s.pointee.corkSegments.deallocate()
         s.pointee.iovecs.deallocate()
         s.deinitialize(count: 1)
         s.deallocate()
@@ -339,7 +356,7 @@ public final class EventLoop {
         backend.deregister(fd)
         if closeDescriptor { Sys.close(fd) }
         let generation = slot.pointee.generation &+ 1
-        slot.pointee.releaseTail()
+        releaseTail(slot)
         slot.pointee = Slot()
         slot.pointee.generation = generation
     }

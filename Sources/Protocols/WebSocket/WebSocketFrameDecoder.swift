@@ -47,6 +47,10 @@ public struct WebSocketFrameDecoder {
     /// Set when permessage-deflate is negotiated: RSV1 is then legal on a message's first frame.
     public var allowsRSV1 = false
     public let role: Role
+    /// Data frames up to this size are delivered whole (it must stay well below the reactor's
+    /// receive buffer, which bounds unconsumed input).
+    public static let wholeFrameLimit = 32 * 1024
+    private var wholeFrameLimit: Int { Self.wholeFrameLimit }
 
     public init(role: Role, maxFrameSize: Int = 16 * 1024 * 1024) {
         self.role = role
@@ -115,8 +119,11 @@ public struct WebSocketFrameDecoder {
             headerLength += 4
         }
         let available = input.count - headerLength
-        // Control frames are delivered whole; they are tiny, so waiting costs nothing.
-        if opcode.isControl && available < length { return (.needMoreData, 0) }
+        // Control frames are delivered whole; they are tiny, so waiting costs nothing. Data
+        // frames up to `wholeFrameLimit` wait to be whole too: the reactor keeps the partial
+        // frame (from a pooled buffer), and the whole one is then delivered from the input
+        // with no reassembly copy. Larger frames stream through in pieces.
+        if available < length && (opcode.isControl || length <= wholeFrameLimit) { return (.needMoreData, 0) }
 
         let header = WebSocketFrameHeader(fin: fin, reservedBits: reserved, opcode: opcode, maskKey: key, payloadLength: length)
         let piece = min(length, available)
