@@ -1,20 +1,48 @@
 // swift-tools-version:6.0
-// The benchmark harness is its own package so that its needs (Foundation here; later
-// swift-nio for the SwiftNIO baselines) never leak into the root package, which
-// depends on the toolchain alone. It drives the root package's binaries as separate
-// processes, built with `swift build --package-path ..`, so it does not depend on it.
+// The benchmark harness is its own package so that its needs (Foundation, swift-nio for
+// the SwiftNIO baselines) never leak into the root package, which depends on the
+// toolchain alone. It drives the root package's binaries as separate processes, built
+// with `swift build --package-path ..`, so it does not depend on it.
 import PackageDescription
 
 let package = Package(
     name: "ReactorBenchmarks",
     products: [
         .executable(name: "bench", targets: ["bench"]),
+        .executable(name: "nio-http", targets: ["nio-http"]),
+        .executable(name: "nio-websocket", targets: ["nio-websocket"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
-        // The runner: builds the C baselines and the servers under test, runs each
-        // scenario, prints and writes the results. See README.md.
+        // The runner: builds the C baselines, the SwiftNIO baselines and the servers under
+        // test, runs each scenario, prints and writes the results. See README.md. It does
+        // not depend on swift-nio, so `swift run bench` compiles only Foundation code; the
+        // runner builds the two SwiftNIO servers itself when a scenario needs them.
         .executableTarget(
             name: "bench",
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        // The SwiftNIO peers: one event-loop thread each, written the way SwiftNIO's own
+        // examples and its TechEmpower entry are.
+        .executableTarget(
+            name: "nio-http",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .executableTarget(
+            name: "nio-websocket",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
     ]

@@ -30,6 +30,10 @@ final class Context {
 
     private var reactorBinDir: String?
     private var builtProducts: Set<String> = []
+    private var benchBinDir: String?
+    private var builtBenchProducts: Set<String> = []
+    /// Every build the runner did and how long it took, for the reports.
+    private(set) var buildTimes: [(what: String, seconds: Double)] = []
 
     init(options: Options) {
         self.options = options
@@ -55,6 +59,9 @@ final class Context {
         let cc = ["cc", "-O2", "-Wall", "-Wextra"]
         try runToCompletion(cc + ["-o", cProgram("echo_server"), "\(c)/echo_server.c"])
         try runToCompletion(cc + ["-o", cProgram("loadgen"), "\(c)/loadgen.c"])
+        for program in ["http_server", "http_client", "ws_server", "ws_loadgen"] {
+            try runToCompletion(cc + ["-o", cProgram(program), "\(c)/\(program).c"])
+        }
         try runToCompletion(cc + ["-shared", "-fPIC", "-o", mallocCounter, "\(c)/malloc_counter.c", "-ldl"])
     }
 
@@ -64,6 +71,13 @@ final class Context {
     /// Builds `product` of the root package in release mode (once per run) and returns
     /// its path. The scratch path is $REACTOR_SCRATCH, else the root's own .build.
     func rootProduct(_ product: String) throws -> String {
+        if let dir = options.reactorBinDir {
+            let path = "\(dir)/\(product)"
+            guard FileManager.default.isExecutableFile(atPath: path) else {
+                throw BenchError("--reactor-bin-dir: no executable \(path)")
+            }
+            return path
+        }
         var scratch: [String] = []
         if let dir = ProcessInfo.processInfo.environment["REACTOR_SCRATCH"], !dir.isEmpty {
             scratch = ["--scratch-path", dir]
@@ -71,7 +85,9 @@ final class Context {
         let base = ["swift", "build", "-c", "release", "--package-path", rootDir] + scratch
         if !builtProducts.contains(product) {
             say("building \(product) (release) in \(rootDir)")
+            let started = monotonicSeconds()
             try runToCompletion(base + ["--product", product])
+            recordBuild("root package: \(product)", since: started)
             builtProducts.insert(product)
         }
         if reactorBinDir == nil {
@@ -79,6 +95,37 @@ final class Context {
                 .trimmingCharacters(in: .whitespacesAndNewlines)
         }
         return "\(reactorBinDir!)/\(product)"
+    }
+
+    /// Builds `product` of the Benchmarks package itself (the SwiftNIO servers) in release
+    /// mode, once per run, in Benchmarks/.build: `swift run` has released that build
+    /// folder's lock by the time the runner runs. The first build compiles swift-nio
+    /// (minutes on 2 cores); later ones take seconds.
+    func benchProduct(_ product: String) throws -> String {
+        let base = ["swift", "build", "-c", "release", "--package-path", benchDir]
+        if !builtBenchProducts.contains(product) {
+            say("building \(product) (release) in \(benchDir)")
+            let started = monotonicSeconds()
+            try runToCompletion(base + ["--product", product])
+            recordBuild("Benchmarks: \(product)", since: started)
+            builtBenchProducts.insert(product)
+        }
+        if benchBinDir == nil {
+            benchBinDir = try runToCompletion(base + ["--show-bin-path"], captureOutput: true)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        return "\(benchBinDir!)/\(product)"
+    }
+
+    private func recordBuild(_ what: String, since started: Double) {
+        let seconds = monotonicSeconds() - started
+        buildTimes.append((what, seconds))
+        say("  built in \(fixed(seconds, 1)) s")
+    }
+
+    /// One line for a report: the builds this run did so far (the first SwiftNIO build is slow).
+    var buildTimesLine: String {
+        buildTimes.isEmpty ? "" : "Builds this run: " + buildTimes.map { "\($0.what) \(fixed($0.seconds, 1)) s" }.joined(separator: ", ") + "."
     }
 
     func logPath(_ name: String) -> String { "\(logDir)/\(name).log" }

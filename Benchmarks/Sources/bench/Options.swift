@@ -3,6 +3,7 @@ struct Options {
     var quick = false
     var list = false
     var syscalls = false
+    var callgrind = false
     var warmup: Double?
     var measure: Double?
     var repetitions: Int?
@@ -10,16 +11,22 @@ struct Options {
     /// the port and `{cbuild}` by Benchmarks/.build-c. Lets the harness be tested before
     /// the reactor exists, e.g. `--reactor-cmd '{cbuild}/echo_server {port}'`.
     var reactorCommand: String?
+    /// Takes the root package's products (the reactor's `echo`) from this folder instead
+    /// of building them: to measure a fixed build while the sources change under it.
+    var reactorBinDir: String?
     var scenarios: [String] = []
 
     static let usage = """
-        usage: bench [--quick] [--syscalls] [--warmup S] [--measure S] [--repeat N]
-                     [--reactor-cmd 'CMD ... {port}'] [--list] [scenario ...]
+        usage: bench [--quick] [--syscalls] [--callgrind] [--warmup S] [--measure S] [--repeat N]
+                     [--reactor-cmd 'CMD ... {port}'] [--reactor-bin-dir DIR] [--list] [scenario ...]
 
           --quick        1 s warmup, 2 s measured, 1 repetition; exits 0 even if targets are missed
           --syscalls     add one extra run per server with `perf stat` counting its syscalls
+          --callgrind    http-plaintext: instructions per request, each server under valgrind's callgrind
           --warmup S, --measure S, --repeat N   override the timing
           --reactor-cmd  run this command instead of the reactor's server ({port}, {cbuild} expand)
+          --reactor-bin-dir DIR   use the reactor's binaries in DIR (e.g. a release build of a
+                         snapshot) instead of building the root package
           --list         list the scenarios
 
         Runs every scenario when none is named. Exit status: 0 done, 1 a target was missed
@@ -42,10 +49,12 @@ struct Options {
             case "--quick": options.quick = true
             case "--list": options.list = true
             case "--syscalls": options.syscalls = true
+            case "--callgrind": options.callgrind = true
             case "--warmup": options.warmup = try number(arg)
             case "--measure": options.measure = try number(arg)
             case "--repeat": options.repetitions = max(1, Int(try number(arg)))
             case "--reactor-cmd": options.reactorCommand = try value(arg)
+            case "--reactor-bin-dir": options.reactorBinDir = try value(arg)
             case "-h", "--help": throw BenchError("")
             case _ where arg.hasPrefix("-"): throw BenchError("unknown option \(arg)")
             default: options.scenarios.append(arg)

@@ -23,4 +23,6 @@ struct Report {
 /// Every scenario, in the order `bench` runs them when none is named.
 let allScenarios: [any Scenario] = [
     TCPEcho(),
+    HTTPPlaintext(),
+    WebSocketEcho(),
 ]

@@ -44,18 +44,21 @@ final class RunningServer {
 
     var pid: Int32 { child.pid }
 
-    init(_ spec: ServerSpec, port: UInt16, label: String, context: Context) throws {
+    /// `wrapper` goes between taskset and the server's command (valgrind, say); such a
+    /// server runs without the malloc counter, which valgrind's own malloc would bypass.
+    init(_ spec: ServerSpec, port: UInt16, label: String, context: Context,
+         wrapper: [String] = [], readyTimeout: Double = 10) throws {
         self.port = port
         counterFile = "\(context.logDir)/\(label).allocs"
         try? FileManager.default.removeItem(atPath: counterFile)
         child = try Child(
             name: spec.name,
-            command: ["taskset", "-c", CPU.server] + spec.command(port),
-            environment: ["LD_PRELOAD": context.mallocCounter, "MALLOC_COUNTER_OUT": counterFile],
+            command: ["taskset", "-c", CPU.server] + wrapper + spec.command(port),
+            environment: wrapper.isEmpty ? ["LD_PRELOAD": context.mallocCounter, "MALLOC_COUNTER_OUT": counterFile] : [:],
             logPath: context.logPath(label)
         )
         do {
-            try Ports.waitUntilListening(child, port: port)
+            try Ports.waitUntilListening(child, port: port, timeout: readyTimeout)
         } catch {
             child.stop()
             throw error

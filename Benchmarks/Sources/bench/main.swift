@@ -31,6 +31,7 @@ if options.scenarios.isEmpty {
 }
 
 ChildTable.installSignalCleanup()
+Proc.raiseOpenFileLimit() // the children inherit it: websocket-echo opens 10,000 connections
 let context = Context(options: options)
 var allTargetsMet = true
 do {
