@@ -123,17 +123,23 @@ def test_slow_consumers_do_not_slow_the_fast_ones_and_memory_stays_capped():
         for s in others:
             s.close()
     baseline = min(baseline_runs)
+    # Best of two on each side: on a shared 2-core machine one run can lose the CPU for a while.
     rss_before = rss_kib(SERVER_PID)
-    with_slow, slow = _fast_delivery_seconds("slowroom", count, payload, others_read=False)
+    slow_runs, slow = [], []
+    for i in range(2):
+        elapsed, others = _fast_delivery_seconds(f"slowroom{i}", count, payload, others_read=False)
+        slow_runs.append(elapsed)
+        slow += others
     growth = rss_kib(SERVER_PID) - rss_before
+    with_slow = min(slow_runs)
     for s in slow:
         s.close()
     # The same fan-out, but 40 of the subscribers never read: the three fast ones must get their
     # messages within 10% of the baseline (plus 0.25 s for scheduling noise on 2 cores).
     assert with_slow <= baseline * 1.10 + 0.25, f"baseline {baseline:.2f} s, with slow consumers {with_slow:.2f} s"
-    # 40 slow subscribers x 4,000 x 512 B would be ~80 MB if queued; the caps (disconnect for
-    # WebSocket, 256 held events for SSE, plus one high watermark each) keep it to a few MB.
-    assert growth < 16 * 1024, f"server RSS grew by {growth} KiB"
+    # 2 x 40 slow subscribers x 4,000 x 512 B would be ~160 MB if queued; the caps (disconnect
+    # for WebSocket, 256 held events for SSE, plus one high watermark each) keep it to a few MB.
+    assert growth < 24 * 1024, f"server RSS grew by {growth} KiB"
 
 
 def test_descriptor_exhaustion_neither_spins_nor_dies_and_recovers():
