@@ -210,38 +210,9 @@ extension EventLoop {
         if corked { writeCork(c.fd) }
         guard liveSlot(c) != nil else { return false }
         let iov = s.pointee.iovecs
-        var parts = 0
-        iov[parts] = iovec(iov_base: UnsafeMutableRawPointer(mutating: first.baseAddress!), iov_len: first.count)
-        iov[parts + 1] = iovec(iov_base: UnsafeMutableRawPointer(mutating: second.baseAddress!), iov_len: second.count)
-        parts += 2
-        var offered = 0
-        for i in 0..<parts { offered += iov[i].iov_len }
-        var written = 0
-        switch Sys.sendv(c.fd, iov, parts) {
-        case .bytes(let n): written = n; countWrite(n)
-        case .wouldBlock, .eof: break
-        case .error(let e):
-            closeNow(c.fd, reason: reasonFor(errno: e))
-            return false
-        }
-        if written < offered {
-            // Keep what the kernel did not take, in order, as one block.
-            let rest = SharedBytes(capacity: offered - written) { out in
-                var skip = written
-                var o = 0
-                for i in 0..<parts {
-                    let len = iov[i].iov_len
-                    if skip >= len { skip -= len; continue }
-                    (out.baseAddress! + o).copyMemory(from: iov[i].iov_base! + skip, byteCount: len - skip)
-                    o += len - skip
-                    skip = 0
-                }
-                return o
-            }
-            slot.pointee.queue.append(rest)
-            didEnqueue(c.fd)
-        }
-        return true
+        iov[0] = iovec(iov_base: UnsafeMutableRawPointer(mutating: first.baseAddress!), iov_len: first.count)
+        iov[1] = iovec(iov_base: UnsafeMutableRawPointer(mutating: second.baseAddress!), iov_len: second.count)
+        return writeGathered(c.fd, iov, 2)
     }
 
     func send(_ c: Connection, _ bytes: SharedBytes) -> Bool {
@@ -314,27 +285,34 @@ extension EventLoop {
             writeThrough(fd, seg[0].iov_base!, seg[0].iov_len)
             return
         }
+        _ = writeGathered(fd, seg, segments)
+    }
+
+    /// Writes `count` iovecs with one `sendmsg` when nothing is queued ahead of them, and queues
+    /// what the kernel does not take, in order, as one block. Returns false if the write failed
+    /// (the connection is then closed).
+    private func writeGathered(_ fd: Int32, _ iov: UnsafeMutablePointer<iovec>, _ count: Int) -> Bool {
         let slot = s.pointee.slots + Int(fd)
         var offered = 0
-        for i in 0..<segments { offered += seg[i].iov_len }
+        for i in 0..<count { offered += iov[i].iov_len }
         var written = 0
         if slot.pointee.queue.isEmpty {
-            switch Sys.sendv(fd, seg, segments) {
+            switch Sys.sendv(fd, iov, count) {
             case .bytes(let n): written = n; countWrite(n)
             case .wouldBlock, .eof: break
             case .error(let e):
                 closeNow(fd, reason: reasonFor(errno: e))
-                return
+                return false
             }
         }
         if written < offered {
             let rest = SharedBytes(capacity: offered - written) { out in
                 var skip = written
                 var o = 0
-                for i in 0..<segments {
-                    let len = seg[i].iov_len
+                for i in 0..<count {
+                    let len = iov[i].iov_len
                     if skip >= len { skip -= len; continue }
-                    (out.baseAddress! + o).copyMemory(from: seg[i].iov_base! + skip, byteCount: len - skip)
+                    (out.baseAddress! + o).copyMemory(from: iov[i].iov_base! + skip, byteCount: len - skip)
                     o += len - skip
                     skip = 0
                 }
@@ -343,6 +321,7 @@ extension EventLoop {
             slot.pointee.queue.append(rest)
             didEnqueue(fd)
         }
+        return true
     }
 
     /// Copies `count` bytes into the cork; false when they do not fit (write the cork first).
