@@ -70,6 +70,30 @@ final class ConnectTests: XCTestCase {
         XCTAssertEqual(peak.get, count)
     }
 
+    /// `from:` binds the source address: the server sees the connection come from 127.0.0.2.
+    func testConnectFromAChosenSourceAddress() throws {
+        let peer = Shared<String?>(nil)
+        final class PeerRecorder: ConnectionHandler {
+            let peer: Shared<String?>
+            init(_ p: Shared<String?>) { peer = p }
+            func connectionDidOpen(_ c: Connection) { peer.with { $0 = c.peerAddress?.ip } }
+            func connection(_ c: Connection, didRead bytes: UnsafeRawBufferPointer) -> Int { bytes.count }
+        }
+        let (server, port) = try startServer { _ in PeerRecorder(peer) }
+        defer { server.stopAndJoin() }
+        let clients = try EventLoopThread()
+        defer { clients.stopAndJoin() }
+        let bound: String = onLoop(clients) { loop in
+            do {
+                let c = try loop.connect(to: SocketAddress(ip: "127.0.0.1", port: port),
+                                         from: SocketAddress(ip: "127.0.0.2", port: 0), handler: EchoHandler())
+                return c.localAddress?.ip ?? "none"
+            } catch { return "\(error)" }
+        }
+        XCTAssertEqual(bound, "127.0.0.2")
+        XCTAssertTrue(eventually(5) { peer.get == "127.0.0.2" }, "server saw \(String(describing: peer.get))")
+    }
+
     func testConnectToClosedPortReportsConnectFailed() throws {
         // Find a port with nothing listening: bind, read the port, close.
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
