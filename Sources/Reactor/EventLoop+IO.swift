@@ -60,6 +60,8 @@ extension EventLoop {
             guard let handler = slot.pointee.handler else { return }
             s.pointee.corkFD = fd
             let consumed = handler.connection(connection, didRead: UnsafeRawBufferPointer(start: buffer, count: total))
+            // The callback may have opened descriptors and so grown (moved) the slot table.
+            let slot = s.pointee.slots + Int(fd)
             guard slot.pointee.generation == generation, slot.pointee.kind == .connection else {
                 return  // closed inside the callback; closeNow already dropped the cork
             }

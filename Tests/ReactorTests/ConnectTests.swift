@@ -70,6 +70,42 @@ final class ConnectTests: XCTestCase {
         XCTAssertEqual(peak.get, count)
     }
 
+    /// A read callback that opens enough connections to grow (move) the loop's slot table must
+    /// still get its unconsumed bytes back: the loop re-derives the slot after the callback
+    /// (it once kept a pointer into the old table, lost the tail, and could crash).
+    func testReadCallbackThatGrowsTheSlotTableKeepsItsTail() throws {
+        raiseDescriptorLimit()
+        let (server, port) = try startServer { _ in EchoHandler() }
+        defer { server.stopAndJoin() }
+        let clients = try EventLoopThread()
+        defer { clients.stopAndJoin() }
+        let seen = Shared<[UInt8]>([])
+        final class Grower: ConnectionHandler {
+            let port: UInt16
+            let seen: Shared<[UInt8]>
+            var grown = false
+            init(port: UInt16, seen: Shared<[UInt8]>) { self.port = port; self.seen = seen }
+            func connectionDidOpen(_ c: Connection) { _ = c.send("hello world") }
+            func connection(_ c: Connection, didRead bytes: UnsafeRawBufferPointer) -> Int {
+                if !grown {
+                    grown = true
+                    for _ in 0..<3000 {
+                        _ = try? c.loop.connect(to: SocketAddress(ip: "127.0.0.1", port: port), handler: EchoHandler())
+                    }
+                    _ = c.send("!")  // the echo of "!" brings the kept tail back with it
+                    return 5  // "hello" consumed, " world" kept
+                }
+                seen.with { $0 += bytes }
+                return bytes.count
+            }
+        }
+        _ = onLoop(clients) { loop in
+            (try? loop.connect(to: SocketAddress(ip: "127.0.0.1", port: port), handler: Grower(port: port, seen: seen))) != nil
+        }
+        XCTAssertTrue(eventually(10) { String(decoding: seen.get, as: UTF8.self).hasPrefix(" world") },
+                      "got \(String(decoding: seen.get, as: UTF8.self))")
+    }
+
     /// `from:` binds the source address: the server sees the connection come from 127.0.0.2.
     func testConnectFromAChosenSourceAddress() throws {
         let peer = Shared<String?>(nil)
