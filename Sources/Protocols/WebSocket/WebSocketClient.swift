@@ -3,10 +3,11 @@ import Reactor
 extension WebSocket {
     /// Connects to a WebSocket server on `loop`: TCP connect, the opening handshake, then frames.
     /// `handler` gets `webSocketDidOpen` when the handshake succeeds, or `webSocketDidClose` with
-    /// `.abnormal` and the reason if the connect or the handshake fails.
+    /// `.abnormal` and the reason if the connect or the handshake fails. `source` is the local
+    /// address to bind (see `EventLoop.connect(to:from:handler:timeout:)`).
     @discardableResult
     public static func connect(
-        loop: EventLoop, to address: SocketAddress, host: String? = nil, path: String = "/",
+        loop: EventLoop, to address: SocketAddress, from source: SocketAddress? = nil, host: String? = nil, path: String = "/",
         headers: [(String, String)] = [], configuration: WebSocketConfiguration = WebSocketConfiguration(),
         handler: any WebSocketHandler
     ) throws(SystemError) -> WebSocket {
@@ -21,7 +22,7 @@ extension WebSocket {
             WebSocketHandshake.acceptValue(forKey: UnsafeRawBufferPointer(rebasing: $0.dropLast()))
         }
         let handshake = WebSocketClientHandshake(request: request, expectedAccept: expectedAccept)
-        let connection = try loop.connect(to: address, handler: handshake)
+        let connection = try loop.connect(to: address, from: source, handler: handshake)
         let ws = WebSocket(connection: connection, role: .client, configuration: configuration,
                            handler: handler, subprotocol: nil, deflate: nil)
         handshake.socket = ws
