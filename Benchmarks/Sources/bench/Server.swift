@@ -95,15 +95,26 @@ enum SyscallCounter {
 
     /// Counts for `seconds`; returns counts by syscall name plus "total" (all syscalls).
     static func count(pid: Int32, seconds: Double, logPath: String) throws -> [String: Int] {
-        let out = logPath + ".csv"
+        let perf = try start(pid: pid, seconds: seconds, logPath: logPath)
+        defer { perf.stop() }
+        return try finish(perf, seconds: seconds, logPath: logPath)
+    }
+
+    /// Starts counting for `seconds` in the background (for a window that a load
+    /// generator such as wrk, which reports totals only, opens after it).
+    static func start(pid: Int32, seconds: Double, logPath: String) throws -> Child {
         let events = (["raw_syscalls:sys_enter"] + calls.map { "syscalls:sys_enter_\($0)" }).joined(separator: ",")
-        let perf = try Child(
+        return try Child(
             name: "perf stat",
-            command: ["perf", "stat", "-x", ",", "-o", out, "-e", events, "-p", String(pid),
+            command: ["perf", "stat", "-x", ",", "-o", logPath + ".csv", "-e", events, "-p", String(pid),
                       "--", "sleep", String(format: "%.3f", seconds)],
             logPath: logPath
         )
-        defer { perf.stop() }
+    }
+
+    /// Waits for a count `start` began and reads it.
+    static func finish(_ perf: Child, seconds: Double, logPath: String) throws -> [String: Int] {
+        let out = logPath + ".csv"
         guard perf.wait(timeout: seconds + 15) == 0 else {
             throw BenchError("perf stat failed:\n\(perf.logTail())")
         }

@@ -76,6 +76,18 @@ struct HTTPPlaintext: Scenario {
                           label: "\(label)-check", timeout: 20, expect: "requests=", server: server, context)
 
         let duration = Int((timing.warmup + timing.measure).rounded(.up)) + 1
+        // A syscall count covers the whole wrk run, from just before its first connection to
+        // just after its last answer, and is divided by wrk's own total: exact, where a count
+        // over part of the run divided by wrk's average rate would not be (perf's tracepoints
+        // slow the server, so the rate under perf is below the average).
+        var perf: Child?
+        let perfLog = context.logPath("\(label)-perf")
+        let perfSeconds = Double(duration) + 1.5
+        if countSyscalls {
+            perf = try SyscallCounter.start(pid: server.pid, seconds: perfSeconds, logPath: perfLog)
+            usleep(500_000) // perf attaches
+        }
+        defer { perf?.stop() }
         let wrk = try Wrk.start(port: port, path: path, connections: connections, depth: depth,
                                 duration: duration, label: label, context)
         defer { wrk.stop() }
@@ -83,10 +95,9 @@ struct HTTPPlaintext: Scenario {
         sleep(until: started + timing.warmup)
 
         let start: WindowEdge, end: WindowEdge
-        var syscalls: [String: Int]?
         if countSyscalls {
             start = .now(server: server.pid, load: wrk.pid)
-            syscalls = try SyscallCounter.count(pid: server.pid, seconds: timing.measure, logPath: context.logPath("\(label)-perf"))
+            sleep(until: started + timing.warmup + timing.measure)
             end = .now(server: server.pid, load: wrk.pid)
         } else {
             kill(server.pid, SIGUSR1) // the malloc counter's snapshot
@@ -117,9 +128,9 @@ struct HTTPPlaintext: Scenario {
         let count = result.requestsPerSecond * (end.time - start.time)
         let allocations = countSyscalls ? 0 : try server.allocationsInWindow().allocations
         var sample = try WindowSample(count: count, start: start, end: end, allocations: allocations)
-        if let syscalls {
-            let counted = result.requestsPerSecond * timing.measure // perf counted for `measure` seconds
-            sample.syscallsPerItem = syscalls.mapValues { Double($0) / counted }
+        if let perf {
+            let syscalls = try SyscallCounter.finish(perf, seconds: perfSeconds, logPath: perfLog)
+            sample.syscallsPerItem = syscalls.mapValues { Double($0) / Double(result.requests) }
         }
         return sample
     }
