@@ -11,9 +11,12 @@ let package = Package(
         .executable(name: "bench", targets: ["bench"]),
         .executable(name: "nio-http", targets: ["nio-http"]),
         .executable(name: "nio-websocket", targets: ["nio-websocket"]),
+        .executable(name: "reactor-loadgen", targets: ["reactor-loadgen"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        // The root package, for the load generator written on the reactor's client side.
+        .package(name: "Reactor", path: ".."),
     ],
     targets: [
         // The runner: builds the C baselines, the SwiftNIO baselines and the servers under
@@ -22,6 +25,16 @@ let package = Package(
         // runner builds the two SwiftNIO servers itself when a scenario needs them.
         .executableTarget(
             name: "bench",
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        // The load generator of the broadcast, idle-connection and Socket.IO set-up runs,
+        // written on the reactor: one thread, one loop (see its main.swift).
+        .executableTarget(
+            name: "reactor-loadgen",
+            dependencies: [
+                .product(name: "Reactor", package: "Reactor"),
+                .product(name: "Protocols", package: "Reactor"),
+            ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // The SwiftNIO peers: one event-loop thread each, written the way SwiftNIO's own
