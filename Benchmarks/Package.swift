@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "bench", targets: ["bench"]),
         .executable(name: "nio-http", targets: ["nio-http"]),
         .executable(name: "nio-websocket", targets: ["nio-websocket"]),
+        .executable(name: "nio-broadcast", targets: ["nio-broadcast"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -19,7 +20,7 @@ let package = Package(
         // The runner: builds the C baselines, the SwiftNIO baselines and the servers under
         // test, runs each scenario, prints and writes the results. See README.md. It does
         // not depend on swift-nio, so `swift run bench` compiles only Foundation code; the
-        // runner builds the two SwiftNIO servers itself when a scenario needs them.
+        // runner builds the SwiftNIO servers itself when a scenario needs them.
         .executableTarget(
             name: "bench",
             swiftSettings: [.swiftLanguageMode(.v6)]
@@ -37,6 +38,16 @@ let package = Package(
         ),
         .executableTarget(
             name: "nio-websocket",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .executableTarget(
+            name: "nio-broadcast",
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
