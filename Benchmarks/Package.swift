@@ -1,8 +1,9 @@
 // swift-tools-version:6.0
 // The benchmark harness is its own package so that its needs (Foundation, swift-nio for
 // the SwiftNIO baselines) never leak into the root package, which depends on the
-// toolchain alone. It drives the root package's binaries as separate processes, built
-// with `swift build --package-path ..`, so it does not depend on it.
+// toolchain alone. It drives the root package's binaries (the servers under test) as
+// separate processes, built with `swift build --package-path ..`; only the load generator
+// written on the reactor depends on the root package, by path.
 import PackageDescription
 
 let package = Package(
@@ -11,6 +12,7 @@ let package = Package(
         .executable(name: "bench", targets: ["bench"]),
         .executable(name: "nio-http", targets: ["nio-http"]),
         .executable(name: "nio-websocket", targets: ["nio-websocket"]),
+        .executable(name: "nio-broadcast", targets: ["nio-broadcast"]),
         .executable(name: "reactor-loadgen", targets: ["reactor-loadgen"]),
     ],
     dependencies: [
@@ -22,7 +24,7 @@ let package = Package(
         // The runner: builds the C baselines, the SwiftNIO baselines and the servers under
         // test, runs each scenario, prints and writes the results. See README.md. It does
         // not depend on swift-nio, so `swift run bench` compiles only Foundation code; the
-        // runner builds the two SwiftNIO servers itself when a scenario needs them.
+        // runner builds the SwiftNIO servers itself when a scenario needs them.
         .executableTarget(
             name: "bench",
             swiftSettings: [.swiftLanguageMode(.v6)]
@@ -50,6 +52,16 @@ let package = Package(
         ),
         .executableTarget(
             name: "nio-websocket",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .executableTarget(
+            name: "nio-broadcast",
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -25,4 +25,5 @@ let allScenarios: [any Scenario] = [
     TCPEcho(),
     HTTPPlaintext(),
     WebSocketEcho(),
+    Scaling(),
 ]

@@ -6,6 +6,8 @@ import Foundation
 enum CPU {
     static let server = "1"
     static let load = "0"
+    /// Both CPUs, for a run that cannot keep the two apart (scaling: a server with two loops).
+    static let both = "0,1"
 }
 
 /// How to start one server under test: a display name and its command for a port.
@@ -33,7 +35,8 @@ extension Context {
     }
 }
 
-/// A server under test, running pinned to `CPU.server` with the malloc counter preloaded.
+/// A server under test, running pinned to `CPU.server` (or the CPU list `cpus`) with the
+/// malloc counter preloaded.
 ///
 /// The counter (C/malloc_counter.c) resets on SIGUSR1 and writes its counts on SIGUSR2;
 /// the load generator sends both at the edges of the measured window.
@@ -47,13 +50,13 @@ final class RunningServer {
     /// `wrapper` goes between taskset and the server's command (valgrind, say); such a
     /// server runs without the malloc counter, which valgrind's own malloc would bypass.
     init(_ spec: ServerSpec, port: UInt16, label: String, context: Context,
-         wrapper: [String] = [], readyTimeout: Double = 10) throws {
+         cpus: String = CPU.server, wrapper: [String] = [], readyTimeout: Double = 10) throws {
         self.port = port
         counterFile = "\(context.logDir)/\(label).allocs"
         try? FileManager.default.removeItem(atPath: counterFile)
         child = try Child(
             name: spec.name,
-            command: ["taskset", "-c", CPU.server] + wrapper + spec.command(port),
+            command: ["taskset", "-c", cpus] + wrapper + spec.command(port),
             environment: wrapper.isEmpty ? ["LD_PRELOAD": context.mallocCounter, "MALLOC_COUNTER_OUT": counterFile] : [:],
             logPath: context.logPath(label)
         )

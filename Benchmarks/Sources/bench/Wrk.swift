@@ -24,12 +24,12 @@ enum Wrk {
     /// The pipelining script (TechEmpower's): DEPTH requests per write.
     static func pipelineScript(_ context: Context) -> String { "\(context.benchDir)/wrk/pipeline.lua" }
 
-    /// Starts wrk pinned to the load generator's CPU: one thread, `connections`
-    /// connections, for `duration` whole seconds (wrk takes no fractions), `depth`
-    /// requests per write (1: no script, plain wrk).
+    /// Starts wrk pinned to the load generator's CPU (or the CPU list `cpus`): one thread,
+    /// `connections` connections, for `duration` whole seconds (wrk takes no fractions),
+    /// `depth` requests per write (1: no script, plain wrk).
     static func start(port: UInt16, path: String, connections: Int, depth: Int, duration: Int,
-                      label: String, _ context: Context) throws -> Child {
-        var command = ["taskset", "-c", CPU.load, "wrk", "-t1", "-c\(connections)", "-d\(duration)s", "--timeout", "5s"]
+                      cpus: String = CPU.load, label: String, _ context: Context) throws -> Child {
+        var command = ["taskset", "-c", cpus, "wrk", "-t1", "-c\(connections)", "-d\(duration)s", "--timeout", "5s"]
         if depth > 1 { command += ["-s", pipelineScript(context)] }
         command.append("http://127.0.0.1:\(port)\(path)")
         if depth > 1 { command += ["--", String(depth)] }

@@ -64,11 +64,13 @@ struct HTTPPlaintext: Scenario {
         depth == 1 ? "no pipelining" : "\(depth)-deep pipelining"
     }
 
-    /// Starts `spec`, checks its answers, loads it with wrk, and stops it.
-    private func measure(_ spec: ServerSpec, depth: Int, label: String, countSyscalls: Bool, _ context: Context) throws -> WindowSample {
+    /// Starts `spec`, checks its answers, loads it with wrk, and stops it. The server runs on
+    /// `serverCPUs` and wrk on `loadCPUs` (the scaling scenario shares both CPUs).
+    func measure(_ spec: ServerSpec, depth: Int, label: String, countSyscalls: Bool, _ context: Context,
+                 serverCPUs: String = CPU.server, loadCPUs: String = CPU.load) throws -> WindowSample {
         let timing = context.timing
         let port = try context.ports.take()
-        let server = try RunningServer(spec, port: port, label: label, context: context)
+        let server = try RunningServer(spec, port: port, label: label, context: context, cpus: serverCPUs)
         defer { server.stop() }
 
         // wrk counts responses without reading them: check them first, strictly.
@@ -89,7 +91,7 @@ struct HTTPPlaintext: Scenario {
         }
         defer { perf?.stop() }
         let wrk = try Wrk.start(port: port, path: path, connections: connections, depth: depth,
-                                duration: duration, label: label, context)
+                                duration: duration, cpus: loadCPUs, label: label, context)
         defer { wrk.stop() }
         let started = monotonicSeconds()
         sleep(until: started + timing.warmup)

@@ -109,16 +109,18 @@ struct WebSocketEcho: Scenario {
         return report(servers, samples, syscallSamples, latencies, idles, context)
     }
 
-    /// One throughput run: starts `spec`, drives it with ws_loadgen, stops it.
-    private func measure(_ spec: ServerSpec, _ load: Load, label: String, countSyscalls: Bool, _ context: Context) throws -> WindowSample {
+    /// One throughput run: starts `spec`, drives it with ws_loadgen, stops it. The server runs
+    /// on `serverCPUs` and the load generator on `loadCPUs` (the scaling scenario shares both).
+    func measure(_ spec: ServerSpec, _ load: Load, label: String, countSyscalls: Bool, _ context: Context,
+                 serverCPUs: String = CPU.server, loadCPUs: String = CPU.load) throws -> WindowSample {
         let timing = context.timing
         let port = try context.ports.take()
-        let server = try RunningServer(spec, port: port, label: label, context: context)
+        let server = try RunningServer(spec, port: port, label: label, context: context, cpus: serverCPUs)
         defer { server.stop() }
 
         let loadgen = try Child(
             name: "ws_loadgen",
-            command: ["taskset", "-c", CPU.load, context.cProgram("ws_loadgen"),
+            command: ["taskset", "-c", loadCPUs, context.cProgram("ws_loadgen"),
                       "-p", String(port), "-c", String(load.connections), "-s", String(load.size),
                       "-d", String(load.inFlight), "-w", String(timing.warmup), "-t", String(timing.measure),
                       "-P", String(server.pid), "-S"],
