@@ -24,6 +24,9 @@ struct Slot {
         /// (or `lingerTimeout`), so unread input cannot turn the close into a reset that
         /// destroys the response still in flight (RFC 9112 9.6; nginx's lingering close).
         static let lingering = Flags(rawValue: 1 << 7)
+        /// Bytes were queued by a send from another connection's callback (a broadcast): the
+        /// queue is written at the end of the iteration (see `flushDeferredSends`).
+        static let flushPending = Flags(rawValue: 1 << 8)
     }
 
     var generation: UInt32 = 0

@@ -109,6 +109,23 @@ extension EventLoop {
         s.pointee.redeliveries.append(c.id)
     }
 
+    /// Writes the queues that sends from other connections' callbacks left for the end of the
+    /// iteration. Indexes rather than copies the list: a flush may add to it (a writability
+    /// callback that sends), and a copy would allocate every iteration.
+    func flushDeferredSends() {
+        var i = 0
+        while i < s.pointee.deferredFlushes.count {
+            let token = s.pointee.deferredFlushes[i]
+            i += 1
+            let c = Connection(loop: self, fd: Int32(truncatingIfNeeded: token & 0xFFFF_FFFF),
+                               generation: UInt32(truncatingIfNeeded: token >> 32))
+            guard let slot = liveSlot(c), slot.pointee.kind == .connection else { continue }
+            slot.pointee.flags.remove(.flushPending)
+            flushQueue(c.fd)
+        }
+        s.pointee.deferredFlushes.removeAll(keepingCapacity: true)
+    }
+
     func runRedeliveries() {
         while !s.pointee.redeliveries.isEmpty {
             let batch = s.pointee.redeliveries
@@ -228,6 +245,20 @@ extension EventLoop {
             }
             writeCork(c.fd)  // keeps the order: corked bytes go first
             guard liveSlot(c) != nil else { return false }
+        } else {
+            // A send to a connection other than the one being read: a broadcast fanning out.
+            // It is queued and written at the end of the iteration, so every message published
+            // to this subscriber in the iteration leaves in one sendmsg instead of one each
+            // (uWebSockets drains its pub/sub at the end of the loop iteration for the same reason).
+            // A subscriber already waiting for EPOLLOUT is left to it: no write the kernel refuses.
+            let backlogged = !slot.pointee.queue.isEmpty && slot.pointee.interest.contains(.write)
+            slot.pointee.queue.append(bytes, offset: 0)
+            if !backlogged && !slot.pointee.flags.contains(.flushPending) {
+                slot.pointee.flags.insert(.flushPending)
+                s.pointee.deferredFlushes.append(c.id)
+            }
+            didEnqueue(c.fd)
+            return liveSlot(c) != nil
         }
         var written = 0
         if slot.pointee.queue.isEmpty {
@@ -374,7 +405,9 @@ extension EventLoop {
             closeNow(fd, reason: .slowConsumer)
             return
         }
-        updateInterest(fd)
+        // A deferred flush writes at the end of the iteration: no EPOLLOUT (and no epoll_ctl) until
+        // the kernel refuses part of it.
+        if !slot.pointee.flags.contains(.flushPending) { updateInterest(fd) }
         if queued > Int(slot.pointee.highWatermark) && !slot.pointee.flags.contains(.aboveHighWatermark) {
             slot.pointee.flags.insert([.aboveHighWatermark, .readPausedByBackpressure])
             updateInterest(fd)

@@ -50,6 +50,8 @@ struct LoopState: ~Copyable {
     var closingReasons: [Int32: CloseReason] = [:]
     /// Connections whose kept input must be handed to their handler again this iteration.
     var redeliveries: [UInt64] = []
+    /// Connections with sends queued for the end of this iteration (`flushPending`), by token.
+    var deferredFlushes: [UInt64] = []
     var signalFD: Int32 = -1
 
     var nowTick: UInt64 { (nowNanoseconds &- startNanoseconds) / 1_000_000 }
@@ -133,6 +135,7 @@ public final class EventLoop {
     @discardableResult
     public func runOnce(timeout: Duration? = nil) -> Bool {
         guard !s.pointee.stopRequested, !s.pointee.closed else { return false }
+        if !s.pointee.deferredFlushes.isEmpty { flushDeferredSends() }  // sends made between iterations
         let waitMilliseconds = computeWaitMilliseconds(limit: timeout)
         let ready = backend.wait(timeoutMilliseconds: waitMilliseconds)
         let woke = Sys.monotonicNanoseconds()
@@ -142,6 +145,7 @@ public final class EventLoop {
         }
         fireExpiredTimers()
         if !s.pointee.redeliveries.isEmpty { runRedeliveries() }
+        if !s.pointee.deferredFlushes.isEmpty { flushDeferredSends() }
         s.pointee.iterations &+= 1
         s.pointee.statistics.recordIteration(nanoseconds: Sys.monotonicNanoseconds() &- woke)
         return !s.pointee.stopRequested
