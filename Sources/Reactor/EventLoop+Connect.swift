@@ -14,6 +14,14 @@ extension EventLoop {
     ) throws(SystemError) -> Connection {
         let fd = try Sys.socket(family: address.family)
         try? Sys.setOption(fd, Int32(IPPROTO_TCP), CEPOLL_TCP_NODELAY, 1)
+        if let source {
+            // Port 0: let connect() choose the port by the whole 4-tuple, not bind() by the
+            // address alone, which would make the ports of closed connections (TIME_WAIT)
+            // unusable and cap the address at far fewer connections.
+            if source.port == 0, source.family == AF_INET {
+                try? Sys.setOption(fd, Int32(IPPROTO_IP), IP_BIND_ADDRESS_NO_PORT, 1)
+            }
+        }
         if let source, source.withSockAddr({ Glibc.bind(fd, $0, $1) }) != 0 {
             let e = errno
             Sys.close(fd)
