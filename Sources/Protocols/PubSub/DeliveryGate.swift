@@ -2,27 +2,36 @@
 /// connection is writable; past its high watermark either disconnect, or hold a bounded number of
 /// messages (dropping the oldest) and, once it drains, send a marker with the number dropped
 /// followed by what was held.
-struct DeliveryGate {
+///
+/// Small on purpose (24 bytes): one lives in every subscriber, and an idle subscriber is paid for
+/// in bytes. What a slow subscriber holds lives in a backlog allocated only while it is behind.
+public struct DeliveryGate {
     let policy: SlowConsumerPolicy
-    private var held: [TopicMessage] = []
-    private var heldStart = 0
-    private(set) var dropped = 0
+    private var backlog: Backlog?
 
-    init(policy: SlowConsumerPolicy) { self.policy = policy }
+    private final class Backlog {
+        var held: [TopicMessage] = []
+        var start = 0
+        var dropped = 0
+    }
+
+    public init(policy: SlowConsumerPolicy = .disconnect) { self.policy = policy }
 
     enum Action { case send, hold, disconnect }
 
     /// What to do with a new message given the connection's writability.
     mutating func admit(_ message: TopicMessage, writable: Bool) -> Action {
-        if writable && held.count == heldStart { return .send }
+        if writable && backlog == nil { return .send }
         switch policy {
         case .disconnect:
             return .disconnect
         case .dropOldest(let maxPending):
-            held.append(message)
-            if held.count - heldStart > maxPending {
-                heldStart += 1
-                dropped += 1
+            let b = backlog ?? Backlog()
+            backlog = b
+            b.held.append(message)
+            if b.held.count - b.start > maxPending {
+                b.start += 1
+                b.dropped += 1
             }
             return .hold
         }
@@ -31,10 +40,35 @@ struct DeliveryGate {
     /// The connection drained: the number dropped since the last drain (for the marker) and the
     /// held messages to send now, oldest first.
     mutating func drain() -> (dropped: Int, messages: ArraySlice<TopicMessage>) {
-        let out = (dropped, held[heldStart...])
-        held = []
-        heldStart = 0
-        dropped = 0
-        return out
+        guard let b = backlog else { return (0, []) }
+        backlog = nil
+        return (b.dropped, b.held[b.start...])
+    }
+}
+
+extension DeliveryGate {
+    /// Hands `message` to a WebSocket subscriber as the topic's shared text frame, or holds it.
+    /// Returns false when the policy disconnects the subscriber: the caller leaves the topic and
+    /// then calls `disconnect(_:)`.
+    public mutating func deliver(_ message: TopicMessage, to socket: WebSocket) -> Bool {
+        switch admit(message, writable: socket.isWritable) {
+        case .send: socket.send(frame: message.webSocketFrame)
+        case .hold: break
+        case .disconnect: return false
+        }
+        return true
+    }
+
+    /// Closes a WebSocket subscriber that could not keep up (1008, with the reason).
+    public static func disconnect(_ socket: WebSocket) {
+        socket.close(code: .policyViolation, reason: "slow consumer: could not keep up with the room")
+    }
+
+    /// Call from `webSocketWritabilityDidChange`: sends the drop marker and what was held.
+    public mutating func writabilityChanged(_ isWritable: Bool, socket: WebSocket) {
+        guard isWritable else { return }
+        let (dropped, held) = drain()
+        if dropped > 0 { socket.send(text: "(\(dropped) messages dropped)") }
+        for m in held { socket.send(frame: m.webSocketFrame) }
     }
 }

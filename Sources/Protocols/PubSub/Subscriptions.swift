@@ -15,25 +15,36 @@ public final class WebSocketSubscription: TopicSubscriber {
     }
 
     public func topic(_ topic: Topic, didPublish message: TopicMessage) {
-        switch gate.admit(message, writable: socket.isWritable) {
-        case .send: socket.send(frame: message.webSocketFrame)
-        case .hold: break
-        case .disconnect:
+        guard gate.deliver(message, to: socket) else {
             cancel()
-            socket.close(code: .policyViolation, reason: "slow consumer: could not keep up with the room")
+            DeliveryGate.disconnect(socket)
+            return
         }
     }
 
     /// Call from `webSocketWritabilityDidChange`.
     public func writabilityChanged(_ isWritable: Bool) {
-        guard isWritable else { return }
-        let (dropped, held) = gate.drain()
-        if dropped > 0 { socket.send(text: "(\(dropped) messages dropped)") }
-        for m in held { socket.send(frame: m.webSocketFrame) }
+        gate.writabilityChanged(isWritable, socket: socket)
     }
 
     /// Leaves the topic (on close).
     public func cancel() { topic.unsubscribe(self) }
+}
+
+/// A WebSocket is itself a topic subscriber under the `.disconnect` policy, which needs no state
+/// of its own: `topic.subscribe(ws)` costs the topic's entry for it and nothing per socket (as
+/// uWebSockets' `ws.subscribe`), where a `WebSocketSubscription` is an object per socket. Every
+/// message goes out as the topic's shared frame; a socket past its high watermark leaves the topic
+/// and is closed with 1008. Unsubscribe when it closes (`topic.unsubscribe(ws)`).
+extension WebSocket: TopicSubscriber {
+    public func topic(_ topic: Topic, didPublish message: TopicMessage) {
+        if isWritable {
+            send(frame: message.webSocketFrame)
+        } else {
+            topic.unsubscribe(self)
+            DeliveryGate.disconnect(self)
+        }
+    }
 }
 
 /// An event stream subscribed to a topic: each message goes out as the topic's shared event

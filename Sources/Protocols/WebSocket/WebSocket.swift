@@ -266,6 +266,7 @@ extension WebSocket {
         configuration: WebSocketConfiguration = WebSocketConfiguration(),
         selectSubprotocol: (([String]) -> String?)? = nil,
         checkOrigin: ((String?) -> Bool)? = nil,
+        context: AnyObject? = nil,
         handler: any WebSocketHandler
     ) -> WebSocket? {
         switch WebSocketHandshake.evaluate(request.head, selectSubprotocol: selectSubprotocol, checkOrigin: checkOrigin,
@@ -276,6 +277,7 @@ extension WebSocket {
         case .accept(let headers, let subprotocol, let deflate):
             let ws = WebSocket(connection: request.connection, role: .server, configuration: configuration,
                                handler: handler, subprotocol: subprotocol, deflate: deflate)
+            ws.context = context  // before the handler hears of the socket: it opens synchronously
             responder.upgrade(headers: headers, to: ws)
             return ws
         }
