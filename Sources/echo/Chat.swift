@@ -80,7 +80,7 @@ struct Chat {
                 for m in messages { stream.send(m.sseEvent) }
                 metrics.sent(.sse, messages.count)
             }
-            _ = SSESubscription(stream: stream, topic: topic)
+            stream.subscribe(to: topic)
             metrics.watch(topic, .sse)
             stream.onClose {
                 metrics.closed(.sse)

@@ -38,7 +38,9 @@ final class HTTPServerConnection: ConnectionHandler {
     /// Pipelined requests are waiting in the tail for the outbound queue to drain.
     private var heldForBackpressure = false
     private var headerTimerArmed = false
-    private var abandonHandlers: [() -> Void] = []
+    /// What to run if the client leaves before the response ends: one closure, chained when there
+    /// are several (rare), rather than an array allocated for every held response.
+    private var abandonHandler: (() -> Void)?
     private var writabilityHandler: ((Bool) -> Void)?
 
     init(server: HTTPServer, connection: Connection) {
@@ -288,7 +290,7 @@ final class HTTPServerConnection: ConnectionHandler {
         }
         connection.send(UnsafeRawBufferPointer(rebasing: server.scratch[0..<n]))
         phase = .upgraded
-        abandonHandlers.removeAll()
+        abandonHandler = nil
         connection.setTimeout(nil)
         connection.setHandler(handler)
         handler.connectionDidOpen(connection)
@@ -305,7 +307,11 @@ final class HTTPServerConnection: ConnectionHandler {
 
     func onAbandoned(_ seq: UInt64, _ body: @escaping () -> Void) {
         guard isCurrent(seq) else { return }
-        abandonHandlers.append(body)
+        if let previous = abandonHandler {
+            abandonHandler = { previous(); body() }
+        } else {
+            abandonHandler = body
+        }
     }
 
     private func encodeHead(status: HTTPStatus, framing: HTTPResponseFraming, contentType: StaticString?, headers: [(String, String)], into scratch: UnsafeMutableRawBufferPointer) -> Int? {
@@ -323,7 +329,7 @@ final class HTTPServerConnection: ConnectionHandler {
     }
 
     private func finishResponse() {
-        abandonHandlers.removeAll()
+        abandonHandler = nil
         writabilityHandler = nil
         if !keepAlive {
             close(reason: .local)
@@ -364,9 +370,9 @@ final class HTTPServerConnection: ConnectionHandler {
     }
 
     private func runAbandonHandlers() {
-        let handlers = abandonHandlers
-        abandonHandlers.removeAll()
+        let handler = abandonHandler
+        abandonHandler = nil
         writabilityHandler = nil
-        for h in handlers { h() }
+        handler?()
     }
 }

@@ -47,43 +47,6 @@ extension WebSocket: TopicSubscriber {
     }
 }
 
-/// An event stream subscribed to a topic: each message goes out as the topic's shared event
-/// (`id: n`, `data:` lines). When messages are dropped for a slow client, it gets
-/// `event: dropped` with the count as data before the held ones.
-public final class SSESubscription: TopicSubscriber {
-    public let stream: SSEStream
-    public let topic: Topic
-    private var gate: DeliveryGate
-
-    public init(stream: SSEStream, topic: Topic, policy: SlowConsumerPolicy = .dropOldest(maxPending: 256)) {
-        self.stream = stream
-        self.topic = topic
-        self.gate = DeliveryGate(policy: policy)
-        topic.subscribe(self)
-        stream.onClose { [weak self] in self?.cancel() }
-        stream.responder.onWritabilityChange { [weak self] writable in self?.writabilityChanged(writable) }
-    }
-
-    public func topic(_ topic: Topic, didPublish message: TopicMessage) {
-        switch gate.admit(message, writable: stream.connection.isWritable) {
-        case .send: stream.send(message.sseEvent)
-        case .hold: break
-        case .disconnect:
-            cancel()
-            stream.close()
-        }
-    }
-
-    func writabilityChanged(_ isWritable: Bool) {
-        guard isWritable else { return }
-        let (dropped, held) = gate.drain()
-        if dropped > 0 { stream.send(event: "dropped", data: String(dropped)) }
-        for m in held { stream.send(m.sseEvent) }
-    }
-
-    public func cancel() { topic.unsubscribe(self) }
-}
-
 /// A held long-poll request: answered by the first message published after it subscribed, or
 /// empty when its timer (in the loop's timing wheel) fires, or dropped when the client leaves.
 public final class LongPollSubscription: TopicSubscriber {

@@ -5,11 +5,19 @@ import Reactor
 ///
 /// The body is delimited by closing the connection (no chunked framing), so an event encoded once
 /// as `SharedBytes` is sent byte for byte to every subscriber.
-public final class SSEStream {
+///
+/// The connection keeps the stream alive until it ends (its abandon handler holds it); nothing
+/// else needs to. A stream subscribed to a topic (`subscribe(to:)`) is the topic's subscriber
+/// itself, with its slow-consumer gate inline: an idle subscriber is paid for in bytes, and the
+/// broadcast benchmark holds one to 1 KiB.
+public final class SSEStream: TopicSubscriber {
     public let responder: HTTPResponder
-    private var heartbeat: TimerID?
-    private var onClose: [() -> Void] = []
     private let loop: EventLoop
+    private var heartbeat: TimerID?
+    private var onClose: (() -> Void)?
+    private var topic: Topic?
+    private var gate = DeliveryGate(policy: .disconnect)
+    private var finished = false
 
     /// The shared heartbeat comment.
     static let heartbeatBytes = SharedBytes(SSEEncoder.comment("heartbeat"))
@@ -31,12 +39,13 @@ public final class SSEStream {
             out.withUnsafeBytes { _ = responder.write($0) }
         }
         if let heartbeatInterval {
-            heartbeat = loop.scheduleRepeating(every: heartbeatInterval) { [weak self] in
-                guard let self else { return }
+            // Unowned: the timer is cancelled when the stream finishes, before it can go away.
+            heartbeat = loop.scheduleRepeating(every: heartbeatInterval) { [unowned self] in
                 if !self.responder.write(Self.heartbeatBytes) { self.finish() }
             }
         }
-        responder.onAbandoned { [weak self] in self?.finish() }
+        // Strong on purpose: the connection holds the stream until it ends, then lets it go.
+        responder.onAbandoned { self.finish() }
     }
 
     /// Whether the client is still connected.
@@ -57,7 +66,13 @@ public final class SSEStream {
     }
 
     /// Runs `body` once when the stream ends (client gone, or `close()`).
-    public func onClose(_ body: @escaping () -> Void) { onClose.append(body) }
+    public func onClose(_ body: @escaping () -> Void) {
+        if let previous = onClose {
+            onClose = { previous(); body() }
+        } else {
+            onClose = body
+        }
+    }
 
     /// Ends the stream and closes the connection.
     public func close() {
@@ -65,11 +80,44 @@ public final class SSEStream {
         finish()
     }
 
+    // MARK: Topic subscription
+
+    /// Sends every message of `topic` from now on as the topic's shared event (`id: n`, `data:`
+    /// lines), until the stream ends. Past the connection's high watermark, `policy` applies:
+    /// by default up to 256 messages are held (the oldest dropped) and, once it drains, the
+    /// client gets `event: dropped` with the count as data, then the held ones.
+    public func subscribe(to topic: Topic, policy: SlowConsumerPolicy = .dropOldest(maxPending: 256)) {
+        guard !finished, self.topic == nil else { return }
+        self.topic = topic
+        gate = DeliveryGate(policy: policy)
+        topic.subscribe(self)
+        responder.onWritabilityChange { [unowned self] writable in self.writabilityChanged(writable) }
+    }
+
+    public func topic(_ topic: Topic, didPublish message: TopicMessage) {
+        switch gate.admit(message, writable: connection.isWritable) {
+        case .send: send(message.sseEvent)
+        case .hold: break
+        case .disconnect: close()
+        }
+    }
+
+    private func writabilityChanged(_ isWritable: Bool) {
+        guard isWritable else { return }
+        let (dropped, held) = gate.drain()
+        if dropped > 0 { send(event: "dropped", data: String(dropped)) }
+        for m in held { send(m.sseEvent) }
+    }
+
     private func finish() {
+        guard !finished else { return }
+        finished = true
         if let heartbeat { loop.cancel(heartbeat) }
         heartbeat = nil
-        let handlers = onClose
-        onClose = []
-        for h in handlers { h() }
+        topic?.unsubscribe(self)
+        topic = nil
+        let handler = onClose
+        onClose = nil
+        handler?()
     }
 }
