@@ -39,6 +39,7 @@ final class HTTPServerConnection: ConnectionHandler {
     private var heldForBackpressure = false
     private var headerTimerArmed = false
     private var abandonHandlers: [() -> Void] = []
+    private var shutdownHandlers: [() -> Void] = []
     private var writabilityHandler: ((Bool) -> Void)?
 
     init(server: HTTPServer, connection: Connection) {
@@ -134,6 +135,13 @@ final class HTTPServerConnection: ConnectionHandler {
         switch phase {
         case .awaitingHead where parser.isIdle: close(reason: .shutdown)
         case .streaming: close(reason: .shutdown)
+        case .responding:
+            // The response in progress is answered, then the connection closes. One the application
+            // holds (a long poll) is answered now, not at its own timeout or the drain deadline.
+            keepAlive = false
+            let handlers = shutdownHandlers
+            shutdownHandlers.removeAll()
+            for h in handlers { h() }
         default: keepAlive = false  // the request in progress is answered, then the connection closes
         }
     }
@@ -289,6 +297,7 @@ final class HTTPServerConnection: ConnectionHandler {
         connection.send(UnsafeRawBufferPointer(rebasing: server.scratch[0..<n]))
         phase = .upgraded
         abandonHandlers.removeAll()
+        shutdownHandlers.removeAll()
         connection.setTimeout(nil)
         connection.setHandler(handler)
         handler.connectionDidOpen(connection)
@@ -308,6 +317,16 @@ final class HTTPServerConnection: ConnectionHandler {
         abandonHandlers.append(body)
     }
 
+    func onShutdown(_ seq: UInt64, _ body: @escaping () -> Void) {
+        guard isCurrent(seq) else { return }
+        // A request that arrived while the loop drains: its answer is due at once.
+        if connection.loop.isShuttingDown && phase == .responding {
+            body()
+            return
+        }
+        shutdownHandlers.append(body)
+    }
+
     private func encodeHead(status: HTTPStatus, framing: HTTPResponseFraming, contentType: StaticString?, headers: [(String, String)], into scratch: UnsafeMutableRawBufferPointer) -> Int? {
         let server = self.server
         let length = server.withDate { date in
@@ -324,6 +343,7 @@ final class HTTPServerConnection: ConnectionHandler {
 
     private func finishResponse() {
         abandonHandlers.removeAll()
+        shutdownHandlers.removeAll()
         writabilityHandler = nil
         if !keepAlive {
             close(reason: .local)
@@ -366,6 +386,7 @@ final class HTTPServerConnection: ConnectionHandler {
     private func runAbandonHandlers() {
         let handlers = abandonHandlers
         abandonHandlers.removeAll()
+        shutdownHandlers.removeAll()
         writabilityHandler = nil
         for h in handlers { h() }
     }
