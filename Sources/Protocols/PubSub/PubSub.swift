@@ -51,8 +51,8 @@ public final class PubSub {
 
     /// Runs `receiver` on this loop with every message sent on `channel` from another loop of this
     /// process or from another process (`broadcastElsewhere`); one receiver per channel per hub.
-    /// Messages have no ids and no replay: a loop or process that is not listening, or a broker
-    /// that is down, means a message it does not get (see the relay for what is held meanwhile).
+    /// Messages have no ids and no replay: a loop or process that is not listening when one is
+    /// sent, or a broker that is down, means a message it does not get (at most once).
     public func listen(channel: String, _ receiver: @escaping (SharedBytes) -> Void) {
         channelReceivers[channel] = receiver
         relay?.listen(channel: channel, from: self)

@@ -77,7 +77,7 @@ public final class SocketIOServer {
     /// goes through Redis. Each namespace has a channel of its own; a server receives only the
     /// namespaces it has (`of`), and delivers to its sockets there, leaving out the except-rooms
     /// (the sender), as if the emit had been made here. Acks do not travel. Call it once, on the
-    /// loop, after the hub has its relay; without a relay nothing changes.
+    /// loop; without a relay (one loop, no broker) nothing changes.
     public func relayBroadcasts(through hub: PubSub) {
         precondition(self.hub == nil, "relayBroadcasts(through:) is called once")
         precondition(hub.loop === loop, "the hub must belong to the server's loop")
