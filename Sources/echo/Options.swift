@@ -45,8 +45,8 @@ struct Options {
       --ping-timeout MS    close a session whose pong is MS ms late (default 20000)
       --max-payload N      largest Engine.IO POST body or WebSocket message in bytes (default 1000000)
       --connect-timeout MS close a Socket.IO client that joins no namespace within MS ms (default 45000)
-      --redis URL          share chat rooms with other echo processes through Redis pub/sub
-                           (redis://host:port[/db]; see docs/SCALING.md)
+      --redis URL          share chat rooms and Socket.IO broadcasts with other echo processes
+                           through Redis pub/sub (redis://host:port[/db]; see docs/SCALING.md)
       --log-level LEVEL    error, warn, info or debug (default info)
       -h, --help           show this help
     """

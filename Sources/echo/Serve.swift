@@ -64,8 +64,9 @@ private final class WaitBox<T>: @unchecked Sendable {
     deinit { sem_destroy(&done) }
 }
 
-/// The relay that gives each room one sequence: through Redis with `--redis` (across processes,
-/// and across this process's loops), else across loops when there are several, else none.
+/// The relay that gives each room one sequence and carries Socket.IO broadcasts: through Redis with
+/// `--redis` (across processes, and across this process's loops), else across loops when there
+/// are several, else none.
 func makeRelay(options: Options, handles: [EventLoopHandle], log: Log) throws(StartupError) -> (any HubRelay)? {
     guard let endpoint = options.redis else {
         return handles.count > 1 ? LoopGroupRelay(handles: handles) : nil
@@ -77,7 +78,7 @@ func makeRelay(options: Options, handles: [EventLoopHandle], log: Log) throws(St
     } catch {
         throw StartupError(message: "--redis: \(error.message)")
     }
-    log(.info, "rooms shared through redis \(endpoint) (\(address))")
+    log(.info, "chat rooms and Socket.IO broadcasts shared through redis \(endpoint) (\(address))")
     return RedisRelay(handles: handles, endpoint: endpoint, address: address) { level, line in
         log(level == .warning ? .warn : .info, line)
     }

@@ -22,7 +22,10 @@ import Reactor
 ///                              with "timeout" (5 s) — acknowledgements in the other direction
 ///
 /// Engine.IO contract: every message is sent back, text as text, binary as binary.
-func installSocketIODemo(on router: HTTPRouter, loop: EventLoop, options: Options, log: Log) {
+///
+/// Broadcasts (`chat` to a room, `shout` to the namespace) go through `hub`'s relay too: with
+/// `--threads N` they reach the sockets of every loop, with `--redis` those of every process.
+func installSocketIODemo(on router: HTTPRouter, loop: EventLoop, options: Options, log: Log, hub: PubSub) {
     var engine = EngineIOConfiguration()
     engine.pingInterval = .milliseconds(options.pingIntervalMilliseconds)
     engine.pingTimeout = .milliseconds(options.pingTimeoutMilliseconds)
@@ -36,6 +39,7 @@ func installSocketIODemo(on router: HTTPRouter, loop: EventLoop, options: Option
     for name in ["/", "/chat", "/custom"] {
         io.of(name).on("connection") { socket in SocketIODemo.connected(socket) }
     }
+    io.relayBroadcasts(through: hub)
     io.install(on: router, path: "/socket.io/")
 
     let raw = EngineIOServer(loop: loop, configuration: engine)

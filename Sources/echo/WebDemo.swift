@@ -41,7 +41,7 @@ func makeWebDemo(loop: EventLoop, log: Log, options: Options, webSocketLimits: W
     relay?.register(pubsub, index: loopIndex)
     Chat(pubsub: pubsub, webSocket: wsConfiguration, metrics: metrics).install(on: router)
     metrics.install(on: router, pubsub: pubsub)
-    installSocketIODemo(on: router, loop: loop, options: options, log: log)
+    installSocketIODemo(on: router, loop: loop, options: options, log: log, hub: pubsub)
 
     var http = HTTPServerConfiguration()
     http.headerReadTimeout = .milliseconds(options.headerTimeoutMilliseconds)

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Rooms across processes through Redis: two echo processes (A and B, different ports) share one
 # redis-server on a free loopback port; clients nobody here wrote (websockets, httpx, httpx-sse)
-# check that messages published on either reach both, with the same ids, across a Redis outage
-# (tests in redis/; the semantics are stated in redis/test_redis.py and docs/SCALING.md).
+# check that chat messages published on either reach both, with the same ids, across a Redis
+# outage, and python-socketio clients check that Socket.IO room and namespace broadcasts cross too
+# (tests in redis/; the semantics are stated in redis/test_*.py and docs/SCALING.md).
 #
 # This script provides Redis: Debian's redis-server (installed with apt-get when missing and run
 # as root, as on CI), started here, restarted by the tests, and killed on exit with every process

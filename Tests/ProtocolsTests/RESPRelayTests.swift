@@ -200,6 +200,102 @@ final class RESPRelayTests: XCTestCase {
         XCTAssertEqual(ids.get["new"], 4)
     }
 
+    // MARK: Channel messages (what Socket.IO broadcasts ride on)
+
+    /// Makes every hub of `node` listen on `channel`, recording what it receives, per loop.
+    func listen(_ node: Node, _ channel: String) -> [Shared<[String]>] {
+        (0..<node.hubs.count).map { i in
+            let got = Shared<[String]>([])
+            _ = onLoop(node.group.handles[i]) { _ in
+                node.hubs[i]!.listen(channel: channel) { m in got.with { $0.append(m.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }) } }
+                return 0
+            }
+            return got
+        }
+    }
+
+    func broadcast(_ node: Node, on i: Int, _ channel: String, _ texts: [String]) {
+        node.group.handles[i].execute { _ in
+            for t in texts { node.hubs[i]!.broadcastElsewhere(SharedBytes(t), on: channel) }
+        }
+    }
+
+    func subscribers(_ server: RedisServer, _ channel: String) -> Int64? {
+        server.command(["PUBSUB", "NUMSUB", RedisRelay.redisChannel(channel)])?.elements?.last?.integer
+    }
+
+    /// Every loop but the sender's, in both processes, once each and in the sender's order; a
+    /// channel nobody listens on in a process is not even subscribed there.
+    func testChannelMessagesReachEveryOtherLoopOnceInOrder() throws {
+        let server = try RedisServer()
+        let a = try Node(loops: 2, port: server.port)
+        let b = try Node(loops: 1, port: server.port)
+        defer { a.stop(); b.stop() }
+        let gotA = listen(a, "c"), gotB = listen(b, "c")
+        waitConnected([a, b])
+        XCTAssertTrue(eventually(5) { subscribers(server, "c") == 2 })
+        let fromA1 = (0..<50).map { "a1-\($0)" }, fromB = (0..<50).map { "b-\($0)" }
+        broadcast(a, on: 1, "c", fromA1)
+        broadcast(b, on: 0, "c", fromB)
+        XCTAssertTrue(eventually(10) { gotA[0].get.count == 100 && gotA[1].get.count == 50 && gotB[0].get.count == 50 })
+        usleep(200_000)  // anything doubled (our own messages coming back from Redis) arrives by now
+        XCTAssertEqual(gotA[0].get.filter { $0.hasPrefix("a1-") }, fromA1)
+        XCTAssertEqual(gotA[0].get.filter { $0.hasPrefix("b-") }, fromB)
+        XCTAssertEqual(gotA[1].get, fromB, "the sender's loop gets none of its own")
+        XCTAssertEqual(gotB[0].get, fromA1)
+        XCTAssertEqual(subscribers(server, "unheard"), 0)
+    }
+
+    /// While Redis is down a process's channel messages reach its own loops only (at most once,
+    /// as with socket.io-redis-adapter: Redis keeps nothing for an absent subscriber), the log
+    /// counts them when Redis is back, and later ones flow again.
+    func testChannelMessagesWhileRedisIsDownReachOnlyTheSendersProcess() throws {
+        let server = try RedisServer()
+        let a = try Node(loops: 2, port: server.port)
+        let b = try Node(loops: 1, port: server.port)
+        defer { a.stop(); b.stop() }
+        let gotA = listen(a, "c"), gotB = listen(b, "c")
+        waitConnected([a, b])
+        server.kill()
+        XCTAssertTrue(eventually(5) { !a.connected && !b.connected })
+        broadcast(a, on: 1, "c", ["d1", "d2", "d3"])
+        XCTAssertTrue(eventually(5) { gotA[0].get == ["d1", "d2", "d3"] }, "this process's loops do not wait for Redis")
+        try server.start()
+        waitConnected([a, b])
+        XCTAssertTrue(eventually(5) { subscribers(server, "c") == 2 })
+        broadcast(a, on: 1, "c", ["after"])
+        XCTAssertTrue(eventually(5) { gotB[0].get == ["after"] }, "\(gotB[0].get)")
+        XCTAssertEqual(gotA[0].get, ["d1", "d2", "d3", "after"])
+        XCTAssertTrue(a.log.get.contains { $0.contains("3 broadcasts made while it was down reached this process only") }, "\(a.log.get)")
+    }
+
+    /// Listening on a new channel while connected subscribes to it at once, without reading every
+    /// room's stream again (which a re-subscription after a reconnect does, as rooms may then have
+    /// missed messages).
+    func testAChannelListenedLateIsSubscribedWithoutCatchingUpRooms() throws {
+        let server = try RedisServer()
+        let a = try Node(loops: 2, port: server.port)
+        defer { a.stop() }
+        waitConnected([a])
+        let ids = Shared<[String: UInt64]>([:])
+        a.publish("m", on: 0, ids: ids)
+        XCTAssertTrue(eventually(5) { ids.get.count == 1 })
+        func xranges() -> Int {
+            guard let info = server.command(["INFO", "commandstats"])?.bytes else { return -1 }
+            let line = String(decoding: info, as: UTF8.self).split(separator: "\r\n").first { $0.hasPrefix("cmdstat_xrange:") }
+            return line.flatMap { Int($0.split(separator: "=")[1].split(separator: ",")[0]) } ?? 0
+        }
+        let before = xranges()
+        let got = listen(a, "late")  // from loop 1 as well as loop 0
+        XCTAssertTrue(eventually(5) { subscribers(server, "late") == 1 })
+        let b = try Node(loops: 1, port: server.port)
+        defer { b.stop() }
+        waitConnected([b])
+        broadcast(b, on: 0, "late", ["hello"])
+        XCTAssertTrue(eventually(5) { got.allSatisfy { $0.get == ["hello"] } })
+        XCTAssertEqual(xranges(), before, "no catch-up read for a channel subscribed late")
+    }
+
     /// The publish script: a retry of a publish that ran returns its id and publishes nothing;
     /// after Redis lost its data the floor keeps ids above what the publisher has seen.
     func testPublishScriptRetryAndFloor() throws {

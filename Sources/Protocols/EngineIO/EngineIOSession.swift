@@ -165,6 +165,12 @@ public final class EngineIOSession {
             self.heldPoll = nil
             self.finish(.transportClose)
         }
+        // A graceful shutdown ends the session at once: the held poll carries what is queued and
+        // a close packet, as the reference server answers it when it closes.
+        res.onShutdown { [weak self] in
+            guard let self, self.heldPollNumber == number, self.heldPoll != nil else { return }
+            self.close(.serverShutdown)
+        }
         flushPoll()
     }
 

@@ -110,6 +110,14 @@ public struct HTTPResponder {
     /// Runs `body` once when this response can no longer be sent: the connection closed, or the
     /// client went away while the response was pending. Not run after a normal completion.
     public func onAbandoned(_ body: @escaping () -> Void) { exchange.onAbandoned(sequence, body) }
+
+    /// Runs `body` once if the loop starts a graceful shutdown while this response is pending and
+    /// not streaming: a response the application holds for later (a long poll) should be answered
+    /// in `body`, at once, rather than at its own timeout or when the drain deadline cuts it off.
+    /// The connection closes after that answer. If the shutdown has already begun (the request
+    /// came in while the loop drains), `body` runs before this returns. Not run after a normal
+    /// completion or an abandonment.
+    public func onShutdown(_ body: @escaping () -> Void) { exchange.onShutdown(sequence, body) }
 }
 
 /// How a streamed response body is delimited.

@@ -38,9 +38,11 @@ final class HTTPServerConnection: ConnectionHandler {
     /// Pipelined requests are waiting in the tail for the outbound queue to drain.
     private var heldForBackpressure = false
     private var headerTimerArmed = false
-    /// What to run if the client leaves before the response ends: one closure, chained when there
-    /// are several (rare), rather than an array allocated for every held response.
+    /// What to run if the client leaves before the response ends, and when a graceful shutdown
+    /// starts while the response is held: one closure each, chained when there are several
+    /// (rare), rather than arrays allocated for every held response.
     private var abandonHandler: (() -> Void)?
+    private var shutdownHandler: (() -> Void)?
     private var writabilityHandler: ((Bool) -> Void)?
 
     init(server: HTTPServer, connection: Connection) {
@@ -136,6 +138,13 @@ final class HTTPServerConnection: ConnectionHandler {
         switch phase {
         case .awaitingHead where parser.isIdle: close(reason: .shutdown)
         case .streaming: close(reason: .shutdown)
+        case .responding:
+            // The response in progress is answered, then the connection closes. One the application
+            // holds (a long poll) is answered now, not at its own timeout or the drain deadline.
+            keepAlive = false
+            let handler = shutdownHandler
+            shutdownHandler = nil
+            handler?()
         default: keepAlive = false  // the request in progress is answered, then the connection closes
         }
     }
@@ -291,6 +300,7 @@ final class HTTPServerConnection: ConnectionHandler {
         connection.send(UnsafeRawBufferPointer(rebasing: server.scratch[0..<n]))
         phase = .upgraded
         abandonHandler = nil
+        shutdownHandler = nil
         connection.setTimeout(nil)
         connection.setHandler(handler)
         handler.connectionDidOpen(connection)
@@ -314,6 +324,20 @@ final class HTTPServerConnection: ConnectionHandler {
         }
     }
 
+    func onShutdown(_ seq: UInt64, _ body: @escaping () -> Void) {
+        guard isCurrent(seq) else { return }
+        // A request that arrived while the loop drains: its answer is due at once.
+        if connection.loop.isShuttingDown && phase == .responding {
+            body()
+            return
+        }
+        if let previous = shutdownHandler {
+            shutdownHandler = { previous(); body() }
+        } else {
+            shutdownHandler = body
+        }
+    }
+
     private func encodeHead(status: HTTPStatus, framing: HTTPResponseFraming, contentType: StaticString?, headers: [(String, String)], into scratch: UnsafeMutableRawBufferPointer) -> Int? {
         let server = self.server
         let length = server.withDate { date in
@@ -330,6 +354,7 @@ final class HTTPServerConnection: ConnectionHandler {
 
     private func finishResponse() {
         abandonHandler = nil
+        shutdownHandler = nil
         writabilityHandler = nil
         if !keepAlive {
             close(reason: .local)
@@ -372,6 +397,7 @@ final class HTTPServerConnection: ConnectionHandler {
     private func runAbandonHandlers() {
         let handler = abandonHandler
         abandonHandler = nil
+        shutdownHandler = nil
         writabilityHandler = nil
         handler?()
     }

@@ -6,6 +6,9 @@ import Reactor
 /// same `SharedBytes`, through each loop's `execute` queue. Those queues are FIFO, so every loop
 /// sees a room's messages in id order, and one publisher's messages in the order it sent them.
 ///
+/// Channel messages (`PubSub.broadcastElsewhere`) have no ids: the sender's loop sends them to
+/// every other loop directly, through the same queues.
+///
 /// Each loop registers its own hub from its own thread (`register`), and a hub is only ever touched
 /// on its loop: that is the whole reason this type can be `@unchecked Sendable`.
 public final class LoopGroupRelay: PubSubRelay, @unchecked Sendable {
@@ -57,6 +60,17 @@ public final class LoopGroupRelay: PubSubRelay, @unchecked Sendable {
         topic.deliver(id: id, text: text, except: owner == origin ? except : nil)
         if owner == origin { done.value?(id) }
     }
+
+    /// Channel messages need no owner: the sender's loop hands the same bytes to every other loop.
+    public func broadcast(_ message: SharedBytes, channel: String, from hub: PubSub) {
+        let origin = hub.relayIndex
+        for j in handles.indices where j != origin {
+            handles[j].execute { [self] _ in hubs[j]?.receive(message, on: channel) }
+        }
+    }
+
+    /// Every loop is reached anyway: nothing to subscribe.
+    public func listen(channel: String, from hub: PubSub) {}
 }
 
 /// A value that crosses threads inside `execute` closures but is only used on the loop it came

@@ -33,6 +33,17 @@ extension LoopGroupRelay: HubRelay {}
 /// Not delivered: messages published by another process that reached Redis but not this process
 /// and were lost with Redis's memory (a restart without persistence) are skipped, with a log line.
 ///
+/// Channel messages (`PubSub.broadcastElsewhere`: Socket.IO's broadcasts) take a lighter road, the
+/// one socket.io-redis-adapter takes: no ids, no stream. The sender's loop hands the bytes to this
+/// process's other loops directly, and loop 0 PUBLISHes them on `reactor:broadcast:<channel>`
+/// with this process's origin token in front; every process subscribes to the channels its hubs
+/// listen on and hands what arrives to each of its loops, except what carries its own token
+/// (delivered here already). Like the adapter's, they are at most once: made while Redis is down
+/// (or in flight when the connection dropped) they reach this process's loops only, and the log
+/// counts them when Redis is back. Holding them would not help: Redis keeps no pub/sub message for
+/// a subscriber that is not connected, and the other processes reconnect when their own backoff
+/// says, so which of them a late publish reaches would be chance.
+///
 /// Threads: `relay` runs on any loop; everything else below the hubs lives on loop 0. `hubs[i]` is
 /// read and written only on loop i: that is why the type can be `@unchecked Sendable`.
 public final class RedisRelay: HubRelay, @unchecked Sendable {
@@ -94,6 +105,13 @@ public final class RedisRelay: HubRelay, @unchecked Sendable {
     private let token: [UInt8]
     private let publishSHA = RedisRoomScripts.sha(RedisRoomScripts.publish)
     private var droppedWhileDown = 0
+    /// Channels some hub of this process listens on (loop 0 only).
+    private var channels: Set<String> = []
+    /// Channel messages that reached only this process because Redis was down (for the log).
+    private var broadcastsWhileDown = 0
+    /// The subscription was (re)made after a connection: its acknowledgement means rooms may have
+    /// missed messages. A channel subscribed later, on a connection already up, missed nothing.
+    private var resyncOnSubscribed = true
 
     /// `handles`: every loop's, loop 0 first (it runs the Redis connections). `address` is
     /// `endpoint` resolved (before the loops run). `log` is called on loop 0.
@@ -120,7 +138,11 @@ public final class RedisRelay: HubRelay, @unchecked Sendable {
         hub.relay = self
         hub.relayIndex = index
         if index == 0 { start(on: hub.loop) }
+        for channel in hub.listenedChannels { listen(channel: channel, from: hub) }
     }
+
+    /// The Redis channel that carries a hub channel's messages.
+    public static func redisChannel(_ channel: String) -> String { "reactor:broadcast:" + channel }
 
     /// Messages waiting for Redis (loop 0 only; for metrics).
     public var heldCount: Int { outbox.count - sent }
@@ -294,6 +316,68 @@ public final class RedisRelay: HubRelay, @unchecked Sendable {
         }
     }
 
+    // MARK: Channels
+
+    public func broadcast(_ message: SharedBytes, channel: String, from hub: PubSub) {
+        let origin = hub.relayIndex
+        for j in handles.indices where j != origin && j != 0 {
+            handles[j].execute { [self] _ in hubs[j]?.receive(message, on: channel) }
+        }
+        if origin == 0 {
+            publishBroadcast(message, channel: channel)
+        } else {
+            handles[0].execute { [self] _ in
+                hubs[0]?.receive(message, on: channel)
+                publishBroadcast(message, channel: channel)
+            }
+        }
+    }
+
+    public func listen(channel: String, from hub: PubSub) {
+        if hub.relayIndex == 0 {
+            subscribe(channel)
+        } else {
+            handles[0].execute { [self] _ in subscribe(channel) }
+        }
+    }
+
+    /// Loop 0: remembered for every (re)connection, subscribed now if the connection is up.
+    private func subscribe(_ channel: String) {
+        guard channels.insert(channel).inserted else { return }
+        subscriber?.subscribe(channels: [Self.redisChannel(channel)])
+    }
+
+    /// Loop 0: PUBLISH, `<origin token>:<message>`, if Redis is up.
+    private func publishBroadcast(_ message: SharedBytes, channel: String) {
+        guard let commands, commands.isReady else {
+            broadcastsWhileDown += 1
+            return
+        }
+        var payload = token
+        payload.append(UInt8(ascii: ":"))
+        message.withUnsafeBytes { payload += $0 }
+        commands.send([Array("PUBLISH".utf8), Array(Self.redisChannel(channel).utf8), payload]) { [self] result in
+            // Lost with a connection (it may have run): not sent again, at most once.
+            if case .failure(.server(let e)) = result { log(.warning, "redis \(endpoint) refused a broadcast: \(e)") }
+        }
+    }
+
+    /// Loop 0: a channel message from Redis, `<origin token>:<message>`.
+    private func receivedBroadcast(_ m: RedisPubSubMessage) {
+        let prefix = Self.broadcastPrefix
+        guard m.channel.count > prefix.count, m.channel.starts(with: prefix),
+              let colon = m.payload.firstIndex(of: UInt8(ascii: ":")) else { return }
+        if m.payload[..<colon].elementsEqual(token) { return }  // ours: this process has it already
+        let channel = String(decoding: m.channel[prefix.count...], as: UTF8.self)
+        let message = m.payload.withUnsafeBytes { SharedBytes(copying: UnsafeRawBufferPointer(rebasing: $0[(colon + 1)...])) }
+        for j in handles.indices where j != 0 {
+            handles[j].execute { [self] _ in hubs[j]?.receive(message, on: channel) }
+        }
+        hubs[0]?.receive(message, on: channel)
+    }
+
+    private static let broadcastPrefix = Array(redisChannel("").utf8)
+
     // MARK: Connections
 
     private func start(on loop: EventLoop) {
@@ -328,6 +412,10 @@ public final class RedisRelay: HubRelay, @unchecked Sendable {
                         + (droppedWhileDown > 0 ? " (\(droppedWhileDown) older ones were dropped)" : ""))
                 }
                 droppedWhileDown = 0
+                if broadcastsWhileDown > 0 {
+                    log(.info, "redis \(endpoint): \(broadcastsWhileDown) broadcast\(broadcastsWhileDown == 1 ? "" : "s") made while it was down reached this process only")
+                    broadcastsWhileDown = 0
+                }
                 for fetch in sequencer.resync(onlyStalled: true) { catchUp(fetch) }
             }
         }
@@ -336,8 +424,13 @@ public final class RedisRelay: HubRelay, @unchecked Sendable {
             for i in 0..<sent { outbox[i].retry = true }
             sent = 0
         }
-        subscriber.onMessage = { [self] m in received(m) }
+        subscriber.onMessage = { [self] m in
+            if m.channel.elementsEqual(RedisRoomScripts.channel.utf8) { received(m) } else { receivedBroadcast(m) }
+        }
+        subscriber.onDown = { [self] _ in resyncOnSubscribed = true }
         subscriber.onSubscribed = { [self] in
+            guard resyncOnSubscribed else { return }
+            resyncOnSubscribed = false
             // Anything published while unsubscribed is in the rooms' streams: read every room this
             // process knows, including those of its own publishes not yet delivered here (which
             // may have run before the subscription, even in a room new to this process).
@@ -345,7 +438,7 @@ public final class RedisRelay: HubRelay, @unchecked Sendable {
             for room in numbered.keys { sequencer.track(room) }
             for fetch in sequencer.resync(onlyStalled: false) { catchUp(fetch) }
         }
-        subscriber.subscribe(channels: [RedisRoomScripts.channel])
+        subscriber.subscribe(channels: [RedisRoomScripts.channel] + channels.sorted().map(Self.redisChannel))
         commands.start()
         subscriber.start()
     }

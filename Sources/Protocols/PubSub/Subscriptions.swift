@@ -48,7 +48,8 @@ extension WebSocket: TopicSubscriber {
 }
 
 /// A held long-poll request: answered by the first message published after it subscribed, or
-/// empty when its timer (in the loop's timing wheel) fires, or dropped when the client leaves.
+/// empty when its timer (in the loop's timing wheel) fires or the server shuts down gracefully,
+/// or dropped when the client leaves.
 public final class LongPollSubscription: TopicSubscriber {
     public let topic: Topic
     private let respond: ([TopicMessage]) -> Void
@@ -64,6 +65,8 @@ public final class LongPollSubscription: TopicSubscriber {
         topic.subscribe(self)
         timer = loop.schedule(after: timeout) { [weak self] in self?.finish([]) }
         responder.onAbandoned { [weak self] in self?.cancel() }
+        // A server going away answers at once, as the timeout would (the client polls elsewhere).
+        responder.onShutdown { [weak self] in self?.finish([]) }
     }
 
     public func topic(_ topic: Topic, didPublish message: TopicMessage) {

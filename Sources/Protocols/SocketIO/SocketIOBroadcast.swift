@@ -1,3 +1,5 @@
+import Reactor
+
 /// An emit to many sockets of a namespace: all of them, those in some rooms, minus those in
 /// others. Built by `namespace.to(_:)`, `socket.to(_:)` (which excludes the socket itself),
 /// `socket.broadcast`, and chained:
@@ -6,10 +8,17 @@
 ///
 /// The packet is encoded once; each of its Engine.IO messages is then encoded once per
 /// transport (one shared WebSocket frame, one polling packet) however many sockets receive it.
+///
+/// When the server relays broadcasts (`SocketIOServer.relayBroadcasts(through:)`), an emit also
+/// goes, as that encoded packet with its rooms and except-rooms (`SocketIOBroadcastEnvelope`), to
+/// the servers of the other loops and processes, which deliver it to their own sockets the same
+/// way, each encoding its frames once. `.local` keeps an emit on this loop.
 public struct SocketIOBroadcast {
     public let namespace: SocketIONamespace
     public private(set) var rooms: Set<String> = []
     public private(set) var exceptRooms: Set<String> = []
+    /// Whether the emit stays on this loop (`.local`).
+    public private(set) var isLocal = false
 
     init(namespace: SocketIONamespace) {
         self.namespace = namespace
@@ -32,7 +41,15 @@ public struct SocketIOBroadcast {
         return copy
     }
 
-    /// The sockets this broadcast reaches, in no particular order.
+    /// The same broadcast, reaching only this loop's sockets, not the other loops and processes the
+    /// server relays to.
+    public var local: SocketIOBroadcast {
+        var copy = self
+        copy.isLocal = true
+        return copy
+    }
+
+    /// This loop's sockets this broadcast reaches, in no particular order.
     public var sockets: [SocketIOSocket] {
         var excluded = Set<String>()
         for room in exceptRooms { excluded.formUnion(namespace.socketIDs(in: room)) }
@@ -54,30 +71,52 @@ public struct SocketIOBroadcast {
 
     public func emit(_ event: String, _ args: SocketIOArguments) {
         let targets = sockets
-        guard !targets.isEmpty else { return }
+        let hub = isLocal ? nil : namespace.server.hub.flatMap { $0.reachesOtherLoops ? $0 : nil }
+        guard !targets.isEmpty || hub != nil else { return }
         var data: [JSONValue] = [.string(event)]
         data += args.values
         let packet = SocketIOPacket(.event, namespace: namespace.name, data: .array(data), attachments: args.attachments)
-        let counters = namespace.server.engine.counters
-        // One text message and one binary message per attachment, each shared by every target.
-        var messages = [EngineIOMessage(counters: counters) { SocketIOPacketEncoder.write(packet, into: &$0) }]
-        for attachment in packet.attachments { messages.append(EngineIOMessage(binary: attachment, counters: counters)) }
+        let text = EngineIOMessage(counters: namespace.server.engine.counters) { SocketIOPacketEncoder.write(packet, into: &$0) }
+        send(text, attachments: packet.attachments, to: targets)
+        guard let hub else { return }
+        // The packet's text as just encoded, less Engine.IO's type digit: no second JSON encoding.
+        let envelope = text.packet.withUnsafeBytes { bytes in
+            SocketIOBroadcastEnvelope.encode(namespace: namespace.name, rooms: rooms, except: exceptRooms,
+                                             packet: UnsafeRawBufferPointer(rebasing: bytes.dropFirst()), attachments: packet.attachments)
+        }
+        hub.broadcastElsewhere(SharedBytes(envelope), on: namespace.relayChannel)
+        namespace.relayedOut += 1
+    }
+
+    /// Delivers a packet encoded elsewhere (its text part, and its attachments) to every socket
+    /// reached: a relayed broadcast.
+    func deliver(text: [UInt8], attachments: [[UInt8]]) {
+        let targets = sockets
+        guard !targets.isEmpty else { return }
+        send(EngineIOMessage(counters: namespace.server.engine.counters) { $0 += text }, attachments: attachments, to: targets)
+    }
+
+    /// One text message and one binary message per attachment, each shared by every target.
+    private func send(_ text: EngineIOMessage, attachments: [[UInt8]], to targets: [SocketIOSocket]) {
+        guard !targets.isEmpty else { return }
+        var messages = [text]
+        for attachment in attachments { messages.append(EngineIOMessage(binary: attachment, counters: namespace.server.engine.counters)) }
         for socket in targets {
             for message in messages { socket.session.send(message) }
         }
     }
 
-    /// Disconnects every socket reached (with `close`, their whole sessions).
+    /// Disconnects every socket reached on this loop (with `close`, their whole sessions).
     public func disconnectSockets(close: Bool = false) {
         for socket in sockets { socket.disconnect(close: close) }
     }
 
-    /// Makes every socket reached join `room`.
+    /// Makes every socket reached on this loop join `room`.
     public func socketsJoin(_ room: String) {
         for socket in sockets { socket.join(room) }
     }
 
-    /// Makes every socket reached leave `room`.
+    /// Makes every socket reached on this loop leave `room`.
     public func socketsLeave(_ room: String) {
         for socket in sockets { socket.leave(room) }
     }

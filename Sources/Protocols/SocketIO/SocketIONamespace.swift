@@ -88,6 +88,47 @@ public final class SocketIONamespace {
     /// A broadcast to every socket not in `room`.
     public func except(_ room: String) -> SocketIOBroadcast { SocketIOBroadcast(namespace: self).except(room) }
 
+    /// A broadcast to this loop's sockets only, even when the server relays broadcasts elsewhere.
+    public var local: SocketIOBroadcast { SocketIOBroadcast(namespace: self).local }
+
+    // MARK: Broadcasts from other loops and processes
+
+    /// The hub channel of this namespace's broadcasts (`socket.io#<name>#`, as socket.io-redis-adapter
+    /// names its Redis channels).
+    var relayChannel: String { "socket.io#" + name + "#" }
+
+    /// Counts of relayed broadcasts: sent from here, received from elsewhere, and received but
+    /// malformed (dropped, and logged).
+    public internal(set) var relayedOut = 0
+    public private(set) var relayedIn = 0
+    public private(set) var relayedRejected = 0
+
+    /// A broadcast made on another loop or process: delivered to this loop's sockets it reaches.
+    func receiveRelayed(_ message: SharedBytes) {
+        let decoded = message.withUnsafeBytes { bytes -> Result<SocketIOBroadcastEnvelope, SocketIOBroadcastEnvelope.DecodingError> in
+            do throws(SocketIOBroadcastEnvelope.DecodingError) { return .success(try SocketIOBroadcastEnvelope(decoding: bytes)) } catch { return .failure(error) }
+        }
+        let envelope: SocketIOBroadcastEnvelope
+        switch decoded {
+        case .success(let e):
+            envelope = e
+        case .failure(let error):
+            relayedRejected += 1
+            server.log("namespace \(name): relayed broadcast dropped: \(error)")
+            return
+        }
+        guard envelope.namespace == name else {
+            relayedRejected += 1
+            server.log("namespace \(name): relayed broadcast for namespace \(envelope.namespace) dropped")
+            return
+        }
+        relayedIn += 1
+        var broadcast = SocketIOBroadcast(namespace: self)
+        for room in envelope.rooms { broadcast = broadcast.to(room) }
+        for room in envelope.except { broadcast = broadcast.except(room) }
+        broadcast.deliver(text: envelope.packet, attachments: envelope.attachments)
+    }
+
     // MARK: Membership (called by sockets)
 
     func admit(_ socket: SocketIOSocket) -> SocketIOConnectError? {

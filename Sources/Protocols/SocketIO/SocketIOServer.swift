@@ -29,7 +29,9 @@ public struct SocketIOConfiguration: Sendable {
 ///
 /// One server belongs to one loop: its sessions and rooms live there. Loops that share a port
 /// (SO_REUSEPORT) would each see only some of a polling client's requests, so serve Socket.IO
-/// from a single loop (or give each loop its own port).
+/// from a single loop (or give each loop its own port, or let clients use the WebSocket transport
+/// alone). Broadcasts reach the sockets of other loops and processes once the server relays them
+/// through a hub (`relayBroadcasts(through:)`).
 public final class SocketIOServer {
     public let loop: EventLoop
     public let configuration: SocketIOConfiguration
@@ -39,6 +41,8 @@ public final class SocketIOServer {
         didSet { engine.errorLog = errorLog }
     }
     private var namespaces: [String: SocketIONamespace] = [:]
+    /// The hub whose relay carries broadcasts to the servers of other loops and processes.
+    public private(set) var hub: PubSub?
 
     public init(loop: EventLoop, configuration: SocketIOConfiguration = SocketIOConfiguration()) {
         self.loop = loop
@@ -63,7 +67,26 @@ public final class SocketIOServer {
         if let ns = namespaces[name] { return ns }
         let ns = SocketIONamespace(name: name, server: self)
         namespaces[name] = ns
+        if let hub { listen(ns, on: hub) }
         return ns
+    }
+
+    /// Makes every broadcast (`emit` on a namespace or its rooms, `socket.to`, `socket.broadcast`;
+    /// not `.local` ones) also reach the sockets of the Socket.IO servers that relay through the
+    /// other hubs of `hub`'s relay: this process's other loops, and other processes when the relay
+    /// goes through Redis. Each namespace has a channel of its own; a server receives only the
+    /// namespaces it has (`of`), and delivers to its sockets there, leaving out the except-rooms
+    /// (the sender), as if the emit had been made here. Acks do not travel. Call it once, on the
+    /// loop; without a relay (one loop, no broker) nothing changes.
+    public func relayBroadcasts(through hub: PubSub) {
+        precondition(self.hub == nil, "relayBroadcasts(through:) is called once")
+        precondition(hub.loop === loop, "the hub must belong to the server's loop")
+        self.hub = hub
+        for ns in namespaces.values { listen(ns, on: hub) }
+    }
+
+    private func listen(_ ns: SocketIONamespace, on hub: PubSub) {
+        hub.listen(channel: ns.relayChannel) { [weak ns] message in ns?.receiveRelayed(message) }
     }
 
     /// The namespace named `name` if it exists.
