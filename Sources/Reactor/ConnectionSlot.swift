@@ -24,17 +24,21 @@ struct Slot {
         /// (or `lingerTimeout`), so unread input cannot turn the close into a reset that
         /// destroys the response still in flight (RFC 9112 9.6; nginx's lingering close).
         static let lingering = Flags(rawValue: 1 << 7)
-        /// Bytes were queued by a send from another connection's callback (a broadcast): the
-        /// queue is written at the end of the iteration (see `flushDeferredSends`).
+        /// Shared sends from another connection's callback (a broadcast) wait for the end of the
+        /// iteration (see `flushDeferredSends`).
         static let flushPending = Flags(rawValue: 1 << 8)
     }
 
+    // Declared in this order so the small fields pack into 16 bytes with the two indexes.
     var generation: UInt32 = 0
     var kind: Kind = .free
-    var flags: Flags = []
     var interest: Interest = []
+    var flags: Flags = []
     /// Index into the loop's listener table, for `.listener` slots.
     var listenerIndex: Int32 = -1
+    /// The newest of this connection's sends deferred to the end of the iteration (an index
+    /// into `LoopState.deferredSends`, each entry linking to the one before), or -1.
+    var deferredLast: Int32 = -1
     var handler: (any ConnectionHandler)?
 
     // The unconsumed tail of the input, allocated only while a tail exists.

@@ -121,9 +121,50 @@ extension EventLoop {
                                generation: UInt32(truncatingIfNeeded: token >> 32))
             guard let slot = liveSlot(c), slot.pointee.kind == .connection else { continue }
             slot.pointee.flags.remove(.flushPending)
-            flushQueue(c.fd)
+            writeDeferred(c.fd)
         }
         s.pointee.deferredFlushes.removeAll(keepingCapacity: true)
+        s.pointee.deferredSends.removeAll(keepingCapacity: true)
+    }
+
+    /// Writes the sends deferred for `fd` now, oldest first, with one sendmsg; what the kernel
+    /// does not take is queued. Every other way out for a connection's bytes (a send from its own
+    /// callback, shutdown, close, EPOLLOUT) calls this first, so nothing overtakes them.
+    func writeDeferred(_ fd: Int32) {
+        let slot = s.pointee.slots + Int(fd)
+        let last = slot.pointee.deferredLast
+        guard last >= 0 else { return }
+        slot.pointee.deferredLast = -1
+        var count = 0
+        var i = last
+        while i >= 0 {
+            count += 1
+            i = s.pointee.deferredSends[Int(i)].previous
+        }
+        if count <= LoopState.iovecCapacity {
+            // Walk the chain newest first, filling the iovecs from the end: oldest first on the wire.
+            let iov = s.pointee.iovecs
+            var k = count
+            i = last
+            while i >= 0 {
+                k -= 1
+                let bytes = s.pointee.deferredSends[Int(i)].bytes
+                iov[k] = iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes.base), iov_len: bytes.count)
+                i = s.pointee.deferredSends[Int(i)].previous
+            }
+            _ = writeGathered(fd, iov, count)
+            return
+        }
+        // More than one sendmsg takes: into the queue in order (rare: a burst to one connection).
+        var chain: [SharedBytes] = []
+        chain.reserveCapacity(count)
+        i = last
+        while i >= 0 {
+            chain.append(s.pointee.deferredSends[Int(i)].bytes)
+            i = s.pointee.deferredSends[Int(i)].previous
+        }
+        for bytes in chain.reversed() { slot.pointee.queue.append(bytes) }
+        flushQueue(fd)
     }
 
     func runRedeliveries() {
@@ -194,6 +235,10 @@ extension EventLoop {
 
     func send(_ c: Connection, _ bytes: UnsafeRawBufferPointer) -> Bool {
         guard let slot = liveSlot(c), slot.pointee.kind == .connection, canSend(slot) else { return false }
+        if slot.pointee.deferredLast >= 0 {  // earlier deferred sends go first
+            writeDeferred(c.fd)
+            guard liveSlot(c) != nil else { return false }
+        }
         let count = bytes.count
         guard count > 0, let base = bytes.baseAddress else { return true }
         if s.pointee.corkFD == c.fd && slot.pointee.queue.isEmpty {
@@ -215,6 +260,10 @@ extension EventLoop {
     /// 16 KiB echo is copied by the kernel only, never into the cork.
     func send(_ c: Connection, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) -> Bool {
         guard let slot = liveSlot(c), slot.pointee.kind == .connection, canSend(slot) else { return false }
+        if slot.pointee.deferredLast >= 0 {  // earlier deferred sends go first
+            writeDeferred(c.fd)
+            guard liveSlot(c) != nil else { return false }
+        }
         let total = first.count + second.count
         let corked = s.pointee.corkFD == c.fd
         if !slot.pointee.queue.isEmpty || first.count == 0 || second.count == 0
@@ -239,26 +288,30 @@ extension EventLoop {
         let count = bytes.count
         guard count > 0 else { return true }
         if s.pointee.corkFD == c.fd {
+            if slot.pointee.deferredLast >= 0 {  // earlier deferred sends go first
+                writeDeferred(c.fd)
+                guard liveSlot(c) != nil else { return false }
+            }
             // Small shared blocks are cheaper copied into the cork than written on their own.
             if slot.pointee.queue.isEmpty && count <= 2048 && corkAppendCopy(bytes.base, count) {
                 return true
             }
             writeCork(c.fd)  // keeps the order: corked bytes go first
             guard liveSlot(c) != nil else { return false }
-        } else {
+        } else if slot.pointee.queue.isEmpty {
             // A send to a connection other than the one being read: a broadcast fanning out.
-            // It is queued and written at the end of the iteration, so every message published
-            // to this subscriber in the iteration leaves in one sendmsg instead of one each
-            // (uWebSockets drains its pub/sub at the end of the loop iteration for the same reason).
-            // A subscriber already waiting for EPOLLOUT is left to it: no write the kernel refuses.
-            let backlogged = !slot.pointee.queue.isEmpty && slot.pointee.interest.contains(.write)
-            slot.pointee.queue.append(bytes, offset: 0)
-            if !backlogged && !slot.pointee.flags.contains(.flushPending) {
+            // It waits for the end of the iteration, so every message published to this
+            // subscriber in the iteration leaves in one sendmsg instead of one each (uWebSockets
+            // drains its pub/sub at the end of the loop iteration for the same reason). The
+            // chain lives in the loop's reused array: no allocation per send. (A subscriber with
+            // bytes queued already is behind: its send joins the queue below, for EPOLLOUT.)
+            s.pointee.deferredSends.append(DeferredSend(bytes: bytes, previous: slot.pointee.deferredLast))
+            slot.pointee.deferredLast = Int32(s.pointee.deferredSends.count - 1)
+            if !slot.pointee.flags.contains(.flushPending) {
                 slot.pointee.flags.insert(.flushPending)
                 s.pointee.deferredFlushes.append(c.id)
             }
-            didEnqueue(c.fd)
-            return liveSlot(c) != nil
+            return true
         }
         var written = 0
         if slot.pointee.queue.isEmpty {
@@ -405,9 +458,7 @@ extension EventLoop {
             closeNow(fd, reason: .slowConsumer)
             return
         }
-        // A deferred flush writes at the end of the iteration: no EPOLLOUT (and no epoll_ctl) until
-        // the kernel refuses part of it.
-        if !slot.pointee.flags.contains(.flushPending) { updateInterest(fd) }
+        updateInterest(fd)
         if queued > Int(slot.pointee.highWatermark) && !slot.pointee.flags.contains(.aboveHighWatermark) {
             slot.pointee.flags.insert([.aboveHighWatermark, .readPausedByBackpressure])
             updateInterest(fd)
@@ -420,6 +471,10 @@ extension EventLoop {
     /// half-close or close, and reports crossing the low watermark.
     func flushQueue(_ fd: Int32) {
         let slot = s.pointee.slots + Int(fd)
+        if slot.pointee.deferredLast >= 0 {
+            writeDeferred(fd)  // oldest first; queues what the kernel does not take
+            guard slot.pointee.kind == .connection else { return }
+        }
         drain: while !slot.pointee.queue.isEmpty {
             let n = slot.pointee.queue.gather(into: s.pointee.iovecs, max: LoopState.iovecCapacity)
             var offered = 0
@@ -459,7 +514,13 @@ extension EventLoop {
 
     func bufferedAmount(_ c: Connection) -> Int {
         guard let slot = liveSlot(c) else { return 0 }
-        return slot.pointee.queue.byteCount + (s.pointee.corkFD == c.fd ? s.pointee.corkPendingBytes : 0)
+        var deferred = 0
+        var i = slot.pointee.deferredLast
+        while i >= 0 {
+            deferred += s.pointee.deferredSends[Int(i)].bytes.count
+            i = s.pointee.deferredSends[Int(i)].previous
+        }
+        return slot.pointee.queue.byteCount + deferred + (s.pointee.corkFD == c.fd ? s.pointee.corkPendingBytes : 0)
     }
 
     func isWritable(_ c: Connection) -> Bool {
@@ -505,6 +566,8 @@ extension EventLoop {
 
     func shutdownWrite(_ c: Connection) {
         guard let slot = liveSlot(c), slot.pointee.kind == .connection, canSend(slot) else { return }
+        writeDeferred(c.fd)
+        guard liveSlot(c) != nil else { return }
         if s.pointee.corkFD == c.fd { writeCork(c.fd) }
         guard liveSlot(c) != nil else { return }
         if slot.pointee.queue.isEmpty {
@@ -519,6 +582,8 @@ extension EventLoop {
         guard let slot = liveSlot(c) else { return }
         if flush && slot.pointee.flags.contains(.lingering) { return }  // already closing
         if flush && slot.pointee.kind == .connection {
+            writeDeferred(c.fd)
+            guard liveSlot(c) != nil else { return }
             if s.pointee.corkFD == c.fd { writeCork(c.fd) }
             guard liveSlot(c) != nil else { return }
             if !slot.pointee.queue.isEmpty {

@@ -50,11 +50,20 @@ struct LoopState: ~Copyable {
     var closingReasons: [Int32: CloseReason] = [:]
     /// Connections whose kept input must be handed to their handler again this iteration.
     var redeliveries: [UInt64] = []
-    /// Connections with sends queued for the end of this iteration (`flushPending`), by token.
+    /// Connections with sends deferred to the end of this iteration (`flushPending`), by token,
+    /// and the sends themselves, chained per connection from `Slot.deferredLast`. Both keep their
+    /// capacity, so deferring allocates nothing once the loop has seen its busiest iteration.
     var deferredFlushes: [UInt64] = []
+    var deferredSends: [DeferredSend] = []
     var signalFD: Int32 = -1
 
     var nowTick: UInt64 { (nowNanoseconds &- startNanoseconds) / 1_000_000 }
+}
+
+/// A shared send waiting for the end of the iteration, and the one before it to the same connection.
+struct DeferredSend {
+    let bytes: SharedBytes
+    let previous: Int32
 }
 
 /// A single-threaded epoll reactor.

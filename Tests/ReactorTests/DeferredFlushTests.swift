@@ -64,3 +64,34 @@ final class DeferredFlushTests: XCTestCase {
         XCTAssertEqual(a.receiveAll(), [], "closed without flushing: nothing was written")
     }
 }
+
+extension DeferredFlushTests {
+    /// A connection's own send after a deferred one (a subscriber answering in its read callback,
+    /// a close with flush) never overtakes it.
+    func testLaterSendsAndCloseKeepTheDeferredBytesFirst() throws {
+        let accepted = Accepted()
+        let (server, port) = try startServer { _ in Collecting(accepted) }
+        defer { server.stopAndJoin() }
+        let client = try BlockingClient(port: port)
+        XCTAssertTrue(eventually { onLoop(server) { _ in accepted.connections.count } == 1 })
+        _ = onLoop(server) { _ in
+            let c = accepted.connections[0]
+            return c.send(SharedBytes("one;")) && c.send(SharedBytes("two;")) && c.send("three;")
+                && { c.close(); return true }()
+        }
+        XCTAssertEqual(String(decoding: client.receiveAll(), as: UTF8.self), "one;two;three;")
+    }
+
+    /// More deferred sends to one connection than one sendmsg takes go out in order all the same.
+    func testABurstLongerThanOneSendmsgArrivesInOrder() throws {
+        let accepted = Accepted()
+        let (server, port) = try startServer { _ in Collecting(accepted) }
+        defer { server.stopAndJoin() }
+        let client = try BlockingClient(port: port)
+        XCTAssertTrue(eventually { onLoop(server) { _ in accepted.connections.count } == 1 })
+        let parts = (0..<500).map { "part \($0);" }
+        _ = onLoop(server) { _ in parts.allSatisfy { accepted.connections[0].send(SharedBytes($0)) } }
+        let expected = parts.joined()
+        XCTAssertEqual(String(decoding: client.receive(exactly: expected.utf8.count), as: UTF8.self), expected)
+    }
+}
