@@ -37,7 +37,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define MAX_FDS 65536
+#define MAX_FDS 262144  // the idle-memory scenario holds 100,000 connections
 #define MAX_EVENTS 512
 #define MAX_HEAD 4096
 

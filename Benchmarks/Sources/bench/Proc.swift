@@ -39,10 +39,20 @@ enum Proc {
     /// load generators inherit it: the idle-connection test needs 10,000 sockets on each side.
     static func raiseOpenFileLimit() {
         var limit = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+        // Root may raise the hard limit too: idle-memory holds 100,000 connections, a
+        // descriptor on each side, where the default hard limit here is 20,000.
+        if limit.rlim_max < rlim_t(wantedOpenFiles) {
+            var raised = rlimit(rlim_cur: rlim_t(wantedOpenFiles), rlim_max: rlim_t(wantedOpenFiles))
+            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { return }
+        }
+        guard limit.rlim_cur < limit.rlim_max else { return }
         limit.rlim_cur = limit.rlim_max
         setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     }
+
+    /// Enough for 100,000 connections on each side of one machine, with room to spare.
+    static let wantedOpenFiles = 262_144
 
     static func openFileLimit() -> Int {
         var limit = rlimit()

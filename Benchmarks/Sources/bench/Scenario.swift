@@ -25,5 +25,8 @@ let allScenarios: [any Scenario] = [
     TCPEcho(),
     HTTPPlaintext(),
     WebSocketEcho(),
+    Broadcast(),
+    IdleMemory(),
+    SocketIOBroadcast(),
     Scaling(),
 ]
