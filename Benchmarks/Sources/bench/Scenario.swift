@@ -27,4 +27,5 @@ let allScenarios: [any Scenario] = [
     TCPEcho(),
     HTTPPlaintext(),
     WebSocketEcho(),
+    Transports(),
 ]
