@@ -877,8 +877,8 @@ PUBLISHERS = {"chat": ChatPublisher, "socketio": SocketIOPublisher}
 # One transport's run
 
 
-def server_cpu_ns(pid):
-    """The server's CPU time (all threads; /proc/PID/task/*/schedstat, first field), or None."""
+def cpu_ns(pid):
+    """A process's CPU time (all threads; /proc/PID/task/*/schedstat, first field), or None."""
     if not pid:
         return None
     total = 0
@@ -889,6 +889,33 @@ def server_cpu_ns(pid):
     except OSError:
         return None
     return total
+
+
+def machine_busy_ns():
+    """Busy time of all CPUs (/proc/stat: every state but idle and iowait), as the runner reads it."""
+    with open("/proc/stat") as f:
+        ticks = [int(x) for x in f.readline().split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = ticks
+    return (user + nice + system + irq + softirq + steal) * 1e9 / os.sysconf("SC_CLK_TCK")
+
+
+class CPUWindow:
+    """The server's CPU time, this process's and the machine's over the message phase: what went
+    to neither is "other CPU", the sign of a shared machine (latency p99 shows it first)."""
+
+    def __init__(self, server_pid):
+        self.server_pid = server_pid
+        self.start = self.sample()
+
+    def sample(self):
+        return now(), cpu_ns(self.server_pid), cpu_ns(os.getpid()), machine_busy_ns()
+
+    def finish(self):
+        t0, server0, own0, busy0 = self.start
+        t1, server1, own1, busy1 = self.sample()
+        self.seconds = t1 - t0
+        self.server_ns = None if server0 is None or server1 is None else server1 - server0
+        self.other = max(0.0, (busy1 - busy0) - (self.server_ns or 0) - (own1 - own0)) / (self.seconds * 1e9)
 
 
 def percentile(sorted_values, p):
@@ -911,7 +938,7 @@ def run_transport(cls, args):
         for c in sub.open_conns():
             c.check_kernel(f"{cls.label} after set-up")
         setup = (sub.meter.up, sub.meter.down, sub.meter.round_trips, sub.meter.connections)
-        cpu_start = server_cpu_ns(args.server_pid)
+        cpu = CPUWindow(args.server_pid)
 
         error = []
 
@@ -943,7 +970,7 @@ def run_transport(cls, args):
             raise Failure(f"{cls.label}: {len(deliveries.times)} of {args.messages} messages arrived "
                           f"within {args.poll_interval + args.timeout:.0f} s of the last publish")
         finished = now()
-        cpu_end = server_cpu_ns(args.server_pid)
+        cpu.finish()
         for c in sub.open_conns():
             c.check_kernel(f"{cls.label} after the last message")
         up, down = sub.meter.up - setup[0], sub.meter.down - setup[1]
@@ -973,7 +1000,8 @@ def run_transport(cls, args):
         "requests": sub.requests,
         "pings": sub.pings,
         "seconds": finished - first,
-        "server_cpu_us_per_message": None if cpu_start is None or cpu_end is None else (cpu_end - cpu_start) / 1000 / n,
+        "server_cpu_us_per_message": None if cpu.server_ns is None else cpu.server_ns / 1000 / n,
+        "other_cpu": cpu.other,
         "publisher_up_bytes_per_message": publisher.meter.up / n,
     }
 
@@ -988,6 +1016,9 @@ def table(results):
                      for row in [header] + rows)
 
 
+MAX_OTHER_CPU = 0.10  # the runner's threshold for "the machine was shared"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, required=True, help="the echo demo's port on 127.0.0.1")
@@ -997,6 +1028,8 @@ def main():
     parser.add_argument("--poll-interval", type=float, default=1.0, help="AJAX polling interval in s (default 1)")
     parser.add_argument("--timeout", type=float, default=10, help="socket timeout and grace period in s (default 10)")
     parser.add_argument("--server-pid", type=int, help="read the server's CPU time from /proc")
+    parser.add_argument("--retries", type=int, default=3,
+                        help="runs to repeat in all when other processes took over 10%% of a CPU, keeping the quietest (default 3)")
     parser.add_argument("--only", nargs="*", choices=[c.key for c in SUBSCRIBERS], help="run only these transports")
     args = parser.parse_args()
     args.messages = args.messages or (100 if args.quick else 1000)
@@ -1004,15 +1037,27 @@ def main():
     sys.setswitchinterval(0.0005)  # hand the GIL over quickly: a receive must not wait for it
 
     results = []
+    retries_left = 0 if args.quick else args.retries
     for cls in SUBSCRIBERS:
         if args.only and cls.key not in args.only:
             continue
         print(f"run: {cls.label}: {args.messages} messages, one every {args.interval_ms:g} ms", flush=True)
-        try:
-            r = run_transport(cls, args)
-        except (Failure, OSError, ValueError, KeyError) as e:  # ValueError: JSON the server got wrong
-            print(f"FAILED: {cls.label}: {e}", flush=True)
-            sys.exit(2)
+        kept = None
+        while True:
+            try:
+                r = run_transport(cls, args)
+            except (Failure, OSError, ValueError, KeyError) as e:  # ValueError: JSON the server got wrong
+                print(f"FAILED: {cls.label}: {e}", flush=True)
+                sys.exit(2)
+            if kept is None or r["other_cpu"] < kept["other_cpu"]:
+                kept = r
+            # A shared machine shows in p99 first: measure again (a bounded number of times in
+            # all, so the whole run stays bounded) and keep the quietest run.
+            if kept["other_cpu"] <= MAX_OTHER_CPU or retries_left == 0:
+                break
+            retries_left -= 1
+            print(f"run: {cls.label}: other processes took {kept['other_cpu']:.0%} of a CPU: measuring again", flush=True)
+        r = kept
         results.append(r)
         print("result " + json.dumps(r), flush=True)
     print(table(results), flush=True)

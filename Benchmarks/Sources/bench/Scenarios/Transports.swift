@@ -34,6 +34,8 @@ struct Transports: Scenario {
         let pings: Int
         let seconds: Double
         let server_cpu_us_per_message: Double?
+        /// CPU that went to neither the server nor the script during the messages, in CPUs.
+        let other_cpu: Double
         let publisher_up_bytes_per_message: Double
     }
 
@@ -101,13 +103,13 @@ struct Transports: Scenario {
         let n = results.first?.messages ?? 0
         let header = ["transport", "messages", "down B/msg", "up B/msg", "total B/msg", "p50 ms", "p99 ms",
                       "set-up round trips", "set-up conns", "set-up B down", "set-up B up", "set-up ms",
-                      "requests", "server CPU us/msg"]
+                      "requests", "server CPU us/msg", "other CPU"]
         let rows = results.map { r in
             [r.transport, "\(r.received)/\(r.messages)", fixed(r.down_bytes_per_message, 1), fixed(r.up_bytes_per_message, 1),
              fixed(r.down_bytes_per_message + r.up_bytes_per_message, 1), latency(r.p50_ms), latency(r.p99_ms),
              String(r.setup_round_trips), String(r.setup_connections), grouped(Double(r.setup_down_bytes)),
              grouped(Double(r.setup_up_bytes)), fixed(r.setup_ms, 2), grouped(Double(r.requests)),
-             r.server_cpu_us_per_message.map { fixed($0, 1) } ?? "?"]
+             r.server_cpu_us_per_message.map { fixed($0, 1) } ?? "?", percent(r.other_cpu)]
         }
         var md = """
             ## \(name)
@@ -132,13 +134,20 @@ struct Transports: Scenario {
             HTTP requests after set-up. server CPU: the server's CPU time from the end of set-up to the last message \
             (the publisher's side included) / messages; at one message every \(intervalMilliseconds) ms the server sleeps \
             between messages, so this is mostly the cost of waking up for each one: a rough, noisy ordering of the \
-            transports, not their cost under load.
+            transports, not their cost under load. other CPU: busy time of the whole machine (/proc/stat) that went to \
+            neither the server nor the script during the messages; above 10% of a CPU a full run measures that \
+            transport again (three times at most in all) and keeps the quietest run.
 
 
             """
         md += markdownTable(header, rows) + "\n\n"
         md += "- every transport delivered all \(grouped(Double(n))) messages exactly once, in order, unaltered "
             + "(checked message by message, then for 0.3 s after the last)\n"
+        let worstOther = results.map(\.other_cpu).max() ?? 0
+        if worstOther > maxOtherBusy {
+            md += "- WARNING: up to \(percent(worstOther)) of a CPU went to other processes during a run: "
+                + "the machine was shared, and latency p99 shows it first.\n"
+        }
         let pings = results.filter { $0.pings > 0 }
         if !pings.isEmpty {
             md += "- heartbeats answered after set-up: " + pings.map { "\($0.transport) \($0.pings)" }.joined(separator: ", ") + "\n"
