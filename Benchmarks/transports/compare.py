@@ -1056,7 +1056,7 @@ def main():
             if kept["other_cpu"] <= MAX_OTHER_CPU or retries_left == 0:
                 break
             retries_left -= 1
-            print(f"run: {cls.label}: other processes took {kept['other_cpu']:.0%} of a CPU: measuring again", flush=True)
+            print(f"run: {cls.label}: other processes took {r['other_cpu']:.0%} of a CPU: measuring again", flush=True)
         r = kept
         results.append(r)
         print("result " + json.dumps(r), flush=True)
