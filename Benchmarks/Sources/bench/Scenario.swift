@@ -13,11 +13,13 @@ protocol Scenario: Sendable {
     func run(_ context: Context) throws -> Report
 }
 
-/// The outcome of a scenario: markdown for the terminal and the results file, and
-/// whether every target was met (a full run exits 1 if not; a quick run ignores it).
+/// The outcome of a scenario: markdown for the terminal and the results file, whether
+/// every target was met (a full run exits 1 if not; a quick run ignores it), and charts,
+/// each written as an SVG next to the results file.
 struct Report {
     var markdown: String
     var targetsMet: Bool
+    var charts: [Chart] = []
 }
 
 /// Every scenario, in the order `bench` runs them when none is named.
@@ -28,5 +30,6 @@ let allScenarios: [any Scenario] = [
     Broadcast(),
     IdleMemory(),
     SocketIOBroadcast(),
+    Transports(),
     Scaling(),
 ]

@@ -41,8 +41,15 @@ do {
         say("== \(scenario.name): \(scenario.summary)")
         let report = try scenario.run(context)
         say(report.markdown)
+        var markdown = report.markdown
+        for chart in report.charts {
+            let svg = "\(scenario.name)\(chart.fileSuffix.isEmpty ? "" : "-\(chart.fileSuffix)").svg"
+            try chart.svg().write(toFile: "\(context.resultsDir)/\(svg)", atomically: true, encoding: .utf8)
+            markdown += "\n![\(chart.title)](\(svg))\n"
+            say("(chart written to \(context.resultsDir)/\(svg))")
+        }
         let file = "\(context.resultsDir)/\(scenario.name).md"
-        try report.markdown.write(toFile: file, atomically: true, encoding: .utf8)
+        try markdown.write(toFile: file, atomically: true, encoding: .utf8)
         say("(written to \(file))\n")
         allTargetsMet = allTargetsMet && report.targetsMet
     }

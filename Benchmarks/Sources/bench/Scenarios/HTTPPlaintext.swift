@@ -230,6 +230,13 @@ struct HTTPPlaintext: Scenario {
                 }
             }
         }
-        return Report(markdown: md, targetsMet: checks.allSatisfy(\.ok))
+        func medians(_ f: (WindowSample) -> Double) -> [[Double]] {
+            depths.map { d in servers.indices.map { median(samples[d]![$0].map(f)) } }
+        }
+        let chart = Chart.throughputAndCPU(
+            scenario: name, subtitle: "GET \(path), wrk -c\(connections); median of \(t.repetitions) run(s) per server; \(machineLine())",
+            loads: depths.map(loadName), servers: servers.map(\.name),
+            throughputUnit: "requests/s", throughput: medians(\.perSecond), cpuUnit: "ns/request", cpu: medians(\.cpuPerItem))
+        return Report(markdown: md, targetsMet: checks.allSatisfy(\.ok), charts: [chart])
     }
 }

@@ -220,7 +220,12 @@ struct TCPEcho: Scenario {
                 md += "- \(server.name) #\(r + 1): \(describe(s)), \(grouped(s.messages)) messages in \(fixed(s.seconds, 2)) s\n"
             }
         }
-        return Report(markdown: md, targetsMet: checks.allSatisfy { $0.3 })
+        let chart = Chart.throughputAndCPU(
+            scenario: name, subtitle: "median of \(t.repetitions) run(s) per server; \(machineLine())",
+            loads: ["\(connections) conns x \(inFlight) in flight x \(messageSize) B"], servers: servers.map(\.name),
+            throughputUnit: "msgs/s", throughput: [servers.indices.map { med($0, \.messagesPerSecond) }],
+            cpuUnit: "ns/msg", cpu: [servers.indices.map { med($0, \.cpuPerMessage) }])
+        return Report(markdown: md, targetsMet: checks.allSatisfy { $0.3 }, charts: [chart])
     }
 
     private func allocationsText(_ perMessage: Double) -> String {

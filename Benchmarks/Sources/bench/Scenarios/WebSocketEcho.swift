@@ -334,6 +334,13 @@ struct WebSocketEcho: Scenario {
                 md += "- latency, \(server.name) #\(r + 1): \(describe(l))\n"
             }
         }
-        return Report(markdown: md, targetsMet: checks.allSatisfy(\.ok))
+        func medians(_ f: (WindowSample) -> Double) -> [[Double]] {
+            loads.indices.map { l in servers.indices.map { median(samples[l][$0].map(f)) } }
+        }
+        let chart = Chart.throughputAndCPU(
+            scenario: name, subtitle: "binary messages echoed; median of \(t.repetitions) run(s) per server; \(machineLine())",
+            loads: loads.map(\.title), servers: servers.map(\.name),
+            throughputUnit: "msgs/s", throughput: medians(\.perSecond), cpuUnit: "ns/msg", cpu: medians(\.cpuPerItem))
+        return Report(markdown: md, targetsMet: checks.allSatisfy(\.ok), charts: [chart])
     }
 }
