@@ -122,7 +122,9 @@ struct Broadcast: Scenario {
         var latencyRows: [[String]] = []
         var checks: [Check] = []
         var notes: [String] = []
-        var chartGroups: [(String, [Double])] = []
+        var chartGroups: [String] = []
+        var chartDeliveries: [[Double?]] = servers.map { _ in [] }
+        var chartCPU: [[Double?]] = servers.map { _ in [] }
         for transport in ["ws", "sse"] {
             guard let runs = throughput[transport], let lruns = latency[transport] else { continue }
             let title = transport == "ws" ? "WebSocket" : "SSE"
@@ -138,7 +140,11 @@ struct Broadcast: Scenario {
                                     fixed(lmed(i) { $0.n("p999_us") } / 1000, 2), grouped(lmed(i, \.perSecond)),
                                     grouped(lmed(i, \.cpuPerDelivery)), lruns[i].contains { $0.n("saturated") == 1 } ? "yes" : "no"])
             }
-            chartGroups.append((title, servers.indices.map { med($0, \.perSecond) }))
+            chartGroups.append("\(title), \(grouped(Double(subscribers))) subscribers")
+            for i in servers.indices {
+                chartDeliveries[i].append(med(i, \.perSecond))
+                chartCPU[i].append(med(i, \.cpuPerDelivery))
+            }
             let ratio = med(0, \.perSecond) / med(1, \.perSecond)
             checks.append(Check(what: "deliveries/s reactor/SwiftNIO, \(title)", value: ratioText(ratio),
                                 target: ">= \(ratioText(minDeliveriesRatioToNIO))", ok: ratio >= minDeliveriesRatioToNIO))
@@ -193,7 +199,15 @@ struct Broadcast: Scenario {
                 for (r, s) in (latency[transport]?[i] ?? []).enumerated() { md += "- \(transport) latency, \(server.name) #\(r + 1): \(describe(s))\n" }
             }
         }
-        _ = chartGroups // charts: see Chart.swift once it lands
-        return Report(markdown: md, targetsMet: checks.allSatisfy(\.ok))
+        let chart = Chart(
+            fileSuffix: "", title: "broadcast: 1 publisher, 32-byte messages",
+            subtitle: "closed loop, \(window) messages in flight; server on CPU \(CPU.server)", groups: chartGroups,
+            panels: [
+                Chart.Panel(title: "deliveries/s (higher is better)",
+                            series: servers.indices.map { Chart.Series(name: servers[$0].name, values: chartDeliveries[$0]) }),
+                Chart.Panel(title: "server CPU ns per delivery (lower is better)",
+                            series: servers.indices.map { Chart.Series(name: servers[$0].name, values: chartCPU[$0]) }),
+            ])
+        return Report(markdown: md, targetsMet: checks.allSatisfy(\.ok), charts: [chart])
     }
 }
