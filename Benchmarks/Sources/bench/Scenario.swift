@@ -32,4 +32,5 @@ let allScenarios: [any Scenario] = [
     SocketIOBroadcast(),
     Transports(),
     Scaling(),
+    RedisHop(),
 ]

@@ -44,8 +44,12 @@ final class BroadcastRun: SubscriberEvents {
 
     // MARK: Connecting
 
+    /// Warm-up subscribers: subscribed and closed before the RSS baseline, as idle-memory's
+    /// 64 warm-up connections, so that what the server builds once (the room, buffers, its
+    /// table's first growth) is not charged to the idle subscribers.
+    private var warmupLeft = 64
+
     func start() throws {
-        rssBefore = ProcReadings.rssKiB(of: options.serverPID)
         connectStarted = ProcReadings.monotonicNanoseconds()
         lastProgress = (0, 0, connectStarted)
         switch options.transport {
@@ -58,36 +62,52 @@ final class BroadcastRun: SubscriberEvents {
                                               handler: SocketIOClient(index: -1, room: options.room, events: self))
         }
         subscribers.reserveCapacity(options.subscribers)
-        connectMore()
+        for _ in 0..<warmupLeft { try connectSubscriber(index: warmupIndex) }
         _ = loop.scheduleRepeating(every: .seconds(1)) { [unowned self] in watchdog() }
     }
 
     private func connectMore() {
         while connecting < options.parallelConnects && subscribers.count < options.subscribers {
-            let index = subscribers.count
             connecting += 1
             do {
-                switch options.transport {
-                case .ws:
-                    let handler = ChatWebSocketSubscriber(index: index, events: self)
-                    subscribers.append(handler)
-                    try WebSocket.connect(loop: loop, to: address, host: options.host, path: "/chat?room=\(options.room)", handler: handler)
-                case .sse:
-                    let handler = SSESubscriber(index: index, host: options.host, path: "/events?room=\(options.room)", events: self)
-                    subscribers.append(handler)
-                    try loop.connect(to: address, handler: handler)
-                case .socketio:
-                    let handler = SocketIOClient(index: index, room: options.room, events: self)
-                    subscribers.append(handler)
-                    try WebSocket.connect(loop: loop, to: address, host: options.host, path: "/socket.io/?EIO=4&transport=websocket", handler: handler)
-                }
+                try connectSubscriber(index: subscribers.count)
             } catch {
-                die("subscriber \(index): \(error)")
+                die("subscriber \(subscribers.count): \(error)")
             }
         }
     }
 
+    /// Starts one subscriber; a numbered one is kept in `subscribers`.
+    private func connectSubscriber(index: Int) throws {
+        let handler: AnyObject
+        switch options.transport {
+        case .ws:
+            let h = ChatWebSocketSubscriber(index: index, events: self)
+            try WebSocket.connect(loop: loop, to: address, host: options.host, path: "/chat?room=\(options.room)", handler: h)
+            handler = h
+        case .sse:
+            let h = SSESubscriber(index: index, host: options.host, path: "/events?room=\(options.room)", events: self)
+            try loop.connect(to: address, handler: h)
+            handler = h
+        case .socketio:
+            let h = SocketIOClient(index: index, room: options.room, events: self)
+            try WebSocket.connect(loop: loop, to: address, host: options.host, path: "/socket.io/?EIO=4&transport=websocket", handler: h)
+            handler = h
+        }
+        if index >= 0 { subscribers.append(handler) }
+    }
+
     func subscriberReady(_ index: Int) {
+        if index == warmupIndex {
+            warmupLeft -= 1
+            if warmupLeft == 0 {
+                _ = loop.schedule(after: .milliseconds(500)) { [unowned self] in
+                    rssBefore = ProcReadings.rssKiB(of: options.serverPID)
+                    connectMore()
+                }
+            }
+            return
+        }
         if index < 0 {
             publisherReady = true
         } else {
@@ -109,7 +129,7 @@ final class BroadcastRun: SubscriberEvents {
     }
 
     func subscriberClosed(_ index: Int, why: String) {
-        guard !finishing else { return }
+        guard !finishing, index != warmupIndex else { return }
         die(index < 0 ? why : "subscriber \(index): \(why)")
     }
 

@@ -4,7 +4,7 @@ import Glibc
 /// stdout (the runner parses it) and exits 0; 2 means the server's answers were wrong (a lost,
 /// duplicated or reordered message, a refused upgrade), 3 that something else failed.
 struct LoadOptions {
-    enum Mode: String { case broadcast, idle, setup = "sio-setup" }
+    enum Mode: String { case broadcast, idle, setup = "sio-setup", echoLatency = "ws-echo-latency" }
     enum Transport: String { case ws, sse, socketio }
 
     var mode = Mode.broadcast
@@ -38,6 +38,8 @@ struct LoadOptions {
     var idleSeconds = 1.0
     /// sio-setup: set-ups per kind.
     var count = 200
+    /// ws-echo-latency: bytes per message (8 to 125).
+    var size = 32
 
     static let usage = """
         usage: reactor-loadgen broadcast --port P [--publish-port P] [--transport ws|sse|socketio]
@@ -45,6 +47,8 @@ struct LoadOptions {
                    [--server-pid PID] [--signal-window] [--parallel-connects K] [--metrics]
                reactor-loadgen idle --port P [--connections N] [--path /echo] [--idle-seconds S] --server-pid PID
                reactor-loadgen sio-setup --port P [--count N] [--server-pid PID]
+               reactor-loadgen ws-echo-latency --port P --rate MSGS_PER_S [--connections N] [--size B] [--path /echo]
+                   [--warmup S] [--measure S] [--server-pid PID]
         """
 
     static func parse(_ arguments: [String]) -> LoadOptions {
@@ -93,6 +97,7 @@ struct LoadOptions {
             case "--path": o.path = value(arg)
             case "--idle-seconds": o.idleSeconds = number(arg)
             case "--count": o.count = max(1, Int(number(arg)))
+            case "--size": o.size = Int(number(arg))
             case "-h", "--help":
                 output(usage)
                 exit(0)

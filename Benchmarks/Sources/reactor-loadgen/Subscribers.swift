@@ -2,7 +2,10 @@ import Protocols
 import Reactor
 
 /// What a subscriber tells the run: it is ready to receive (subscribed), a message arrived, or
-/// it closed. `index` is the subscriber's number (the publisher is -1).
+/// it closed. `index` is the subscriber's number (the publisher is -1, a warm-up subscriber,
+/// which closes as soon as it is subscribed, `warmupIndex`).
+let warmupIndex = -2
+
 protocol SubscriberEvents: AnyObject {
     func subscriberReady(_ index: Int)
     func subscriber(_ index: Int, received seq: UInt64)
@@ -20,7 +23,10 @@ final class ChatWebSocketSubscriber: WebSocketHandler {
         self.events = events
     }
 
-    func webSocketDidOpen(_ ws: WebSocket) { events.subscriberReady(index) }
+    func webSocketDidOpen(_ ws: WebSocket) {
+        if index == warmupIndex { ws.close() }
+        events.subscriberReady(index)
+    }
 
     func webSocket(_ ws: WebSocket, didReceiveText text: UnsafeRawBufferPointer) {
         guard let seq = BenchPayload.sequence(in: text) else {
@@ -69,6 +75,10 @@ final class SSESubscriber: ConnectionHandler {
             inBody = true
             body = bytes[end...]
             events.subscriberReady(index)
+            if index == warmupIndex {
+                c.close()
+                return bytes.count
+            }
         }
         if chunked {
             decoder.feed(UnsafeRawBufferPointer(rebasing: body)) { take($0) }
@@ -200,6 +210,7 @@ final class SocketIOClient: WebSocketHandler {
             case UInt8(ascii: "3"): // the join's ack
                 if !joined {
                     joined = true
+                    if index == warmupIndex { ws.close() }
                     events.subscriberReady(index)
                 }
             case UInt8(ascii: "2"):

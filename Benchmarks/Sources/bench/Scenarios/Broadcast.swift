@@ -78,15 +78,16 @@ struct Broadcast: Scenario {
     }
 
     /// One run: starts the server, connects the subscribers, publishes, stops the server.
-    private func measure(_ spec: ServerSpec, transport: String, subscribers: Int, load: [String], label: String,
-                         loadgen: String, _ context: Context) throws -> Sample {
+    /// (scaling calls it too, with other CPU lists.)
+    func measure(_ spec: ServerSpec, transport: String, subscribers: Int, load: [String], label: String,
+                 loadgen: String, _ context: Context, serverCPUs: String = CPU.server, loadCPUs: String = CPU.load) throws -> Sample {
         let timing = context.timing
         let port = try context.ports.take()
-        let server = try RunningServer(spec, port: port, label: label, context: context)
+        let server = try RunningServer(spec, port: port, label: label, context: context, cpus: serverCPUs)
         defer { server.stop() }
         let child = try Child(
             name: "reactor-loadgen broadcast",
-            command: ["taskset", "-c", CPU.load, loadgen, "broadcast", "--port", String(port), "--transport", transport,
+            command: ["taskset", "-c", loadCPUs, loadgen, "broadcast", "--port", String(port), "--transport", transport,
                       "--subscribers", String(subscribers), "--warmup", String(timing.warmup), "--measure", String(timing.measure),
                       "--server-pid", String(server.pid), "--signal-window", "--metrics"] + load,
             logPath: context.logPath("\(label)-loadgen")

@@ -12,7 +12,7 @@ import Foundation
 /// does to the factor. No target beyond reporting it.
 struct Scaling: Scenario {
     let name = "scaling"
-    let summary = "reactor echo --threads 1 vs --threads 2: HTTP plaintext (wrk, with and without 16-deep pipelining) and 32 B WebSocket echo; scaling factor, report only"
+    let summary = "reactor echo --threads 1 vs --threads 2: HTTP plaintext (wrk, with and without 16-deep pipelining), 32 B WebSocket echo and a 10,000-subscriber broadcast; scaling factor, report only"
 
     /// Where a run's server and load generator may run (`taskset -c` lists).
     struct Setup {
@@ -28,11 +28,15 @@ struct Scaling: Scenario {
     enum Load {
         case http(depth: Int)
         case webSocket(WebSocketEcho.Load)
+        /// broadcast's WebSocket load: one publisher, this many subscribers, 16 messages in
+        /// flight; a "request" is one delivery.
+        case broadcast(subscribers: Int)
 
         var title: String {
             switch self {
             case .http(let depth): depth == 1 ? "HTTP, no pipelining" : "HTTP, \(depth)-deep pipelining"
             case .webSocket(let load): "WebSocket echo \(load.title)"
+            case .broadcast(let n): "WebSocket broadcast to \(grouped(Double(n))) subscribers (deliveries)"
             }
         }
 
@@ -40,6 +44,7 @@ struct Scaling: Scenario {
             switch self {
             case .http(let depth): "http-d\(depth)"
             case .webSocket(let load): "ws-\(load.tag)"
+            case .broadcast: "broadcast"
             }
         }
     }
@@ -49,6 +54,7 @@ struct Scaling: Scenario {
         .http(depth: 1),
         .http(depth: 16),
         .webSocket(WebSocketEcho.Load(connections: 64, size: 32, inFlight: 16)),
+        .broadcast(subscribers: 10_000),
     ]
 
     /// Above this share of a CPU the one-thread load generator is taken to be the limit.
@@ -58,6 +64,7 @@ struct Scaling: Scenario {
 
     func run(_ context: Context) throws -> Report {
         try Wrk.ensureInstalled()
+        let loadgen = try context.benchProduct("reactor-loadgen")
         let servers = try setups.map { setup in
             try context.reactorServer(name: "reactor, \(setup.loops) loop\(setup.loops == 1 ? "" : "s")",
                                       product: "echo", arguments: ["--threads", String(setup.loops)])
@@ -74,6 +81,14 @@ struct Scaling: Scenario {
                 case .webSocket(let ws):
                     return try WebSocketEcho().measure(server, ws, label: label, countSyscalls: false, context,
                                                        serverCPUs: setup.serverCPUs, loadCPUs: setup.loadCPUs)
+                case .broadcast(let subscribers):
+                    let b = Broadcast()
+                    let sample = try b.measure(server, transport: "ws", subscribers: min(subscribers, Proc.openFileLimit() - 200),
+                                               load: ["--window", String(b.window)], label: label, loadgen: loadgen, context,
+                                               serverCPUs: setup.serverCPUs, loadCPUs: setup.loadCPUs)
+                    var values = sample.values
+                    values["messages"] = values["deliveries"]
+                    return try WindowSample(loadgenLine: values, allocations: sample.allocations)
                 }
             })
         }

@@ -106,7 +106,10 @@ struct WebSocketEcho: Scenario {
                 + "\(fixed(idle.echoedBytesPerConnection, 0)) after one echo (\(fixed(idle.upgradeSeconds, 2)) s to upgrade them)")
             idles.append(idle)
         }
-        return report(servers, samples, syscallSamples, latencies, idles, context)
+        let openLoop = try openLoopLatencies(servers, context)
+        var result = report(servers, samples, syscallSamples, latencies, idles, context)
+        result.markdown += openLoopMarkdown(servers, openLoop)
+        return result
     }
 
     /// One throughput run: starts `spec`, drives it with ws_loadgen, stops it. The server runs
@@ -220,6 +223,57 @@ struct WebSocketEcho: Scenario {
         "\(grouped(s.perSecond)) msgs/s, \(grouped(s.cpuPerItem)) CPU ns/msg, "
             + "\(s.allocations) allocations in window, server CPU \(percent(s.serverBusy)), "
             + "loadgen CPU \(percent(s.loadBusy)), other CPU \(percent(s.otherBusy))"
+    }
+
+    /// Open-loop round trips (issue #8's coordinated-omission-aware latency run): `reactor-loadgen
+    /// ws-echo-latency` sends 32-byte messages over 16 connections on a fixed schedule, each timed
+    /// from its intended send time, at a rate every server sustains. Median of the repetitions'
+    /// percentiles, per server.
+    let openLoopRate = 20_000.0
+    let openLoopConnections = 16
+
+    private func openLoopLatencies(_ servers: [ServerSpec], _ context: Context) throws -> [[String: Double]] {
+        let loadgen = try context.benchProduct("reactor-loadgen")
+        say("  -- open loop: \(grouped(openLoopRate)) msgs/s over \(openLoopConnections) connections, \(latencySize) B")
+        var runs = Array(repeating: [[String: Double]](), count: servers.count)
+        for repetition in 1...context.timing.repetitions {
+            for (i, server) in servers.enumerated() {
+                let label = "\(name)-openloop-\(i)-\(repetition)"
+                let port = try context.ports.take()
+                let running = try RunningServer(server, port: port, label: label, context: context)
+                defer { running.stop() }
+                let line = try runHelper("reactor-loadgen ws-echo-latency",
+                                         ["taskset", "-c", CPU.load, loadgen, "ws-echo-latency", "--port", String(port),
+                                          "--rate", fixed(openLoopRate, 0), "--connections", String(openLoopConnections),
+                                          "--size", String(latencySize), "--warmup", String(context.timing.warmup),
+                                          "--measure", String(context.timing.measure), "--server-pid", String(running.pid)],
+                                         label: "\(label)-loadgen", timeout: context.timing.warmup + context.timing.measure + 60,
+                                         expect: "messages=", server: running, context)
+                let values = parseKeyValues(line).compactMapValues(Double.init)
+                say("  \(server.name) run \(repetition): p50 \(fixed(values["p50_us"] ?? 0, 1)) us, p99 \(fixed(values["p99_us"] ?? 0, 1)) us, "
+                    + "p99.9 \(fixed(values["p999_us"] ?? 0, 1)) us\(values["behind"] == 1 ? ", FELL BEHIND" : "")")
+                runs[i].append(values)
+            }
+        }
+        return runs.map { r in
+            var out: [String: Double] = [:]
+            for key in ["p50_us", "p99_us", "p999_us", "max_us", "server_cpu_ns", "messages", "behind"] {
+                out[key] = median(r.compactMap { $0[key] })
+            }
+            return out
+        }
+    }
+
+    private func openLoopMarkdown(_ servers: [ServerSpec], _ runs: [[String: Double]]) -> String {
+        let rows = zip(servers, runs).map { server, v in
+            [server.name, fixed(v["p50_us"] ?? 0, 1), fixed(v["p99_us"] ?? 0, 1), fixed(v["p999_us"] ?? 0, 1),
+             grouped((v["server_cpu_ns"] ?? 0) / max(1, v["messages"] ?? 1)), (v["behind"] ?? 0) > 0 ? "yes" : "no"]
+        }
+        return "\nOpen-loop round trips (`reactor-loadgen ws-echo-latency`, written on the reactor): \(grouped(openLoopRate)) messages/s of "
+            + "\(latencySize) bytes over \(openLoopConnections) connections on a fixed schedule, each timed from its intended send time "
+            + "(coordinated omission cannot hide a stall); the load generator spins on its CPU so messages leave on time. At this "
+            + "rate the servers sleep between messages, so CPU per message is mostly the cost of waking up (microseconds):\n\n"
+            + markdownTable(["server", "p50 us", "p99 us", "p99.9 us", "CPU ns/msg", "fell behind"], rows) + "\n"
     }
 
     private func report(_ servers: [ServerSpec], _ samples: [[[WindowSample]]], _ syscallSamples: [[WindowSample?]],
