@@ -165,20 +165,25 @@ final class BroadcastRun: SubscriberEvents {
         if let rate = options.rate {
             let interval = UInt64(1e9 / max(rate, 0.001))
             nextDue = ProcReadings.monotonicNanoseconds()
-            // The wheel ticks every millisecond; each tick publishes every message now due, stamped
-            // with the time it was due, so a late tick adds to the latency it measures.
-            _ = loop.scheduleRepeating(every: .milliseconds(1)) { [unowned self] in
-                guard publishing else { return }
-                let now = ProcReadings.monotonicNanoseconds()
-                while nextDue <= now {
-                    guard !tracker.isFull else { saturated = true; nextDue = now + interval; break }
-                    publishOne(at: nextDue)
-                    nextDue += interval
-                }
-            }
+            rateInterval = interval
         } else {
             tracker.onComplete = { [unowned self] in topUp() }
             topUp()
+        }
+    }
+
+    private var rateInterval: UInt64 = 0
+
+    /// Open loop: publishes every message now due, stamped with the time it was due. main.swift
+    /// calls it after every loop iteration, spinning on this CPU, so messages leave on schedule
+    /// to the microsecond rather than on the wheel's 1 ms tick.
+    func tick() {
+        guard publishing, rateInterval > 0 else { return }
+        let now = ProcReadings.monotonicNanoseconds()
+        while nextDue <= now {
+            guard !tracker.isFull else { saturated = true; nextDue = now + rateInterval; break }
+            publishOne(at: nextDue)
+            nextDue += rateInterval
         }
     }
 

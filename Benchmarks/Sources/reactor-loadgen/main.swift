@@ -23,7 +23,13 @@ case .broadcast:
         let loop = try EventLoop()
         let run = try BroadcastRun(loop: loop, options: options)
         try run.start()
-        loop.run()
+        if options.rate != nil {
+            // Open loop: spin so that messages leave on schedule (see BroadcastRun.tick).
+            while loop.runOnce(timeout: .zero) { run.tick() }
+            loop.close()
+        } else {
+            loop.run()
+        }
     } catch {
         die("\(error)")
     }
