@@ -191,7 +191,7 @@ final class ChatSockets: WebSocketHandler {
     init(metrics: DemoMetrics) { self.metrics = metrics }
 
     func webSocketDidOpen(_ ws: WebSocket) {
-        metrics.webSocketOpened(ws, .webSocketChat, rememberPeer: false)
+        metrics.webSocketOpened(ws, .webSocketChat)
         if let resume = ws.context as? Resume {
             let (messages, gap) = resume.topic.messages(after: resume.after)
             if gap || resume.otherInstance {
@@ -213,6 +213,10 @@ final class ChatSockets: WebSocketHandler {
     func webSocket(_ ws: WebSocket, didReceiveText text: UnsafeRawBufferPointer) {
         metrics.received(.webSocketChat)
         (ws.context as? Topic)?.publish(SharedBytes(copying: text))
+    }
+
+    func webSocketWillFail(_ ws: WebSocket, code: WebSocketCloseCode, reason: String) {
+        metrics.webSocketFailing(ws, .webSocketChat, code: code, reason: reason)
     }
 
     func webSocketDidClose(_ ws: WebSocket, code: WebSocketCloseCode, reason: String) {

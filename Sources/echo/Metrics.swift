@@ -41,6 +41,8 @@ struct DemoCounters: Sendable {
 /// The counters live behind a pointer held by a `let`: a handler bumps one on every echoed
 /// message, and a class's `var` would pay a runtime exclusivity check each time.
 final class DemoMetrics {
+    /// Sockets whose failure was logged as it happened (see `webSocketFailing`), until they close.
+    private var failuresLogged: Set<UInt64> = []
     let loop: EventLoop
     let errors: RateLimitedLog
     private let counters: UnsafeMutablePointer<DemoCounters>
@@ -69,13 +71,16 @@ final class DemoMetrics {
 
     // MARK: WebSockets
 
-    /// Counts an opened WebSocket and, with `rememberPeer`, keeps its peer's address for the
-    /// error line: when it closes, the descriptor is gone and the address with it. That costs a
-    /// getpeername(2) and a small object per connection, which the echo endpoint does not pay: it
-    /// is the benchmarks' server, held to a budget of bytes per idle connection.
-    func webSocketOpened(_ ws: WebSocket, _ t: DemoTransport, rememberPeer: Bool) {
-        opened(t)
-        if rememberPeer && ws.context == nil { ws.context = PeerName(ws.connection) }
+    func webSocketOpened(_ ws: WebSocket, _ t: DemoTransport) { opened(t) }
+
+    /// Logs our side failing a WebSocket, naming its peer while the connection is still open (at
+    /// the close the descriptor and its address are gone, and keeping every socket's address
+    /// would cost each idle connection bytes it is budgeted not to have). The close that follows
+    /// is then not logged again.
+    func webSocketFailing(_ ws: WebSocket, _ t: DemoTransport, code: WebSocketCloseCode, reason: String) {
+        let peer = ws.connection.peerAddress?.description ?? "\(ws.connection)"
+        errors("\(peer): \(t.label): WebSocket closed \(code.rawValue): \(reason.isEmpty ? "no reason given" : reason)")
+        failuresLogged.insert(ws.connection.id)
     }
 
     /// Counts the close, and logs it when it ended in error: a protocol violation (ours or the
@@ -83,12 +88,14 @@ final class DemoMetrics {
     /// without a close handshake. Normal closes and our own shutdown (1001) are not errors.
     func webSocketClosed(_ ws: WebSocket, _ t: DemoTransport, code: WebSocketCloseCode, reason: String) {
         closed(t)
+        if failuresLogged.remove(ws.connection.id) != nil { return }  // logged as it failed
         switch code {
         case .normal, .goingAway, .noStatus: return
         default: break
         }
         if code.rawValue >= 3000 { return }  // application codes: a decision, not an error
-        let peer = (ws.context as? PeerName)?.text ?? "\(ws.connection) (peer not kept)"
+        // A drop or the peer's own error close: the descriptor is gone, so the handle names it.
+        let peer = "\(ws.connection)"
         let what = code == .abnormal ? "dropped" : "closed \(code.rawValue)"
         errors("\(peer): \(t.label): WebSocket \(what): \(reason.isEmpty ? "no reason given" : reason)")
     }
@@ -159,8 +166,3 @@ private final class RoomAudience: TopicSubscriber {
     func topic(_ topic: Topic, didPublish message: TopicMessage) { metrics.observed(self) }
 }
 
-/// A connection's peer address, kept as text for the lines logged about it.
-final class PeerName {
-    let text: String
-    init(_ connection: Connection) { text = connection.peerAddress?.description ?? "?" }
-}

@@ -58,7 +58,11 @@ final class WebSocketEcho: WebSocketHandler {
     let metrics: DemoMetrics
     init(metrics: DemoMetrics) { self.metrics = metrics }
 
-    func webSocketDidOpen(_ ws: WebSocket) { metrics.webSocketOpened(ws, .webSocketEcho, rememberPeer: false) }
+    func webSocketDidOpen(_ ws: WebSocket) { metrics.webSocketOpened(ws, .webSocketEcho) }
+
+    func webSocketWillFail(_ ws: WebSocket, code: WebSocketCloseCode, reason: String) {
+        metrics.webSocketFailing(ws, .webSocketEcho, code: code, reason: reason)
+    }
 
     func webSocket(_ ws: WebSocket, didReceiveText text: UnsafeRawBufferPointer) {
         metrics.received(.webSocketEcho)

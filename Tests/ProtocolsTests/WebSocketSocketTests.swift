@@ -158,3 +158,39 @@ final class WebSocketSocketTests: XCTestCase {
         XCTAssertEqual(Array(got.suffix(7)), [0x81, 0x05] + Array("early".utf8))
     }
 }
+
+extension WebSocketSocketTests {
+    /// Records `webSocketWillFail` with the peer address it could still read, then the close.
+    final class FailureWitness: WebSocketHandler {
+        let seen: Shared<[String]>
+        init(_ seen: Shared<[String]>) { self.seen = seen }
+        func webSocketWillFail(_ ws: WebSocket, code: WebSocketCloseCode, reason: String) {
+            let peer = ws.connection.peerAddress?.ip ?? "none"
+            seen.with { $0.append("fail \(code.rawValue) from \(peer)") }
+        }
+        func webSocketDidClose(_ ws: WebSocket, code: WebSocketCloseCode, reason: String) {
+            seen.with { $0.append("closed \(code.rawValue)") }
+        }
+    }
+
+    /// Our side failing a connection (an unmasked client frame: 1002) tells the handler first,
+    /// while the peer's address can still be read, then closes.
+    func testAFailureIsAnnouncedWhileThePeerCanStillBeNamed() throws {
+        let seen = Shared<[String]>([])
+        let port = Shared<UInt16>(0)
+        let server = try EventLoopThread { loop in
+            let router = HTTPRouter()
+            router.get("/ws") { req, res in WebSocket.upgrade(req, res, handler: FailureWitness(seen)) }
+            let http = HTTPServer(loop: loop, router: router)
+            port.with { $0 = try! http.listen(on: SocketAddress(ip: "127.0.0.1", port: 0)).address.port }
+        }
+        defer { server.stopAndJoin() }
+        let client = try BlockingClient(port: port.get)
+        client.send("GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        XCTAssertTrue(String(decoding: client.receive(exactly: 12), as: UTF8.self).hasPrefix("HTTP/1.1 101"))
+        client.send([0x81, 0x02, 0x68, 0x69])  // unmasked: a protocol error from a client
+        XCTAssertTrue(eventually { seen.get.count == 2 }, "\(seen.get)")
+        XCTAssertEqual(seen.get, ["fail 1002 from 127.0.0.1", "closed 1002"])
+    }
+}

@@ -109,6 +109,9 @@ public final class WebSocket: ConnectionHandler {
             connection.close(reason: .local)
             return
         }
+        if code != .normal && code != .goingAway && code.rawValue < 3000 {
+            handler?.webSocketWillFail(self, code: code, reason: reason)
+        }
         sendClose(code, reason)
         closeCode = code
         closeReason = reason
@@ -204,6 +207,7 @@ public final class WebSocket: ConnectionHandler {
             state = .closing
             connection.close(reason: .local)
         case .failure(let code, let reason):
+            handler?.webSocketWillFail(self, code: code, reason: reason)
             if state == .open { sendClose(code, reason) }
             closeCode = code
             closeReason = reason

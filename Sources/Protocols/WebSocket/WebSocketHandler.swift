@@ -12,6 +12,10 @@ public protocol WebSocketHandler: AnyObject {
     /// The connection is closed. `code` is the peer's close code, ours when we failed the
     /// connection, or `.abnormal` (1006) when it dropped without a close frame.
     func webSocketDidClose(_ ws: WebSocket, code: WebSocketCloseCode, reason: String)
+    /// Our side is closing the connection for an error (a protocol violation, a message too big,
+    /// a slow consumer): called while the connection is still open, so its peer can still be
+    /// named (`ws.connection.peerAddress`); `webSocketDidClose` follows.
+    func webSocketWillFail(_ ws: WebSocket, code: WebSocketCloseCode, reason: String)
 }
 
 extension WebSocketHandler {
@@ -21,4 +25,5 @@ extension WebSocketHandler {
     public func webSocket(_ ws: WebSocket, didReceivePong payload: UnsafeRawBufferPointer) {}
     public func webSocketWritabilityDidChange(_ ws: WebSocket, isWritable: Bool) {}
     public func webSocketDidClose(_ ws: WebSocket, code: WebSocketCloseCode, reason: String) {}
+    public func webSocketWillFail(_ ws: WebSocket, code: WebSocketCloseCode, reason: String) {}
 }
