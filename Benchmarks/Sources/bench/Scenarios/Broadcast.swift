@@ -178,7 +178,7 @@ struct Broadcast: Scenario {
             \(context.options.quick ? " (--quick: targets not enforced)" : ""). \(machineLine()).
 
             CPU ns/delivery: server CPU time over the window / deliveries in it. RSS/idle subscriber: VmRSS after the \
-            subscribers connected and sat idle 1 s, minus VmRSS before they connected, over their number. \
+            subscribers connected and sat idle 1 s, minus VmRSS before they connected (after 64 warm-up subscribers came and went), over their number. \
             \(context.buildTimesLine)
 
 
