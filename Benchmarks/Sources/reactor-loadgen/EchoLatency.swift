@@ -64,8 +64,7 @@ final class EchoLatency {
 
         func connectionDidOpen(_ c: Connection) {
             connection = c
-            _ = c.send("GET \(owner.options.path) HTTP/1.1\r\nHost: \(owner.options.host)\r\nUpgrade: websocket\r\n"
-                       + "Connection: Upgrade\r\nSec-WebSocket-Key: \(IdleConnections.key)\r\nSec-WebSocket-Version: 13\r\n\r\n")
+            _ = c.send(MinimalUpgrade.request(owner.options.path, host: owner.options.host))
         }
 
         func send(_ seq: UInt64) {
@@ -82,9 +81,7 @@ final class EchoLatency {
         func connection(_ c: Connection, didRead bytes: UnsafeRawBufferPointer) -> Int {
             var at = 0
             if !upgraded {
-                guard let end = headEnd(bytes) else { return 0 }
-                let head = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[0..<end]), as: UTF8.self)
-                guard head.hasPrefix("HTTP/1.1 101"), head.contains(IdleConnections.accept) else { die("the upgrade failed:\n\(head)", status: 2) }
+                guard let end = MinimalUpgrade.answerLength(bytes, what: "connection \(index)") else { return 0 }
                 upgraded = true
                 at = end
                 owner.clientReady()

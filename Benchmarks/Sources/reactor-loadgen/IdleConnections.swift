@@ -23,15 +23,12 @@ final class IdleConnections {
     private var upgradeStarted: UInt64 = 0
     private(set) var finished = false
     static let perSourceAddress = 20_000
-    static let key = "dGhlIHNhbXBsZSBub25jZQ=="
-    static let accept = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
 
     init(loop: EventLoop, options: LoadOptions) throws {
         self.loop = loop
         self.options = options
         address = try SocketAddress(ip: options.host, port: options.port)
-        request = Array(("GET \(options.path) HTTP/1.1\r\nHost: \(options.host)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            + "Sec-WebSocket-Key: \(Self.key)\r\nSec-WebSocket-Version: 13\r\n\r\n").utf8)
+        request = Array(MinimalUpgrade.request(options.path, host: options.host).utf8)
     }
 
     func start() throws {
@@ -50,14 +47,7 @@ final class IdleConnections {
         func connectionDidOpen(_ c: Connection) { _ = c.send(owner.request) }
         func connection(_ c: Connection, didRead bytes: UnsafeRawBufferPointer) -> Int {
             guard !upgraded else { return bytes.count }  // idle: the server has nothing to say
-            guard let end = headEnd(bytes) else {
-                if bytes.count > 16384 { die("upgrade response head too large", status: 2) }
-                return 0
-            }
-            let head = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[0..<end]), as: UTF8.self)
-            guard head.hasPrefix("HTTP/1.1 101"), head.contains(IdleConnections.accept) else {
-                die("the upgrade on \(owner.options.path) failed:\n\(head)", status: 2)
-            }
+            guard MinimalUpgrade.answerLength(bytes, what: owner.options.path) != nil else { return 0 }
             upgraded = true
             if warmup {
                 c.close()

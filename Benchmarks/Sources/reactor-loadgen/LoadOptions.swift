@@ -47,7 +47,7 @@ struct LoadOptions {
                    [--server-pid PID] [--signal-window] [--parallel-connects K] [--metrics]
                reactor-loadgen idle --port P [--connections N] [--path /echo] [--idle-seconds S] --server-pid PID
                reactor-loadgen sio-setup --port P [--count N] [--server-pid PID]
-               reactor-loadgen ws-echo-latency --port P --rate MSGS_PER_S [--connections N] [--size B] [--path /echo]
+               reactor-loadgen ws-echo-latency --port P --rate MSGS_PER_S [--connections N (16)] [--size B] [--path /echo]
                    [--warmup S] [--measure S] [--server-pid PID]
         """
 
@@ -75,6 +75,7 @@ struct LoadOptions {
             guard let p = UInt16(value(flag)), p > 0 else { fail("\(flag) needs a port") }
             return p
         }
+        var connectionsGiven = false
         while let arg = rest.popFirst() {
             switch arg {
             case "--host": o.host = value(arg)
@@ -93,7 +94,9 @@ struct LoadOptions {
             case "--signal-window": o.signalWindow = true
             case "--parallel-connects": o.parallelConnects = max(1, Int(number(arg)))
             case "--metrics": o.metrics = true
-            case "--connections": o.connections = max(1, Int(number(arg)))
+            case "--connections":
+                o.connections = max(1, Int(number(arg)))
+                connectionsGiven = true
             case "--path": o.path = value(arg)
             case "--idle-seconds": o.idleSeconds = number(arg)
             case "--count": o.count = max(1, Int(number(arg)))
@@ -104,6 +107,7 @@ struct LoadOptions {
             default: fail("unknown option \(arg)")
             }
         }
+        if o.mode == .echoLatency && !connectionsGiven { o.connections = 16 }  // idle's 10,000 is no echo load
         return o
     }
 }

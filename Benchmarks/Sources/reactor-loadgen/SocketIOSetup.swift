@@ -87,10 +87,11 @@ enum SocketIOSetup {
     }
 
     private static func upgrade(_ s: BlockingSocket, _ o: LoadOptions, query: String) {
-        s.write("GET /socket.io/?\(query) HTTP/1.1\r\nHost: \(o.host)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        s.write(MinimalUpgrade.request("/socket.io/?\(query)", host: o.host))
         let response = s.readResponse()
-        guard response.status == 101 else { die("the WebSocket upgrade answered \(response.status)", status: 2) }
+        guard response.status == 101, response.head.contains(MinimalUpgrade.accept.lowercased()) else {
+            die("the WebSocket upgrade answered \(response.status)", status: 2)
+        }
     }
 
     private static func expectFrame(_ s: BlockingSocket, prefix: String) {
