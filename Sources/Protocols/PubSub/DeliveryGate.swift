@@ -66,9 +66,16 @@ extension DeliveryGate {
 
     /// Call from `webSocketWritabilityDidChange`: sends the drop marker and what was held.
     public mutating func writabilityChanged(_ isWritable: Bool, socket: WebSocket) {
+        writabilityChanged(isWritable, marker: { socket.send(text: "(\($0) messages dropped)") },
+                           send: { socket.send(frame: $0.webSocketFrame) })
+    }
+
+    /// Once the connection drains: `marker` with the number dropped (if any), then `send` for
+    /// each held message, oldest first. Every transport's subscriber calls this with its framing.
+    mutating func writabilityChanged(_ isWritable: Bool, marker: (Int) -> Void, send: (TopicMessage) -> Void) {
         guard isWritable else { return }
         let (dropped, held) = drain()
-        if dropped > 0 { socket.send(text: "(\(dropped) messages dropped)") }
-        for m in held { socket.send(frame: m.webSocketFrame) }
+        if dropped > 0 { marker(dropped) }
+        for m in held { send(m) }
     }
 }

@@ -103,10 +103,7 @@ public final class SSEStream: TopicSubscriber {
     }
 
     private func writabilityChanged(_ isWritable: Bool) {
-        guard isWritable else { return }
-        let (dropped, held) = gate.drain()
-        if dropped > 0 { send(event: "dropped", data: String(dropped)) }
-        for m in held { send(m.sseEvent) }
+        gate.writabilityChanged(isWritable, marker: { send(event: "dropped", data: String($0)) }, send: { send($0.sseEvent) })
     }
 
     private func finish() {
