@@ -7,7 +7,7 @@ import Reactor
 /// 32-byte messages, closed loop (at most `window` messages not yet delivered to everyone) or
 /// open loop (`rate` per second), and measures deliveries per second and the time from each
 /// publish to the delivery of its last copy.
-final class BroadcastRun: SubscriberEvents {
+final class BroadcastRun: SubscriberEvents, LoadRun {
     let loop: EventLoop
     let options: LoadOptions
     let tracker: BroadcastTracker
@@ -174,7 +174,7 @@ final class BroadcastRun: SubscriberEvents {
 
     private var rateInterval: UInt64 = 0
 
-    /// Open loop: publishes every message now due, stamped with the time it was due. main.swift
+    /// Open loop: publishes every message now due, stamped with the time it was due. `drive`
     /// calls it after every loop iteration, spinning on this CPU, so messages leave on schedule
     /// to the microsecond rather than on the wheel's 1 ms tick.
     func tick() {

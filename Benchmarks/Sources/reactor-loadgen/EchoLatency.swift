@@ -11,7 +11,7 @@ import Reactor
 /// key (the C baseline server answers only that one): masked binary frames of at most 125 bytes,
 /// each carrying its sequence number, echoed unmasked. An echo out of order, altered or missing
 /// stops the run with status 2.
-final class EchoLatency {
+final class EchoLatency: LoadRun {
     let loop: EventLoop
     let options: LoadOptions
     private let address: SocketAddress
@@ -124,7 +124,7 @@ final class EchoLatency {
         _ = loop.schedule(after: .milliseconds(Int64((options.warmup + options.measure) * 1000))) { [unowned self] in finish() }
     }
 
-    /// Sends every message now due, stamped with the time it was due. main.swift calls it after
+    /// Sends every message now due, stamped with the time it was due. `drive` calls it after
     /// every loop iteration, spinning (`runOnce(timeout: .zero)`): the wheel's 1 ms tick would
     /// add up to a millisecond of schedule delay to every round trip it measures.
     func tick() {

@@ -10,7 +10,7 @@ import Reactor
 /// The upgrade is the minimal client side of RFC 6455's handshake, with the RFC's example key
 /// (the C baseline server answers only that one), and the connection then sits idle: no frame
 /// machinery is needed to hold it, and 100,000 of them stay cheap on this side too.
-final class IdleConnections {
+final class IdleConnections: LoadRun {
     let loop: EventLoop
     let options: LoadOptions
     private let address: SocketAddress

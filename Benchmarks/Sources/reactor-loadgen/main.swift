@@ -19,39 +19,10 @@ switch options.mode {
 case .setup:
     SocketIOSetup.run(options)
 case .broadcast:
-    do {
-        let loop = try EventLoop()
-        let run = try BroadcastRun(loop: loop, options: options)
-        try run.start()
-        if options.rate != nil {
-            // Open loop: spin so that messages leave on schedule (see BroadcastRun.tick).
-            while loop.runOnce(timeout: .zero) { run.tick() }
-            loop.close()
-        } else {
-            loop.run()
-        }
-    } catch {
-        die("\(error)")
-    }
+    drive(spinning: options.rate != nil) { try BroadcastRun(loop: $0, options: options) }
 case .echoLatency:
-    do {
-        let loop = try EventLoop()
-        let run = try EchoLatency(loop: loop, options: options)
-        try run.start()
-        // Spins on its own CPU so that sends leave on schedule to the microsecond.
-        while loop.runOnce(timeout: .zero) { run.tick() }
-        loop.close()
-    } catch {
-        die("\(error)")
-    }
+    drive(spinning: true) { try EchoLatency(loop: $0, options: options) }
 case .idle:
-    do {
-        let loop = try EventLoop()
-        let idle = try IdleConnections(loop: loop, options: options)
-        try idle.start()
-        loop.run()
-    } catch {
-        die("\(error)")
-    }
+    drive(spinning: false) { try IdleConnections(loop: $0, options: options) }
 }
 exit(0)

@@ -85,25 +85,12 @@ struct Broadcast: Scenario {
         let port = try context.ports.take()
         let server = try RunningServer(spec, port: port, label: label, context: context, cpus: serverCPUs)
         defer { server.stop() }
-        let child = try Child(
-            name: "reactor-loadgen broadcast",
-            command: ["taskset", "-c", loadCPUs, loadgen, "broadcast", "--port", String(port), "--transport", transport,
-                      "--subscribers", String(subscribers), "--warmup", String(timing.warmup), "--measure", String(timing.measure),
-                      "--server-pid", String(server.pid), "--signal-window", "--metrics"] + load,
-            logPath: context.logPath("\(label)-loadgen")
-        )
-        defer { child.stop() }
-        guard let status = child.wait(timeout: timing.warmup + timing.measure + 120) else {
-            throw BenchError("the load generator against \(spec.name) did not finish:\n\(child.logTail())")
-        }
-        guard status == 0 else {
-            let why = status == 2 ? "the server lost, duplicated or reordered messages" : "status \(status)"
-            throw BenchError("the load generator against \(spec.name) failed (\(why)):\n\(child.logTail())\n  server output:\n\(server.child.logTail())")
-        }
-        let log = (try? String(contentsOfFile: child.logPath, encoding: .utf8)) ?? ""
-        guard let line = log.split(separator: "\n").last(where: { $0.hasPrefix("deliveries=") }) else {
-            throw BenchError("the load generator printed no result:\n\(child.logTail())")
-        }
+        let line = try runHelper(
+            "reactor-loadgen broadcast",
+            ["taskset", "-c", loadCPUs, loadgen, "broadcast", "--port", String(port), "--transport", transport,
+             "--subscribers", String(subscribers), "--warmup", String(timing.warmup), "--measure", String(timing.measure),
+             "--server-pid", String(server.pid), "--signal-window", "--metrics"] + load,
+            label: "\(label)-loadgen", timeout: timing.warmup + timing.measure + 120, expect: "deliveries=", server: server, context)
         let sample = Sample(values: parseKeyValues(line), allocations: try server.allocationsInWindow().allocations)
         guard sample.deliveries > 0 else { throw BenchError("\(spec.name) delivered nothing in the measured window") }
         return sample
