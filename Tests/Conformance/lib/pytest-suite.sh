@@ -11,6 +11,7 @@
 #
 # Environment (all optional):
 #   REACTOR_SCRATCH              swift build scratch path (default: <repo>/.build)
+#   REACTOR_CONFIGURATION        debug (default) or release: the build the server runs from
 #   REACTOR_CONFORMANCE_VENV     venv directory (default: ${TMPDIR:-/tmp}/reactor-conformance-venv/http)
 #   REACTOR_PYTHON               python used to create the venv (default: python3)
 #   REACTOR_CONFORMANCE_VERBOSE  1: show pytest's report even when everything passes
@@ -25,6 +26,7 @@ SCRATCH="${REACTOR_SCRATCH:-$ROOT/.build}"
 VENV="${REACTOR_CONFORMANCE_VENV:-${TMPDIR:-/tmp}/reactor-conformance-venv/$SUITE}"
 PYTHON="${REACTOR_PYTHON:-python3}"
 VERBOSE="${REACTOR_CONFORMANCE_VERBOSE:-0}"
+CONFIGURATION="${REACTOR_CONFIGURATION:-debug}"
 
 # Time bounds: a cold build is slow, everything else is not. A warm run takes well under 2 min.
 BUILD_TIMEOUT=1200
@@ -136,15 +138,15 @@ PY="$VENV/bin/python"
 
 # --- 2. the server binary -----------------------------------------------------------------------
 
-say "building echo (scratch path $SCRATCH)"
-if ! run timeout "$BUILD_TIMEOUT" swift build --package-path "$ROOT" --scratch-path "$SCRATCH" --product echo \
+say "building echo ($CONFIGURATION, scratch path $SCRATCH)"
+if ! run timeout "$BUILD_TIMEOUT" swift build --package-path "$ROOT" --scratch-path "$SCRATCH" -c "$CONFIGURATION" --product echo \
     >"$WORK/build.log" 2>&1; then
     cat "$WORK/build.log" >&2
     say "swift build failed"
     echo "0 passed, 1 failed"
     exit 1
 fi
-ECHO_BIN="$(swift build --package-path "$ROOT" --scratch-path "$SCRATCH" --show-bin-path)/echo"
+ECHO_BIN="$(swift build --package-path "$ROOT" --scratch-path "$SCRATCH" -c "$CONFIGURATION" --show-bin-path)/echo"
 [ -x "$ECHO_BIN" ] || { say "no executable at $ECHO_BIN"; echo "0 passed, 1 failed"; exit 1; }
 
 # --- 3. the server ------------------------------------------------------------------------------
