@@ -5,7 +5,8 @@ import Reactor
 /// of them reaches subscribers on all of them. Wire contract (every message of a room gets the
 /// room's next id, 1, 2, 3, ...; `room` defaults to "lobby"):
 ///
-///   POST /send?room=R            body = the text (UTF-8) -> 200 {"id": n}
+///   POST /send?room=R            body = the text (UTF-8) -> 200 {"id": n}; 403 for a browser page of
+///        another origin than the server's (unless `--allow-origin`), as for the WebSocket routes
 ///   ws   /chat?room=R[&after=N]  each message as one text frame; each text frame sent is published
 ///        A frame carries no id. With `after=N` the socket first gets the room's messages after id
 ///        N, then the live ones, so frame k is message N+k and a client counting frames knows every
@@ -47,6 +48,11 @@ struct Chat {
         let instance = pubsub.relay == nil || pubsub.relay is LoopGroupRelay ? Self.processInstance : nil
 
         router.post("/send") { req, res in
+            // A page of another site must not post in the name of a visitor's browser.
+            guard webSocket.origins.verdict(req.head).isAllowed else {
+                res.respond(.forbidden, contentType: "text/plain; charset=utf-8", body: "origin not allowed\n" as StaticString)
+                return
+            }
             guard let topic = Self.topic(req, pubsub, res) else { return }
             guard UTF8Validator.isValid(req.body) else {
                 res.respond(.badRequest, contentType: "text/plain; charset=utf-8", body: "the message must be UTF-8 text\n" as StaticString)

@@ -24,6 +24,9 @@ struct Options {
     var logLevel = LogLevel.info
     /// Rooms shared with other processes through this Redis (nil: this process alone).
     var redis: RedisEndpoint?
+    /// Browser origins allowed besides the server's own, on the WebSocket routes, `POST /send`
+    /// and Socket.IO/Engine.IO (`--allow-origin`).
+    var origins = OriginPolicy.sameOrigin
 
     static let usage = """
     usage: echo [options]
@@ -47,6 +50,9 @@ struct Options {
       --connect-timeout MS close a Socket.IO client that joins no namespace within MS ms (default 45000)
       --redis URL          share chat rooms and Socket.IO broadcasts with other echo processes
                            through Redis pub/sub (redis://host:port[/db]; see docs/SCALING.md)
+      --allow-origin ORIGIN  let pages from ORIGIN (scheme://host[:port], or * for any) open
+                           WebSockets, POST /send and use Socket.IO (repeatable); by default only
+                           this server's own pages and clients that send no Origin may (else 403)
       --log-level LEVEL    error, warn, info or debug (default info)
       -h, --help           show this help
     """
@@ -107,6 +113,12 @@ struct Options {
                     } catch {
                         throw UsageError("--redis: \(error.message)")
                     }
+                case "--allow-origin":
+                    let origin = try value(a)
+                    guard origin == "*" || origin.contains("://") else {
+                        throw UsageError("--allow-origin takes scheme://host[:port] or *")
+                    }
+                    o.origins.allow(origin)
                 case "--log-level":
                     guard let l = LogLevel(name: try value(a)) else { throw UsageError("--log-level is one of error, warn, info, debug") }
                     o.logLevel = l

@@ -30,6 +30,7 @@ func installSocketIODemo(on router: HTTPRouter, loop: EventLoop, options: Option
     engine.pingInterval = .milliseconds(options.pingIntervalMilliseconds)
     engine.pingTimeout = .milliseconds(options.pingTimeoutMilliseconds)
     engine.maxPayload = options.maxPayload
+    engine.origins = options.origins
 
     var configuration = SocketIOConfiguration()
     configuration.engine = engine

@@ -15,6 +15,11 @@ public struct EngineIOConfiguration: Sendable {
     public var maxQueuedPackets = 10_000
     /// Whether sessions may upgrade from polling to WebSocket (`upgrades` in the handshake).
     public var allowUpgrades = true
+    /// Which browser origins may open and use sessions, on both transports. Others get 403
+    /// (`Forbidden`, code 4); allowed cross-origin pages get CORS answers, preflights included
+    /// (the reference server's `cors` option, with credentials). Default: only pages this server
+    /// served, and clients that send no `Origin`.
+    public var origins = OriginPolicy.sameOrigin
     /// Options of the WebSocket transport. Its own keepalive pings are turned off (Engine.IO
     /// pings at its own layer) and its message limits follow `maxPayload`.
     public var webSocket = WebSocketConfiguration()
@@ -25,6 +30,7 @@ public struct EngineIOConfiguration: Sendable {
     var effectiveWebSocket: WebSocketConfiguration {
         var c = webSocket
         c.pingInterval = nil
+        c.origins = origins
         c.limits.maxMessageSize = maxPayload
         c.limits.maxFrameSize = maxPayload
         return c

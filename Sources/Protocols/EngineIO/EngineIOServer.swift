@@ -42,6 +42,16 @@ public final class EngineIOServer {
 
     /// Handles one Engine.IO request (for applications that route by themselves).
     public func handle(_ req: HTTPRequest, _ res: HTTPResponder) {
+        switch configuration.origins.verdict(req.head) {
+        case .noOrigin, .sameOrigin:
+            break
+        case .refused:
+            log("refused a request from another origin (see EngineIOConfiguration.origins)")
+            return respondError(.forbidden, res)
+        case .allowedCrossOrigin:
+            if req.method == .options { return answerPreflight(req, res) }
+            addCORSHeaders(req, res)
+        }
         let route = EngineIORoute.classify(
             method: req.method, eio: req.queryValue("EIO"), transport: req.queryValue("transport"),
             sid: req.queryValue("sid"), isWebSocketUpgrade: WebSocketHandshake.isUpgradeRequest(req.head))
@@ -73,6 +83,26 @@ public final class EngineIOServer {
             WebSocket.upgrade(req, res, configuration: configuration.effectiveWebSocket,
                               handler: EngineIOWebSocketTransport(server: self, role: .probe(session)))
         }
+    }
+
+    /// A CORS preflight from an allowed origin: which methods and headers its page may use.
+    private func answerPreflight(_ req: HTTPRequest, _ res: HTTPResponder) {
+        addCORSHeaders(req, res)
+        res.addHeader("Access-Control-Allow-Methods", "GET, POST")
+        if let asked = req.header("access-control-request-headers") {
+            res.addHeader("Access-Control-Allow-Headers", asked.string)
+        }
+        res.addHeader("Access-Control-Max-Age", "600")
+        res.respond(.noContent)
+    }
+
+    /// Names the page's origin (never `*`: the answer allows credentials, as socket.io's
+    /// `cors: {origin, credentials: true}` does), and says the answer depends on it.
+    private func addCORSHeaders(_ req: HTTPRequest, _ res: HTTPResponder) {
+        guard let origin = req.header("origin") else { return }
+        res.addHeader("Access-Control-Allow-Origin", origin.string)
+        res.addHeader("Access-Control-Allow-Credentials", "true")
+        res.addHeader("Vary", "Origin")
     }
 
     private func lookUp(_ sid: String, _ res: HTTPResponder) -> EngineIOSession? {

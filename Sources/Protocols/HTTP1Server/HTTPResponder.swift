@@ -63,6 +63,12 @@ public struct HTTPResponder {
         exchange.respond(sequence, status: status, contentType: contentType, headers: headers, body: .shared(body))
     }
 
+    /// Adds a header to whatever answer this request gets, whoever writes it (`respond`,
+    /// `beginStream` or `upgrade`, now or later): for a layer that decides a header before the
+    /// code that answers runs, as CORS does for Engine.IO's held polls. Ignored once the answer's
+    /// head is written.
+    public func addHeader(_ name: String, _ value: String) { exchange.addHeader(sequence, name, value) }
+
     // MARK: Switching protocols
 
     /// Answers `101 Switching Protocols` with `headers` and hands the connection, with any bytes

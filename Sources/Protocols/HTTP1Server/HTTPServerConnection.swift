@@ -44,6 +44,9 @@ final class HTTPServerConnection: ConnectionHandler {
     private var abandonHandler: (() -> Void)?
     private var shutdownHandler: (() -> Void)?
     private var writabilityHandler: ((Bool) -> Void)?
+    /// Headers a layer added for whatever answer the current request gets (`HTTPResponder.addHeader`):
+    /// empty, and so allocation-free, on the plain path.
+    private var addedHeaders: [(String, String)] = []
 
     init(server: HTTPServer, connection: Connection) {
         self.server = server
@@ -299,6 +302,7 @@ final class HTTPServerConnection: ConnectionHandler {
         }
         connection.send(UnsafeRawBufferPointer(rebasing: server.scratch[0..<n]))
         phase = .upgraded
+        if !addedHeaders.isEmpty { addedHeaders = [] }
         abandonHandler = nil
         shutdownHandler = nil
         connection.setTimeout(nil)
@@ -346,13 +350,20 @@ final class HTTPServerConnection: ConnectionHandler {
                 w.header("Server", "Reactor" as StaticString)
                 if let contentType { w.header("Content-Type", contentType) }
                 for (name, value) in headers { w.header(name, value) }
+                for (name, value) in addedHeaders { w.header(name, value) }
             }
         }
         if length == nil { server.log("response head for status \(status.code) did not fit or had an invalid header") }
         return length
     }
 
+    func addHeader(_ seq: UInt64, _ name: String, _ value: String) {
+        guard isCurrent(seq) && phase == .responding else { return }
+        addedHeaders.append((name, value))
+    }
+
     private func finishResponse() {
+        if !addedHeaders.isEmpty { addedHeaders = [] }
         abandonHandler = nil
         shutdownHandler = nil
         writabilityHandler = nil

@@ -263,7 +263,8 @@ public final class WebSocket: ConnectionHandler {
 extension WebSocket {
     /// Completes a WebSocket handshake on an HTTP request: answers 101 and hands the connection to
     /// a new `WebSocket` driven by `handler`. A request that is not a valid handshake is answered
-    /// (400, 403 or 426 with `Sec-WebSocket-Version: 13`) and nil is returned.
+    /// (400, 403 or 426 with `Sec-WebSocket-Version: 13`) and nil is returned; so is one from a
+    /// browser origin `configuration.origins` refuses (403), or that `checkOrigin` refuses.
     @discardableResult
     public static func upgrade(
         _ request: HTTPRequest, _ responder: HTTPResponder,
@@ -273,7 +274,10 @@ extension WebSocket {
         context: AnyObject? = nil,
         handler: any WebSocketHandler
     ) -> WebSocket? {
-        switch WebSocketHandshake.evaluate(request.head, selectSubprotocol: selectSubprotocol, checkOrigin: checkOrigin,
+        // The configuration's origin policy first, then the caller's own check, if any.
+        let originAllowed = configuration.origins.verdict(request.head).isAllowed
+        let check: ((String?) -> Bool)? = originAllowed ? checkOrigin : { _ in false }
+        switch WebSocketHandshake.evaluate(request.head, selectSubprotocol: selectSubprotocol, checkOrigin: check,
                                            allowDeflate: configuration.permessageDeflate) {
         case .reject(let status, let headers, let reason):
             responder.respond(status, contentType: "text/plain; charset=utf-8", headers: headers, body: reason + "\n")

@@ -12,6 +12,9 @@ public struct WebSocketConfiguration: Sendable {
     /// Outgoing messages shorter than this are sent uncompressed even when deflate is on:
     /// compressing a small message costs more CPU than the bytes it saves.
     public var compressionThreshold = 1024
+    /// Which browser origins may open a socket (server side): by default only pages this server
+    /// served, and clients that send no `Origin`; others get 403 (see `OriginPolicy`).
+    public var origins = OriginPolicy.sameOrigin
 
     public init() {}
 }

@@ -151,9 +151,9 @@ def upgrade(path="/echo", extra=b"", port=PORT, timeout=5.0):
     """Opens a WebSocket with a raw handshake; returns (socket, status, head, rest)."""
     key = base64.b64encode(os.urandom(16))
     s = connect(port, timeout)
-    s.sendall(b"GET " + path.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-              b"Connection: Upgrade\r\nSec-WebSocket-Key: " + key + b"\r\nSec-WebSocket-Version: 13\r\n"
-              + extra + b"\r\n")
+    s.sendall(b"GET " + path.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1:" + str(port).encode() +
+              b"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + key +
+              b"\r\nSec-WebSocket-Version: 13\r\n" + extra + b"\r\n")
     status, head, rest = read_head(s)
     return s, status, head, rest
 
