@@ -43,7 +43,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 DIR="$ROOT/Tests/Conformance/autobahn"
 SCRATCH="${REACTOR_SCRATCH:-$ROOT/.build}"
-CONFIG="${REACTOR_AUTOBAHN_CONFIG:-debug}"
+CONFIG="${REACTOR_AUTOBAHN_CONFIG:-${REACTOR_CONFIGURATION:-debug}}"
 VENV="${REACTOR_AUTOBAHN_VENV:-${TMPDIR:-/tmp}/reactor-autobahn-venv}"
 
 MODE=ci

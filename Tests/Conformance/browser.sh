@@ -11,6 +11,7 @@
 #
 # Environment (all optional):
 #   REACTOR_SCRATCH              swift build scratch path (default: <repo>/.build)
+#   REACTOR_CONFIGURATION        debug (default) or release: the build the server runs from
 #   REACTOR_BROWSER_VENV         venv directory (default: ${TMPDIR:-/tmp}/reactor-conformance-venv/browser)
 #   REACTOR_BROWSER_ARTIFACTS    artifacts directory (default: a new one under ${TMPDIR:-/tmp}/reactor-browser-artifacts/)
 #   REACTOR_BROWSER_PORT         port of the shared demo server (default 8000 when free, else any free port)
@@ -24,6 +25,7 @@ SCRATCH="${REACTOR_SCRATCH:-$ROOT/.build}"
 VENV="${REACTOR_BROWSER_VENV:-${TMPDIR:-/tmp}/reactor-conformance-venv/browser}"
 PYTHON="${REACTOR_PYTHON:-python3}"
 VERBOSE="${REACTOR_CONFORMANCE_VERBOSE:-0}"
+CONFIGURATION="${REACTOR_CONFIGURATION:-debug}"
 ARTIFACTS="${REACTOR_BROWSER_ARTIFACTS:-${TMPDIR:-/tmp}/reactor-browser-artifacts/$(date +%Y%m%d-%H%M%S)-$$}"
 
 BUILD_TIMEOUT=1200
@@ -117,13 +119,13 @@ PY="$VENV/bin/python"
 
 # --- 3. the server binary -----------------------------------------------------------------------
 
-say "building echo (scratch path $SCRATCH)"
-if ! run timeout "$BUILD_TIMEOUT" swift build --package-path "$ROOT" --scratch-path "$SCRATCH" --product echo \
+say "building echo ($CONFIGURATION, scratch path $SCRATCH)"
+if ! run timeout "$BUILD_TIMEOUT" swift build --package-path "$ROOT" --scratch-path "$SCRATCH" -c "$CONFIGURATION" --product echo \
     >"$WORK/build.log" 2>&1; then
     cat "$WORK/build.log" >&2
     give_up "swift build failed"
 fi
-ECHO_BIN="$(swift build --package-path "$ROOT" --scratch-path "$SCRATCH" --show-bin-path)/echo"
+ECHO_BIN="$(swift build --package-path "$ROOT" --scratch-path "$SCRATCH" -c "$CONFIGURATION" --show-bin-path)/echo"
 [ -x "$ECHO_BIN" ] || give_up "no executable at $ECHO_BIN"
 
 # --- 4. the tests -------------------------------------------------------------------------------

@@ -88,7 +88,7 @@ say "redis-server on 127.0.0.1:$REDIS_PORT"
 
 # Where the runner builds echo; the tests start server B (and one without --redis) from it.
 SCRATCH="${REACTOR_SCRATCH:-$ROOT/.build}"
-export REACTOR_ECHO_BIN="$(swift build --package-path "$ROOT" --scratch-path "$SCRATCH" --show-bin-path)/echo"
+export REACTOR_ECHO_BIN="$(swift build --package-path "$ROOT" --scratch-path "$SCRATCH" -c "${REACTOR_CONFIGURATION:-debug}" --show-bin-path)/echo"
 
 # --- server A and the tests -----------------------------------------------------------------------
 
