@@ -109,8 +109,11 @@ public enum WebSocketHandshake {
             var seen = Set<String>()
             var acceptable = true
             for param in parts {
-                let kv = param.split(separator: "=", maxSplits: 1).map { $0.trimmingASCIISpaces() }
-                let name = kv[0]
+                // `split` drops empty pieces, so `;=`, `; ;` or `=x` leave no name: such a
+                // parameter is malformed and declines the offer (it must never be indexed).
+                let kv = param.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                    .map { $0.trimmingASCIISpaces() }
+                guard let name = kv.first, !name.isEmpty else { acceptable = false; break }
                 var value = kv.count > 1 ? kv[1] : nil
                 if let v = value, v.hasPrefix("\""), v.hasSuffix("\""), v.count >= 2 { value = String(v.dropFirst().dropLast()) }
                 guard seen.insert(name).inserted else { acceptable = false; break }
