@@ -103,14 +103,15 @@ public enum WebSocketHandshake {
     /// Offers with unknown or repeated parameters, or bad values, are declined (RFC 7692 5).
     static func negotiateDeflate(_ header: String) -> DeflateParameters? {
         for offer in header.split(separator: ",") {
-            var parts = offer.split(separator: ";").map { $0.trimmingASCIISpaces() }
+            // Empty pieces are kept: `permessage-deflate;;` has a parameter with no name.
+            var parts = offer.split(separator: ";", omittingEmptySubsequences: false).map { $0.trimmingASCIISpaces() }
             guard !parts.isEmpty, parts.removeFirst() == "permessage-deflate" else { continue }
             var p = DeflateParameters()
             var seen = Set<String>()
             var acceptable = true
             for param in parts {
-                // `split` drops empty pieces, so `;=`, `; ;` or `=x` leave no name: such a
-                // parameter is malformed and declines the offer (it must never be indexed).
+                // `;=`, `; ;` or `=x` leave no name: such a parameter is malformed and declines
+                // the offer (it was indexed once, and an empty split trapped).
                 let kv = param.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
                     .map { $0.trimmingASCIISpaces() }
                 guard let name = kv.first, !name.isEmpty else { acceptable = false; break }
