@@ -3,6 +3,7 @@
 # Sources/Protocols/<Protocol>/*.swift (which therefore must not import Reactor) into one binary.
 #
 #   Fuzz/run.sh [seconds-per-target]      default 60
+#   FUZZ_ONLY='HTTPRequest/*' Fuzz/run.sh 10   only the targets matching <folder>/<target>
 #
 # Binaries, the growing corpus and crash artifacts go to $FUZZ_BUILD_DIR (default .build-fuzz,
 # ignored by git); the seed corpus in Fuzz/<Protocol>/corpus is read, never written. Exits
@@ -19,18 +20,42 @@ export SWIFT_BACKTRACE="${SWIFT_BACKTRACE:-enable=no}"
 for dir in "$root"/Fuzz/*/; do
     proto="$(basename "$dir")"
     # A folder whose sources reach beyond the sans-I/O core (the WebSocket glue imports Reactor)
-    # lists the files its fuzzer needs in sources.txt, one path per line relative to the root.
+    # lists the files its fuzzer needs in sources.txt, one path (or glob) per line relative to
+    # the root.
     if [ -f "$dir/sources.txt" ]; then
         sources=()
-        while read -r f; do [ -n "$f" ] && sources+=("$root/$f"); done < "$dir/sources.txt"
+        while read -r f; do
+            [ -n "$f" ] || continue
+            for g in "$root"/$f; do sources+=("$g"); done
+        done < "$dir/sources.txt"
     else
         sources=("$root/Sources/Protocols/$proto"/*.swift)
+    fi
+    # C modules the sources import, from cmodules.txt: one per line, its name under Sources/
+    # (whose include/ holds the umbrella header) then the libraries it links, as in Package.swift
+    # ("CEpollShim z": the permessage-deflate target needs zlib through the shim's header).
+    cflags=()
+    if [ -f "$dir/cmodules.txt" ]; then
+        while read -r module libs; do
+            [ -n "$module" ] || continue
+            map="$build/modulemaps/$module"
+            mkdir -p "$map"
+            headers=("$root/Sources/$module/include"/*.h)
+            printf 'module %s {\n    header "%s"\n    export *\n}\n' "$module" "${headers[0]}" > "$map/module.modulemap"
+            cflags+=(-I "$map")
+            for lib in $libs; do cflags+=("-l$lib"); done
+        done < "$dir/cmodules.txt"
     fi
     for target in "$dir"fuzz_*.swift; do
         [ -e "$target" ] || continue
         name="$(basename "$target" .swift)"
+        # FUZZ_ONLY=<glob> runs only the matching targets ("WebSocketDeflate/*", "*/fuzz_query").
+        case "$proto/$name" in ${FUZZ_ONLY:-*}) ;; *) continue ;; esac
         out="$build/$proto"
         mkdir -p "$out/corpus-$name" "$out/artifacts"
+        # The seed corpus: the target's own (corpus-<target>/) when it has one, else the folder's.
+        corpus="$dir"corpus
+        [ -d "$dir"corpus-"$name" ] && corpus="$dir"corpus-"$name"
         echo "== building $proto/$name"
         # -O -wmo for speed (inlining across files, as in SwiftPM release builds), with assert()
         # kept (assert-config Debug): the sources' own invariants are part of what is checked.
@@ -38,13 +63,21 @@ for dir in "$root"/Fuzz/*/; do
         # driver leaves module files in the current directory.
         (cd "$out" && swiftc -sanitize=fuzzer,address -parse-as-library -swift-version 6 -O -wmo -g \
             -Xfrontend -assert-config -Xfrontend Debug -use-ld=lld \
-            -module-name "${proto}Fuzz" "${sources[@]}" "$target" -o "$out/$name")
+            ${cflags[@]+"${cflags[@]}"} -module-name "${proto}Fuzz" "${sources[@]}" "$target" -o "$out/$name")
+        # The target's own dictionary (<target>.dict), else the folder's (any other .dict).
         dict=()
-        for d in "$dir"*.dict; do [ -e "$d" ] && dict=("-dict=$d"); done
+        if [ -e "$dir$name.dict" ]; then
+            dict=("-dict=$dir$name.dict")
+        else
+            for d in "$dir"*.dict; do
+                case "$(basename "$d")" in fuzz_*) continue ;; esac
+                [ -e "$d" ] && dict=("-dict=$d")
+            done
+        fi
         echo "== running $proto/$name for ${seconds}s"
         if ! "$out/$name" ${dict[@]+"${dict[@]}"} -max_total_time="$seconds" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
             -print_final_stats=1 -artifact_prefix="$out/artifacts/$name-" \
-            "$out/corpus-$name" "$dir"corpus; then
+            "$out/corpus-$name" "$corpus"; then
             echo "!! $proto/$name failed; artifacts in $out/artifacts" >&2
             status=1
         fi

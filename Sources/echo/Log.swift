@@ -1,4 +1,5 @@
 import Glibc
+import Protocols
 
 enum LogLevel: Int, Comparable {
     case error, warn, info, debug
@@ -17,12 +18,18 @@ enum LogLevel: Int, Comparable {
 }
 
 /// One line per event on stderr. Not thread-safe by design: each loop logs from its own thread.
+///
+/// Peer text is escaped where it enters a line (`LogText`, at each library's `errorLog` and for
+/// close reasons). As a last guard, a line that still holds a control character is escaped whole
+/// here, so no path that forgets can split a line or send escape sequences to a terminal.
 struct Log {
     var level: LogLevel
 
     func callAsFunction(_ l: LogLevel, _ message: @autoclosure () -> String) {
         guard l <= level else { return }
-        writeLine("[\(l)] \(message())", to: 2)
+        var text = message()
+        if text.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) { text = LogText.escape(text, limit: LogText.lineLimit) }
+        writeLine("[\(l)] \(text)", to: 2)
     }
 }
 

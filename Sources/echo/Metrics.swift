@@ -79,7 +79,7 @@ final class DemoMetrics {
     /// is then not logged again.
     func webSocketFailing(_ ws: WebSocket, _ t: DemoTransport, code: WebSocketCloseCode, reason: String) {
         let peer = ws.connection.peerAddress?.description ?? "\(ws.connection)"
-        errors("\(peer): \(t.label): WebSocket closed \(code.rawValue): \(reason.isEmpty ? "no reason given" : reason)")
+        errors("\(peer): \(t.label): WebSocket closed \(code.rawValue): \(reason.isEmpty ? "no reason given" : LogText.escape(reason))")
         failuresLogged.insert(ws.connection.id)
     }
 
@@ -97,7 +97,8 @@ final class DemoMetrics {
         // A drop or the peer's own error close: the descriptor is gone, so the handle names it.
         let peer = "\(ws.connection)"
         let what = code == .abnormal ? "dropped" : "closed \(code.rawValue)"
-        errors("\(peer): \(t.label): WebSocket \(what): \(reason.isEmpty ? "no reason given" : reason)")
+        // The reason is the peer's own close reason: escaped and capped (`LogText`).
+        errors("\(peer): \(t.label): WebSocket \(what): \(reason.isEmpty ? "no reason given" : LogText.escape(reason))")
     }
 
     // MARK: Rooms

@@ -48,12 +48,24 @@ final class HTTPRequestParserErrorTests: XCTestCase {
         assertRejected("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1048577\r\n\r\n", .bodyTooLarge, status: 413)
     }
 
-    func testUnsupportedTransferEncodingIs501() {
-        for te in ["gzip", "gzip, chunked", "chunked, gzip", "chunked, chunked", "identity", "chunked;q=1"] {
+    func testUnknownCodingBeforeFinalChunkedIs501() {
+        for te in ["gzip, chunked", "identity, chunked", "x-custom , Chunked"] {
             assertRejected("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: \(te)\r\n\r\n", .unsupportedTransferEncoding, status: 501)
         }
+        // Split over two fields: the codings are one list, chunked last.
+        assertRejected("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n", .unsupportedTransferEncoding, status: 501)
+    }
+
+    func testTransferEncodingNotEndingInChunkedIs400() {
+        // RFC 9112 6.3: the body's end cannot be determined; 400 and close, not 501.
+        for te in ["gzip", "chunked, gzip", "identity", "chunked;q=1", "deflate, gzip"] {
+            assertRejected("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: \(te)\r\n\r\n", .transferEncodingNotChunkedLast, status: 400)
+        }
         // Split over two fields: chunked is not last.
-        assertRejected("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n", .unsupportedTransferEncoding, status: 501)
+        assertRejected("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n", .transferEncodingNotChunkedLast, status: 400)
+        // Chunked applied twice (RFC 9112 7: MUST NOT), in one field or across two.
+        assertRejected("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", .invalidTransferEncoding, status: 400)
+        assertRejected("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", .invalidTransferEncoding, status: 400)
         // Accepted spellings of a single chunked coding.
         for te in ["chunked", "Chunked", " chunked ", "chunked,", ", chunked"] {
             XCTAssertEqual(parse("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: \(te)\r\n\r\n0\r\n\r\n").heads.first?.framing, .chunked, te)
@@ -189,7 +201,7 @@ final class HTTPRequestParserErrorTests: XCTestCase {
             (.bareCR, 400), (.bareLF, 400), (.obsoleteLineFolding, 400), (.invalidHeaderName, 400),
             (.whitespaceBeforeColon, 400), (.invalidHeaderValue, 400), (.invalidContentLength, 400),
             (.conflictingContentLength, 400), (.contentLengthWithTransferEncoding, 400),
-            (.invalidTransferEncoding, 400), (.missingHost, 400), (.multipleHost, 400),
+            (.invalidTransferEncoding, 400), (.transferEncodingNotChunkedLast, 400), (.missingHost, 400), (.multipleHost, 400),
             (.invalidChunkSize, 400), (.invalidChunkTerminator, 400), (.bodyTooLarge, 413),
             (.requestLineTooLong, 414), (.headTooLarge, 431), (.tooManyHeaders, 431),
             (.unsupportedTransferEncoding, 501), (.unsupportedVersion, 505),

@@ -206,6 +206,15 @@ final class RESPDecoderTests: XCTestCase {
         XCTAssertEqual(kind("+123456789\r\n"), .lineTooLong)
         // A chain of attributes counts as nesting.
         XCTAssertEqual(kind("|0\r\n|0\r\n|0\r\n|0\r\n+x\r\n"), .nestedTooDeep)
+        // Limits raised to the top must not let a declared length overflow the arithmetic
+        // after it: an Int64.max bulk or map is refused, not a trap.
+        var open = RESPLimits()
+        open.maxBulkLength = .max
+        open.maxAggregateCount = .max
+        for wire in ["$9223372036854775807\r\n", "=9223372036854775806\r\n", "%9223372036854775807\r\n", "*9223372036854775807\r\n"] {
+            XCTAssertThrowsError(try decodeAll(Array(wire.utf8), limits: open), wire)
+        }
+        XCTAssertThrowsError(try decodeAll(Array("$99999999999999999999\r\n".utf8), limits: open))
         // A huge declared count never allocates up front: it just needs more data.
         XCTAssertEqual(try decodeAll(Array("*1000000\r\n:1\r\n".utf8)), [])
     }

@@ -90,6 +90,7 @@ final class SocketIOPacketTests: XCTestCase {
             ("511-[\"x\"]", .tooManyAttachments(11)),
             ("599999999999999999999999-[\"x\"]", .tooManyAttachments(99)),
             ("2123456789012345678901[\"x\"]", .invalidAckID),
+            ("218446744073709551616[\"x\"]", .invalidAckID),  // 2^64: one past UInt64.max
         ]
         for (wire, error) in cases {
             XCTAssertThrowsError(try decode(wire), wire) { thrown in
@@ -151,5 +152,38 @@ final class SocketIOPacketTests: XCTestCase {
         let packet = SocketIOPacket(.event, data: .array(["e"] + args.values), attachments: args.attachments)
         XCTAssertEqual(SocketIOPacketEncoder.string(packet),
                        #"52-["e","name",{"_placeholder":true,"num":0},{"file":{"_placeholder":true,"num":1}}]"#)
+    }
+
+    /// The attachment count is checked before it grows: with the limit raised near Int.max, a
+    /// long run of digits must fail, not overflow.
+    func testAttachmentCountNeverOverflows() {
+        var decoder = SocketIOPacketDecoder()
+        decoder.maxAttachments = .max
+        let wire = "5" + String(repeating: "9", count: 40) + "-[\"x\"]"
+        XCTAssertThrowsError(try Array(wire.utf8).withUnsafeBytes { try decoder.decode($0) }) { error in
+            guard case .tooManyAttachments? = error as? SocketIOProtocolError else { return XCTFail("\(error)") }
+        }
+        decoder.maxAttachments = 10
+        // The largest count that fits is still an ordinary refusal.
+        XCTAssertThrowsError(try Array("59223372036854775807-[\"x\"]".utf8).withUnsafeBytes { try decoder.decode($0) })
+    }
+
+    /// A placeholder's `num` from the peer: huge, negative, fractional or not a number is an
+    /// error, never an index.
+    func testPlaceholderNumbersOutOfRangeAreErrors() throws {
+        for num in ["1e300", "-1", "1.5", "9223372036854775808", "\"0\"", "1"] {
+            var assembler = SocketIOPacketAssembler()
+            let text = Array(#"51-["e",{"_placeholder":true,"num":\#(num)}]"#.utf8)
+            XCTAssertNil(try text.withUnsafeBytes { try assembler.receive(text: $0) }, num)
+            XCTAssertThrowsError(try [UInt8(1)].withUnsafeBytes { try assembler.receive(binary: $0) }, num) { error in
+                XCTAssertEqual(error as? SocketIOProtocolError, .invalidPlaceholder, num)
+            }
+        }
+        // Arguments from a peer, read past their end, are nil (the demo's `args[0]` on `[]`).
+        let empty: SocketIOArguments = []
+        XCTAssertNil(empty[0])
+        XCTAssertNil(empty[-1])
+        XCTAssertNil(empty.binary(at: 3))
+        XCTAssertNil(SocketIOArguments([SocketIOArguments.placeholder(5)]).binary(at: 0))
     }
 }

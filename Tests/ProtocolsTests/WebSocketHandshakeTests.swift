@@ -59,4 +59,25 @@ final class WebSocketHandshakeTests: XCTestCase {
         XCTAssertNil(header(evaluate(valid + "Sec-WebSocket-Extensions: permessage-deflate; unknown_param\r\n\r\n"), "Sec-WebSocket-Extensions"))
         XCTAssertNil(header(evaluate(valid + "Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n", allowDeflate: false), "Sec-WebSocket-Extensions"))
     }
+
+    /// Offers whose parameters have no name used to trap on `kv[0]` of an empty split; each must
+    /// now decline the offer (RFC 7692 5) and still upgrade, and a good offer after it is taken.
+    func testExtensionParametersWithoutANameDeclineTheOffer() {
+        let malformed = [
+            "permessage-deflate;=", "permessage-deflate; ;x", "permessage-deflate;;", "permessage-deflate; =x",
+            "permessage-deflate; = ; =", "permessage-deflate;\t;", "permessage-deflate; server_max_window_bits=",
+            "permessage-deflate; server_max_window_bits=99999999999999999999999", "permessage-deflate; client_max_window_bits=\"",
+            "permessage-deflate; client_max_window_bits=\"\"", "permessage-deflate; server_max_window_bits=-1", ",,,;;;===", "=",
+        ]
+        for offer in malformed {
+            let outcome = evaluate(valid + "Sec-WebSocket-Extensions: \(offer)\r\n\r\n")
+            guard case .accept(_, _, let deflate)? = outcome else { return XCTFail("\(offer): \(String(describing: outcome))") }
+            XCTAssertNil(deflate, offer)
+            XCTAssertEqual(header(evaluate(valid + "Sec-WebSocket-Extensions: \(offer), permessage-deflate\r\n\r\n"),
+                                  "Sec-WebSocket-Extensions"), "permessage-deflate", offer)
+        }
+        // Quoted values (RFC 7692 5.1 allows them) still work.
+        XCTAssertEqual(header(evaluate(valid + "Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=\"10\"\r\n\r\n"),
+                              "Sec-WebSocket-Extensions"), "permessage-deflate; server_max_window_bits=10")
+    }
 }

@@ -152,7 +152,10 @@ public final class EngineIOServer {
         res.respond(HTTPStatus(code: error.statusCode), contentType: "application/json", body: error.body)
     }
 
+    /// Every line of `errorLog` (Engine.IO's and Socket.IO's) passes here or through
+    /// `SocketIOServer.log`: escaped and capped once, whole (`LogText`).
     func log(_ line: @autoclosure () -> String) {
-        errorLog?(line())
+        guard let errorLog else { return }
+        errorLog(LogText.escape(line(), limit: LogText.lineLimit))
     }
 }

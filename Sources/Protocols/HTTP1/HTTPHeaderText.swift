@@ -34,7 +34,7 @@ extension Int: HTTPHeaderText {
     /// Decimal digits, formatted into stack memory.
     public func withHeaderBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
         withUnsafeTemporaryAllocation(byteCount: 20, alignment: 1) { scratch in
-            let n = writeDecimal(self, into: scratch, at: 0)!
+            let n = writeDecimal(self, into: scratch, at: 0)!  // any Int fits 20 bytes (sign + 19 digits)
             return body(UnsafeRawBufferPointer(rebasing: scratch[0..<n]))
         }
     }

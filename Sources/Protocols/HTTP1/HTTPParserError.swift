@@ -31,8 +31,11 @@ public enum HTTPParserError: Error, Hashable, Sendable, CustomStringConvertible 
     case conflictingContentLength
     /// Both Content-Length and Transfer-Encoding: a request-smuggling vector (RFC 9112 6.1).
     case contentLengthWithTransferEncoding
-    /// Transfer-Encoding present but naming no coding.
+    /// Transfer-Encoding present but naming no coding, or naming chunked more than once.
     case invalidTransferEncoding
+    /// Transfer-Encoding whose final coding is not chunked: the body's end cannot be found, so
+    /// RFC 9112 6.3 requires 400 and close.
+    case transferEncodingNotChunkedLast
     /// An HTTP/1.1 request without Host (RFC 9112 3.2).
     case missingHost
     /// More than one Host field (RFC 9112 3.2).
@@ -52,7 +55,7 @@ public enum HTTPParserError: Error, Hashable, Sendable, CustomStringConvertible 
     /// More header (or trailer) fields than `maxHeaderCount`.
     case tooManyHeaders
     // 501, 505
-    /// A transfer coding other than a single final `chunked`.
+    /// A transfer coding we do not implement (e.g. gzip) before a final `chunked`.
     case unsupportedTransferEncoding
     /// A well-formed version other than HTTP/1.0 and HTTP/1.1.
     case unsupportedVersion
@@ -85,6 +88,7 @@ public enum HTTPParserError: Error, Hashable, Sendable, CustomStringConvertible 
         case .conflictingContentLength: return "conflicting Content-Length values"
         case .contentLengthWithTransferEncoding: return "both Content-Length and Transfer-Encoding"
         case .invalidTransferEncoding: return "invalid Transfer-Encoding"
+        case .transferEncodingNotChunkedLast: return "Transfer-Encoding does not end in chunked"
         case .missingHost: return "missing Host"
         case .multipleHost: return "more than one Host"
         case .invalidChunkSize: return "invalid chunk size line"

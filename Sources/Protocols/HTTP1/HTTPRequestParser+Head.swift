@@ -69,6 +69,8 @@ extension HTTPRequestParser {
         var transferEncodingSeen = false
         var codings = 0
         var chunkedLast = false
+        var chunkedSeen = false
+        var chunkedTwice = false
         var unsupportedCoding = false
         var connectionClose = false
         var connectionKeepAlive = false
@@ -150,14 +152,17 @@ extension HTTPRequestParser {
                 if conflict { throw .conflictingContentLength }
             case 17 where name.equalsLowercase("transfer-encoding"):
                 transferEncodingSeen = true
+                // Codings accumulate across fields in order (RFC 9110 5.3), so `chunkedLast`
+                // carries over from an earlier Transfer-Encoding line.
                 value.forEachListElement { coding in
                     codings += 1
-                    // Anything after chunked, a second chunked, or another coding: we cannot
-                    // frame it, so 501 (the server implements no other transfer coding).
-                    if chunkedLast { unsupportedCoding = true }
                     if coding.equalsLowercase("chunked") {
+                        if chunkedSeen { chunkedTwice = true }
+                        chunkedSeen = true
                         chunkedLast = true
                     } else {
+                        // A coding after chunked hides where the body ends (400 below); one before
+                        // it is framed fine but a coding we do not implement (501).
                         chunkedLast = false
                         unsupportedCoding = true
                     }
@@ -175,7 +180,11 @@ extension HTTPRequestParser {
             // RFC 9112 6.1: both is a smuggling attempt or a broken intermediary; never guess.
             if contentLength >= 0 { throw .contentLengthWithTransferEncoding }
             if codings == 0 { throw .invalidTransferEncoding }
-            if unsupportedCoding || !chunkedLast { throw .unsupportedTransferEncoding }
+            // RFC 9112 6.3: a request whose final coding is not chunked cannot be framed: the
+            // server MUST answer 400 and close. Chunked applied twice breaks RFC 9112 7 (MUST NOT).
+            if !chunkedLast { throw .transferEncodingNotChunkedLast }
+            if chunkedTwice { throw .invalidTransferEncoding }
+            if unsupportedCoding { throw .unsupportedTransferEncoding }
             framing = .chunked
         } else if contentLength > 0 {
             if contentLength > limits.maxBodyLength { throw .bodyTooLarge }

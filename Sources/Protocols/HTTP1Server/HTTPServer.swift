@@ -61,8 +61,11 @@ public final class HTTPServer {
         date.pointee.withBytes(body)
     }
 
+    /// Every line of `errorLog` passes here: escaped and capped once, whole (`LogText`), since
+    /// a line may name what a peer sent (a reason, a value).
     func log(_ line: @autoclosure () -> String) {
-        errorLog?(line())
+        guard let errorLog else { return }
+        errorLog(LogText.escape(line(), limit: LogText.lineLimit))
     }
 
     func connectionDidClose(_ reason: CloseReason) {

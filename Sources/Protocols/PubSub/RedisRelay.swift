@@ -124,7 +124,9 @@ public final class RedisRelay: HubRelay, @unchecked Sendable {
         self.endpoint = endpoint
         self.address = address
         self.configuration = configuration
-        self.log = log
+        // Lines name rooms (a client's choice, percent-decoded: any byte) and Redis's error
+        // text: escaped and capped once, whole, here (`LogText`).
+        self.log = { level, line in log(level, LogText.escape(line, limit: LogText.lineLimit)) }
         var t: [UInt8] = []
         let hex = Array("0123456789abcdef".utf8)
         for _ in 0..<16 { t.append(hex[Int.random(in: 0..<16)]) }

@@ -97,7 +97,9 @@ public struct RESPDecoder {
                 break
             }
             guard n >= 0 else { throw RESPError(.badNumber, at: start + 1) }
-            guard n <= limits.maxBulkLength else { throw RESPError(.bulkTooLong, at: start + 1) }
+            // The second bound holds whatever the limits say (they are plain vars): `length + 2`
+            // and `next + length + 2` below can then never overflow.
+            guard n <= limits.maxBulkLength, n <= Int64(Int.max / 2) else { throw RESPError(.bulkTooLong, at: start + 1) }
             let length = Int(n)
             guard b.count - next >= length + 2 else {
                 missing = next + length + 2
@@ -131,7 +133,8 @@ public struct RESPDecoder {
                 break
             }
             guard n >= 0 else { throw RESPError(.badNumber, at: start + 1) }
-            guard n <= limits.maxAggregateCount else { throw RESPError(.aggregateTooLarge, at: start + 1) }
+            // As for bulk lengths: `n * 2` for a map must not overflow, whatever the limit.
+            guard n <= limits.maxAggregateCount, n <= Int64(Int.max / 4) else { throw RESPError(.aggregateTooLarge, at: start + 1) }
             guard depth <= limits.maxDepth else { throw RESPError(.nestedTooDeep, at: start) }
             let isPairs = type == UInt8(ascii: "%") || type == UInt8(ascii: "|")
             let count = Int(n) * (isPairs ? 2 : 1)

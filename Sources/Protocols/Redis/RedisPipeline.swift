@@ -128,6 +128,7 @@ public struct RedisPipeline<Context> {
             }
             subscriptionCount = Int(clamping: count)
             pending.updateFirst { $0.acknowledged += 1 }
+            // `pending.first` exists: its kind was matched by the guard above.
             if pending.first!.acknowledged < max(names, 1) { return .acknowledged }
             return reply(asPush ? .push(items) : .array(items))
         case "pong" where !asPush && items.count == 2:

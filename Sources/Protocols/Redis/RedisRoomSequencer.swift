@@ -142,7 +142,7 @@ public struct RedisRoomSequencer<Payload> {
         for id in r.held.keys.sorted() {
             if id > r.last + 1 { skipped(r.last + 1...id - 1) }
             r.last = id
-            deliver(id, r.held.removeValue(forKey: id)!)
+            deliver(id, r.held.removeValue(forKey: id)!)  // `id` is one of `held`'s own keys
         }
     }
 }

@@ -27,6 +27,9 @@ public struct SocketIOPacketDecoder: Sendable {
             let start = i
             var count = 0
             while i < n, isDigit(bytes[i]) {
+                // Checked before it grows: a long run of digits must fail, not overflow, even
+                // when `maxAttachments` is set near Int.max.
+                guard count <= (Int.max - 9) / 10 else { throw .tooManyAttachments(Int.max) }
                 count = count * 10 + Int(bytes[i] - 0x30)
                 if count > maxAttachments { throw .tooManyAttachments(count) }
                 i += 1

@@ -106,5 +106,9 @@ public final class SocketIOServer {
     /// A broadcast to a room of the main namespace.
     public func to(_ room: String) -> SocketIOBroadcast { sockets.to(room) }
 
-    func log(_ line: @autoclosure () -> String) { errorLog?(line()) }
+    /// Escaped and capped once, whole (`LogText`): a line may name a relayed namespace.
+    func log(_ line: @autoclosure () -> String) {
+        guard let errorLog else { return }
+        errorLog(LogText.escape(line(), limit: LogText.lineLimit))
+    }
 }

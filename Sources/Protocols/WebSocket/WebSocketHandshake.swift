@@ -103,14 +103,18 @@ public enum WebSocketHandshake {
     /// Offers with unknown or repeated parameters, or bad values, are declined (RFC 7692 5).
     static func negotiateDeflate(_ header: String) -> DeflateParameters? {
         for offer in header.split(separator: ",") {
-            var parts = offer.split(separator: ";").map { $0.trimmingASCIISpaces() }
+            // Empty pieces are kept: `permessage-deflate;;` has a parameter with no name.
+            var parts = offer.split(separator: ";", omittingEmptySubsequences: false).map { $0.trimmingASCIISpaces() }
             guard !parts.isEmpty, parts.removeFirst() == "permessage-deflate" else { continue }
             var p = DeflateParameters()
             var seen = Set<String>()
             var acceptable = true
             for param in parts {
-                let kv = param.split(separator: "=", maxSplits: 1).map { $0.trimmingASCIISpaces() }
-                let name = kv[0]
+                // `;=`, `; ;` or `=x` leave no name: such a parameter is malformed and declines
+                // the offer (it was indexed once, and an empty split trapped).
+                let kv = param.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                    .map { $0.trimmingASCIISpaces() }
+                guard let name = kv.first, !name.isEmpty else { acceptable = false; break }
                 var value = kv.count > 1 ? kv[1] : nil
                 if let v = value, v.hasPrefix("\""), v.hasSuffix("\""), v.count >= 2 { value = String(v.dropFirst().dropLast()) }
                 guard seen.insert(name).inserted else { acceptable = false; break }

@@ -56,8 +56,13 @@ BAD_REQUESTS = [
     ("head-over-16k-in-many-fields",
      b"GET /plaintext HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-F%d: %s\r\n" % (i, b"v" * 250) for i in range(70)) + b"\r\n", 431),
     ("101-fields", b"GET /plaintext HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-F%d: v\r\n" % i for i in range(100)) + b"\r\n", 431),
-    # 501: a transfer coding the server does not implement
-    ("transfer-encoding-gzip", b"POST /echo-body HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
+    # 400: a final transfer coding other than chunked leaves the body unframed (RFC 9112 6.3)
+    ("transfer-encoding-gzip", b"POST /echo-body HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 400),
+    ("transfer-encoding-chunked-then-gzip",
+     b"POST /echo-body HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400),
+    # 501: a transfer coding the server does not implement, before a final chunked
+    ("transfer-encoding-gzip-then-chunked",
+     b"POST /echo-body HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501),
     # 505: a version the server does not implement
     ("http-3.0", b"GET /plaintext HTTP/3.0\r\nHost: x\r\n\r\n", 505),
     ("http-2.0", b"GET /plaintext HTTP/2.0\r\nHost: x\r\n\r\n", 505),
