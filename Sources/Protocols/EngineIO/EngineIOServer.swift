@@ -46,7 +46,7 @@ public final class EngineIOServer {
         case .noOrigin, .sameOrigin:
             break
         case .refused:
-            log("refused a request from another origin (see EngineIOConfiguration.origins)")
+            log("refused a request from origin \(req.header("origin")?.string ?? "") (see EngineIOConfiguration.origins)")
             return respondError(.forbidden, res)
         case .allowedCrossOrigin:
             if req.method == .options { return answerPreflight(req, res) }
