@@ -26,6 +26,8 @@ enum PrometheusText {
         }
         out.counter("reactor_connections_accepted_total", "TCP connections accepted.", sum64 { $0.statistics.accepted })
         out.counter("reactor_connections_closed_total", "TCP connections closed.", sum64 { $0.statistics.closed })
+        out.counter("reactor_connections_refused_total", "Accepted connections closed at once: descriptor beyond the loop's table.",
+                    sum64 { $0.statistics.refusedDescriptors })
 
         out.family("reactor_messages_received_total", "counter", "Messages received from clients by transport.")
         for t in DemoTransport.receiving {
