@@ -100,6 +100,7 @@ extension EventLoop {
             let (block, capacity) = s.pointee.tailPool.acquire(remaining)
             slot.pointee.tail = block
             slot.pointee.tailCapacity = Int32(capacity)
+            s.pointee.tailBytesHeld += capacity
         }
         slot.pointee.tail!.copyMemory(from: buffer + (total - remaining), byteCount: remaining)
         slot.pointee.tailCount = Int32(remaining)
@@ -197,6 +198,7 @@ extension EventLoop {
     /// Gives a slot's tail block back to the pool (which frees it if it is full).
     func releaseTail(_ slot: UnsafeMutablePointer<Slot>) {
         if let tail = slot.pointee.tail {
+            s.pointee.tailBytesHeld -= Int(slot.pointee.tailCapacity)
             s.pointee.tailPool.release(tail, capacity: Int(slot.pointee.tailCapacity))
             slot.pointee.tail = nil
         }

@@ -68,6 +68,8 @@ struct LoopState: ~Copyable {
     var statistics = LoopStatistics()
     /// Blocks for unconsumed input tails, sized to need and recycled (see `TailPool`).
     var tailPool: TailPool
+    /// Bytes of tail blocks connections hold now (the pool's are counted apart).
+    var tailBytesHeld = 0
     /// Reasons of connections closing in stages (after a flush, while lingering), by descriptor.
     var closingReasons: [Int32: CloseReason] = [:]
     /// Connections whose kept input must be handed to their handler again this iteration.
@@ -231,6 +233,12 @@ public final class EventLoop {
 
     /// Counters since the loop started.
     public var statistics: LoopStatistics { s.pointee.statistics }
+
+    /// Bytes of memory holding connections' unconsumed input (their tail blocks), and bytes of
+    /// released blocks the loop keeps for reuse (at most `tailPoolBytes`).
+    public var bufferedInputBytes: (held: Int, pooled: Int) {
+        (s.pointee.tailBytesHeld, s.pointee.tailPool.pooledBytes)
+    }
 
     /// Bytes queued on every connection and not yet taken by the kernel (a scan of the
     /// descriptor table: for metrics, not for hot paths).

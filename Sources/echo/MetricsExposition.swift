@@ -50,6 +50,8 @@ enum PrometheusText {
         out.gauge("reactor_rooms", "Chat rooms that exist.", loops.map(\.rooms).max() ?? 0)
 
         out.gauge("reactor_pending_write_bytes", "Bytes queued for sockets and not yet taken by the kernel.", sum { $0.queuedBytes })
+        out.gauge("reactor_buffered_input_bytes", "Bytes of memory holding unconsumed input (incomplete heads and frames), pooled blocks included.",
+                  sum { $0.bufferedInputBytes })
         out.gauge("reactor_timers_armed", "Timers armed in the loops' timing wheels.", sum { $0.armedTimers })
         out.gauge("reactor_event_loops", "Event loops (threads) serving.", loops.count)
         out.counter("reactor_log_lines_suppressed_total", "Connection error lines left out by the log's rate limit.", sum64 { $0.demo.logLinesSuppressed })

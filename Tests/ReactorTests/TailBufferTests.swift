@@ -98,5 +98,9 @@ final class TailBufferTests: XCTestCase {
             onLoop(server) { loop in connections.get.map { loop.tailCapacity($0) } }
         }
         XCTAssertTrue(eventually { held().count == 50 && held().allSatisfy { $0 == 8 * 1024 } }, "\(held())")
+        XCTAssertEqual(onLoop(server) { $0.bufferedInputBytes.held }, 50 * 8 * 1024)
+        clients.forEach { $0.close() }
+        clients = []
+        XCTAssertTrue(eventually { onLoop(server) { $0.bufferedInputBytes.held } == 0 }, "closed connections still hold input memory")
     }
 }
