@@ -76,12 +76,14 @@ final class SlotTableTests: XCTestCase {
     }
 
     func testDescriptorBeyondTheTableIsClosedAtAcceptAndCounted() throws {
-        // The table holds descriptors below `maxDescriptors`: pick a bound a few above the lowest
-        // free descriptor, so the loop's own and the first accepted ones fit and later ones do not.
-        let probe = dup(0)
-        close(probe)
+        // The table holds descriptors below `maxDescriptors`: bound it just above the ten lowest
+        // free descriptors, so the loop's own three and the first accepted ones fit (clients take
+        // every other one) and later ones do not.
+        let spare = (0..<10).map { _ in dup(0) }
+        let bound = Int(spare.max()!) + 1
+        spare.forEach { close($0) }
         var configuration = EventLoopConfiguration()
-        configuration.maxDescriptors = max(16, Int(probe) + 8)
+        configuration.maxDescriptors = max(16, bound)
         let (server, port) = try startServer(configuration: configuration) { _ in EchoHandler() }
         defer { server.stopAndJoin() }
         var clients: [BlockingClient] = []
