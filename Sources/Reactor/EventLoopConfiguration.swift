@@ -10,7 +10,7 @@ public struct EventLoopConfiguration: Sendable {
     public var corkBufferSize = 64 * 1024
     /// The loop's descriptor table holds a slot for every descriptor below the RLIMIT_NOFILE hard
     /// limit at the loop's creation, but at most this many. The table is reserved up front and
-    /// never moves (address space only: pages are committed as descriptors reach them, about 128
+    /// never moves (address space only: pages are committed as descriptors reach them, about 100
     /// bytes per descriptor). A descriptor beyond it (the limit raised later) is refused: an
     /// accepted connection is closed at once and counted in `LoopStatistics.refusedDescriptors`.
     public var maxDescriptors = 1 << 20
