@@ -9,10 +9,10 @@ public struct EventLoopConfiguration: Sendable {
     /// Bytes a read callback may send before the loop writes them out in one syscall.
     public var corkBufferSize = 64 * 1024
     /// The loop's descriptor table holds a slot for every descriptor below the RLIMIT_NOFILE hard
-    /// limit at the loop's creation, but at most this many. The table is reserved up front and
-    /// never moves (address space only: pages are committed as descriptors reach them, about 100
-    /// bytes per descriptor). A descriptor beyond it (the limit raised later) is refused: an
-    /// accepted connection is closed at once and counted in `LoopStatistics.refusedDescriptors`.
+    /// limit at the loop's creation, but at most this many (and at least 16). It is reserved up
+    /// front and never moves (address space only: pages are committed as descriptors reach them,
+    /// about 100 bytes per descriptor). A descriptor beyond it (the limit raised later) is refused:
+    /// an accepted connection is closed at once and counted in `LoopStatistics.refusedDescriptors`.
     public var maxDescriptors = 1 << 20
     /// Readiness events taken from the kernel per wait.
     public var maxEventsPerWait = 512
