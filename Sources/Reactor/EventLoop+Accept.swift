@@ -40,7 +40,7 @@ extension EventLoop {
             if s.pointee.acceptPaused { setInterest(fd, []) }
             return Listener(address: SocketAddress.local(of: fd) ?? address, fd: fd, generation: generation)
         } catch {
-            if Int(fd) < s.pointee.slotCapacity && s.pointee.slots[Int(fd)].kind == .listener {
+            if Int(fd) < s.pointee.initializedSlots && s.pointee.slots[Int(fd)].kind == .listener {
                 deregisterAndRelease(fd, closeDescriptor: true)
             } else {
                 Sys.close(fd)
@@ -51,7 +51,7 @@ extension EventLoop {
 
     /// Stops listening; accepted connections are not affected.
     public func close(_ listener: Listener) {
-        guard Int(listener.fd) < s.pointee.slotCapacity,
+        guard Int(listener.fd) < s.pointee.initializedSlots,
               s.pointee.slots[Int(listener.fd)].generation == listener.generation else { return }
         closeListener(listener.fd)
     }
@@ -72,9 +72,12 @@ extension EventLoop {
     /// (every listener leaves the interest set, so a full backlog cannot spin the loop) until a
     /// connection closes or `acceptRetryDelay` passes, whichever comes first.
     func acceptConnections(listenerFD: Int32) {
-        let index = Int(s.pointee.slots[Int(listenerFD)].listenerIndex)
+        let listenerSlot = s.pointee.slots + Int(listenerFD)
+        let listenerGeneration = listenerSlot.pointee.generation
+        let index = Int(listenerSlot.pointee.listenerIndex)
         guard let state = s.pointee.listeners[index] else { return }
-        while !s.pointee.acceptPaused {
+        // A `connectionDidOpen` may close this listener (and its fd be reused): stop then.
+        while !s.pointee.acceptPaused && listenerSlot.pointee.generation == listenerGeneration {
             if s.pointee.connectionCount >= configuration.maxConnections {
                 pauseAccepting(retry: false)
                 return
@@ -96,7 +99,10 @@ extension EventLoop {
             do {
                 connection = try openConnection(fd)
             } catch {
+                // Beyond the descriptor table (or epoll refused it): a defined end for the peer,
+                // a count for the operator, and on to the next.
                 Sys.close(fd)
+                s.pointee.statistics.refusedDescriptors &+= 1
                 continue
             }
             s.pointee.statistics.accepted &+= 1

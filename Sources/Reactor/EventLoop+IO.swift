@@ -18,7 +18,7 @@ extension EventLoop {
     /// The slot of a handle that is still current, or nil.
     @inline(__always)
     func liveSlot(_ c: Connection) -> UnsafeMutablePointer<Slot>? {
-        guard c.fd >= 0, Int(c.fd) < s.pointee.slotCapacity else { return nil }
+        guard c.fd >= 0, Int(c.fd) < s.pointee.initializedSlots else { return nil }
         let slot = s.pointee.slots + Int(c.fd)
         guard slot.pointee.generation == c.generation else { return nil }
         let kind = slot.pointee.kind
@@ -60,8 +60,8 @@ extension EventLoop {
             guard let handler = slot.pointee.handler else { return }
             s.pointee.corkFD = fd
             let consumed = handler.connection(connection, didRead: UnsafeRawBufferPointer(start: buffer, count: total))
-            // The callback may have opened descriptors and so grown (moved) the slot table.
-            let slot = s.pointee.slots + Int(fd)
+            // The table does not move (see `LoopState.slots`), but the callback may have closed
+            // this connection, and opened another on the same fd: the generation tells.
             guard slot.pointee.generation == generation, slot.pointee.kind == .connection else {
                 return  // closed inside the callback; closeNow already dropped the cork
             }
@@ -83,18 +83,24 @@ extension EventLoop {
         }
     }
 
-    /// Keeps the unconsumed bytes for the next read, in a buffer allocated only while needed.
+    /// Keeps the unconsumed bytes for the next read, in a block sized to them (see `TailPool`):
+    /// grown when the tail outgrows its block, moved to a smaller one when it shrinks to a quarter,
+    /// given back when empty.
     private func keepTail(_ slot: UnsafeMutablePointer<Slot>, from buffer: UnsafeMutableRawPointer, total: Int, consumed: Int) {
         let remaining = total - min(max(consumed, 0), total)
         if remaining == 0 {
             if slot.pointee.tail != nil { releaseTail(slot) }
             return
         }
-        if remaining > Int(slot.pointee.tailCapacity) {
+        let held = Int(slot.pointee.tailCapacity)
+        if remaining > held || (held > TailPool.smallest && s.pointee.tailPool.capacity(for: remaining) <= held / 4) {
+            // The tail's bytes are in the receive buffer (copied in front of the read), so the
+            // old block can go before the new one is filled.
             releaseTail(slot)
-            let (buffer, capacity) = acquireTail(remaining)
-            slot.pointee.tail = buffer
+            let (block, capacity) = s.pointee.tailPool.acquire(remaining)
+            slot.pointee.tail = block
             slot.pointee.tailCapacity = Int32(capacity)
+            s.pointee.tailBytesHeld += capacity
         }
         slot.pointee.tail!.copyMemory(from: buffer + (total - remaining), byteCount: remaining)
         slot.pointee.tailCount = Int32(remaining)
@@ -189,28 +195,20 @@ extension EventLoop {
         slot.pointee.handler = handler
     }
 
-    /// A buffer for an unconsumed tail of `count` bytes. Large tails (a WebSocket frame split
-    /// across reads, say) come from a small per-loop pool of receive-buffer-sized blocks, so a
-    /// stream of them costs no allocation; small ones are allocated to fit, so a connection that
-    /// holds half a header holds a few hundred bytes, not a pooled block.
-    func acquireTail(_ count: Int) -> (UnsafeMutableRawPointer, Int) {
-        if count > LoopState.smallTailLimit {
-            let buffer = s.pointee.tailPool.popLast() ?? .allocate(byteCount: s.pointee.receiveCapacity, alignment: 16)
-            return (buffer, s.pointee.receiveCapacity)
-        }
-        var capacity = 256
-        while capacity < count { capacity *= 2 }
-        return (.allocate(byteCount: capacity, alignment: 16), capacity)
-    }
-
-    /// Gives a slot's tail buffer back (to the pool when it came from there and the pool has room).
+    /// Gives a slot's tail block back to the pool (which frees it if it is full).
     func releaseTail(_ slot: UnsafeMutablePointer<Slot>) {
-        if let tail = slot.pointee.tail, Int(slot.pointee.tailCapacity) == s.pointee.receiveCapacity,
-           s.pointee.tailPool.count < LoopState.tailPoolLimit {
-            s.pointee.tailPool.append(tail)
+        if let tail = slot.pointee.tail {
+            s.pointee.tailBytesHeld -= Int(slot.pointee.tailCapacity)
+            s.pointee.tailPool.release(tail, capacity: Int(slot.pointee.tailCapacity))
             slot.pointee.tail = nil
         }
         slot.pointee.releaseTail()
+    }
+
+    /// The size of the block holding `c`'s unconsumed input (0: none), for tests and metrics.
+    func tailCapacity(_ c: Connection) -> Int {
+        guard let slot = liveSlot(c) else { return 0 }
+        return Int(slot.pointee.tailCapacity)
     }
 
     func setReadPaused(_ c: Connection, _ paused: Bool) {
@@ -236,6 +234,9 @@ extension EventLoop {
     func send(_ c: Connection, _ bytes: UnsafeRawBufferPointer) -> Bool {
         guard let slot = liveSlot(c), slot.pointee.kind == .connection, canSend(slot) else { return false }
         if slot.pointee.deferredLast >= 0 {  // earlier deferred sends go first
+            // A write may call back (a close, a writability change): `slot` stays valid memory,
+            // but only `liveSlot` says it is still this connection. So after every call that may
+            // call back, here and in the other sends, `shutdownWrite` and `close`.
             writeDeferred(c.fd)
             guard liveSlot(c) != nil else { return false }
         }
@@ -471,9 +472,12 @@ extension EventLoop {
     /// half-close or close, and reports crossing the low watermark.
     func flushQueue(_ fd: Int32) {
         let slot = s.pointee.slots + Int(fd)
+        let generation = slot.pointee.generation
         if slot.pointee.deferredLast >= 0 {
             writeDeferred(fd)  // oldest first; queues what the kernel does not take
-            guard slot.pointee.kind == .connection else { return }
+            // It may have closed the connection (a failed write, or a callback's close) and a
+            // callback may have opened another on the same fd: the generation tells.
+            guard slot.pointee.generation == generation, slot.pointee.kind == .connection else { return }
         }
         drain: while !slot.pointee.queue.isEmpty {
             let n = slot.pointee.queue.gather(into: s.pointee.iovecs, max: LoopState.iovecCapacity)

@@ -22,7 +22,7 @@ extension EventLoop {
             self.s.pointee.shutdown?.deadlineTimer = nil
             self.finishShutdown()
         }
-        for fd in 0..<Int32(s.pointee.slotCapacity) {
+        for fd in 0..<Int32(s.pointee.initializedSlots) {
             let slot = s.pointee.slots + Int(fd)
             guard slot.pointee.kind == .connection || slot.pointee.kind == .connecting else { continue }
             let c = Connection(loop: self, fd: fd, generation: slot.pointee.generation)

@@ -4,8 +4,32 @@ import Glibc
 /// Everything a loop mutates, reached through one pointer so the hot path pays no runtime
 /// exclusivity checks (those checks on class properties cost more than all else Swift adds).
 struct LoopState: ~Copyable {
-    var slots: UnsafeMutablePointer<Slot>
-    var slotCapacity: Int
+    /// The per-descriptor table, indexed by fd. It never moves, and that is what makes the
+    /// `UnsafeMutablePointer<Slot>` every path holds (`let slot = s.pointee.slots + Int(fd)`) safe
+    /// to keep across a callback.
+    ///
+    /// Why it must not move: a handler callback (`didRead`, a writability change, `didClose`, a
+    /// timeout) may open descriptors (connect, listen), and a table that grew by reallocating would
+    /// leave the caller's slot pointer dangling: `dispatch` rereads the slot after `flushQueue`,
+    /// `send` after `writeDeferred`, `flushQueue` after `writeDeferred`, `close` and `shutdownWrite`
+    /// after `writeCork`. So, as Redis's `ae` sizes its table by the descriptor limit, the loop
+    /// reserves address space for `slotCapacity` slots at creation (the RLIMIT_NOFILE hard limit,
+    /// capped by `EventLoopConfiguration.maxDescriptors`) with `mmap(MAP_NORESERVE)`: pages are
+    /// committed only when first touched, and slots are initialised lazily up to the highest
+    /// descriptor seen (`initializedSlots`), so idle memory still tracks the descriptors in use.
+    /// A descriptor at or beyond `slotCapacity` (the hard limit raised after the loop started) is
+    /// refused: closed at accept and counted (`LoopStatistics.refusedDescriptors`), a thrown
+    /// `SystemError(EMFILE)` from `connect`/`listen`.
+    ///
+    /// What a held pointer does not tell: whether the slot is still the same connection. A
+    /// callback may close it, and then open another descriptor that reuses the number. So every
+    /// path that keeps a slot pointer across a callback checks the generation (or `liveSlot`)
+    /// again before it touches the slot; the audit is in the comments at each such call.
+    let slots: UnsafeMutablePointer<Slot>
+    /// Slots reserved (the table's fixed size) and slots initialised (every fd below is a `Slot`).
+    let slotCapacity: Int
+    var initializedSlots = 0
+    let slotTableBytes: Int
     var wheel: TimerWheel
     /// Closure timers' bodies, by wheel node index (connection timeouts carry a token instead).
     var timerBodies: [(() -> Void)?] = []
@@ -42,10 +66,10 @@ struct LoopState: ~Copyable {
     var acceptRetryTimer: TimerID?
     var shutdown: GracefulShutdown?
     var statistics = LoopStatistics()
-    /// Receive-buffer-sized blocks for large unconsumed tails (see `acquireTail`).
-    var tailPool: [UnsafeMutableRawPointer] = []
-    static let tailPoolLimit = 16
-    static let smallTailLimit = 4096
+    /// Blocks for unconsumed input tails, sized to need and recycled (see `TailPool`).
+    var tailPool: TailPool
+    /// Bytes of tail blocks connections hold now (the pool's are counted apart).
+    var tailBytesHeld = 0
     /// Reasons of connections closing in stages (after a flush, while lingering), by descriptor.
     var closingReasons: [Int32: CloseReason] = [:]
     /// Connections whose kept input must be handed to their handler again this iteration.
@@ -93,12 +117,20 @@ public final class EventLoop {
         let backend = try EpollBackend(capacity: configuration.maxEventsPerWait)
         let wakeFD = try Sys.eventfd()
         let now = Sys.monotonicNanoseconds()
-        let capacity = 1024
-        let slots = UnsafeMutablePointer<Slot>.allocate(capacity: capacity)
-        slots.initialize(repeating: Slot(), count: capacity)
+        let capacity = max(16, min(Sys.descriptorHardLimit() ?? Int.max, configuration.maxDescriptors))
+        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let tableBytes = (capacity * MemoryLayout<Slot>.stride + pageSize - 1) / pageSize * pageSize
+        let table: UnsafeMutableRawPointer
+        do throws(SystemError) {
+            table = try Sys.reserveLazily(tableBytes)
+        } catch {
+            Sys.close(wakeFD)
+            throw error
+        }
         s = .allocate(capacity: 1)
         s.initialize(to: LoopState(
-            slots: slots, slotCapacity: capacity,
+            slots: table.bindMemory(to: Slot.self, capacity: capacity), slotCapacity: capacity,
+            slotTableBytes: tableBytes,
             wheel: TimerWheel(startTick: 0),
             receiveBuffer: .allocate(byteCount: configuration.receiveBufferSize, alignment: 16),
             receiveCapacity: configuration.receiveBufferSize,
@@ -106,7 +138,8 @@ public final class EventLoop {
             corkCapacity: configuration.corkBufferSize,
             corkSegments: .allocate(capacity: LoopState.corkSegmentCapacity),
             iovecs: .allocate(capacity: LoopState.iovecCapacity),
-            startNanoseconds: now, nowNanoseconds: now))
+            startNanoseconds: now, nowNanoseconds: now,
+            tailPool: TailPool(largest: configuration.receiveBufferSize, maxPooledBytes: configuration.tailPoolBytes)))
         self.backend = backend
         self.handle = EventLoopHandle(wakeFD: wakeFD)
         do throws(SystemError) {
@@ -119,10 +152,10 @@ public final class EventLoop {
 
     deinit {
         close()
-        s.pointee.slots.deinitialize(count: s.pointee.slotCapacity)
-        s.pointee.slots.deallocate()
+        s.pointee.slots.deinitialize(count: s.pointee.initializedSlots)
+        Sys.unmap(UnsafeMutableRawPointer(s.pointee.slots), s.pointee.slotTableBytes)
         s.pointee.receiveBuffer.deallocate()
-        for block in s.pointee.tailPool { block.deallocate() }
+        s.pointee.tailPool.releaseAll()
         s.pointee.corkBuffer.deallocate()
         s.pointee.corkSegments.deallocate()
         s.pointee.iovecs.deallocate()
@@ -171,14 +204,20 @@ public final class EventLoop {
     public func close() {
         guard !s.pointee.closed else { return }
         s.pointee.stopRequested = true
-        for fd in 0..<Int32(s.pointee.slotCapacity) {
+        // Re-reads the bound each time: a `connectionDidClose` may open descriptors above it.
+        var fd: Int32 = 0
+        while Int(fd) < s.pointee.initializedSlots {
             switch s.pointee.slots[Int(fd)].kind {
             case .connection, .connecting: closeNow(fd, reason: .shutdown)
             case .listener: closeListener(fd)
             case .signal, .wakeup: deregisterAndRelease(fd, closeDescriptor: s.pointee.slots[Int(fd)].kind == .signal)
             case .free: break
             }
+            fd += 1
         }
+        // Closures may hold connection handles, and handles hold the loop: drop them, since the
+        // loop cannot run again, so that nothing keeps the loop alive past its last user.
+        s.pointee.timerBodies.removeAll()
         s.pointee.closed = true
         handle.loopDidClose()
     }
@@ -195,11 +234,17 @@ public final class EventLoop {
     /// Counters since the loop started.
     public var statistics: LoopStatistics { s.pointee.statistics }
 
+    /// Bytes of memory holding connections' unconsumed input (their tail blocks), and bytes of
+    /// released blocks the loop keeps for reuse (at most `tailPoolBytes`).
+    public var bufferedInputBytes: (held: Int, pooled: Int) {
+        (s.pointee.tailBytesHeld, s.pointee.tailPool.pooledBytes)
+    }
+
     /// Bytes queued on every connection and not yet taken by the kernel (a scan of the
     /// descriptor table: for metrics, not for hot paths).
     public var queuedBytes: Int {
         var total = 0
-        for i in 0..<s.pointee.slotCapacity where s.pointee.slots[i].kind == .connection {
+        for i in 0..<s.pointee.initializedSlots where s.pointee.slots[i].kind == .connection {
             total += s.pointee.slots[i].queue.byteCount
         }
         return total
@@ -228,7 +273,7 @@ public final class EventLoop {
     private func dispatch(_ event: ReadyEvent) {
         let fd = Int32(truncatingIfNeeded: event.token & 0xFFFF_FFFF)
         let generation = UInt32(truncatingIfNeeded: event.token >> 32)
-        guard fd < s.pointee.slotCapacity else { return }
+        guard fd >= 0, Int(fd) < s.pointee.initializedSlots else { return }
         let slot = s.pointee.slots + Int(fd)
         guard slot.pointee.generation == generation else { return }  // stale: fd closed and reused
         switch slot.pointee.kind {
@@ -236,6 +281,7 @@ public final class EventLoop {
             // Writable first: draining the queue makes room for what the read callback answers.
             if event.isWritable && slot.pointee.interest.contains(.write) {
                 flushQueue(fd)
+                // Its writability callback may have closed the connection (and reused the fd).
                 guard slot.pointee.generation == generation, slot.pointee.kind == .connection else { return }
             }
             if event.isReadable {
@@ -326,25 +372,22 @@ public final class EventLoop {
 
     // MARK: Slots
 
-    func ensureSlot(_ fd: Int32) {
-        let needed = Int(fd) + 1
-        guard needed > s.pointee.slotCapacity else { return }
-        // Grow by half, not double: every slot is paid for per idle connection, and descriptors
-        // are dense, so the table tracks the highest one closely.
-        var capacity = s.pointee.slotCapacity
-        while capacity < needed { capacity += max(1024, capacity / 2) }
-        let grown = UnsafeMutablePointer<Slot>.allocate(capacity: capacity)
-        grown.moveInitialize(from: s.pointee.slots, count: s.pointee.slotCapacity)
-        (grown + s.pointee.slotCapacity).initialize(repeating: Slot(), count: capacity - s.pointee.slotCapacity)
-        s.pointee.slots.deallocate()
-        s.pointee.slots = grown
-        s.pointee.slotCapacity = capacity
+    /// Initialises the table up to `fd` (never moving it; see `LoopState.slots`). A descriptor the
+    /// table has no room for is refused with EMFILE, as if the process had run out.
+    func ensureSlot(_ fd: Int32) throws(SystemError) {
+        guard fd >= 0, Int(fd) < s.pointee.slotCapacity else {
+            throw SystemError(errno: EMFILE, call: "descriptor table")
+        }
+        let initialized = s.pointee.initializedSlots
+        guard Int(fd) >= initialized else { return }
+        (s.pointee.slots + initialized).initialize(repeating: Slot(), count: Int(fd) + 1 - initialized)
+        s.pointee.initializedSlots = Int(fd) + 1
     }
 
     /// Claims the slot of a new descriptor and registers it with epoll. Returns the generation.
     @discardableResult
     func register(_ fd: Int32, kind: Slot.Kind, interest: Interest) throws(SystemError) -> UInt32 {
-        ensureSlot(fd)
+        try ensureSlot(fd)
         let slot = s.pointee.slots + Int(fd)
         precondition(slot.pointee.kind == .free, "descriptor \(fd) registered twice")
         slot.pointee.generation &+= 1

@@ -3,8 +3,17 @@ public struct EventLoopConfiguration: Sendable {
     /// The loop's one receive buffer: every readable socket is read into it. Also the largest
     /// unconsumed input a handler may leave (a longer one closes the connection as `.inputOverflow`).
     public var receiveBufferSize = 64 * 1024
+    /// Bytes of released tail blocks (the per-connection buffers of unconsumed input, sized to
+    /// need up to `receiveBufferSize`) the loop keeps for reuse; beyond, a released block is freed.
+    public var tailPoolBytes = 1024 * 1024
     /// Bytes a read callback may send before the loop writes them out in one syscall.
     public var corkBufferSize = 64 * 1024
+    /// The loop's descriptor table holds a slot for every descriptor below the RLIMIT_NOFILE hard
+    /// limit at the loop's creation, but at most this many (and at least 16). It is reserved up
+    /// front and never moves (address space only: pages are committed as descriptors reach them,
+    /// about 100 bytes per descriptor). A descriptor beyond it (the limit raised later) is refused:
+    /// an accepted connection is closed at once and counted in `LoopStatistics.refusedDescriptors`.
+    public var maxDescriptors = 1 << 20
     /// Readiness events taken from the kernel per wait.
     public var maxEventsPerWait = 512
     /// Accepting pauses at this many open connections and resumes when one closes.

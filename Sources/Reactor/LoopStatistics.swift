@@ -9,6 +9,10 @@ public struct LoopStatistics: Sendable {
     public var writes: UInt64 = 0
     public var accepted: UInt64 = 0
     public var closed: UInt64 = 0
+    /// Accepted connections closed at once because their descriptor was beyond the loop's
+    /// descriptor table (`EventLoopConfiguration.maxDescriptors`, or the hard limit raised after
+    /// the loop started).
+    public var refusedDescriptors: UInt64 = 0
     public var iterations: UInt64 = 0
 
     /// How long each iteration's work took (from the wait's return to the end of its dispatch),

@@ -99,6 +99,27 @@ enum Sys {
         return fd
     }
 
+    /// The hard limit on this process's open descriptors (RLIMIT_NOFILE), nil when unlimited or
+    /// unknown. The soft limit may be raised up to it at any time without privileges; the hard
+    /// one only with CAP_SYS_RESOURCE.
+    static func descriptorHardLimit() -> Int? {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_max != rlim_t.max else { return nil }  // RLIM_INFINITY
+        return Int(clamping: limit.rlim_max)
+    }
+
+    /// Reserves `byteCount` bytes of zeroed address space that is committed page by page as it is
+    /// first touched (MAP_NORESERVE: no swap is reserved for it up front), and never moves.
+    static func reserveLazily(_ byteCount: Int) throws(SystemError) -> UnsafeMutableRawPointer {
+        let p = mmap(nil, byteCount, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+        guard let p, p != MAP_FAILED else { throw SystemError(errno: Glibc.errno, call: "mmap") }
+        return p
+    }
+
+    static func unmap(_ base: UnsafeMutableRawPointer, _ byteCount: Int) {
+        _ = munmap(base, byteCount)
+    }
+
     /// The monotonic clock in nanoseconds: the loop reads it once per iteration.
     @inline(__always)
     static func monotonicNanoseconds() -> UInt64 {

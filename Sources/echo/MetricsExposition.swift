@@ -26,6 +26,8 @@ enum PrometheusText {
         }
         out.counter("reactor_connections_accepted_total", "TCP connections accepted.", sum64 { $0.statistics.accepted })
         out.counter("reactor_connections_closed_total", "TCP connections closed.", sum64 { $0.statistics.closed })
+        out.counter("reactor_connections_refused_total", "Accepted connections closed at once: descriptor beyond the loop's table.",
+                    sum64 { $0.statistics.refusedDescriptors })
 
         out.family("reactor_messages_received_total", "counter", "Messages received from clients by transport.")
         for t in DemoTransport.receiving {
@@ -48,6 +50,8 @@ enum PrometheusText {
         out.gauge("reactor_rooms", "Chat rooms that exist.", loops.map(\.rooms).max() ?? 0)
 
         out.gauge("reactor_pending_write_bytes", "Bytes queued for sockets and not yet taken by the kernel.", sum { $0.queuedBytes })
+        out.gauge("reactor_buffered_input_bytes", "Bytes of memory holding unconsumed input (incomplete heads and frames), pooled blocks included.",
+                  sum { $0.bufferedInputBytes })
         out.gauge("reactor_timers_armed", "Timers armed in the loops' timing wheels.", sum { $0.armedTimers })
         out.gauge("reactor_event_loops", "Event loops (threads) serving.", loops.count)
         out.counter("reactor_log_lines_suppressed_total", "Connection error lines left out by the log's rate limit.", sum64 { $0.demo.logLinesSuppressed })

@@ -8,6 +8,7 @@ struct LoopSnapshot: Sendable {
     var statistics: LoopStatistics
     var connections: Int
     var queuedBytes: Int
+    var bufferedInputBytes: Int
     var armedTimers: Int
     var demo: DemoCounters
     var published: Int
@@ -72,6 +73,7 @@ final class MetricsGroup: @unchecked Sendable {
         let demo = m.metrics.snapshot
         return LoopSnapshot(
             statistics: loop.statistics, connections: loop.connectionCount, queuedBytes: loop.queuedBytes,
+            bufferedInputBytes: loop.bufferedInputBytes.held + loop.bufferedInputBytes.pooled,
             armedTimers: loop.armedTimerCount, demo: demo,
             published: m.pubsub.publishCount,
             // The demo's own room observers are subscribers and get deliveries too: not clients.

@@ -18,6 +18,10 @@ struct Options {
     var pingIntervalMilliseconds = 25_000
     var pingTimeoutMilliseconds = 20_000
     var maxPayload = 1_000_000
+    /// Bytes of released input-tail blocks each loop keeps for reuse.
+    var tailPoolBytes = 1024 * 1024  // EventLoopConfiguration's default
+    /// Request-body buffer capacity a keep-alive connection keeps between requests.
+    var retainedBodyCapacity = HTTPServerConfiguration().retainedBodyCapacity
     var connectTimeoutMilliseconds = 45_000
     /// Event loops (one per thread); nil: one per core.
     var threads: Int? = 1
@@ -48,6 +52,10 @@ struct Options {
       --ping-timeout MS    close a session whose pong is MS ms late (default 20000)
       --max-payload N      largest Engine.IO POST body or WebSocket message in bytes (default 1000000)
       --connect-timeout MS close a Socket.IO client that joins no namespace within MS ms (default 45000)
+      --tail-pool-bytes N  bytes of released input-tail buffers each loop keeps for reuse (default 1048576)
+      --retained-body-capacity N
+                           request-body buffer bytes a keep-alive connection keeps between requests
+                           (default 1024; a larger body's buffer is freed once it is answered)
       --redis URL          share chat rooms and Socket.IO broadcasts with other echo processes
                            through Redis pub/sub (redis://host:port[/db]; see docs/SCALING.md)
       --allow-origin ORIGIN  let pages from ORIGIN (scheme://host[:port], or * for any) open
@@ -106,6 +114,9 @@ struct Options {
                 case "--max-payload":
                     guard let n = Int(try value(a)), n > 0 else { throw UsageError("--max-payload takes a positive number of bytes") }
                     o.maxPayload = n
+                case "--tail-pool-bytes", "--retained-body-capacity":
+                    guard let n = Int(try value(a)), n >= 0 else { throw UsageError("\(a) takes a number of bytes") }
+                    if a == "--tail-pool-bytes" { o.tailPoolBytes = n } else { o.retainedBodyCapacity = n }
                 case "--redis":
                     let url = try value(a)
                     do throws(RedisEndpointError) {

@@ -47,6 +47,7 @@ func makeWebDemo(loop: EventLoop, log: Log, options: Options, webSocketLimits: W
     var http = HTTPServerConfiguration()
     http.headerReadTimeout = .milliseconds(options.headerTimeoutMilliseconds)
     http.idleTimeout = .milliseconds(options.idleTimeoutMilliseconds)
+    http.retainedBodyCapacity = options.retainedBodyCapacity
     // Engine.IO answers an oversized POST itself (413, and the session closes).
     http.limits.maxBodyLength = max(http.limits.maxBodyLength, options.maxPayload)
     let server = HTTPServer(loop: loop, router: router, configuration: http)

@@ -24,6 +24,7 @@ if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &descriptorLimit) == 0 && descriptor
 
 var configuration = EventLoopConfiguration()
 configuration.maxConnections = options.maxConnections
+configuration.tailPoolBytes = options.tailPoolBytes
 // Room for a whole maximum-size message (and its frame header) to wait in one queue.
 configuration.maxQueuedBytes = max(configuration.maxQueuedBytes, 2 * options.maxMessageSize + 1024)
 

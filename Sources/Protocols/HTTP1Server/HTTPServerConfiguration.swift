@@ -11,6 +11,11 @@ public struct HTTPServerConfiguration: Sendable {
     /// Bytes of a response written in the same write as its head when they fit (larger bodies are
     /// sent by reference, after the head).
     public var scratchSize = 64 * 1024
+    /// Capacity of a connection's request-body buffer kept for its next request. A body that grew
+    /// the buffer beyond this (a 1 MiB upload) gives it back once its handler returns, so an idle
+    /// keep-alive connection never holds its largest body's memory; at or below, the buffer is
+    /// kept, so small bodies on a busy connection cost no allocation each.
+    public var retainedBodyCapacity = 1024
 
     public init() {}
 }

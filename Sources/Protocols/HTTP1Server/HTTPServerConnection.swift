@@ -96,6 +96,13 @@ final class HTTPServerConnection: ConnectionHandler {
                 startRequest(h)
                 if phase == .closed { return bytes.count }
             case .body(let range):
+                // The parser rejects a body over the limit before handing out its bytes (413 on
+                // the Content-Length, or on the chunk size that would cross it); this check keeps
+                // the buffer bounded even if that ever changed.
+                guard body.count + range.count <= server.configuration.limits.maxBodyLength else {
+                    fail(.contentTooLarge, reason: "request body over the limit")
+                    return bytes.count
+                }
                 body.append(contentsOf: UnsafeRawBufferPointer(rebasing: rest[range]))
             case .end:
                 dispatch()
@@ -176,7 +183,6 @@ final class HTTPServerConnection: ConnectionHandler {
         keepAlive = h.keepAlive && !connection.loop.isShuttingDown
         requestVersion = h.version
         isHeadRequest = h.method == .head
-        if !body.isEmpty { body.removeAll(keepingCapacity: true) }
         phase = .readingBody
         if h.bodyFraming != .none {
             connection.setTimeout(server.configuration.idleTimeout)
@@ -222,7 +228,21 @@ final class HTTPServerConnection: ConnectionHandler {
         }
         head = nil
         headIsBorrowed = false
+        releaseBody()
     }
+
+    /// Empties the body buffer once its handler has returned (the request saw it borrowed, for
+    /// the call only), and gives its memory back if a large body grew it.
+    private func releaseBody() {
+        if body.capacity > server.configuration.retainedBodyCapacity {
+            body = []
+        } else if !body.isEmpty {
+            body.removeAll(keepingCapacity: true)
+        }
+    }
+
+    /// The body buffer's capacity (for tests: it must not keep a large body's memory).
+    var bodyCapacity: Int { body.capacity }
 
     // MARK: Responses
 

@@ -1,0 +1,68 @@
+/// Buffers for connections' unconsumed input tails (half a header, half a frame), sized to what a
+/// tail needs and recycled through a per-loop pool bounded in bytes.
+///
+/// Sizes are powers of two from 256 bytes up to the receive buffer's size (the largest tail a
+/// connection may keep): a connection holding 5 KiB of an incomplete head holds an 8 KiB block, not
+/// a receive-buffer-sized one, so a crowd of such peers costs what they send, about twice over at
+/// worst. A tail that grows moves to the next size (geometric growth: few copies), one that shrinks
+/// to a quarter of its block moves down, and an empty tail gives its block back.
+///
+/// Released blocks wait here for the next tail, by size, so a stream of messages split across reads
+/// (a 16 KiB WebSocket echo) allocates nothing in steady state. At most `maxPooledBytes` wait:
+/// beyond, a released block is freed, so a burst of tails leaves no lasting memory behind.
+struct TailPool {
+    static let smallest = 256
+    /// The largest block: the receive buffer's size.
+    let largest: Int
+    let maxPooledBytes: Int
+    private(set) var pooledBytes = 0
+    /// Free blocks by size class (class i holds blocks of `capacity(ofClass: i)` bytes).
+    private var free: [[UnsafeMutableRawPointer]]
+
+    init(largest: Int, maxPooledBytes: Int) {
+        self.largest = largest
+        self.maxPooledBytes = maxPooledBytes
+        free = Array(repeating: [], count: Self.classIndex(for: largest) + 1)
+    }
+
+    /// The size class of a tail of `count` bytes: the smallest power of two (at least 256) that
+    /// holds it.
+    static func classIndex(for count: Int) -> Int {
+        let c = max(count, smallest)
+        return (Int.bitWidth - (c - 1).leadingZeroBitCount) - 8
+    }
+
+    /// The block size for a tail of `count` bytes (`count` is at most `largest`).
+    func capacity(for count: Int) -> Int {
+        min(Self.smallest << Self.classIndex(for: count), largest)
+    }
+
+    /// A block for a tail of `count` bytes, and its size.
+    mutating func acquire(_ count: Int) -> (UnsafeMutableRawPointer, Int) {
+        let index = Self.classIndex(for: count)
+        let capacity = min(Self.smallest << index, largest)
+        if let block = free[index].popLast() {
+            pooledBytes -= capacity
+            return (block, capacity)
+        }
+        return (.allocate(byteCount: capacity, alignment: 16), capacity)
+    }
+
+    /// Takes a block back (from `acquire`, with its size): kept while the pool has room, else freed.
+    mutating func release(_ block: UnsafeMutableRawPointer, capacity: Int) {
+        if pooledBytes + capacity <= maxPooledBytes {
+            free[Self.classIndex(for: capacity)].append(block)
+            pooledBytes += capacity
+        } else {
+            block.deallocate()
+        }
+    }
+
+    mutating func releaseAll() {
+        for i in free.indices {
+            for block in free[i] { block.deallocate() }
+            free[i].removeAll()
+        }
+        pooledBytes = 0
+    }
+}
