@@ -102,6 +102,10 @@ public final class SSEStream: TopicSubscriber {
         }
     }
 
+    /// The room's ids began again: the stream ends, and the client's resume (with its
+    /// Last-Event-ID, now from the future) gets the reset answer.
+    public func topicDidRestart(_ topic: Topic) { close() }
+
     private func writabilityChanged(_ isWritable: Bool) {
         gate.writabilityChanged(isWritable, marker: { send(event: "dropped", data: String($0)) }, send: { send($0.sseEvent) })
     }
