@@ -30,6 +30,8 @@ struct Chat {
     let pubsub: PubSub
     let webSocket: WebSocketConfiguration
     let metrics: DemoMetrics
+    /// What an event stream that cannot keep up is held (`--sse-pending`, `--sse-pending-bytes`).
+    let sseSlowConsumer: SlowConsumerPolicy
     /// The close code of a resuming chat socket whose history the room cannot replay.
     static let historyIncomplete = WebSocketCloseCode(rawValue: 4000)
     /// A random name for this server process: rooms live in memory, so a new process means new
@@ -42,45 +44,49 @@ struct Chat {
         let pubsub = self.pubsub
         let webSocket = self.webSocket
         let metrics = self.metrics
+        let sseSlowConsumer = self.sseSlowConsumer
         let sockets = ChatSockets(metrics: metrics)
         // The loops of one process share its histories; other processes (a broker) do not.
         let instance = pubsub.relay == nil || pubsub.relay is LoopGroupRelay ? Self.processInstance : nil
 
         router.post("/send") { req, res in
-            guard let topic = Self.topic(req, pubsub, res) else { return }
+            guard let room = Self.room(req, res) else { return }
             guard UTF8Validator.isValid(req.body) else {
                 res.respond(.badRequest, contentType: "text/plain; charset=utf-8", body: "the message must be UTF-8 text\n" as StaticString)
                 return
             }
             metrics.received(.httpSend)
             // The id may come back later when the room is numbered on another loop or process.
-            topic.publish(SharedBytes(copying: req.body)) { id in
+            pubsub.topic(room).publish(SharedBytes(copying: req.body)) { id in
                 res.respond(contentType: "application/json", body: "{\"id\":\(id)}")
             }
         }
 
         router.get("/events") { req, res in
-            guard let topic = Self.topic(req, pubsub, res) else { return }
+            guard let room = Self.room(req, res) else { return }
             // EventSource sends Last-Event-ID when it reconnects; a page may pass it in the query
             // on its first connection (after a reload).
             let last = SSELastEventID.parse(req.header("last-event-id"))
                 ?? req.queryValue("lastEventId").flatMap { UInt64($0) }
             let otherInstance = Self.isOtherInstance(req, instance)
             guard let stream = SSEStream(responder: res) else { return }
+            let topic = pubsub.topic(room)
             metrics.opened(.sse)
+            var replayFrom: UInt64?
             if let last {
-                var (messages, gap) = topic.messages(after: last)
+                replayFrom = last
                 // An id from the future, or from another process, means the room was reset (a
-                // server restart): replay all.
-                if last > topic.lastID || otherInstance { messages = topic.messages(after: 0).messages }
-                if gap || otherInstance {
-                    let oldest = messages.first?.id ?? topic.lastID + 1
+                // server restart, or a room dropped and used again); an id older than the log, that
+                // some of it is gone: say so, and replay what the log has.
+                if otherInstance || topic.isGap(after: last) {
+                    let oldest = topic.oldestKeptID ?? topic.lastID + 1
                     stream.send(event: "reset", data: "{\"oldest\":\(oldest),\"last\":\(topic.lastID),\"instance\":\"\(instance ?? "")\"}")
+                    replayFrom = oldest - 1
                 }
-                for m in messages { stream.send(m.sseEvent) }
-                metrics.sent(.sse, messages.count)
             }
-            stream.subscribe(to: topic)
+            // The replay is written as the connection takes it (a client that never reads holds
+            // no more than its high watermark), then the stream goes live.
+            stream.subscribe(to: topic, policy: sseSlowConsumer, replayingAfter: replayFrom, replayed: { _ in metrics.sent(.sse) })
             metrics.watch(topic, .sse)
             stream.onClose {
                 metrics.closed(.sse)
@@ -88,19 +94,27 @@ struct Chat {
             }
         }
 
+        // History reads answer one page (the hub's maxPageMessages and maxPageBytes); its cursor
+        // is the id of its last message, or the room's newest id when it has none. A room nobody
+        // has named before is not created by reading it.
         router.get("/messages") { req, res in
-            guard let topic = Self.topic(req, pubsub, res), let cursor = Self.cursor(req, res) else { return }
-            let messages = topic.messages(after: cursor).messages
+            guard let room = Self.room(req, res), let cursor = Self.cursor(req, res) else { return }
+            guard let topic = pubsub.existingTopic(room) else {
+                Self.respondJSON(res, cursor: 0, [], instance: instance)
+                return
+            }
+            let messages = topic.page(after: cursor).messages
             metrics.sent(.polling, messages.count)
-            Self.respondJSON(res, cursor: topic.lastID, messages, instance: instance)
+            Self.respondJSON(res, cursor: messages.last?.id ?? topic.lastID, messages, instance: instance)
         }
 
         router.get("/poll") { req, res in
-            guard let topic = Self.topic(req, pubsub, res), let cursor = Self.cursor(req, res) else { return }
-            let pending = topic.messages(after: cursor).messages
+            guard let room = Self.room(req, res), let cursor = Self.cursor(req, res) else { return }
+            let topic = pubsub.topic(room)
+            let pending = topic.page(after: cursor).messages
             if !pending.isEmpty || cursor > topic.lastID {
                 metrics.sent(.longPoll, pending.count)
-                Self.respondJSON(res, cursor: topic.lastID, pending, instance: instance)
+                Self.respondJSON(res, cursor: pending.last?.id ?? topic.lastID, pending, instance: instance)
                 return
             }
             var seconds = Self.defaultLongPoll
@@ -115,14 +129,17 @@ struct Chat {
             _ = LongPollSubscription(topic: topic, responder: res, timeout: .milliseconds(Int64(seconds * 1000))) { messages in
                 metrics.closed(.longPoll)
                 metrics.sent(.longPoll, messages.count)
-                Self.respondJSON(res, cursor: topic.lastID, messages, instance: instance)
+                Self.respondJSON(res, cursor: messages.last?.id ?? topic.lastID, messages, instance: instance)
             }
             // Exactly one of the answer above and this runs.
             res.onAbandoned { metrics.closed(.longPoll) }
         }
 
         router.get("/chat") { req, res in
-            guard let topic = Self.topic(req, pubsub, res) else { return }
+            guard let room = Self.room(req, res) else { return }
+            // Held by the socket's context until it opens (a room named by an upgrade that never
+            // completes goes with it).
+            let topic = pubsub.topic(room)
             var after: UInt64?
             if req.queryValue("after") != nil {
                 guard let n = Self.cursor(req, res, name: "after") else { return }
@@ -135,13 +152,15 @@ struct Chat {
         }
     }
 
-    static func topic(_ req: HTTPRequest, _ pubsub: PubSub, _ res: HTTPResponder) -> Topic? {
+    /// The request's room name (400 when it is empty or over 128 bytes). Names create nothing:
+    /// a room is kept once it has a subscriber or a message.
+    static func room(_ req: HTTPRequest, _ res: HTTPResponder) -> String? {
         let room = req.queryValue("room") ?? "lobby"
         guard !room.isEmpty, room.utf8.count <= 128 else {
             res.respond(.badRequest, contentType: "text/plain; charset=utf-8", body: "room must be 1 to 128 bytes\n" as StaticString)
             return nil
         }
-        return pubsub.topic(room)
+        return room
     }
 
     static func cursor(_ req: HTTPRequest, _ res: HTTPResponder, name: String = "cursor") -> UInt64? {
@@ -177,7 +196,8 @@ final class ChatSockets: WebSocketHandler {
     /// context is its topic like any other's.
     final class Resume {
         let topic: Topic
-        let after: UInt64
+        /// The last id written so far.
+        var after: UInt64
         /// The client's ids come from another server process: its history cannot be resumed.
         let otherInstance: Bool
         init(topic: Topic, after: UInt64, otherInstance: Bool) {
@@ -193,21 +213,48 @@ final class ChatSockets: WebSocketHandler {
     func webSocketDidOpen(_ ws: WebSocket) {
         metrics.webSocketOpened(ws, .webSocketChat)
         if let resume = ws.context as? Resume {
-            let (messages, gap) = resume.topic.messages(after: resume.after)
-            if gap || resume.otherInstance {
+            if resume.otherInstance || resume.topic.isGap(after: resume.after) {
                 ws.context = nil
                 ws.close(code: Chat.historyIncomplete, reason: resume.otherInstance ? "server restarted" : "history incomplete")
                 return
             }
-            // Replay and subscription happen in one callback on the loop: nothing is published
-            // in between, so the frames are exactly the messages after `after`, in order.
-            for m in messages { ws.send(frame: m.webSocketFrame) }
-            metrics.sent(.webSocketChat, messages.count)
-            ws.context = resume.topic
+            replay(ws, resume)
+            return
         }
         guard let topic = ws.context as? Topic else { return }
         topic.subscribe(ws)
         metrics.watch(topic, .webSocketChat)
+    }
+
+    /// Writes the room's messages after `resume.after` while the socket is writable (the rest when
+    /// it drains: a client that never reads holds no more than its high watermark), then
+    /// subscribes it. Until then it is not subscribed: messages published meanwhile are in the
+    /// log, and the replay reaches them in order, so frame k is still message N+k. If what it has
+    /// yet to replay leaves the log first, it is closed with 4000 (history incomplete).
+    private func replay(_ ws: WebSocket, _ resume: Resume) {
+        while ws.isWritable {
+            switch resume.topic.next(after: resume.after) {
+            case .message(let m):
+                resume.after = m.id
+                ws.send(frame: m.webSocketFrame)
+                metrics.sent(.webSocketChat)
+            case .gap:
+                ws.context = nil
+                ws.close(code: Chat.historyIncomplete, reason: "history incomplete")
+                return
+            case .caughtUp:
+                // Replay and subscription happen in one callback on the loop: nothing is
+                // published in between.
+                ws.context = resume.topic
+                resume.topic.subscribe(ws)
+                metrics.watch(resume.topic, .webSocketChat)
+                return
+            }
+        }
+    }
+
+    func webSocketWritabilityDidChange(_ ws: WebSocket, isWritable: Bool) {
+        if isWritable, let resume = ws.context as? Resume { replay(ws, resume) }
     }
 
     func webSocket(_ ws: WebSocket, didReceiveText text: UnsafeRawBufferPointer) {

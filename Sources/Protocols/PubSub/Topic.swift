@@ -53,6 +53,8 @@ public final class Topic {
     /// Messages and bytes the replay log keeps now.
     public var replayCount: Int { log.count }
     public var replayBytes: Int { log.bytes }
+    /// The id of the oldest message the log keeps (nil when it keeps none).
+    public var oldestKeptID: UInt64? { log.oldestID }
 
     public func isSubscribed(_ s: any TopicSubscriber) -> Bool { positions[ObjectIdentifier(s)] != nil }
 
@@ -153,7 +155,7 @@ public final class Topic {
     }
 
     /// Whether messages after `id` are missing: it is from the future, or older than the log.
-    func isGap(after id: UInt64) -> Bool {
+    public func isGap(after id: UInt64) -> Bool {
         let firstKept = log.oldestID ?? (lastID + 1)
         return id > lastID || (id + 1 < firstKept && lastID > id)
     }
