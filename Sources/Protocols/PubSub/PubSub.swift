@@ -135,19 +135,34 @@ public final class PubSub {
     }
 
     private func updateKeeping(_ t: Topic) {
-        let needed = t.subscriberCount > 0 || !t.log.isEmpty
+        let needed = t.subscriberCount > 0 || !t.log.isEmpty || t.remoteHolds > 0
+        var changed = false
         // Keeps `t` alive while the table lets go of it: its deinit must not run inside the
         // dictionary's mutation (it removes its own entry).
         withExtendedLifetime(t) {
             if var r = rooms[t.name] {
                 guard (r.kept ?? r.named) === t else { return }  // a stale handle: not the room any more
+                changed = (r.kept != nil) != needed
                 r.kept = needed ? t : nil
                 r.named = t
                 rooms[t.name] = r
             } else if needed {
                 rooms[t.name] = Room(kept: t, named: t)
+                changed = true
             }
         }
+        if changed { relay?.roomKeeping(t.name, kept: needed, lastID: t.lastID, from: self) }
+    }
+
+    /// Another loop keeps (`delta` 1) or let go of (-1) a room this hub numbers (called by a
+    /// relay, on this loop): the room, and with it its numbering, stays while any loop keeps it,
+    /// even with nothing here. `lastID` is that loop's newest id, which a room that is new here
+    /// continues from.
+    public func hold(_ room: String, _ delta: Int, lastID: UInt64) {
+        let t = topic(room)
+        t.remoteHolds = max(0, t.remoteHolds + delta)
+        t.continueNumbering(from: lastID)
+        roomChanged(t, used: false)
     }
 
     private func enforceBounds(protecting current: Topic) {
@@ -249,4 +264,13 @@ public protocol PubSubRelay: AnyObject {
     func broadcast(_ message: SharedBytes, channel: String, from hub: PubSub)
     /// `hub` has a receiver for `channel` (a relay through a broker subscribes to it). Called on `hub`'s loop.
     func listen(channel: String, from hub: PubSub)
+    /// `hub` began (`kept`) or stopped keeping `room` (it has subscribers or history, or no longer
+    /// has either); `lastID` is its newest id there. A relay whose rooms are numbered by one of
+    /// its hubs keeps the room there meanwhile (`PubSub.hold`), so a room forgotten by its
+    /// numbering hub cannot restart its ids under another loop's subscribers. Default: nothing.
+    func roomKeeping(_ room: String, kept: Bool, lastID: UInt64, from hub: PubSub)
+}
+
+extension PubSubRelay {
+    public func roomKeeping(_ room: String, kept: Bool, lastID: UInt64, from hub: PubSub) {}
 }

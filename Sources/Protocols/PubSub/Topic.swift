@@ -37,6 +37,8 @@ public final class Topic {
     var older: Topic?
     var newer: Topic?
     var inHistory = false
+    /// Other loops that keep this room, when this loop numbers it (see `PubSub.hold`).
+    var remoteHolds = 0
 
     init(name: String, counters: PubSubCounters, limits: PubSub.Limits) {
         self.name = name
@@ -118,6 +120,11 @@ public final class Topic {
         }
         // The encodings the delivery made stay with the message in the log: charge them.
         if log.last === message { hub?.roomChanged(self, logDelta: log.rechargeNewest(), used: false) }
+    }
+
+    /// A room new here continues another loop's numbering (see `PubSub.hold`).
+    func continueNumbering(from id: UInt64) {
+        if lastID == 0 { lastID = id }
     }
 
     /// The numbering began again elsewhere: the old history is gone here too, and subscribers
