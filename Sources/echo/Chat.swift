@@ -37,6 +37,9 @@ struct Chat {
     /// A random name for this server process: rooms live in memory, so a new process means new
     /// histories whose ids begin again at 1.
     static let processInstance = String(UInt64.random(in: 1...UInt64.max), radix: 16)
+    /// Bytes a replay (or a history page) writes per loop turn and connection before it lets the
+    /// others run (see `SSEStream.replayBurst`).
+    static let replayBurst = 16 << 10
     static let maxLongPoll: Double = 120
     static let defaultLongPoll: Double = 25
 
@@ -105,7 +108,7 @@ struct Chat {
             }
             let messages = topic.page(after: cursor).messages
             metrics.sent(.polling, messages.count)
-            Self.respondJSON(res, cursor: messages.last?.id ?? topic.lastID, messages, instance: instance)
+            Self.respondPage(res, cursor: messages.last?.id ?? topic.lastID, messages, instance: instance)
         }
 
         router.get("/poll") { req, res in
@@ -114,7 +117,7 @@ struct Chat {
             let pending = topic.page(after: cursor).messages
             if !pending.isEmpty || cursor > topic.lastID {
                 metrics.sent(.longPoll, pending.count)
-                Self.respondJSON(res, cursor: pending.last?.id ?? topic.lastID, pending, instance: instance)
+                Self.respondPage(res, cursor: pending.last?.id ?? topic.lastID, pending, instance: instance)
                 return
             }
             var seconds = Self.defaultLongPoll
@@ -178,10 +181,24 @@ struct Chat {
         return theirs != instance
     }
 
+    /// Answers a history page: at once when small, else on the next loop turn. A client that
+    /// pipelines history reads and never reads the answers would otherwise have page after page
+    /// built in one callback (the kernel takes megabytes before the connection stops being
+    /// writable); deferred, its next request waits for this answer, and the others run between.
+    static func respondPage(_ res: HTTPResponder, cursor: UInt64, _ messages: [TopicMessage], instance: String?) {
+        guard messages.reduce(0, { $0 + $1.text.count }) > replayBurst / 2 else {
+            respondJSON(res, cursor: cursor, messages, instance: instance)
+            return
+        }
+        res.connection.loop.schedule(after: .zero) {
+            respondJSON(res, cursor: cursor, messages, instance: instance)
+        }
+    }
+
     static func respondJSON(_ res: HTTPResponder, cursor: UInt64, _ messages: [TopicMessage], instance: String?) {
         let headers = [("Cache-Control", "no-store")] + (instance.map { [("X-Reactor-Instance", $0)] } ?? [])
         res.respond(contentType: "application/json", headers: headers,
-                    body: PollingResponse.json(cursor: cursor, messages: messages))
+                    body: PollingResponse.shared(cursor: cursor, messages: messages))
     }
 }
 
@@ -200,6 +217,8 @@ final class ChatSockets: WebSocketHandler {
         var after: UInt64
         /// The client's ids come from another server process: its history cannot be resumed.
         let otherInstance: Bool
+        /// A burst of the replay is scheduled for the next loop turn.
+        var scheduled = false
         init(topic: Topic, after: UInt64, otherInstance: Bool) {
             self.topic = topic
             self.after = after
@@ -232,11 +251,26 @@ final class ChatSockets: WebSocketHandler {
     /// log, and the replay reaches them in order, so frame k is still message N+k. If what it has
     /// yet to replay leaves the log first, it is closed with 4000 (history incomplete).
     private func replay(_ ws: WebSocket, _ resume: Resume) {
+        var budget = Chat.replayBurst
         while ws.isWritable {
+            guard budget > 0 else {
+                // The kernel takes megabytes from a client that reads nothing: a burst per loop
+                // turn, so a crowd of resuming sockets cannot hold the loop.
+                guard !resume.scheduled else { return }
+                resume.scheduled = true
+                ws.connection.loop.schedule(after: .zero) { [weak self, weak ws] in
+                    resume.scheduled = false
+                    guard let self, let ws, ws.context === resume else { return }
+                    self.replay(ws, resume)
+                }
+                return
+            }
             switch resume.topic.next(after: resume.after) {
             case .message(let m):
                 resume.after = m.id
-                ws.send(frame: m.webSocketFrame)
+                let frame = m.webSocketFrame
+                budget -= frame.count
+                ws.send(frame: frame)
                 metrics.sent(.webSocketChat)
             case .gap:
                 ws.context = nil

@@ -1,3 +1,5 @@
+import Reactor
+
 /// The polling endpoints' answer, written straight to bytes:
 /// `{"cursor":<last id>,"messages":[{"id":n,"data":"text"},...]}`.
 public enum PollingResponse {
@@ -17,6 +19,12 @@ public enum PollingResponse {
         }
         out += "]}".utf8
         return out
+    }
+
+    /// The same answer as one shared block of exactly its size: a connection that cannot take it
+    /// at once queues it by reference, never as a copy.
+    public static func shared(cursor: UInt64, messages: [TopicMessage]) -> SharedBytes {
+        json(cursor: cursor, messages: messages).withUnsafeBytes { SharedBytes(copying: $0) }
     }
 }
 

@@ -23,7 +23,7 @@ public final class PubSub {
         public var maxPageMessages = 1000
         /// ... and stops before the message that would take its texts past this many bytes (a
         /// first message larger than this is answered alone).
-        public var maxPageBytes = 256 << 10
+        public var maxPageBytes = 64 << 10
 
         public init() {}
     }

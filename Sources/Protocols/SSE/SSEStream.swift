@@ -21,6 +21,7 @@ public final class SSEStream: TopicSubscriber {
     /// The last id replayed, while catching up from the log (nil once live).
     private var replayAfter: UInt64?
     private var onReplayed: ((TopicMessage) -> Void)?
+    private var replayScheduled = false
 
     /// The shared heartbeat comment.
     static let heartbeatBytes = SharedBytes(SSEEncoder.comment("heartbeat"))
@@ -118,14 +119,32 @@ public final class SSEStream: TopicSubscriber {
         }
     }
 
-    /// Writes the log after `replayAfter` while the connection is writable; done when caught up.
+    /// Bytes one replay writes per loop turn before it lets the others run. The kernel takes up to
+    /// its send buffer (megabytes) from a client that reads nothing, so writability alone would
+    /// let a few hundred resuming clients hold the loop while their whole histories are copied.
+    static let replayBurst = 16 << 10
+
+    /// Writes the log after `replayAfter` while the connection is writable, a burst per loop turn;
+    /// done when caught up.
     private func replay() {
+        var budget = Self.replayBurst
         while let after = replayAfter, let topic, !finished {
             guard connection.isWritable else { return }  // the rest when it drains
+            guard budget > 0 else {
+                guard !replayScheduled else { return }
+                replayScheduled = true
+                loop.schedule(after: .zero) { [weak self] in
+                    self?.replayScheduled = false
+                    self?.replay()
+                }
+                return
+            }
             switch topic.next(after: after) {
             case .message(let m):
                 replayAfter = m.id
-                send(m.sseEvent)
+                let event = m.sseEvent
+                budget -= event.count
+                send(event)
                 onReplayed?(m)
             case .caughtUp:
                 replayAfter = nil
