@@ -15,7 +15,20 @@ import Reactor
 ///   GET  /messages?room=R&cursor=N              polling: at once
 ///   GET  /poll?room=R&cursor=N[&timeout=S]      long polling: held until a message or S seconds
 ///        both answer {"cursor": <last id>, "messages": [{"id": n, "data": "text"}, ...]}
-///        with an `X-Reactor-Instance` header naming this server process (see `processInstance`)
+///        with an `X-Reactor-Instance` header naming this server process (see `processInstance`).
+///        Paged: an answer holds at most `--page-messages` messages, and stops before the one that
+///        would take its texts past `--page-bytes` (a larger first message comes alone). `cursor`
+///        is the id of the answer's last message (the room's newest id when it has none), so
+///        asking again with it gives the next page; a page that is not empty may have more after
+///        it. A cursor the room is behind (a new history: a server restart, or a room dropped and
+///        used again) is answered with the room's newest id, smaller than the cursor asked for.
+///        Reading a room creates nothing: an unknown room answers {"cursor":0,"messages":[]}.
+///
+/// Rooms are kept while they have subscribers or history, within the bounds of `PubSub.Limits`
+/// (messages and bytes per room, bytes and rooms per loop, least recently used evicted). A room
+/// whose history was dropped starts again at id 1 when used: resuming clients see ids "from the
+/// future" and get the reset answers below. SSE resumes and `after=N` replays are written as the
+/// connection drains; one whose rest leaves the log first is ended (SSE) or closed 4000.
 ///
 /// A resuming event stream whose Last-Event-ID is older than the replay log (or newer than the
 /// room, after a server restart) first gets `event: reset` with `{"oldest":…,"last":…,"instance":…}`,

@@ -57,7 +57,7 @@ struct Options {
       --max-rooms N        chat rooms keeping a history, per loop; past it the least recently used
                            room's history goes (default 10000)
       --page-messages N    most messages one /messages or /poll answer holds (default 1000)
-      --page-bytes N       bytes of text after which a /messages or /poll answer stops (default 262144)
+      --page-bytes N       bytes of text after which a /messages or /poll answer stops (default 65536)
       --sse-pending N      messages held for an event stream that cannot keep up, oldest dropped
                            (default 256)
       --sse-pending-bytes N bytes held for an event stream that cannot keep up (default 1048576)

@@ -29,8 +29,11 @@ final class LoopGroupRelayRoomsTests: XCTestCase {
         let relay = LoopGroupRelay(handles: group.handles)
         let room = (0..<1000).map { "kept-\($0)" }.first { relay.owner(of: $0) == 0 }!
         let state = State()
-        var limits = PubSub.Limits()
-        limits.maxRooms = 2
+        let limits = { () -> PubSub.Limits in
+            var l = PubSub.Limits()
+            l.maxRooms = 2
+            return l
+        }()
         for i in 0..<2 {
             _ = onLoop(group.handles[i]) { loop in
                 let hub = PubSub(loop: loop, limits: limits)
