@@ -136,6 +136,8 @@ public final class PubSub {
 
     private func updateKeeping(_ t: Topic) {
         let needed = t.subscriberCount > 0 || !t.log.isEmpty || t.remoteHolds > 0
+        // Every publish comes here: no hashing of the name when nothing changes.
+        guard needed != t.isKept else { return }
         var changed = false
         // Keeps `t` alive while the table lets go of it: its deinit must not run inside the
         // dictionary's mutation (it removes its own entry).
@@ -146,8 +148,10 @@ public final class PubSub {
                 r.kept = needed ? t : nil
                 r.named = t
                 rooms[t.name] = r
+                t.isKept = needed
             } else if needed {
                 rooms[t.name] = Room(kept: t, named: t)
+                t.isKept = true
                 changed = true
             }
         }

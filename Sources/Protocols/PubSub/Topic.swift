@@ -37,6 +37,8 @@ public final class Topic {
     var older: Topic?
     var newer: Topic?
     var inHistory = false
+    /// Whether the hub holds it strongly (it has subscribers, history, or remote holds).
+    var isKept = false
     /// Other loops that keep this room, when this loop numbers it (see `PubSub.hold`).
     var remoteHolds = 0
 
