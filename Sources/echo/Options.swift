@@ -55,7 +55,8 @@ struct Options {
       --replay-bytes N     bytes every chat room keeps together, per loop; past it the least recently
                            used room's oldest messages go (default 67108864)
       --max-rooms N        chat rooms keeping a history, per loop; past it the least recently used
-                           room's history goes (default 10000)
+                           room's history goes (default 10000; with --redis the relay remembers
+                           the order of twice as many)
       --page-messages N    most messages one /messages or /poll answer holds (default 1000)
       --page-bytes N       bytes of text after which a /messages or /poll answer stops (default 65536)
       --sse-pending N      messages held for an event stream that cannot keep up, oldest dropped
