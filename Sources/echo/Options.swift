@@ -26,6 +26,11 @@ struct Options {
     /// Event loops (one per thread); nil: one per core.
     var threads: Int? = 1
     var logLevel = LogLevel.info
+    /// Chat rooms: what each loop keeps for replay, and how much a history read answers.
+    var pubsub = PubSub.Limits()
+    /// An event stream that cannot keep up is held this many messages and bytes (oldest dropped).
+    var ssePending = 256
+    var ssePendingBytes = 1 << 20
     /// Rooms shared with other processes through this Redis (nil: this process alone).
     var redis: RedisEndpoint?
     /// Browser origins allowed besides the server's own, on the WebSocket routes, `POST /send`
@@ -56,6 +61,18 @@ struct Options {
       --retained-body-capacity N
                            request-body buffer bytes a keep-alive connection keeps between requests
                            (default 1024; a larger body's buffer is freed once it is answered)
+      --replay-messages N  messages each chat room keeps for resuming clients (default 1000)
+      --room-replay-bytes N bytes each chat room keeps for resuming clients (default 4194304)
+      --replay-bytes N     bytes every chat room keeps together, per loop; past it the least recently
+                           used room's oldest messages go (default 67108864)
+      --max-rooms N        chat rooms keeping a history, per loop; past it the least recently used
+                           room's history goes (default 10000; with --redis the relay remembers
+                           the order of twice as many)
+      --page-messages N    most messages one /messages or /poll answer holds (default 1000)
+      --page-bytes N       bytes of text after which a /messages or /poll answer stops (default 65536)
+      --sse-pending N      messages held for an event stream that cannot keep up, oldest dropped
+                           (default 256)
+      --sse-pending-bytes N bytes held for an event stream that cannot keep up (default 1048576)
       --redis URL          share chat rooms and Socket.IO broadcasts with other echo processes
                            through Redis pub/sub (redis://host:port[/db]; see docs/SCALING.md)
       --allow-origin ORIGIN  let pages from ORIGIN (scheme://host[:port], or * for any) open
@@ -117,6 +134,19 @@ struct Options {
                 case "--tail-pool-bytes", "--retained-body-capacity":
                     guard let n = Int(try value(a)), n >= 0 else { throw UsageError("\(a) takes a number of bytes") }
                     if a == "--tail-pool-bytes" { o.tailPoolBytes = n } else { o.retainedBodyCapacity = n }
+                case "--replay-messages", "--room-replay-bytes", "--replay-bytes", "--max-rooms",
+                     "--page-messages", "--page-bytes", "--sse-pending", "--sse-pending-bytes":
+                    guard let n = Int(try value(a)), n > 0 else { throw UsageError("\(a) takes a positive number") }
+                    switch a {
+                    case "--replay-messages": o.pubsub.replayCapacity = n
+                    case "--room-replay-bytes": o.pubsub.maxRoomReplayBytes = n
+                    case "--replay-bytes": o.pubsub.maxReplayBytes = n
+                    case "--max-rooms": o.pubsub.maxRooms = n
+                    case "--page-messages": o.pubsub.maxPageMessages = n
+                    case "--page-bytes": o.pubsub.maxPageBytes = n
+                    case "--sse-pending": o.ssePending = n
+                    default: o.ssePendingBytes = n
+                    }
                 case "--redis":
                     let url = try value(a)
                     do throws(RedisEndpointError) {

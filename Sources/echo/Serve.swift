@@ -79,7 +79,10 @@ func makeRelay(options: Options, handles: [EventLoopHandle], log: Log) throws(St
         throw StartupError(message: "--redis: \(error.message)")
     }
     log(.info, "chat rooms and Socket.IO broadcasts shared through redis \(endpoint) (\(address))")
-    return RedisRelay(handles: handles, endpoint: endpoint, address: address) { level, line in
+    // The relay remembers the order of twice the rooms a loop keeps a history of (`--max-rooms`).
+    var configuration = RedisRelay.Configuration()
+    configuration.maxRooms = 2 * options.pubsub.maxRooms
+    return RedisRelay(handles: handles, endpoint: endpoint, address: address, configuration: configuration) { level, line in
         log(level == .warning ? .warn : .info, line)
     }
 }

@@ -38,9 +38,10 @@ func makeWebDemo(loop: EventLoop, log: Log, options: Options, webSocketLimits: W
     }
 
     // One hub per loop; with several loops the relay gives each room one sequence across them.
-    let pubsub = PubSub(loop: loop)
+    let pubsub = PubSub(loop: loop, limits: options.pubsub)
     relay?.register(pubsub, index: loopIndex)
-    Chat(pubsub: pubsub, webSocket: wsConfiguration, metrics: metrics).install(on: router)
+    Chat(pubsub: pubsub, webSocket: wsConfiguration, metrics: metrics,
+         sseSlowConsumer: .dropOldest(maxPending: options.ssePending, maxPendingBytes: options.ssePendingBytes)).install(on: router)
     metrics.install(on: router, pubsub: pubsub)
     installSocketIODemo(on: router, loop: loop, options: options, log: log, hub: pubsub)
 

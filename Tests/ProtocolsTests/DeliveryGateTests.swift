@@ -38,3 +38,28 @@ final class DeliveryGateTests: XCTestCase {
         XCTAssertEqual(gate.admit(message(2), writable: false), .disconnect)
     }
 }
+
+extension DeliveryGateTests {
+    func testDropOldestFreesWhatItDropsAndIsBoundedInBytes() {
+        let big = SharedBytes([UInt8](repeating: 0x61, count: 10_000))
+        var gate = DeliveryGate(policy: .dropOldest(maxPending: 1000, maxPendingBytes: 50_000))
+        weak var firstHeld: TopicMessage?
+        do {
+            let m = TopicMessage(id: 1, text: big, counters: counters)
+            firstHeld = m
+            XCTAssertEqual(gate.admit(m, writable: false), .hold)
+        }
+        for id: UInt64 in 2...100 {
+            XCTAssertEqual(gate.admit(TopicMessage(id: id, text: big, counters: counters), writable: false), .hold)
+        }
+        XCTAssertNil(firstHeld, "a dropped message is freed, not kept behind a start index")
+        XCTAssertLessThanOrEqual(gate.heldBytes, 50_000)
+        XCTAssertEqual(gate.heldCount, 50_000 / MessageRing.cost(of: TopicMessage(id: 0, text: big, counters: counters)))
+        var markers: [Int] = []
+        var sent: [UInt64] = []
+        gate.writabilityChanged(true, marker: { markers.append($0) }, send: { sent.append($0.id) })
+        XCTAssertEqual(markers, [100 - sent.count])
+        XCTAssertEqual(sent.last, 100)
+        XCTAssertEqual(gate.heldBytes, 0)
+    }
+}

@@ -9,9 +9,10 @@ public struct DeliveryGate {
     let policy: SlowConsumerPolicy
     private var backlog: Backlog?
 
+    /// A ring: a dropped message leaves it at once, and its bytes with it (a stalled stream under
+    /// `dropOldest` holds at most its bound, never everything it was ever sent).
     private final class Backlog {
-        var held: [TopicMessage] = []
-        var start = 0
+        var held = MessageRing()
         var dropped = 0
     }
 
@@ -19,18 +20,22 @@ public struct DeliveryGate {
 
     enum Action { case send, hold, disconnect }
 
+    /// Messages and bytes held for a subscriber that is behind (0 when it is not).
+    var heldCount: Int { backlog?.held.count ?? 0 }
+    var heldBytes: Int { backlog?.held.bytes ?? 0 }
+
     /// What to do with a new message given the connection's writability.
     mutating func admit(_ message: TopicMessage, writable: Bool) -> Action {
         if writable && backlog == nil { return .send }
         switch policy {
         case .disconnect:
             return .disconnect
-        case .dropOldest(let maxPending):
+        case .dropOldest(let maxPending, let maxPendingBytes):
             let b = backlog ?? Backlog()
             backlog = b
             b.held.append(message)
-            if b.held.count - b.start > maxPending {
-                b.start += 1
+            while b.held.count > 1 && (b.held.count > maxPending || b.held.bytes > maxPendingBytes) {
+                b.held.removeFirst()
                 b.dropped += 1
             }
             return .hold
@@ -39,10 +44,10 @@ public struct DeliveryGate {
 
     /// The connection drained: the number dropped since the last drain (for the marker) and the
     /// held messages to send now, oldest first.
-    mutating func drain() -> (dropped: Int, messages: ArraySlice<TopicMessage>) {
+    mutating func drain() -> (dropped: Int, messages: [TopicMessage]) {
         guard let b = backlog else { return (0, []) }
         backlog = nil
-        return (b.dropped, b.held[b.start...])
+        return (b.dropped, b.held.suffix(from: 0))
     }
 }
 

@@ -6,6 +6,11 @@ import Reactor
 /// same `SharedBytes`, through each loop's `execute` queue. Those queues are FIFO, so every loop
 /// sees a room's messages in id order, and one publisher's messages in the order it sent them.
 ///
+/// The owner keeps each room, and so its numbering, while any loop keeps it (`roomKeeping`): a
+/// room kept only for a subscriber on another loop is never forgotten by its owner, whose ids
+/// would otherwise begin again at 1 under that subscriber. A room no loop keeps is gone from all,
+/// and starts again at 1 everywhere (its clients get the reset answer).
+///
 /// Channel messages (`PubSub.broadcastElsewhere`) have no ids: the sender's loop sends them to
 /// every other loop directly, through the same queues.
 ///
@@ -67,6 +72,15 @@ public final class LoopGroupRelay: PubSubRelay, @unchecked Sendable {
         for j in handles.indices where j != origin {
             handles[j].execute { [self] _ in hubs[j]?.receive(message, on: channel) }
         }
+    }
+
+    /// A loop other than the room's owner keeps the room, or let it go: the owner keeps the room
+    /// (and its numbering) while any loop does. Messages go through the owner's FIFO queue, so a
+    /// loop's holds and releases arrive in the order it made them.
+    public func roomKeeping(_ room: String, kept: Bool, lastID: UInt64, from hub: PubSub) {
+        let owner = owner(of: room)
+        guard owner != hub.relayIndex else { return }
+        handles[owner].execute { [self] _ in hubs[owner]?.hold(room, kept ? 1 : -1, lastID: lastID) }
     }
 
     /// Every loop is reached anyway: nothing to subscribe.

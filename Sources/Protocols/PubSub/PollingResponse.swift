@@ -1,3 +1,5 @@
+import Reactor
+
 /// The polling endpoints' answer, written straight to bytes:
 /// `{"cursor":<last id>,"messages":[{"id":n,"data":"text"},...]}`.
 public enum PollingResponse {
@@ -18,6 +20,12 @@ public enum PollingResponse {
         out += "]}".utf8
         return out
     }
+
+    /// The same answer as one shared block of exactly its size: a connection that cannot take it
+    /// at once queues it by reference, never as a copy.
+    public static func shared(cursor: UInt64, messages: [TopicMessage]) -> SharedBytes {
+        json(cursor: cursor, messages: messages).withUnsafeBytes { SharedBytes(copying: $0) }
+    }
 }
 
 /// JSON string quoting over UTF-8 bytes (RFC 8259 7): quote, backslash and control characters
@@ -26,7 +34,12 @@ enum JSONString {
     static func appendQuoted(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
         let hex: [UInt8] = Array("0123456789abcdef".utf8)
         out.append(0x22)
-        for b in bytes {
+        // Runs of bytes that need no escape are copied at once: a long history is mostly those,
+        // and a byte-at-a-time append would hold the loop for every page it answers.
+        var runStart = 0
+        for (i, b) in bytes.enumerated() where b < 0x20 || b == 0x22 || b == 0x5C {
+            if runStart < i { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[runStart..<i])) }
+            runStart = i + 1
             switch b {
             case 0x22: out += [0x5C, 0x22]
             case 0x5C: out += [0x5C, 0x5C]
@@ -35,10 +48,10 @@ enum JSONString {
             case 0x09: out += [0x5C, 0x74]
             case 0x08: out += [0x5C, 0x62]
             case 0x0C: out += [0x5C, 0x66]
-            case 0..<0x20: out += [0x5C, 0x75, 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 0xF)]]
-            default: out.append(b)
+            default: out += [0x5C, 0x75, 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 0xF)]]
             }
         }
+        if runStart < bytes.count { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[runStart...])) }
         out.append(0x22)
     }
 }

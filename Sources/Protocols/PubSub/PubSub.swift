@@ -4,10 +4,49 @@ import Reactor
 /// on which a layer with its own per-loop state (Socket.IO's rooms) reaches its peers on the other
 /// loops and processes the relay spans.
 public final class PubSub {
+    /// What the hub keeps for replay, and how much a history read answers. Every bound is in
+    /// bytes as well as in count: a client can publish large messages, and name many rooms.
+    public struct Limits: Sendable {
+        /// Messages each room keeps for replay (SSE resume, polling cursors, `after=N`).
+        public var replayCapacity = 1000
+        /// Bytes each room's log keeps (texts, their encodings, and about 128 bytes per message);
+        /// the newest message stays even alone over it.
+        public var maxRoomReplayBytes = 4 << 20
+        /// Bytes every room's log keeps together, on this hub (one per loop). Past it, the oldest
+        /// messages of the least recently used room leave first.
+        public var maxReplayBytes = 64 << 20
+        /// Rooms that keep a history on this hub. Past it, the least recently used room's history
+        /// is dropped (and the room with it, unless it has subscribers: rooms with subscribers are
+        /// bounded by the connections that hold them).
+        public var maxRooms = 10_000
+        /// A history read (`Topic.page`) answers at most this many messages ...
+        public var maxPageMessages = 1000
+        /// ... and stops before the message that would take its texts past this many bytes (a
+        /// first message larger than this is answered alone).
+        public var maxPageBytes = 64 << 10
+
+        public init() {}
+    }
+
     public let loop: EventLoop
-    /// Messages each topic keeps for replay (SSE resume, polling cursors).
-    public let replayCapacity: Int
-    private var topics: [String: Topic] = [:]
+    public let limits: Limits
+    /// Messages each topic keeps for replay (`limits.replayCapacity`).
+    public var replayCapacity: Int { limits.replayCapacity }
+
+    /// A room by name: held strongly while it has subscribers or keeps messages (`kept`), and
+    /// only weakly otherwise (`named`), so a room that someone named but that keeps nothing lives
+    /// exactly as long as a reference to it, and one name always means one `Topic` meanwhile.
+    private struct Room {
+        var kept: Topic?
+        weak var named: Topic?
+    }
+    private var rooms: [String: Room] = [:]
+    /// Rooms that keep messages, least recently used first (a list through the topics).
+    private var oldest: Topic?
+    private var newest: Topic?
+    public private(set) var historyRoomCount = 0
+    /// Bytes kept by every room's replay log on this hub.
+    public private(set) var replayBytes = 0
     private var channelReceivers: [String: (SharedBytes) -> Void] = [:]
 
     /// Numbers and spreads messages beyond this loop (other loops, other processes); nil: this
@@ -25,27 +64,147 @@ public final class PubSub {
     public var deliveryCount: Int { counters.delivered }
     public var encodeCount: Int { counters.encoded }
 
-    public init(loop: EventLoop, replayCapacity: Int = 1000) {
+    public init(loop: EventLoop, limits: Limits = Limits()) {
         self.loop = loop
-        self.replayCapacity = replayCapacity
+        self.limits = limits
     }
 
-    /// The topic named `name`, created on first use.
+    public convenience init(loop: EventLoop, replayCapacity: Int) {
+        var limits = Limits()
+        limits.replayCapacity = replayCapacity
+        self.init(loop: loop, limits: limits)
+    }
+
+    deinit {
+        // The history list links topics both ways: unlink it so they can go.
+        while let t = oldest { unlink(t) }
+    }
+
+    /// The topic named `name`. A new one is kept once it has a subscriber or a message; until
+    /// then it lives only as long as the caller holds it (a read of an unknown room leaves
+    /// nothing behind). Look a room up again rather than keep a `Topic` you neither subscribe
+    /// to nor publish in.
     public func topic(_ name: String) -> Topic {
-        if let t = topics[name] { return t }
-        let t = Topic(name: name, counters: counters, replayCapacity: replayCapacity)
+        if let r = rooms[name], let t = r.kept ?? r.named { return t }
+        let t = Topic(name: name, counters: counters, limits: limits)
         t.hub = self
-        topics[name] = t
+        rooms[name] = Room(kept: nil, named: t)
         return t
     }
 
-    /// An existing topic, or nil.
-    public func existingTopic(_ name: String) -> Topic? { topics[name] }
+    /// An existing topic, or nil (creates nothing).
+    public func existingTopic(_ name: String) -> Topic? {
+        guard let r = rooms[name] else { return nil }
+        return r.kept ?? r.named
+    }
 
-    public var topicCount: Int { topics.count }
+    /// Rooms known on this hub (kept, or named and still referenced).
+    public var topicCount: Int { rooms.count }
 
     /// Subscribers over every topic.
-    public var subscriberCount: Int { topics.values.reduce(0) { $0 + $1.subscriberCount } }
+    public var subscriberCount: Int { rooms.values.reduce(0) { $0 + ($1.kept?.subscriberCount ?? 0) } }
+
+    // MARK: Keeping rooms (called by topics)
+
+    /// `t` gained or lost its last subscriber, or its log changed by `delta` bytes: keep it or let
+    /// it go, move it to the most recently used end, and enforce the hub's bounds.
+    func roomChanged(_ t: Topic, logDelta delta: Int = 0, used: Bool = true) {
+        replayBytes += delta
+        if t.log.isEmpty {
+            if t.inHistory { unlink(t) }
+        } else if !t.inHistory {
+            link(t)
+        } else if used {
+            unlink(t)
+            link(t)
+        }
+        updateKeeping(t)
+        enforceBounds(protecting: t)
+    }
+
+    /// Moves `t` to the most recently used end (a read of its history).
+    func touch(_ t: Topic) {
+        guard t.inHistory, newest !== t else { return }
+        unlink(t)
+        link(t)
+    }
+
+    /// A topic went away (nobody held it): forget its name unless another topic has it.
+    func forget(_ name: String) {
+        if let r = rooms[name], r.kept == nil, r.named == nil { rooms[name] = nil }
+    }
+
+    private func updateKeeping(_ t: Topic) {
+        let needed = t.subscriberCount > 0 || !t.log.isEmpty || t.remoteHolds > 0
+        // Every publish comes here: no hashing of the name when nothing changes.
+        guard needed != t.isKept else { return }
+        var changed = false
+        // Keeps `t` alive while the table lets go of it: its deinit must not run inside the
+        // dictionary's mutation (it removes its own entry).
+        withExtendedLifetime(t) {
+            if var r = rooms[t.name] {
+                guard (r.kept ?? r.named) === t else { return }  // a stale handle: not the room any more
+                changed = (r.kept != nil) != needed
+                r.kept = needed ? t : nil
+                r.named = t
+                rooms[t.name] = r
+                t.isKept = needed
+            } else if needed {
+                rooms[t.name] = Room(kept: t, named: t)
+                t.isKept = true
+                changed = true
+            }
+        }
+        if changed { relay?.roomKeeping(t.name, kept: needed, lastID: t.lastID, from: self) }
+    }
+
+    /// Another loop keeps (`delta` 1) or let go of (-1) a room this hub numbers (called by a
+    /// relay, on this loop): the room, and with it its numbering, stays while any loop keeps it,
+    /// even with nothing here. `lastID` is that loop's newest id, which a room that is new here
+    /// continues from.
+    public func hold(_ room: String, _ delta: Int, lastID: UInt64) {
+        let t = topic(room)
+        t.remoteHolds = max(0, t.remoteHolds + delta)
+        t.continueNumbering(from: lastID)
+        roomChanged(t, used: false)
+    }
+
+    private func enforceBounds(protecting current: Topic) {
+        // Too many rooms keep a history: the least recently used loses all of it.
+        while historyRoomCount > limits.maxRooms, let victim = oldest, victim !== current {
+            replayBytes -= victim.log.removeAll()
+            unlink(victim)
+            updateKeeping(victim)
+        }
+        // Over the byte budget: the oldest messages of the least recently used room go first.
+        while replayBytes > limits.maxReplayBytes, let victim = oldest {
+            replayBytes -= victim.log.removeOldest()
+            if victim.log.isEmpty {
+                unlink(victim)
+                updateKeeping(victim)
+            }
+        }
+    }
+
+    private func link(_ t: Topic) {
+        t.older = newest
+        t.newer = nil
+        newest?.newer = t
+        newest = t
+        if oldest == nil { oldest = t }
+        t.inHistory = true
+        historyRoomCount += 1
+    }
+
+    private func unlink(_ t: Topic) {
+        guard t.inHistory else { return }
+        if let o = t.older { o.newer = t.newer } else { oldest = t.newer }
+        if let n = t.newer { n.older = t.older } else { newest = t.older }
+        t.older = nil
+        t.newer = nil
+        t.inHistory = false
+        historyRoomCount -= 1
+    }
 
     // MARK: Channels
 
@@ -84,9 +243,10 @@ public final class PubSub {
 public enum SlowConsumerPolicy: Sendable {
     /// Close the connection, with a reason (WebSocket close 1008; an event stream just ends).
     case disconnect
-    /// Hold at most this many messages for the subscriber, dropping the oldest; when the
-    /// connection drains, send a marker saying how many were dropped, then what was held.
-    case dropOldest(maxPending: Int)
+    /// Hold at most `maxPending` messages and `maxPendingBytes` bytes for the subscriber (their
+    /// texts and encodings), dropping the oldest; when the connection drains, send a marker
+    /// saying how many were dropped, then what was held. The newest is always held.
+    case dropOldest(maxPending: Int, maxPendingBytes: Int = 1 << 20)
 }
 
 /// Fan-out counters of one hub, for metrics and for checking "one encode per wire format".
@@ -108,4 +268,13 @@ public protocol PubSubRelay: AnyObject {
     func broadcast(_ message: SharedBytes, channel: String, from hub: PubSub)
     /// `hub` has a receiver for `channel` (a relay through a broker subscribes to it). Called on `hub`'s loop.
     func listen(channel: String, from hub: PubSub)
+    /// `hub` began (`kept`) or stopped keeping `room` (it has subscribers or history, or no longer
+    /// has either); `lastID` is its newest id there. A relay whose rooms are numbered by one of
+    /// its hubs keeps the room there meanwhile (`PubSub.hold`), so a room forgotten by its
+    /// numbering hub cannot restart its ids under another loop's subscribers. Default: nothing.
+    func roomKeeping(_ room: String, kept: Bool, lastID: UInt64, from hub: PubSub)
+}
+
+extension PubSubRelay {
+    public func roomKeeping(_ room: String, kept: Bool, lastID: UInt64, from hub: PubSub) {}
 }

@@ -56,6 +56,10 @@ public final class RedisRelay: HubRelay, @unchecked Sendable {
         public var streamLength = 1000
         /// Stream entries read per catch-up request.
         public var catchUpPage = 512
+        /// Rooms whose ordering state (the newest id delivered) this process remembers; past it,
+        /// idle rooms are forgotten, and one seen again continues from what loop 0's hub still
+        /// has of it (`RedisRoomSequencer.maxRooms`).
+        public var maxRooms = 20_000
 
         public init() {}
     }
@@ -90,7 +94,7 @@ public final class RedisRelay: HubRelay, @unchecked Sendable {
     // Loop 0 only, from here on.
     private var commands: RedisConnection?
     private var subscriber: RedisConnection?
-    private var sequencer = RedisRoomSequencer<Payload>()
+    private var sequencer: RedisRoomSequencer<Payload>
     /// Publishes not yet numbered, oldest first; the first `sent` are written on the current
     /// command connection.
     private var outbox = RedisFIFO<Publish>()
@@ -127,6 +131,7 @@ public final class RedisRelay: HubRelay, @unchecked Sendable {
         // Lines name rooms (a client's choice, percent-decoded: any byte) and Redis's error
         // text: escaped and capped once, whole, here (`LogText`).
         self.log = { level, line in log(level, LogText.escape(line, limit: LogText.lineLimit)) }
+        self.sequencer = RedisRoomSequencer(maxRooms: configuration.maxRooms)
         var t: [UInt8] = []
         let hex = Array("0123456789abcdef".utf8)
         for _ in 0..<16 { t.append(hex[Int.random(in: 0..<16)]) }
@@ -250,6 +255,10 @@ public final class RedisRelay: HubRelay, @unchecked Sendable {
 
     private func received(_ message: RedisPubSubMessage) {
         guard let e = RedisRoomEvent(payload: message.payload) else { return }
+        // A room the sequencer forgot (or never saw) continues from what this process delivered.
+        if !sequencer.knows(e.room), let t = hubs[0]?.existingTopic(e.room), t.lastID > 0 {
+            sequencer.seed(e.room, last: t.lastID)
+        }
         var ready: [(UInt64, Payload)] = []
         let fetch = sequencer.received(room: e.room, id: e.id, payload: Payload(origin: e.origin, text: e.text),
                                        deliver: { ready.append(($0, $1)) }, skipped: { self.skipped(e.room, $0) })

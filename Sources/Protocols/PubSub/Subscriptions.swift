@@ -22,6 +22,12 @@ public final class WebSocketSubscription: TopicSubscriber {
         }
     }
 
+    /// The room's ids began again: the client resumes elsewhere and gets the reset answer.
+    public func topicDidRestart(_ topic: Topic) {
+        cancel()
+        socket.close(code: .goingAway, reason: "the room's history restarted")
+    }
+
     /// Call from `webSocketWritabilityDidChange`.
     public func writabilityChanged(_ isWritable: Bool) {
         gate.writabilityChanged(isWritable, socket: socket)
@@ -44,6 +50,13 @@ extension WebSocket: TopicSubscriber {
             topic.unsubscribe(self)
             DeliveryGate.disconnect(self)
         }
+    }
+
+    /// The room's ids began again: a client counting frames would count wrong, so it is closed
+    /// and resumes (getting the reset answer).
+    public func topicDidRestart(_ topic: Topic) {
+        topic.unsubscribe(self)
+        close(code: .goingAway, reason: "the room's history restarted")
     }
 }
 
@@ -72,6 +85,9 @@ public final class LongPollSubscription: TopicSubscriber {
     public func topic(_ topic: Topic, didPublish message: TopicMessage) {
         finish([message])
     }
+
+    /// Answered empty at once: the client's next poll finds the room's new numbering.
+    public func topicDidRestart(_ topic: Topic) { finish([]) }
 
     public func cancel() {
         if let timer { loop.cancel(timer) }

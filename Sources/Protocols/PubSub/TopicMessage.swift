@@ -36,5 +36,8 @@ public final class TopicMessage {
         return encoded
     }
 
+    /// The bytes this message keeps alive: its text and the encodings made so far.
+    public var retainedBytes: Int { text.count + (frame?.count ?? 0) + (event?.count ?? 0) }
+
     public var string: String { text.withUnsafeBytes { String(decoding: $0, as: UTF8.self) } }
 }

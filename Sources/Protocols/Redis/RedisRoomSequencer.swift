@@ -38,9 +38,38 @@ public struct RedisRoomSequencer<Payload> {
     /// Most messages held per room while a gap is being filled; beyond, the oldest held are
     /// delivered across the gap (reported as skipped) rather than growing without bound.
     public var maxHeldPerRoom: Int
+    /// Rooms remembered. Past it, rooms with nothing in progress (no gap being filled) are
+    /// forgotten, down to three quarters of it: a forgotten room starts again like a new one
+    /// (see `seed`), so a process that sees messages in ever new rooms keeps bounded state.
+    public var maxRooms: Int
 
-    public init(maxHeldPerRoom: Int = 100_000) {
+    public init(maxHeldPerRoom: Int = 100_000, maxRooms: Int = 20_000) {
         self.maxHeldPerRoom = maxHeldPerRoom
+        self.maxRooms = max(1, maxRooms)
+    }
+
+    /// Whether `room` is remembered.
+    public func knows(_ room: String) -> Bool { rooms[room] != nil }
+
+    /// Makes an unknown room continue after `last` (what this process already delivered in it,
+    /// when the sequencer forgot it) instead of reading its stream from the start.
+    public mutating func seed(_ room: String, last: UInt64) {
+        guard rooms[room] == nil else { return }
+        var r = Room()
+        r.last = last
+        rooms[room] = r
+    }
+
+    /// Forgets idle rooms while over `maxRooms`.
+    private mutating func forgetIdleRooms() {
+        guard rooms.count > maxRooms else { return }
+        let target = maxRooms - maxRooms / 4
+        var idle: [String] = []
+        for (name, r) in rooms where !r.fetching && !r.refetch && r.held.isEmpty {
+            idle.append(name)
+            if rooms.count - idle.count <= target { break }
+        }
+        for name in idle { rooms[name] = nil }
     }
 
     /// The newest id delivered in `room` (0 if none).
@@ -57,7 +86,10 @@ public struct RedisRoomSequencer<Payload> {
                                   deliver: (UInt64, Payload) -> Void,
                                   skipped: (ClosedRange<UInt64>) -> Void = { _ in }) -> Fetch? {
         var r = rooms[room] ?? Room()
-        defer { rooms[room] = r }
+        defer {
+            rooms[room] = r
+            forgetIdleRooms()
+        }
         guard id > r.last else { return nil }
         if id == r.last + 1 && !r.fetching {
             r.last = id
@@ -100,7 +132,10 @@ public struct RedisRoomSequencer<Payload> {
     /// Makes `room` known, so the next `resync` reads it even if nothing was delivered in it yet
     /// (a room whose first message this process published while unsubscribed).
     public mutating func track(_ room: String) {
-        if rooms[room] == nil { rooms[room] = Room() }
+        if rooms[room] == nil {
+            rooms[room] = Room()
+            forgetIdleRooms()
+        }
     }
 
     /// A catch-up read could not be made or answered (Redis down): it is asked for again by

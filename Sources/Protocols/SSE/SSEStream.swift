@@ -18,6 +18,10 @@ public final class SSEStream: TopicSubscriber {
     private var topic: Topic?
     private var gate = DeliveryGate(policy: .disconnect)
     private var finished = false
+    /// The last id replayed, while catching up from the log (nil once live).
+    private var replayAfter: UInt64?
+    private var onReplayed: ((TopicMessage) -> Void)?
+    private var replayScheduled = false
 
     /// The shared heartbeat comment.
     static let heartbeatBytes = SharedBytes(SSEEncoder.comment("heartbeat"))
@@ -84,17 +88,30 @@ public final class SSEStream: TopicSubscriber {
 
     /// Sends every message of `topic` from now on as the topic's shared event (`id: n`, `data:`
     /// lines), until the stream ends. Past the connection's high watermark, `policy` applies:
-    /// by default up to 256 messages are held (the oldest dropped) and, once it drains, the
-    /// client gets `event: dropped` with the count as data, then the held ones.
-    public func subscribe(to topic: Topic, policy: SlowConsumerPolicy = .dropOldest(maxPending: 256)) {
+    /// by default up to 256 messages (and 1 MiB) are held, the oldest dropped, and once it drains
+    /// the client gets `event: dropped` with the count as data, then the held ones.
+    ///
+    /// With `replayingAfter: id`, the stream first replays the room's log after `id` (check
+    /// `Topic.next(after:)` for a gap before, to answer it your way), as fast as the connection
+    /// takes it: never more than its high watermark queued, the rest written as it drains, and
+    /// live messages read from the log meanwhile, so the order stays the ids'. If what it still
+    /// has to replay leaves the log before it is written (a client that does not read), the
+    /// stream ends: the client's resume then finds the gap. `replayed` runs for each message.
+    public func subscribe(to topic: Topic, policy: SlowConsumerPolicy = .dropOldest(maxPending: 256),
+                          replayingAfter after: UInt64? = nil, replayed: ((TopicMessage) -> Void)? = nil) {
         guard !finished, self.topic == nil else { return }
         self.topic = topic
         gate = DeliveryGate(policy: policy)
+        replayAfter = after
+        onReplayed = replayed
         topic.subscribe(self)
         responder.onWritabilityChange { [unowned self] writable in self.writabilityChanged(writable) }
+        if after != nil { replay() }
     }
 
     public func topic(_ topic: Topic, didPublish message: TopicMessage) {
+        // While replaying, a live message is in the log: the replay reaches it in order.
+        guard replayAfter == nil else { return }
         switch gate.admit(message, writable: connection.isWritable) {
         case .send: send(message.sseEvent)
         case .hold: break
@@ -102,7 +119,51 @@ public final class SSEStream: TopicSubscriber {
         }
     }
 
+    /// Bytes one replay writes per loop turn before it lets the others run. The kernel takes up to
+    /// its send buffer (megabytes) from a client that reads nothing, so writability alone would
+    /// let a few hundred resuming clients hold the loop while their whole histories are copied.
+    static let replayBurst = 16 << 10
+
+    /// Writes the log after `replayAfter` while the connection is writable, a burst per loop turn;
+    /// done when caught up.
+    private func replay() {
+        var budget = Self.replayBurst
+        while let after = replayAfter, let topic, !finished {
+            guard connection.isWritable else { return }  // the rest when it drains
+            guard budget > 0 else {
+                guard !replayScheduled else { return }
+                replayScheduled = true
+                loop.schedule(after: .zero) { [weak self] in
+                    self?.replayScheduled = false
+                    self?.replay()
+                }
+                return
+            }
+            switch topic.next(after: after) {
+            case .message(let m):
+                replayAfter = m.id
+                let event = m.sseEvent
+                budget -= event.count
+                send(event)
+                onReplayed?(m)
+            case .caughtUp:
+                replayAfter = nil
+                onReplayed = nil
+            case .gap:
+                close()
+            }
+        }
+    }
+
+    /// The room's ids began again: the stream ends, and the client's resume (with its
+    /// Last-Event-ID, now from the future) gets the reset answer.
+    public func topicDidRestart(_ topic: Topic) { close() }
+
     private func writabilityChanged(_ isWritable: Bool) {
+        if replayAfter != nil {
+            if isWritable { replay() }
+            return
+        }
         gate.writabilityChanged(isWritable, marker: { send(event: "dropped", data: String($0)) }, send: { send($0.sseEvent) })
     }
 
@@ -113,6 +174,8 @@ public final class SSEStream: TopicSubscriber {
         heartbeat = nil
         topic?.unsubscribe(self)
         topic = nil
+        replayAfter = nil
+        onReplayed = nil
         let handler = onClose
         onClose = nil
         handler?()
