@@ -4,6 +4,13 @@ public struct WebSocketLimits: Sendable {
     public var maxFrameSize = 16 * 1024 * 1024
     /// Largest message, all its fragments together (a larger one closes with 1009).
     public var maxMessageSize = 16 * 1024 * 1024
+    /// Bytes that the incomplete messages of all the sockets of one loop may hold together between
+    /// reads: reassembly buffers (their capacity), and the decompressor of a compressed message
+    /// still arriving. A socket whose message would cross it is failed with 1013 (try again
+    /// later). Without it, N sockets could each hold `maxMessageSize`: 200 sockets sending one
+    /// unfinished 16 KiB fragment that inflates to 16 MiB would pin 3.2 GiB. The count lives in
+    /// the loop's `WebSocketMessageBudget`; each socket checks it against its own limit here.
+    public var incompleteMessageBudget = 64 * 1024 * 1024
 
     public init() {}
 }
@@ -31,14 +38,24 @@ public enum WebSocketEvent {
 /// A message that arrives as one frame in one read is delivered straight from the input, with no
 /// copy; only fragmented or split messages are gathered in the reassembly buffer, which is released
 /// after each message so an idle connection holds nothing.
+///
+/// What an incomplete message holds between reads (the reassembly buffer's capacity, and the
+/// decompressor while a compressed message arrives) is charged to `budget`, shared by the loop's
+/// sockets: a message whose growth would cross `limits.incompleteMessageBudget` fails with 1013.
+/// A message that ends within the piece being processed is not held past the call (it is
+/// delivered and released at once), so it is bounded by `maxMessageSize` alone.
 public struct WebSocketEndpoint {
     public private(set) var decoder: WebSocketFrameDecoder
     public let limits: WebSocketLimits
     /// Decompresses RSV1 messages once permessage-deflate is negotiated (see `enableDeflate`).
     public var inflater: (any WebSocketInflating)?
+    /// The loop-wide count of bytes held by incomplete messages; nil: only `maxMessageSize` bounds them.
+    public let budget: WebSocketMessageBudget?
 
     // Word-sized fields first, then the small ones packed together (one endpoint per socket).
     private var assembly: [UInt8] = []
+    /// Bytes charged to `budget` now.
+    private var charged = 0
     private var utf8 = UTF8Validator()
     private var messageOpcode: WebSocketOpcode?  // text or binary while a message is in progress
     private var messageCompressed = false
@@ -46,8 +63,9 @@ public struct WebSocketEndpoint {
     private var frameFin = false
     private var failed = false
 
-    public init(role: WebSocketFrameDecoder.Role, limits: WebSocketLimits = WebSocketLimits()) {
+    public init(role: WebSocketFrameDecoder.Role, limits: WebSocketLimits = WebSocketLimits(), budget: WebSocketMessageBudget? = nil) {
         self.limits = limits
+        self.budget = budget
         self.decoder = WebSocketFrameDecoder(role: role, maxFrameSize: limits.maxFrameSize)
     }
 
@@ -59,6 +77,20 @@ public struct WebSocketEndpoint {
 
     /// Whether a protocol failure was reported; further input is then ignored.
     public var hasFailed: Bool { failed }
+
+    /// Whether a message has begun and not ended (its fragments, or its one frame, still arriving).
+    public var isMessageIncomplete: Bool { messageOpcode != nil }
+
+    /// Bytes this endpoint holds charged to the loop's budget.
+    public var chargedBytes: Int { charged }
+
+    /// Drops an incomplete message and refunds what it held to the budget (the socket closed).
+    public mutating func discardIncompleteMessage() {
+        assembly = []
+        if messageCompressed && messageOpcode != nil { inflater?.discardMessage() }
+        messageOpcode = nil
+        refund()
+    }
 
     /// Processes as much of `input` as possible, calling `onEvent` for each event, and returns the
     /// bytes consumed (the rest must be presented again, with more bytes after it).
@@ -118,8 +150,16 @@ public struct WebSocketEndpoint {
         }
         if messageCompressed {
             guard let inflater else { return fail(.protocolError, "compressed message without permessage-deflate", onEvent) }
-            switch inflater.inflate(bytes, endOfMessage: endsMessage, into: &assembly, limit: limits.maxMessageSize) {
+            // A piece that leaves the message incomplete may only grow it as far as the budget
+            // allows; an inflation bomb then stops at that, not at the message limit.
+            var limit = limits.maxMessageSize
+            if !endsMessage, let budget {
+                let room = charged + budget.available(under: limits.incompleteMessageBudget) - inflater.heldBytes
+                limit = min(limit, max(assembly.count, room))
+            }
+            switch inflater.inflate(bytes, endOfMessage: endsMessage, into: &assembly, limit: limit) {
             case .ok: break
+            case .tooBig where limit < limits.maxMessageSize: return failOverBudget(onEvent)
             case .tooBig: return fail(.messageTooBig, "message larger than the limit", onEvent)
             case .corrupt: return fail(.invalidPayload, "compressed data is corrupt", onEvent)
             }
@@ -131,6 +171,9 @@ public struct WebSocketEndpoint {
             if assembly.count + bytes.count > limits.maxMessageSize {
                 return fail(.messageTooBig, "message larger than the limit", onEvent)
             }
+            if !endsMessage, let budget, assembly.count + bytes.count > charged + budget.available(under: limits.incompleteMessageBudget) {
+                return failOverBudget(onEvent)
+            }
             // Validate each piece as it arrives, so bad UTF-8 fails at its first impossible byte.
             if opcode == .text && !utf8.validate(bytes) { return fail(.invalidPayload, "text message is not valid UTF-8", onEvent) }
             assembly.append(contentsOf: bytes)
@@ -138,10 +181,31 @@ public struct WebSocketEndpoint {
                 return fail(.invalidPayload, "text message ends inside a UTF-8 sequence", onEvent)
             }
         }
-        guard endsMessage else { return }
+        guard endsMessage else {
+            // Held until the next read: charge what the message holds now (growth may have
+            // doubled the buffer's capacity past the check above).
+            if let budget {
+                let holding = assembly.capacity + (messageCompressed ? inflater?.heldBytes ?? 0 : 0)
+                guard budget.recharge(from: charged, to: holding, limit: limits.incompleteMessageBudget) else { return failOverBudget(onEvent) }
+                charged = holding
+            }
+            return
+        }
+        refund()
         assembly.withUnsafeBytes { onEvent(opcode == .text ? .text($0) : .binary($0)) }
         assembly = []  // release: an idle connection keeps no reassembly buffer
         messageOpcode = nil
+    }
+
+    private mutating func refund() {
+        guard charged > 0, let budget else { return }
+        _ = budget.recharge(from: charged, to: 0, limit: limits.incompleteMessageBudget)
+        charged = 0
+    }
+
+    private mutating func failOverBudget(_ onEvent: (WebSocketEvent) -> Void) {
+        budget?.noteRefusal()
+        fail(.tryAgainLater, "the server's memory for incomplete messages is in use: try again later", onEvent)
     }
 
     private mutating func control(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer, _ onEvent: (WebSocketEvent) -> Void) {
@@ -169,7 +233,7 @@ public struct WebSocketEndpoint {
 
     private mutating func fail(_ code: WebSocketCloseCode, _ reason: String, _ onEvent: (WebSocketEvent) -> Void) {
         failed = true
-        assembly = []
+        discardIncompleteMessage()
         onEvent(.failure(code, reason: reason))
     }
 }
