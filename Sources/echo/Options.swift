@@ -19,6 +19,15 @@ struct Options {
     var pingTimeoutMilliseconds = 20_000
     var maxPayload = 1_000_000
     var connectTimeoutMilliseconds = 45_000
+    /// WebSocket: bytes the incomplete messages of one loop may hold together, the deadline for
+    /// finishing a message, and whether permessage-deflate keeps context between messages.
+    var webSocketMessageBudget = WebSocketLimits().incompleteMessageBudget
+    var webSocketMessageTimeoutMilliseconds = 30_000
+    var webSocketContextTakeover = false
+    /// Socket.IO: rooms per socket, room name length, bytes queued per session.
+    var maxRoomsPerSocket = SocketIOConfiguration().maxRoomsPerSocket
+    var maxRoomNameBytes = SocketIOConfiguration().maxRoomNameBytes
+    var maxSessionQueueBytes = EngineIOConfiguration().maxQueuedBytes
     /// Event loops (one per thread); nil: one per core.
     var threads: Int? = 1
     var logLevel = LogLevel.info
@@ -39,12 +48,25 @@ struct Options {
       --threads N|auto     event loops, one per thread, sharing the port (default 1; auto: one per core)
       --max-connections N  accept no more than N connections at once (default 100000)
       --max-message-size N largest WebSocket message in bytes (default 16777216; larger: close 1009)
+      --ws-message-budget N
+                           bytes all unfinished WebSocket messages of one loop may hold together
+                           (default 67108864; a socket whose message would cross it: close 1013)
+      --ws-message-timeout MS
+                           a WebSocket message begun must end within MS ms, else close 1008 (default 30000)
+      --ws-deflate-context-takeover
+                           let permessage-deflate keep context between messages: better ratio on
+                           small messages, up to ~300 KiB of zlib state per socket (default off)
       --header-timeout MS  a request head must arrive within MS ms of its first byte, else 408 (default 10000)
       --idle-timeout MS    idle keep-alive connections close after MS ms (default 60000)
       --ping-interval MS   Socket.IO/Engine.IO heartbeat: ping every MS ms (default 25000)
       --ping-timeout MS    close a session whose pong is MS ms late (default 20000)
       --max-payload N      largest Engine.IO POST body or WebSocket message in bytes (default 1000000)
       --connect-timeout MS close a Socket.IO client that joins no namespace within MS ms (default 45000)
+      --max-rooms N        rooms one Socket.IO socket may be in, its own included (default 1000)
+      --max-room-name N    longest Socket.IO room name in bytes (default 256)
+      --max-session-queue N
+                           bytes an Engine.IO/Socket.IO session may hold for a client that does not
+                           read or poll; past it the session closes (default 2097152)
       --redis URL          share chat rooms and Socket.IO broadcasts with other echo processes
                            through Redis pub/sub (redis://host:port[/db]; see docs/SCALING.md)
       --log-level LEVEL    error, warn, info or debug (default info)
@@ -84,6 +106,20 @@ struct Options {
                         guard let n = Int(v), (1...256).contains(n) else { throw UsageError("--threads takes a number from 1 to 256, or auto") }
                         o.threads = n
                     }
+                case "--ws-message-budget":
+                    guard let n = Int(try value(a)), n > 0 else { throw UsageError("--ws-message-budget takes a positive number of bytes") }
+                    o.webSocketMessageBudget = n
+                case "--ws-message-timeout":
+                    guard let n = Int(try value(a)), n > 0 else { throw UsageError("--ws-message-timeout takes a positive number of milliseconds") }
+                    o.webSocketMessageTimeoutMilliseconds = n
+                case "--ws-deflate-context-takeover": o.webSocketContextTakeover = true
+                case "--max-rooms", "--max-room-name", "--max-session-queue":
+                    guard let n = Int(try value(a)), n > 0 else { throw UsageError("\(a) takes a positive number") }
+                    switch a {
+                    case "--max-rooms": o.maxRoomsPerSocket = n
+                    case "--max-room-name": o.maxRoomNameBytes = n
+                    default: o.maxSessionQueueBytes = n
+                    }
                 case "--max-message-size":
                     guard let n = Int(try value(a)), n > 0 else { throw UsageError("--max-message-size takes a positive number") }
                     o.maxMessageSize = n
@@ -119,6 +155,14 @@ struct Options {
             return .failure(error)
         }
         return .success(o)
+    }
+}
+
+extension Options {
+    /// The WebSocket options every demo route shares (the limits are set by the caller).
+    func configureWebSocket(_ c: inout WebSocketConfiguration) {
+        c.messageTimeout = .milliseconds(webSocketMessageTimeoutMilliseconds)
+        c.deflateContextTakeover = webSocketContextTakeover
     }
 }
 

@@ -122,10 +122,21 @@ public final class SocketIOSocket {
 
     // MARK: Rooms
 
-    /// Joins `room` (created if needed).
-    public func join(_ room: String) {
-        guard connected, rooms.insert(room).inserted else { return }
+    /// Joins `room` (created if needed). Returns false, and joins nothing, when the socket is
+    /// disconnected, the name is longer than `maxRoomNameBytes`, or the socket is already in
+    /// `maxRoomsPerSocket` rooms (a room it is already in is joined again at no cost).
+    @discardableResult
+    public func join(_ room: String) -> Bool {
+        guard connected else { return false }
+        if rooms.contains(room) { return true }
+        let limits = namespace.server.configuration
+        guard room.utf8.count <= limits.maxRoomNameBytes, rooms.count < limits.maxRoomsPerSocket else {
+            namespace.server.log("socket \(id): join refused (\(rooms.count) rooms, name of \(room.utf8.count) bytes; limits \(limits.maxRoomsPerSocket) rooms, \(limits.maxRoomNameBytes) bytes)")
+            return false
+        }
+        rooms.insert(room)
         namespace.addToRoom(room, id)
+        return true
     }
 
     /// Leaves `room` (dropped with its last member).
