@@ -164,6 +164,8 @@ public final class EngineIOSession {
         guard backlog > configuration.maxQueuedBytes, state == .open else { return }
         server.log("session \(id): \(backlog) bytes queued for a client that does not read (limit \(configuration.maxQueuedBytes)): closing as a slow consumer")
         finish(.transportError)
+        // The backlog is not flushed to a client that does not read: it is dropped now.
+        ws.connection.close(reason: .slowConsumer, flush: false)
     }
 
     // MARK: Polling

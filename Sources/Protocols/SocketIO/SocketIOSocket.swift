@@ -139,6 +139,12 @@ public final class SocketIOSocket {
         return true
     }
 
+    /// Joins the room named by the socket's id, which every socket is in whatever the limits.
+    func joinOwnRoom() {
+        guard connected, rooms.insert(id).inserted else { return }
+        namespace.addToRoom(id, id)
+    }
+
     /// Leaves `room` (dropped with its last member).
     public func leave(_ room: String) {
         guard rooms.remove(room) != nil else { return }

@@ -41,9 +41,12 @@ public enum WebSocketEvent {
 ///
 /// What an incomplete message holds between reads (the reassembly buffer's capacity, and the
 /// decompressor while a compressed message arrives) is charged to `budget`, shared by the loop's
-/// sockets: a message whose growth would cross `limits.incompleteMessageBudget` fails with 1013.
-/// A message that ends within the piece being processed is not held past the call (it is
-/// delivered and released at once), so it is bounded by `maxMessageSize` alone.
+/// sockets, when `process` returns: a message whose holding would cross
+/// `limits.incompleteMessageBudget` fails with 1013. Within one call a message may grow past the
+/// budget only as far as one read brings it (and `maxMessageSize` allows); a message that ends in
+/// the read is delivered and released before the call returns, so it is never charged. A
+/// compressed piece that leaves its message incomplete stops inflating at the budget, so an
+/// inflation bomb is not inflated to `maxMessageSize` first.
 public struct WebSocketEndpoint {
     public private(set) var decoder: WebSocketFrameDecoder
     public let limits: WebSocketLimits
@@ -102,6 +105,7 @@ public struct WebSocketEndpoint {
             offset += consumed
             switch event {
             case .needMoreData:
+                if messageOpcode != nil && budget != nil { chargeIncompleteMessage(onEvent) }
                 return offset
             case .error(let code, let reason):
                 fail(code, "\(reason)", onEvent)
@@ -171,9 +175,6 @@ public struct WebSocketEndpoint {
             if assembly.count + bytes.count > limits.maxMessageSize {
                 return fail(.messageTooBig, "message larger than the limit", onEvent)
             }
-            if !endsMessage, let budget, assembly.count + bytes.count > charged + budget.available(under: limits.incompleteMessageBudget) {
-                return failOverBudget(onEvent)
-            }
             // Validate each piece as it arrives, so bad UTF-8 fails at its first impossible byte.
             if opcode == .text && !utf8.validate(bytes) { return fail(.invalidPayload, "text message is not valid UTF-8", onEvent) }
             assembly.append(contentsOf: bytes)
@@ -181,20 +182,19 @@ public struct WebSocketEndpoint {
                 return fail(.invalidPayload, "text message ends inside a UTF-8 sequence", onEvent)
             }
         }
-        guard endsMessage else {
-            // Held until the next read: charge what the message holds now (growth may have
-            // doubled the buffer's capacity past the check above).
-            if let budget {
-                let holding = assembly.capacity + (messageCompressed ? inflater?.heldBytes ?? 0 : 0)
-                guard budget.recharge(from: charged, to: holding, limit: limits.incompleteMessageBudget) else { return failOverBudget(onEvent) }
-                charged = holding
-            }
-            return
-        }
+        guard endsMessage else { return }
         refund()
         assembly.withUnsafeBytes { onEvent(opcode == .text ? .text($0) : .binary($0)) }
         assembly = []  // release: an idle connection keeps no reassembly buffer
         messageOpcode = nil
+    }
+
+    /// The read ends with a message incomplete: charge what it holds until the next one.
+    private mutating func chargeIncompleteMessage(_ onEvent: (WebSocketEvent) -> Void) {
+        guard let budget else { return }
+        let holding = assembly.capacity + (messageCompressed ? inflater?.heldBytes ?? 0 : 0)
+        guard budget.recharge(from: charged, to: holding, limit: limits.incompleteMessageBudget) else { return failOverBudget(onEvent) }
+        charged = holding
     }
 
     private mutating func refund() {
