@@ -55,7 +55,7 @@ struct Options {
                            a WebSocket message begun must end within MS ms, else close 1008 (default 30000)
       --ws-deflate-context-takeover
                            let permessage-deflate keep context between messages: better ratio on
-                           small messages, up to ~300 KiB of zlib state per socket (default off)
+                           small messages, about 115 KiB of zlib state per socket (default off)
       --header-timeout MS  a request head must arrive within MS ms of its first byte, else 408 (default 10000)
       --idle-timeout MS    idle keep-alive connections close after MS ms (default 60000)
       --ping-interval MS   Socket.IO/Engine.IO heartbeat: ping every MS ms (default 25000)
