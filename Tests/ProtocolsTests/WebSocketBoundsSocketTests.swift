@@ -80,6 +80,35 @@ extension WebSocketSocketTests {
         XCTAssertTrue(eventually { self.heldByIncompleteMessages(server) == 0 }, "\(heldByIncompleteMessages(server))")
     }
 
+    /// A server that begins a message and never finishes it.
+    final class Teaser: WebSocketHandler {
+        func webSocketDidOpen(_ ws: WebSocket) {
+            _ = ws.connection.send([0x01, 0x03] + Array("abc".utf8))  // text, FIN clear, unmasked
+        }
+    }
+
+    func testTheClientSideHasTheSameDeadlineAndBudget() throws {
+        let port = Shared<UInt16>(0)
+        let server = try EventLoopThread { loop in
+            let router = HTTPRouter()
+            router.get("/tease") { req, res in WebSocket.upgrade(req, res, handler: Teaser()) }
+            let http = HTTPServer(loop: loop, router: router)
+            port.with { $0 = try! http.listen(on: SocketAddress(ip: "127.0.0.1", port: 0)).address.port }
+        }
+        defer { server.stopAndJoin() }
+        let clients = try EventLoopThread()
+        defer { clients.stopAndJoin() }
+        var configuration = WebSocketConfiguration()
+        configuration.messageTimeout = .milliseconds(300)
+        let log = Shared(Recorder.Log())
+        connect(clients, port: port.get, path: "/tease", configuration: configuration, log) { _ in }
+        XCTAssertTrue(eventually { log.get.opened })
+        XCTAssertTrue(eventually { self.heldByIncompleteMessages(clients) > 0 }, "the client's loop charges the fragment")
+        XCTAssertTrue(eventually { log.get.closed != nil })
+        XCTAssertEqual(log.get.closed?.0, 1008, "\(String(describing: log.get.closed))")
+        XCTAssertEqual(heldByIncompleteMessages(clients), 0)
+    }
+
     func testCompressedEchoWithoutContextTakeover() throws {
         let (server, port) = try startServer()
         defer { server.stopAndJoin() }

@@ -95,12 +95,17 @@ def test_unfinished_compressed_messages_share_one_budget():
                 s.close()
 
 
+DEADLINE_PATHS = ["/echo", "/chat", "/socket.io/?EIO=4&transport=websocket", "/engine.io/?EIO=4&transport=websocket"]
+
+
 def test_a_fragmented_message_never_finished_is_closed_by_the_deadline():
+    """20 sockets on each path that upgrades begin a message and never finish it: each is closed
+    with 1008 once the (here 1 s) deadline passes, Engine.IO's and Socket.IO's transports too."""
     with Server("--ws-message-timeout", "1000") as srv, srv.judge(budget_mib=16):
         sockets = []
         try:
-            for _ in range(20):
-                s, status, _, rest = upgrade("/echo", port=srv.port)
+            for i in range(80):
+                s, status, _, rest = upgrade(DEADLINE_PATHS[i % 4], port=srv.port)
                 assert status == 101
                 s.sendall(frame(0x1, b"the first of many parts", fin=False))
                 sockets.append((s, rest))
