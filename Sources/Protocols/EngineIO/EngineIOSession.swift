@@ -163,6 +163,8 @@ public final class EngineIOSession {
         let backlog = ws.bufferedAmount
         guard backlog > configuration.maxQueuedBytes, state == .open else { return }
         server.log("session \(id): \(backlog) bytes queued for a client that does not read (limit \(configuration.maxQueuedBytes)): closing as a slow consumer")
+        // As a pub/sub room's `.disconnect` policy closes its subscribers (1008, with the reason).
+        ws.close(code: .policyViolation, reason: "slow consumer: could not keep up with the session")
         finish(.transportError)
         // The backlog is not flushed to a client that does not read: it is dropped now.
         ws.connection.close(reason: .slowConsumer, flush: false)

@@ -42,6 +42,9 @@ public final class SocketIOSocket {
     private var disconnectHandlers: [(String) -> Void] = []
     private var pendingAcks: [UInt64: (timer: TimerID?, callback: (Result<SocketIOArguments, SocketIOAckError>) -> Void)] = [:]
     private var nextAckID: UInt64 = 0
+    /// Whether a refused join was logged: once per socket, so a client asking for rooms in a loop
+    /// writes one line, not one per request.
+    private var loggedRefusedJoin = false
 
     init(id: String, namespace: SocketIONamespace, connection: SocketIOConnection, handshake: SocketIOHandshake) {
         self.id = id
@@ -131,7 +134,10 @@ public final class SocketIOSocket {
         if rooms.contains(room) { return true }
         let limits = namespace.server.configuration
         guard room.utf8.count <= limits.maxRoomNameBytes, rooms.count < limits.maxRoomsPerSocket else {
-            namespace.server.log("socket \(id): join refused (\(rooms.count) rooms, name of \(room.utf8.count) bytes; limits \(limits.maxRoomsPerSocket) rooms, \(limits.maxRoomNameBytes) bytes)")
+            if !loggedRefusedJoin {
+                loggedRefusedJoin = true
+                namespace.server.log("socket \(id): join refused (\(rooms.count) rooms, name of \(room.utf8.count) bytes; limits \(limits.maxRoomsPerSocket) rooms, \(limits.maxRoomNameBytes) bytes); further refusals not logged")
+            }
             return false
         }
         rooms.insert(room)
