@@ -6,7 +6,7 @@ import socket
 import threading
 import time
 
-from support import PORT, Judge, alive, frame, upgrade
+from support import PORT, Judge, alive, frame, read_head, upgrade
 from test_websocket import read_frame
 
 PATH = "/socket.io/?EIO=4&transport=websocket"
@@ -16,7 +16,7 @@ class Client:
     """A Socket.IO client on the main namespace, spoken by hand."""
 
     def __init__(self, rcvbuf=None):
-        self.s, status, _, self.rest = upgrade(PATH) if rcvbuf is None else self._small_buffer_upgrade(rcvbuf)
+        self.s, status, _, self.rest = upgrade(PATH) if rcvbuf is None else self.upgrade_small(rcvbuf)
         assert status == 101
         assert self.text().startswith("0{")  # Engine.IO open
         self.send("40")
@@ -26,21 +26,18 @@ class Client:
         self.next_ack = 0
 
     @staticmethod
-    def _small_buffer_upgrade(rcvbuf):
-        # A client that reads slowly: its kernel buffer is small, so the server's queue fills.
-        import support
-        original = support.connect
-        def connect(port=PORT, timeout=5.0):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-            s.settimeout(timeout)
-            s.connect(("127.0.0.1", port))
-            return s
-        support.connect = connect
-        try:
-            return upgrade(PATH)
-        finally:
-            support.connect = original
+    def upgrade_small(rcvbuf):
+        """A client that reads slowly: its receive buffer is small from the SYN on (so the window
+        stays small), and the server's queue for it fills."""
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        s.settimeout(5)
+        s.connect(("127.0.0.1", PORT))
+        s.sendall(b"GET " + PATH.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                  b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                  b"Sec-WebSocket-Version: 13\r\n\r\n")
+        status, head, rest = read_head(s)
+        return s, status, head, rest
 
     def send(self, text):
         self.s.sendall(frame(0x1, text.encode()))
@@ -136,12 +133,20 @@ def test_a_client_that_never_reads_is_disconnected_past_its_queue_bound():
             # what the kernel had buffered, not after 16 MiB.
             sleeper.s.settimeout(5)
             total = 0
+            ended = False
+            give_up = time.monotonic() + 20
             try:
-                while chunk := sleeper.s.recv(1 << 20):
+                while time.monotonic() < give_up:
+                    chunk = sleeper.s.recv(1 << 20)
+                    if not chunk:
+                        ended = True
+                        break
                     total += len(chunk)
             except ConnectionError:
-                pass
+                ended = True
+            assert ended, f"the sleeper's connection is still open after {total} bytes"
             assert total < 12 * 1024 * 1024, f"{total} bytes reached the sleeper"
+            print(f"\nslow reader: dropped after {total / 1048576:.1f} MiB of the 16 MiB sent to it")
             assert alive()
     finally:
         stop.set()
