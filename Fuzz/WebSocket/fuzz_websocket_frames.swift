@@ -4,7 +4,9 @@
 // Each input is a byte stream from a client, delivered whole, one byte at a time, and in pieces
 // whose sizes come from the input; the reactor's contract is emulated (unconsumed bytes are kept
 // and presented again, unchanged, before new ones). Every delivery must produce the same events,
-// consumption must never exceed the input, and nothing may crash.
+// consumption must never exceed the input, and nothing may crash. The loop-wide budget for
+// incomplete messages must agree with what the endpoint says it holds, never exceed its limit,
+// and return to zero when the message is dropped.
 
 enum FuzzEvent: Equatable {
     case text([UInt8]), binary([UInt8]), ping([UInt8]), pong([UInt8]), close(UInt16, [UInt8]), failure(UInt16)
@@ -15,7 +17,8 @@ func check(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> S
 }
 
 func run(_ input: [UInt8], pieces: [Int], limits: WebSocketLimits) -> [FuzzEvent] {
-    var endpoint = WebSocketEndpoint(role: .server, limits: limits)
+    let budget = WebSocketMessageBudget()
+    var endpoint = WebSocketEndpoint(role: .server, limits: limits, budget: budget)
     var events: [FuzzEvent] = []
     var pending: [UInt8] = []
     var offset = 0
@@ -45,8 +48,12 @@ func run(_ input: [UInt8], pieces: [Int], limits: WebSocketLimits) -> [FuzzEvent
         // Bytes handed back must be exactly the ones we gave (only consumed bytes are unmasked).
         check(Array(pending[consumed...]) == Array(before[consumed...]), "unconsumed bytes were modified")
         pending.removeFirst(consumed)
+        check(budget.held == endpoint.chargedBytes, "budget holds \(budget.held), the endpoint \(endpoint.chargedBytes)")
+        check(budget.held <= limits.incompleteMessageBudget, "budget \(budget.held) over its limit")
         if offset >= input.count { break }
     }
+    endpoint.discardIncompleteMessage()
+    check(budget.held == 0, "\(budget.held) bytes still charged after the message was dropped")
     // Merge nothing: a message is delivered once whatever the cut points.
     return events
 }
@@ -69,5 +76,11 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         let sizes = input.prefix(8).map { Int($0 % 17) + 1 }
         check(run(input, pieces: sizes, limits: limits) == whole, "piecewise delivery differs")
     }
+    // A budget small enough to be crossed: what is refused depends on the cut points (only what
+    // is held between reads is charged), so only the invariants inside `run` are checked.
+    var tight = WebSocketLimits()
+    tight.incompleteMessageBudget = 48
+    _ = run(input, pieces: [1], limits: tight)
+    _ = run(input, pieces: input.prefix(8).map { Int($0 % 17) + 1 }, limits: tight)
     return 0
 }

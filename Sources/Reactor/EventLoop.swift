@@ -110,6 +110,8 @@ public final class EventLoop {
     /// Called on the loop when SIGINT/SIGTERM starts a graceful shutdown (to log it, say).
     public var onTerminationSignal: ((Int32) -> Void)?
     var signalDrainDeadline: Duration = .seconds(10)
+    /// Objects that belong to this loop, one per type (see `local(_:orMake:)`).
+    var locals: [ObjectIdentifier: AnyObject] = [:]
 
     public init(configuration: EventLoopConfiguration = EventLoopConfiguration()) throws(SystemError) {
         Sys.ignoreSIGPIPE()

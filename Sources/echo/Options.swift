@@ -23,6 +23,15 @@ struct Options {
     /// Request-body buffer capacity a keep-alive connection keeps between requests.
     var retainedBodyCapacity = HTTPServerConfiguration().retainedBodyCapacity
     var connectTimeoutMilliseconds = 45_000
+    /// WebSocket: bytes the incomplete messages of one loop may hold together, the deadline for
+    /// finishing a message, and whether permessage-deflate keeps context between messages.
+    var webSocketMessageBudget = WebSocketLimits().incompleteMessageBudget
+    var webSocketMessageTimeoutMilliseconds = 30_000
+    var webSocketContextTakeover = false
+    /// Socket.IO: rooms per socket, room name length, bytes queued per session.
+    var maxRoomsPerSocket = SocketIOConfiguration().maxRoomsPerSocket
+    var maxRoomNameBytes = SocketIOConfiguration().maxRoomNameBytes
+    var maxSessionQueueBytes = EngineIOConfiguration().maxQueuedBytes
     /// Event loops (one per thread); nil: one per core.
     var threads: Int? = 1
     var logLevel = LogLevel.info
@@ -51,6 +60,14 @@ struct Options {
       --threads N|auto     event loops, one per thread, sharing the port (default 1; auto: one per core)
       --max-connections N  accept no more than N connections at once (default 100000)
       --max-message-size N largest WebSocket message in bytes (default 16777216; larger: close 1009)
+      --ws-message-budget N
+                           bytes all unfinished WebSocket messages of one loop may hold together
+                           (default 67108864; a socket whose message would cross it: close 1013)
+      --ws-message-timeout MS
+                           a WebSocket message begun must end within MS ms, else close 1008 (default 30000)
+      --ws-deflate-context-takeover
+                           let permessage-deflate keep context between messages: better ratio on
+                           small messages, about 115 KiB of zlib state per socket (default off)
       --header-timeout MS  a request head must arrive within MS ms of its first byte, else 408 (default 10000)
       --idle-timeout MS    idle keep-alive connections close after MS ms (default 60000)
       --ping-interval MS   Socket.IO/Engine.IO heartbeat: ping every MS ms (default 25000)
@@ -73,6 +90,12 @@ struct Options {
       --sse-pending N      messages held for an event stream that cannot keep up, oldest dropped
                            (default 256)
       --sse-pending-bytes N bytes held for an event stream that cannot keep up (default 1048576)
+      --max-socket-rooms N rooms one Socket.IO socket may be in, its own included (default 1000)
+      --max-socket-room-name N
+                           longest Socket.IO room name in bytes (default 256)
+      --max-session-queue N
+                           bytes an Engine.IO/Socket.IO session may hold for a client that does not
+                           read or poll; past it the session closes (default 2097152)
       --redis URL          share chat rooms and Socket.IO broadcasts with other echo processes
                            through Redis pub/sub (redis://host:port[/db]; see docs/SCALING.md)
       --allow-origin ORIGIN  let pages from ORIGIN (scheme://host[:port], or * for any) open
@@ -114,6 +137,20 @@ struct Options {
                     } else {
                         guard let n = Int(v), (1...256).contains(n) else { throw UsageError("--threads takes a number from 1 to 256, or auto") }
                         o.threads = n
+                    }
+                case "--ws-message-budget":
+                    guard let n = Int(try value(a)), n > 0 else { throw UsageError("--ws-message-budget takes a positive number of bytes") }
+                    o.webSocketMessageBudget = n
+                case "--ws-message-timeout":
+                    guard let n = Int(try value(a)), n > 0 else { throw UsageError("--ws-message-timeout takes a positive number of milliseconds") }
+                    o.webSocketMessageTimeoutMilliseconds = n
+                case "--ws-deflate-context-takeover": o.webSocketContextTakeover = true
+                case "--max-socket-rooms", "--max-socket-room-name", "--max-session-queue":
+                    guard let n = Int(try value(a)), n > 0 else { throw UsageError("\(a) takes a positive number") }
+                    switch a {
+                    case "--max-socket-rooms": o.maxRoomsPerSocket = n
+                    case "--max-socket-room-name": o.maxRoomNameBytes = n
+                    default: o.maxSessionQueueBytes = n
                     }
                 case "--max-message-size":
                     guard let n = Int(try value(a)), n > 0 else { throw UsageError("--max-message-size takes a positive number") }
@@ -172,6 +209,15 @@ struct Options {
             return .failure(error)
         }
         return .success(o)
+    }
+}
+
+extension Options {
+    /// The WebSocket options every demo route shares (the limits are set by the caller).
+    func configureWebSocket(_ c: inout WebSocketConfiguration) {
+        c.messageTimeout = .milliseconds(webSocketMessageTimeoutMilliseconds)
+        c.deflateContextTakeover = webSocketContextTakeover
+        c.origins = origins
     }
 }
 

@@ -19,6 +19,7 @@ func serve(on loop: EventLoop, index: Int, port: UInt16, options: Options, log: 
         var limits = WebSocketLimits()
         limits.maxMessageSize = options.maxMessageSize
         limits.maxFrameSize = options.maxMessageSize
+        limits.incompleteMessageBudget = options.webSocketMessageBudget
         let web = makeWebDemo(loop: loop, log: log, options: options, webSocketLimits: limits, relay: relay, loopIndex: index)
         makeHandler = { c in web.makeHandler(for: c) }
     }

@@ -6,7 +6,9 @@ import Reactor
 /// Socket.IO contract, the same on the namespaces `/`, `/chat` and `/custom`:
 ///
 ///   on connect                 emit `auth` with the CONNECT packet's auth payload (`{}` when none)
-///   join {room}                join, emit `joined {room}` to the socket, ack `{ok: true, room}`
+///   join {room}                join, emit `joined {room}` to the socket, ack `{ok: true, room}`;
+///                              a room named like a socket id (another socket's private room), too
+///                              long, or past the socket's room limit: ack `{ok: false, error}`
 ///   leave {room}               leave, emit `left {room}`, ack `{ok: true}`
 ///   chat {room, text}          emit `chat {room, text, from: <sender id>}` to the room, sender excluded
 ///   shout {text}               emit `announcement {text}` to the whole namespace, sender included
@@ -31,10 +33,15 @@ func installSocketIODemo(on router: HTTPRouter, loop: EventLoop, options: Option
     engine.pingTimeout = .milliseconds(options.pingTimeoutMilliseconds)
     engine.maxPayload = options.maxPayload
     engine.origins = options.origins
+    engine.maxQueuedBytes = options.maxSessionQueueBytes
+    engine.webSocket.limits.incompleteMessageBudget = options.webSocketMessageBudget
+    options.configureWebSocket(&engine.webSocket)
 
     var configuration = SocketIOConfiguration()
     configuration.engine = engine
     configuration.connectTimeout = .milliseconds(options.connectTimeoutMilliseconds)
+    configuration.maxRoomsPerSocket = options.maxRoomsPerSocket
+    configuration.maxRoomNameBytes = options.maxRoomNameBytes
     let io = SocketIOServer(loop: loop, configuration: configuration)
     io.errorLog = { line in log(.debug, "socket.io: \(line)") }
     for name in ["/", "/chat", "/custom"] {
@@ -57,7 +64,12 @@ enum SocketIODemo {
         // Handlers run only while the socket is connected, and are dropped when it disconnects.
         socket.on("join") { [unowned socket] args, ack in
             guard let room = roomName(args[0]) else { return ack?(["ok": false, "error": "room required"]) ?? () }
-            socket.join(room)
+            // Every socket is in a room named by its id, where messages meant for it alone go:
+            // joining another's would let a client read them.
+            if room != socket.id && looksLikeSocketID(room) {
+                return ack?(["ok": false, "error": "room names shaped like socket ids are private"]) ?? ()
+            }
+            guard socket.join(room) else { return ack?(["ok": false, "error": "room refused: too many rooms or name too long"]) ?? () }
             socket.emit("joined", ["room": .string(room)])
             ack?(["ok": true, "room": .string(room)])
         }
@@ -88,6 +100,15 @@ enum SocketIODemo {
                 case .failure(let error): socket?.emit("ack-error", .string(error == .timeout ? "timeout" : "disconnected"))
                 }
             }
+        }
+    }
+
+    /// Whether `name` has the shape of a socket id (`EngineIOHandshake.makeSessionID`: 20
+    /// characters of the URL-safe base64 alphabet). The shape, not the ids this loop knows: with
+    /// several loops or processes another socket's id may live elsewhere.
+    static func looksLikeSocketID(_ name: String) -> Bool {
+        name.utf8.count == 20 && name.utf8.allSatisfy { c in
+            (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) || c == 0x2D || c == 0x5F
         }
     }
 

@@ -11,7 +11,7 @@ func makeWebDemo(loop: EventLoop, log: Log, options: Options, webSocketLimits: W
     let echo = WebSocketEcho(metrics: metrics)
     var wsConfiguration = WebSocketConfiguration()
     wsConfiguration.limits = webSocketLimits
-    wsConfiguration.origins = options.origins
+    options.configureWebSocket(&wsConfiguration)
 
     // The page for plain GETs; a WebSocket upgrade on "/" echoes, as the notes' snippet expects.
     router.get("/") { req, res in

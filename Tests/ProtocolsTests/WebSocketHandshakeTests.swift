@@ -3,13 +3,13 @@ import XCTest
 
 final class WebSocketHandshakeTests: XCTestCase {
     /// Parses `request` and evaluates it as a handshake.
-    func evaluate(_ request: String, allowDeflate: Bool = true) -> WebSocketHandshake.Outcome? {
+    func evaluate(_ request: String, allowDeflate: Bool = true, contextTakeover: Bool = true) -> WebSocketHandshake.Outcome? {
         var parser = HTTPRequestParser()
         var bytes = Array(request.utf8)
         return bytes.withUnsafeMutableBytes { raw in
             let (event, _) = parser.next(UnsafeRawBufferPointer(raw))
             guard case .head(let head) = event else { return nil }
-            return WebSocketHandshake.evaluate(head, selectSubprotocol: { $0.contains("chat") ? "chat" : nil }, allowDeflate: allowDeflate)
+            return WebSocketHandshake.evaluate(head, selectSubprotocol: { $0.contains("chat") ? "chat" : nil }, allowDeflate: allowDeflate, contextTakeover: contextTakeover)
         }
     }
 
@@ -49,6 +49,13 @@ final class WebSocketHandshakeTests: XCTestCase {
     }
 
     func testDeflateNegotiation() {
+        // By default neither side keeps context between messages, whatever the offer says
+        // (RFC 7692 7.1.1.1 and 7.1.1.2 let a server add both parameters unasked).
+        XCTAssertEqual(header(evaluate(valid + "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n", contextTakeover: false), "Sec-WebSocket-Extensions"),
+                       "permessage-deflate; server_no_context_takeover; client_no_context_takeover")
+        XCTAssertEqual(header(evaluate(valid + "Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n", contextTakeover: false), "Sec-WebSocket-Extensions"),
+                       "permessage-deflate; server_no_context_takeover; client_no_context_takeover")
+        // With context takeover allowed, the offer is answered as made.
         XCTAssertEqual(header(evaluate(valid + "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"), "Sec-WebSocket-Extensions"),
                        "permessage-deflate")
         XCTAssertEqual(header(evaluate(valid + "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover\r\n\r\n"), "Sec-WebSocket-Extensions"),

@@ -13,6 +13,12 @@ public struct EngineIOConfiguration: Sendable {
     /// it the session closes as a slow consumer rather than grow without bound. (A WebSocket
     /// transport is bounded by its connection's own queue limit instead.)
     public var maxQueuedPackets = 10_000
+    /// Most bytes a session may hold for a client that does not take them: packets waiting for a
+    /// long poll, or, on the WebSocket transport, bytes its connection could not yet write. Past
+    /// it the session closes as a slow consumer (logged), as a pub/sub room's `.disconnect`
+    /// policy does, rather than hold up to the connection's 16 MiB (or 10,000 packets of any
+    /// size). The default is two `maxPayload`s: one large message always fits.
+    public var maxQueuedBytes = 2 * 1024 * 1024
     /// Whether sessions may upgrade from polling to WebSocket (`upgrades` in the handshake).
     public var allowUpgrades = true
     /// Which browser origins may open and use sessions, on both transports. Others get 403

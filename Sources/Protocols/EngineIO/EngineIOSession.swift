@@ -27,6 +27,8 @@ public final class EngineIOSession {
 
     private var state = State.open
     private var queue: [Outgoing] = []
+    /// Bytes in `queue` (bounded by `maxQueuedBytes`).
+    private var queuedBytes = 0
     private var heldPoll: HTTPResponder?
     private var heldPollNumber = 0
     /// The WebSocket transport once it is the transport.
@@ -63,6 +65,10 @@ public final class EngineIOSession {
     /// Packets waiting for a long poll (or for the end of an upgrade).
     public var queuedPacketCount: Int { queue.count }
 
+    /// Bytes waiting for the client: the polling queue, or what the WebSocket transport's
+    /// connection has not written yet.
+    public var queuedByteCount: Int { queuedBytes + (activeWebSocket?.bufferedAmount ?? 0) }
+
     var loop: EventLoop { server.loop }
     var configuration: EngineIOConfiguration { server.configuration }
 
@@ -85,6 +91,7 @@ public final class EngineIOSession {
         guard state == .open else { return }
         if let ws = activeWebSocket {
             ws.send(binary: binary)
+            checkBacklog(ws)
         } else {
             enqueue(.binary(Array(binary)))
         }
@@ -97,6 +104,7 @@ public final class EngineIOSession {
         guard state == .open else { return }
         if let ws = activeWebSocket {
             ws.send(frame: message.webSocketFrame)
+            checkBacklog(ws)
         } else {
             enqueue(.shared(message))
         }
@@ -119,6 +127,7 @@ public final class EngineIOSession {
         write(&server.scratch)
         if let ws = activeWebSocket {
             server.scratch.withUnsafeBytes { _ = ws.send(text: $0) }
+            checkBacklog(ws)
         } else {
             enqueue(.text(server.scratch))
         }
@@ -134,8 +143,31 @@ public final class EngineIOSession {
             finish(.transportError)
             return
         }
+        let size: Int
+        switch packet {
+        case .text(let bytes), .binary(let bytes): size = bytes.count
+        case .shared(let message): size = message.pollingPacket.count
+        }
+        guard queuedBytes + size <= configuration.maxQueuedBytes else {
+            server.log("session \(id): \(queuedBytes + size) bytes queued for a client that does not poll (limit \(configuration.maxQueuedBytes)): closing as a slow consumer")
+            finish(.transportError)
+            return
+        }
+        queuedBytes += size
         queue.append(packet)
         flushPoll()
+    }
+
+    /// The slow-consumer rule on the WebSocket transport: the connection's queue is the session's.
+    private func checkBacklog(_ ws: WebSocket) {
+        let backlog = ws.bufferedAmount
+        guard backlog > configuration.maxQueuedBytes, state == .open else { return }
+        server.log("session \(id): \(backlog) bytes queued for a client that does not read (limit \(configuration.maxQueuedBytes)): closing as a slow consumer")
+        // As a pub/sub room's `.disconnect` policy closes its subscribers (1008, with the reason).
+        ws.close(code: .policyViolation, reason: "slow consumer: could not keep up with the session")
+        finish(.transportError)
+        // The backlog is not flushed to a client that does not read: it is dropped now.
+        ws.connection.close(reason: .slowConsumer, flush: false)
     }
 
     // MARK: Polling
@@ -222,6 +254,7 @@ public final class EngineIOSession {
             }
         }
         queue.removeAll(keepingCapacity: true)
+        queuedBytes = 0
         res.respond(contentType: Self.contentType, body: body)
         if state == .closing { finish(closingReason) }
     }
@@ -312,6 +345,7 @@ public final class EngineIOSession {
         }
         let pending = queue
         queue.removeAll()
+        queuedBytes = 0
         for packet in pending {
             switch packet {
             case .text(let bytes): bytes.withUnsafeBytes { _ = ws.send(text: $0) }
@@ -387,6 +421,7 @@ public final class EngineIOSession {
             res.respond(contentType: Self.contentType, body: reason == .transportClose ? "6" as StaticString : "1" as StaticString)
         }
         queue.removeAll()
+        queuedBytes = 0
         if let ws = webSocket {
             webSocket = nil
             ws.close(code: reason == .parseError ? .protocolError : reason == .serverShutdown ? .goingAway : .normal)

@@ -82,6 +82,12 @@ final class EngineIOWebSocketTransport: WebSocketHandler {
         }
     }
 
+    /// Our side fails the WebSocket (a protocol error, a message over the limit or the loop's
+    /// budget, a message not finished in time): one line in the server's error log.
+    func webSocketWillFail(_ ws: WebSocket, code: WebSocketCloseCode, reason: String) {
+        server.log("WebSocket \(ws.connection): closing with \(code.rawValue): \(reason)")
+    }
+
     func webSocketDidClose(_ ws: WebSocket, code: WebSocketCloseCode, reason: String) {
         if let upgradeTimer { server.loop.cancel(upgradeTimer) }
         upgradeTimer = nil

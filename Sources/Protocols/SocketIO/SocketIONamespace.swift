@@ -140,7 +140,7 @@ public final class SocketIONamespace {
 
     func add(_ socket: SocketIOSocket) {
         sockets[socket.id] = socket
-        socket.join(socket.id)
+        socket.joinOwnRoom()
     }
 
     func runConnectionHandlers(_ socket: SocketIOSocket) {

@@ -8,6 +8,12 @@ public struct SocketIOConfiguration: Sendable {
     public var connectTimeout: Duration = .milliseconds(45_000)
     /// Packet decoding limits (attachments per packet, JSON depth).
     public var decoder = SocketIOPacketDecoder()
+    /// Most rooms one socket may be in, its own id room included: a join past it is refused
+    /// (`join` returns false), so a client that joins whatever it is sent cannot grow the
+    /// namespace's room table without bound.
+    public var maxRoomsPerSocket = 1_000
+    /// Longest room name in UTF-8 bytes: a longer one is refused by `join`.
+    public var maxRoomNameBytes = 256
 
     public init() {}
 }

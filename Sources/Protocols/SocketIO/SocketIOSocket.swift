@@ -42,6 +42,9 @@ public final class SocketIOSocket {
     private var disconnectHandlers: [(String) -> Void] = []
     private var pendingAcks: [UInt64: (timer: TimerID?, callback: (Result<SocketIOArguments, SocketIOAckError>) -> Void)] = [:]
     private var nextAckID: UInt64 = 0
+    /// Whether a refused join was logged: once per socket, so a client asking for rooms in a loop
+    /// writes one line, not one per request.
+    private var loggedRefusedJoin = false
 
     init(id: String, namespace: SocketIONamespace, connection: SocketIOConnection, handshake: SocketIOHandshake) {
         self.id = id
@@ -122,10 +125,30 @@ public final class SocketIOSocket {
 
     // MARK: Rooms
 
-    /// Joins `room` (created if needed).
-    public func join(_ room: String) {
-        guard connected, rooms.insert(room).inserted else { return }
+    /// Joins `room` (created if needed). Returns false, and joins nothing, when the socket is
+    /// disconnected, the name is longer than `maxRoomNameBytes`, or the socket is already in
+    /// `maxRoomsPerSocket` rooms (a room it is already in is joined again at no cost).
+    @discardableResult
+    public func join(_ room: String) -> Bool {
+        guard connected else { return false }
+        if rooms.contains(room) { return true }
+        let limits = namespace.server.configuration
+        guard room.utf8.count <= limits.maxRoomNameBytes, rooms.count < limits.maxRoomsPerSocket else {
+            if !loggedRefusedJoin {
+                loggedRefusedJoin = true
+                namespace.server.log("socket \(id): join refused (\(rooms.count) rooms, name of \(room.utf8.count) bytes; limits \(limits.maxRoomsPerSocket) rooms, \(limits.maxRoomNameBytes) bytes); further refusals not logged")
+            }
+            return false
+        }
+        rooms.insert(room)
         namespace.addToRoom(room, id)
+        return true
+    }
+
+    /// Joins the room named by the socket's id, which every socket is in whatever the limits.
+    func joinOwnRoom() {
+        guard connected, rooms.insert(id).inserted else { return }
+        namespace.addToRoom(id, id)
     }
 
     /// Leaves `room` (dropped with its last member).

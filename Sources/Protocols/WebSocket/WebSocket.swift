@@ -19,12 +19,14 @@ public final class WebSocket: ConnectionHandler {
         c.pingInterval = timings.pingInterval
         c.pongTimeout = timings.pongTimeout
         c.closeTimeout = timings.closeTimeout
+        c.messageTimeout = timings.messageTimeout
         c.permessageDeflate = deflate != nil
+        c.deflateContextTakeover = deflate.map { !$0.serverNoContextTakeover || !$0.clientNoContextTakeover } ?? false
         c.compressionThreshold = Int(timings.compressionThreshold)
         return c
     }
-    /// What the socket needs of its configuration at run time, in 20 bytes rather than the
-    /// configuration's 88: one of these lives in every idle connection.
+    /// What the socket needs of its configuration at run time, in 24 bytes rather than the
+    /// configuration's 100: one of these lives in every idle connection.
     private let timings: CompactTimings
     /// The subprotocol agreed in the handshake, if any.
     public let subprotocol: String?
@@ -39,6 +41,8 @@ public final class WebSocket: ConnectionHandler {
     private var closeCode = WebSocketCloseCode.abnormal
     private var closeReason = ""
     private var lastHeard: UInt64 = 0
+    /// When the incomplete message began (loop clock), 0 when none is: `messageTimeout` runs from it.
+    private var messageStarted: UInt64 = 0
     private var awaitingPong = false
     // Client side: masking keys from a per-connection xorshift generator (seeded from the system
     // generator once), and a buffer to mask into, since a caller's bytes must not be modified.
@@ -53,7 +57,10 @@ public final class WebSocket: ConnectionHandler {
         self.handler = handler
         self.subprotocol = subprotocol
         self.deflate = deflate
-        self.endpoint = WebSocketEndpoint(role: role, limits: configuration.limits)
+        // The loop's one budget for incomplete messages, shared by all its sockets (server and
+        // client side, Engine.IO's transport too: they all come through here).
+        let budget = connection.loop.local(WebSocketMessageBudget.self) { WebSocketMessageBudget() }
+        self.endpoint = WebSocketEndpoint(role: role, limits: configuration.limits, budget: budget)
         if let deflate, let inflater = WebSocketInflater(noContextTakeover: role == .server ? deflate.clientNoContextTakeover : deflate.serverNoContextTakeover) {
             endpoint.enableDeflate(inflater)
         }
@@ -122,17 +129,23 @@ public final class WebSocket: ConnectionHandler {
     private func sendMessage(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer) -> Bool {
         guard state == .open else { return false }
         if deflate != nil && payload.count >= Int(timings.compressionThreshold) {
-            if deflater == nil {
-                deflater = WebSocketDeflater(
-                    windowBits: role == .server ? deflate!.serverMaxWindowBits : 15,
-                    noContextTakeover: role == .server ? deflate!.serverNoContextTakeover : deflate!.clientNoContextTakeover)
-            }
+            let noContextTakeover = role == .server ? deflate!.serverNoContextTakeover : deflate!.clientNoContextTakeover
+            let windowBits = role == .server ? deflate!.serverMaxWindowBits : 15
+            // Reset after each message, a compressor belongs to no socket: use the loop's.
+            let deflater = noContextTakeover
+                ? connection.loop.local(WebSocketSharedDeflaters.self) { WebSocketSharedDeflaters() }.deflater(windowBits: windowBits)
+                : ownDeflater(windowBits: windowBits)
             if let deflater {
                 let compressed = deflater.deflate(payload)
                 return compressed.withUnsafeBytes { sendFrame(opcode, $0, rsv1: true) }
             }
         }
         return sendFrame(opcode, payload)
+    }
+
+    private func ownDeflater(windowBits: Int) -> WebSocketDeflater? {
+        if deflater == nil { deflater = WebSocketDeflater(windowBits: windowBits, noContextTakeover: false) }
+        return deflater
     }
 
     private func sendFrame(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer, rsv1: Bool = false) -> Bool {
@@ -183,7 +196,23 @@ public final class WebSocket: ConnectionHandler {
         awaitingPong = false
         // The receive buffer is the loop's own, writable memory: frames are unmasked in place.
         let input = UnsafeMutableRawBufferPointer(mutating: bytes)
-        return endpoint.process(input) { event in self.handle(event) }
+        let consumed = endpoint.process(input) { event in self.handle(event) }
+        if endpoint.isMessageIncomplete != (messageStarted != 0) { messageDidStartOrEnd(c) }
+        return consumed
+    }
+
+    /// A message began without ending in this read (start its deadline), or the one that had
+    /// ended. Only messages that span reads come here: the one-read path is untouched.
+    private func messageDidStartOrEnd(_ c: Connection) {
+        guard endpoint.isMessageIncomplete, state == .open else {
+            messageStarted = 0
+            return
+        }
+        messageStarted = max(1, c.loop.now)
+        // The one timeout of the connection now serves both: the keepalive ping is due no sooner
+        // than `pingInterval` from now (we just heard from the peer).
+        let deadline = timings.messageTimeout
+        c.setTimeout(timings.pingInterval.map { min($0, deadline) } ?? deadline)
     }
 
     private func handle(_ event: WebSocketEvent) {
@@ -221,20 +250,37 @@ public final class WebSocket: ConnectionHandler {
         case .closing, .connecting:
             c.close(reason: .timeout, flush: false)
         case .open:
+            var messageLeft: Duration?
+            if messageStarted != 0 {
+                let left = timings.messageTimeout - .nanoseconds(Int64(c.loop.now &- messageStarted))
+                if left <= .zero {
+                    // The peer began a message and did not finish it in time: what it holds is
+                    // released now, whatever the keepalive says.
+                    messageStarted = 0
+                    endpoint.discardIncompleteMessage()
+                    handle(.failure(.policyViolation, reason: "message not finished within \(timings.messageTimeout)"))
+                    return
+                }
+                messageLeft = left
+            }
             if awaitingPong {
                 closeReason = "no pong within the deadline"
                 c.close(reason: .timeout, flush: false)
                 return
             }
-            guard let interval = timings.pingInterval else { return }
-            let quietFor = Duration.nanoseconds(Int64(c.loop.now &- lastHeard))
-            if quietFor < interval {
-                c.setTimeout(interval - quietFor)
-            } else {
-                _ = sendFrame(.ping, UnsafeRawBufferPointer(start: nil, count: 0))
-                awaitingPong = true
-                c.setTimeout(timings.pongTimeout)
+            var next: Duration?
+            if let interval = timings.pingInterval {
+                let quietFor = Duration.nanoseconds(Int64(c.loop.now &- lastHeard))
+                if quietFor < interval {
+                    next = interval - quietFor
+                } else {
+                    _ = sendFrame(.ping, UnsafeRawBufferPointer(start: nil, count: 0))
+                    awaitingPong = true
+                    next = timings.pongTimeout
+                }
             }
+            if let messageLeft { next = min(next ?? messageLeft, messageLeft) }
+            if let next { c.setTimeout(next) }
         case .closed:
             break
         }
@@ -254,6 +300,7 @@ public final class WebSocket: ConnectionHandler {
 
     public func connectionDidClose(_ c: Connection, reason: CloseReason) {
         state = .closed
+        endpoint.discardIncompleteMessage()  // refunds the loop's budget
         let h = handler
         handler = nil  // breaks a handler <-> socket cycle
         h?.webSocketDidClose(self, code: closeCode, reason: closeReason.isEmpty ? "\(reason)" : closeReason)
@@ -278,7 +325,8 @@ extension WebSocket {
         let originAllowed = configuration.origins.verdict(request.head).isAllowed
         let check: ((String?) -> Bool)? = originAllowed ? checkOrigin : { _ in false }
         switch WebSocketHandshake.evaluate(request.head, selectSubprotocol: selectSubprotocol, checkOrigin: check,
-                                           allowDeflate: configuration.permessageDeflate) {
+                                           allowDeflate: configuration.permessageDeflate,
+                                           contextTakeover: configuration.deflateContextTakeover) {
         case .reject(let status, let headers, let reason):
             responder.respond(status, contentType: "text/plain; charset=utf-8", headers: headers, body: reason + "\n")
             return nil
@@ -297,18 +345,21 @@ private struct CompactTimings {
     private let pingMilliseconds: UInt32  // 0: no keepalive
     private let pongMilliseconds: UInt32
     private let closeMilliseconds: UInt32
+    private let messageMilliseconds: UInt32
     let compressionThreshold: UInt32
 
     init(_ c: WebSocketConfiguration) {
         pingMilliseconds = c.pingInterval.map { Self.milliseconds($0) } ?? 0
         pongMilliseconds = Self.milliseconds(c.pongTimeout)
         closeMilliseconds = Self.milliseconds(c.closeTimeout)
+        messageMilliseconds = Self.milliseconds(c.messageTimeout)
         compressionThreshold = UInt32(clamping: c.compressionThreshold)
     }
 
     var pingInterval: Duration? { pingMilliseconds == 0 ? nil : .milliseconds(pingMilliseconds) }
     var pongTimeout: Duration { .milliseconds(pongMilliseconds) }
     var closeTimeout: Duration { .milliseconds(closeMilliseconds) }
+    var messageTimeout: Duration { .milliseconds(messageMilliseconds) }
 
     private static func milliseconds(_ d: Duration) -> UInt32 {
         let (seconds, attoseconds) = d.components

@@ -5,43 +5,74 @@ import CEpollShim
 private let syncFlushTail: [UInt8] = [0x00, 0x00, 0xFF, 0xFF]
 
 /// Inflates permessage-deflate messages (RFC 7692) with the system zlib.
+///
+/// With no context takeover (the peer compresses each message on its own), the zlib stream and
+/// its output buffer exist only while a compressed message is arriving: opened by the message's
+/// first piece, released after its last, so an idle socket holds none of the ~72 KiB they take
+/// (`heldBytes`). With context takeover they live as long as the socket, since the next message
+/// may refer to this one's window.
 public final class WebSocketInflater: WebSocketInflating {
     public typealias Result = WebSocketInflateResult
 
-    private let stream: UnsafeMutablePointer<z_stream>
-    private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 32 * 1024, alignment: 16)
+    private var stream: UnsafeMutablePointer<z_stream>?
+    private var scratch = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+    private let windowBits: Int32
     /// With no context takeover the peer compresses each message on its own: reset between them.
     public let noContextTakeover: Bool
 
+    /// What an open stream costs: zlib's inflate state (about 7 KiB), its window, and the 32 KiB
+    /// output buffer.
+    public var heldBytes: Int { stream == nil ? 0 : 7 * 1024 + (1 << Int(windowBits)) + scratch.count }
+
     public init?(windowBits: Int = 15, noContextTakeover: Bool) {
-        stream = .allocate(capacity: 1)
-        stream.initialize(to: z_stream())
+        self.windowBits = Int32(windowBits)
         self.noContextTakeover = noContextTakeover
-        guard cepoll_inflate_init_raw(stream, Int32(windowBits)) == Z_OK else {
-            stream.deallocate()
-            scratch.deallocate()
-            return nil
-        }
+        if !noContextTakeover { guard open() else { return nil } }
     }
 
-    deinit {
-        inflateEnd(stream)
-        stream.deallocate()
+    deinit { close() }
+
+    private func open() -> Bool {
+        let s = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+        s.initialize(to: z_stream())
+        guard cepoll_inflate_init_raw(s, windowBits) == Z_OK else {
+            s.deallocate()
+            return false
+        }
+        stream = s
+        scratch = .allocate(byteCount: 32 * 1024, alignment: 16)
+        return true
+    }
+
+    private func close() {
+        guard let s = stream else { return }
+        inflateEnd(s)
+        s.deallocate()
         scratch.deallocate()
+        scratch = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+        stream = nil
+    }
+
+    public func discardMessage() {
+        if noContextTakeover { close() }
     }
 
     /// Inflates one piece of a compressed message, appending to `out`. At the end of the message
     /// the stripped tail is fed too, so everything buffered in zlib comes out.
+    /// A stream that cannot be opened (zlib out of memory) is reported as `.tooBig`.
     public func inflate(_ input: UnsafeRawBufferPointer, endOfMessage: Bool, into out: inout [UInt8], limit: Int) -> Result {
-        var result = run(input, into: &out, limit: limit)
+        guard let stream = stream ?? (open() ? self.stream : nil) else { return .tooBig }
+        var result = run(stream, input, into: &out, limit: limit)
         if result == .ok && endOfMessage {
-            result = syncFlushTail.withUnsafeBytes { run($0, into: &out, limit: limit) }
-            if noContextTakeover { inflateReset(stream) }
+            result = syncFlushTail.withUnsafeBytes { run(stream, $0, into: &out, limit: limit) }
+        }
+        if endOfMessage || result != .ok {
+            if noContextTakeover { close() }
         }
         return result
     }
 
-    private func run(_ input: UnsafeRawBufferPointer, into out: inout [UInt8], limit: Int) -> Result {
+    private func run(_ stream: UnsafeMutablePointer<z_stream>, _ input: UnsafeRawBufferPointer, into out: inout [UInt8], limit: Int) -> Result {
         guard input.count > 0 else { return .ok }
         stream.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress!.assumingMemoryBound(to: Bytef.self))
         stream.pointee.avail_in = uInt(input.count)

@@ -4,6 +4,13 @@ public struct WebSocketLimits: Sendable {
     public var maxFrameSize = 16 * 1024 * 1024
     /// Largest message, all its fragments together (a larger one closes with 1009).
     public var maxMessageSize = 16 * 1024 * 1024
+    /// Bytes that the incomplete messages of all the sockets of one loop may hold together between
+    /// reads: reassembly buffers (their capacity), and the decompressor of a compressed message
+    /// still arriving. A socket whose message would cross it is failed with 1013 (try again
+    /// later). Without it, N sockets could each hold `maxMessageSize`: 200 sockets sending one
+    /// unfinished 16 KiB fragment that inflates to 16 MiB would pin 3.2 GiB. The count lives in
+    /// the loop's `WebSocketMessageBudget`; each socket checks it against its own limit here.
+    public var incompleteMessageBudget = 64 * 1024 * 1024
 
     public init() {}
 }
@@ -31,14 +38,27 @@ public enum WebSocketEvent {
 /// A message that arrives as one frame in one read is delivered straight from the input, with no
 /// copy; only fragmented or split messages are gathered in the reassembly buffer, which is released
 /// after each message so an idle connection holds nothing.
+///
+/// What an incomplete message holds between reads (the reassembly buffer's capacity, and the
+/// decompressor while a compressed message arrives) is charged to `budget`, shared by the loop's
+/// sockets, when `process` returns: a message whose holding would cross
+/// `limits.incompleteMessageBudget` fails with 1013. Within one call a message may grow past the
+/// budget only as far as one read brings it (and `maxMessageSize` allows); a message that ends in
+/// the read is delivered and released before the call returns, so it is never charged. A
+/// compressed piece that leaves its message incomplete stops inflating at the budget, so an
+/// inflation bomb is not inflated to `maxMessageSize` first.
 public struct WebSocketEndpoint {
     public private(set) var decoder: WebSocketFrameDecoder
     public let limits: WebSocketLimits
     /// Decompresses RSV1 messages once permessage-deflate is negotiated (see `enableDeflate`).
     public var inflater: (any WebSocketInflating)?
+    /// The loop-wide count of bytes held by incomplete messages; nil: only `maxMessageSize` bounds them.
+    public let budget: WebSocketMessageBudget?
 
     // Word-sized fields first, then the small ones packed together (one endpoint per socket).
     private var assembly: [UInt8] = []
+    /// Bytes charged to `budget` now.
+    private var charged = 0
     private var utf8 = UTF8Validator()
     private var messageOpcode: WebSocketOpcode?  // text or binary while a message is in progress
     private var messageCompressed = false
@@ -46,8 +66,9 @@ public struct WebSocketEndpoint {
     private var frameFin = false
     private var failed = false
 
-    public init(role: WebSocketFrameDecoder.Role, limits: WebSocketLimits = WebSocketLimits()) {
+    public init(role: WebSocketFrameDecoder.Role, limits: WebSocketLimits = WebSocketLimits(), budget: WebSocketMessageBudget? = nil) {
         self.limits = limits
+        self.budget = budget
         self.decoder = WebSocketFrameDecoder(role: role, maxFrameSize: limits.maxFrameSize)
     }
 
@@ -60,6 +81,20 @@ public struct WebSocketEndpoint {
     /// Whether a protocol failure was reported; further input is then ignored.
     public var hasFailed: Bool { failed }
 
+    /// Whether a message has begun and not ended (its fragments, or its one frame, still arriving).
+    public var isMessageIncomplete: Bool { messageOpcode != nil }
+
+    /// Bytes this endpoint holds charged to the loop's budget.
+    public var chargedBytes: Int { charged }
+
+    /// Drops an incomplete message and refunds what it held to the budget (the socket closed).
+    public mutating func discardIncompleteMessage() {
+        assembly = []
+        if messageCompressed && messageOpcode != nil { inflater?.discardMessage() }
+        messageOpcode = nil
+        refund()
+    }
+
     /// Processes as much of `input` as possible, calling `onEvent` for each event, and returns the
     /// bytes consumed (the rest must be presented again, with more bytes after it).
     public mutating func process(_ input: UnsafeMutableRawBufferPointer, _ onEvent: (WebSocketEvent) -> Void) -> Int {
@@ -70,6 +105,7 @@ public struct WebSocketEndpoint {
             offset += consumed
             switch event {
             case .needMoreData:
+                if messageOpcode != nil && budget != nil { chargeIncompleteMessage(onEvent) }
                 return offset
             case .error(let code, let reason):
                 fail(code, "\(reason)", onEvent)
@@ -118,8 +154,16 @@ public struct WebSocketEndpoint {
         }
         if messageCompressed {
             guard let inflater else { return fail(.protocolError, "compressed message without permessage-deflate", onEvent) }
-            switch inflater.inflate(bytes, endOfMessage: endsMessage, into: &assembly, limit: limits.maxMessageSize) {
+            // A piece that leaves the message incomplete may only grow it as far as the budget
+            // allows; an inflation bomb then stops at that, not at the message limit.
+            var limit = limits.maxMessageSize
+            if !endsMessage, let budget {
+                let room = charged + budget.available(under: limits.incompleteMessageBudget) - inflater.heldBytes
+                limit = min(limit, max(assembly.count, room))
+            }
+            switch inflater.inflate(bytes, endOfMessage: endsMessage, into: &assembly, limit: limit) {
             case .ok: break
+            case .tooBig where limit < limits.maxMessageSize: return failOverBudget(onEvent)
             case .tooBig: return fail(.messageTooBig, "message larger than the limit", onEvent)
             case .corrupt: return fail(.invalidPayload, "compressed data is corrupt", onEvent)
             }
@@ -139,9 +183,29 @@ public struct WebSocketEndpoint {
             }
         }
         guard endsMessage else { return }
+        refund()
         assembly.withUnsafeBytes { onEvent(opcode == .text ? .text($0) : .binary($0)) }
         assembly = []  // release: an idle connection keeps no reassembly buffer
         messageOpcode = nil
+    }
+
+    /// The read ends with a message incomplete: charge what it holds until the next one.
+    private mutating func chargeIncompleteMessage(_ onEvent: (WebSocketEvent) -> Void) {
+        guard let budget else { return }
+        let holding = assembly.capacity + (messageCompressed ? inflater?.heldBytes ?? 0 : 0)
+        guard budget.recharge(from: charged, to: holding, limit: limits.incompleteMessageBudget) else { return failOverBudget(onEvent) }
+        charged = holding
+    }
+
+    private mutating func refund() {
+        guard charged > 0, let budget else { return }
+        _ = budget.recharge(from: charged, to: 0, limit: limits.incompleteMessageBudget)
+        charged = 0
+    }
+
+    private mutating func failOverBudget(_ onEvent: (WebSocketEvent) -> Void) {
+        budget?.noteRefusal()
+        fail(.tryAgainLater, "the server's memory for incomplete messages is in use: try again later", onEvent)
     }
 
     private mutating func control(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer, _ onEvent: (WebSocketEvent) -> Void) {
@@ -169,7 +233,7 @@ public struct WebSocketEndpoint {
 
     private mutating func fail(_ code: WebSocketCloseCode, _ reason: String, _ onEvent: (WebSocketEvent) -> Void) {
         failed = true
-        assembly = []
+        discardIncompleteMessage()
         onEvent(.failure(code, reason: reason))
     }
 }

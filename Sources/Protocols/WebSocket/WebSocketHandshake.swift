@@ -50,11 +50,15 @@ public enum WebSocketHandshake {
     ///   - selectSubprotocol: picks one of the client's offered subprotocols (in its order), or nil.
     ///   - checkOrigin: the Origin header (nil when absent); false refuses with 403.
     ///   - allowDeflate: accept a permessage-deflate offer when the client makes one.
+    ///   - contextTakeover: let either side keep its compression context between messages when
+    ///     the offer allows it; false answers with both `no_context_takeover` parameters (see
+    ///     `WebSocketConfiguration.deflateContextTakeover`).
     public static func evaluate(
         _ head: HTTPRequestHead,
         selectSubprotocol: (([String]) -> String?)? = nil,
         checkOrigin: ((String?) -> Bool)? = nil,
-        allowDeflate: Bool = true
+        allowDeflate: Bool = true,
+        contextTakeover: Bool = false
     ) -> Outcome {
         guard head.method == .get else {
             return .reject(.badRequest, headers: [], reason: "a WebSocket handshake must be a GET")
@@ -93,6 +97,11 @@ public enum WebSocketHandshake {
             for field in head.headers where field.name.equalsIgnoringCase("sec-websocket-extensions") {
                 deflate = negotiateDeflate(field.value.string)
                 if deflate != nil { break }
+            }
+            // RFC 7692 7.1.1.1 and 7.1.1.2: a server may add both parameters to any answer.
+            if !contextTakeover, deflate != nil {
+                deflate!.serverNoContextTakeover = true
+                deflate!.clientNoContextTakeover = true
             }
             if let deflate { headers.append(("Sec-WebSocket-Extensions", deflate.responseValue)) }
         }

@@ -46,6 +46,9 @@ public struct WebSocketCloseCode: RawRepresentable, Hashable, Sendable, CustomSt
     public static let messageTooBig = WebSocketCloseCode(rawValue: 1009)
     public static let mandatoryExtension = WebSocketCloseCode(rawValue: 1010)
     public static let internalError = WebSocketCloseCode(rawValue: 1011)
+    /// IANA-registered: the server is short of a shared resource for now (a loop's budget for
+    /// incomplete messages); the client may retry later.
+    public static let tryAgainLater = WebSocketCloseCode(rawValue: 1013)
 
     /// Whether a peer may send this code in a close frame: the RFC's defined codes that are not
     /// reserved for local use, and the registered (3000-3999) and private (4000-4999) ranges.
