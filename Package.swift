@@ -11,19 +11,26 @@ let package = Package(
         .executable(name: "echo", targets: ["echo"]),
     ],
     targets: [
-        // The C surface Glibc does not import (epoll, eventfd, signalfd, accept4, zlib's init
-        // macros). No logic. zlib is the system library (Debian's zlib1g-dev).
-        .target(name: "CEpollShim", linkerSettings: [.linkedLibrary("z")]),
+        // The C surface Glibc does not import (epoll, eventfd, signalfd, accept4, a few socket
+        // options), for the loop. No logic.
+        .target(name: "CEpollShim"),
+        // The system zlib (Debian's zlib1g-dev) and callable forms of its init macros, for
+        // permessage-deflate alone; its module map links libz. No logic.
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // The event loop: sockets, timers, buffers, cross-thread submission. Knows no protocol.
         .target(
             name: "Reactor",
             dependencies: ["CEpollShim"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
+        // HTTP/1.1, WebSocket and permessage-deflate, SSE, pub/sub, JSON, RESP/Redis,
+        // Engine.IO/Socket.IO: the state machines and their glue to the loop.
         .target(
             name: "Protocols",
-            dependencies: ["Reactor", "CEpollShim"],
+            dependencies: ["Reactor", "CZlib"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
+        // The demo server (`swift run -c release echo --help`), built from the public API only.
         .executableTarget(
             name: "echo",
             dependencies: ["Reactor", "Protocols"],

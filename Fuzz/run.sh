@@ -32,17 +32,22 @@ for dir in "$root"/Fuzz/*/; do
         sources=("$root/Sources/Protocols/$proto"/*.swift)
     fi
     # C modules the sources import, from cmodules.txt: one per line, its name under Sources/
-    # (whose include/ holds the umbrella header) then the libraries it links, as in Package.swift
-    # ("CEpollShim z": the permessage-deflate target needs zlib through the shim's header).
+    # then the libraries it links, as in Package.swift ("CZlib z": permessage-deflate needs zlib).
+    # A system library folder (Sources/<module>/module.modulemap) is used as it is; a C target's
+    # include/ holds the umbrella header, for which a module map is written here.
     cflags=()
     if [ -f "$dir/cmodules.txt" ]; then
         while read -r module libs; do
             [ -n "$module" ] || continue
-            map="$build/modulemaps/$module"
-            mkdir -p "$map"
-            headers=("$root/Sources/$module/include"/*.h)
-            printf 'module %s {\n    header "%s"\n    export *\n}\n' "$module" "${headers[0]}" > "$map/module.modulemap"
-            cflags+=(-I "$map")
+            if [ -f "$root/Sources/$module/module.modulemap" ]; then
+                cflags+=(-I "$root/Sources/$module")
+            else
+                map="$build/modulemaps/$module"
+                mkdir -p "$map"
+                headers=("$root/Sources/$module/include"/*.h)
+                printf 'module %s {\n    header "%s"\n    export *\n}\n' "$module" "${headers[0]}" > "$map/module.modulemap"
+                cflags+=(-I "$map")
+            fi
             for lib in $libs; do cflags+=("-l$lib"); done
         done < "$dir/cmodules.txt"
     fi
