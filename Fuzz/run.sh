@@ -31,6 +31,8 @@ for dir in "$root"/Fuzz/*/; do
     else
         sources=("$root/Sources/Protocols/$proto"/*.swift)
     fi
+    # Small helpers every protocol may use (hex digits, FNV-1a) go into every target.
+    sources+=("$root"/Sources/Protocols/Shared/*.swift)
     # C modules the sources import, from cmodules.txt: one per line, its name under Sources/
     # then the libraries it links, as in Package.swift ("CZlib z": permessage-deflate needs zlib).
     # A system library folder (Sources/<module>/module.modulemap) is used as it is; a C target's
