@@ -66,11 +66,12 @@ for dir in "$root"/Fuzz/*/; do
         echo "== building $proto/$name"
         # -O -wmo for speed (inlining across files, as in SwiftPM release builds), with assert()
         # kept (assert-config Debug): the sources' own invariants are part of what is checked.
+        # -package-name: sources use `package` access, as SwiftPM builds them (package "Reactor").
         # lld: gold warns about every ASan symbol. Run from the output folder: with -wmo -g the
         # driver leaves module files in the current directory.
         (cd "$out" && swiftc -sanitize=fuzzer,address -parse-as-library -swift-version 6 -O -wmo -g \
             -Xfrontend -assert-config -Xfrontend Debug -use-ld=lld \
-            ${cflags[@]+"${cflags[@]}"} -module-name "${proto}Fuzz" "${sources[@]}" "$target" -o "$out/$name")
+            ${cflags[@]+"${cflags[@]}"} -package-name Reactor -module-name "${proto}Fuzz" "${sources[@]}" "$target" -o "$out/$name")
         # The target's own dictionary (<target>.dict), else the folder's (any other .dict).
         dict=()
         if [ -e "$dir$name.dict" ]; then
