@@ -36,6 +36,13 @@ let package = Package(
             dependencies: ["Reactor", "Protocols"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
+        // The README's Swift snippets, verbatim, as a program (`swift run Examples loop|http`):
+        // compiled with everything else, and compared with README.md by ExamplesTests.
+        .executableTarget(
+            name: "Examples",
+            dependencies: ["Reactor", "Protocols"],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         // Helpers shared by the test targets (a blocking client, loop-thread plumbing).
         .target(
             name: "ReactorTestSupport",
@@ -51,6 +58,13 @@ let package = Package(
         .testTarget(
             name: "ProtocolsTests",
             dependencies: ["Protocols", "ReactorTestSupport"],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        // Each Swift block of README.md must appear verbatim in Sources/Examples. Depending on
+        // Examples makes `swift test` compile the snippets too.
+        .testTarget(
+            name: "ExamplesTests",
+            dependencies: ["Examples"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
     ]
