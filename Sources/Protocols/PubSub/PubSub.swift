@@ -232,7 +232,7 @@ public final class PubSub {
     }
 
     /// A message from another loop or process (called by relays, on this loop).
-    public func receive(_ message: SharedBytes, on channel: String) {
+    package func receive(_ message: SharedBytes, on channel: String) {
         channelReceivers[channel]?(message)
     }
 }
@@ -264,8 +264,9 @@ public final class PubSubCounters {
 /// every loop but the sender's, once, in the order one loop sent them.
 ///
 /// The relays are `LoopGroupRelay` and `RedisRelay`. The hub's side of the contract
-/// (`Topic.deliver(id:)`, `PubSub.hold`, `PubSub.relayIndex`) is `package`: an application picks
-/// a relay, it does not write one, since a mistake there breaks every room's id order.
+/// (`Topic.deliver(id:)`, `PubSub.receive`, `PubSub.hold`, `PubSub.relayIndex`) is `package`:
+/// an application picks a relay, it does not write one, since a mistake there breaks every
+/// room's id order.
 public protocol PubSubRelay: AnyObject {
     func relay(_ text: SharedBytes, room: String, from hub: PubSub, except: UInt?, completion: ((UInt64) -> Void)?)
     /// Delivers `message` with `PubSub.receive` on every loop the relay spans but `hub`'s. Called on `hub`'s loop.
