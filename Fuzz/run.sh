@@ -31,18 +31,25 @@ for dir in "$root"/Fuzz/*/; do
     else
         sources=("$root/Sources/Protocols/$proto"/*.swift)
     fi
+    # Small helpers every protocol may use (hex digits, FNV-1a) go into every target.
+    sources+=("$root"/Sources/Protocols/Shared/*.swift)
     # C modules the sources import, from cmodules.txt: one per line, its name under Sources/
-    # (whose include/ holds the umbrella header) then the libraries it links, as in Package.swift
-    # ("CEpollShim z": the permessage-deflate target needs zlib through the shim's header).
+    # then the libraries it links, as in Package.swift ("CZlib z": permessage-deflate needs zlib).
+    # A system library folder (Sources/<module>/module.modulemap) is used as it is; a C target's
+    # include/ holds the umbrella header, for which a module map is written here.
     cflags=()
     if [ -f "$dir/cmodules.txt" ]; then
         while read -r module libs; do
             [ -n "$module" ] || continue
-            map="$build/modulemaps/$module"
-            mkdir -p "$map"
-            headers=("$root/Sources/$module/include"/*.h)
-            printf 'module %s {\n    header "%s"\n    export *\n}\n' "$module" "${headers[0]}" > "$map/module.modulemap"
-            cflags+=(-I "$map")
+            if [ -f "$root/Sources/$module/module.modulemap" ]; then
+                cflags+=(-I "$root/Sources/$module")
+            else
+                map="$build/modulemaps/$module"
+                mkdir -p "$map"
+                headers=("$root/Sources/$module/include"/*.h)
+                printf 'module %s {\n    header "%s"\n    export *\n}\n' "$module" "${headers[0]}" > "$map/module.modulemap"
+                cflags+=(-I "$map")
+            fi
             for lib in $libs; do cflags+=("-l$lib"); done
         done < "$dir/cmodules.txt"
     fi
@@ -59,11 +66,12 @@ for dir in "$root"/Fuzz/*/; do
         echo "== building $proto/$name"
         # -O -wmo for speed (inlining across files, as in SwiftPM release builds), with assert()
         # kept (assert-config Debug): the sources' own invariants are part of what is checked.
+        # -package-name: sources use `package` access, as SwiftPM builds them (package "Reactor").
         # lld: gold warns about every ASan symbol. Run from the output folder: with -wmo -g the
         # driver leaves module files in the current directory.
         (cd "$out" && swiftc -sanitize=fuzzer,address -parse-as-library -swift-version 6 -O -wmo -g \
             -Xfrontend -assert-config -Xfrontend Debug -use-ld=lld \
-            ${cflags[@]+"${cflags[@]}"} -module-name "${proto}Fuzz" "${sources[@]}" "$target" -o "$out/$name")
+            ${cflags[@]+"${cflags[@]}"} -package-name Reactor -module-name "${proto}Fuzz" "${sources[@]}" "$target" -o "$out/$name")
         # The target's own dictionary (<target>.dict), else the folder's (any other .dict).
         dict=()
         if [ -e "$dir$name.dict" ]; then

@@ -10,8 +10,6 @@
 // it, the endpoint must end in a delivered message or a defined close (1007, 1009), never a trap.
 // Each stream is delivered whole and one byte at a time, with the same events expected.
 
-import CEpollShim
-
 enum FuzzEvent: Equatable {
     case text([UInt8]), binary([UInt8]), ping([UInt8]), pong([UInt8]), close(UInt16, [UInt8]), failure(UInt16)
 }

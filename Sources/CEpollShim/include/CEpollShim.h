@@ -10,7 +10,6 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <zlib.h>
 
 // `struct epoll_event` is packed on x86_64, which Swift cannot lay out: reach it only through these.
 static inline uint32_t cepoll_event_events(const struct epoll_event *e) { return e->events; }
@@ -52,15 +51,5 @@ static const int CEPOLL_SFD_CLOEXEC = SFD_CLOEXEC;
 static const int CEPOLL_MSG_NOSIGNAL = MSG_NOSIGNAL;
 static const int CEPOLL_SO_REUSEPORT = SO_REUSEPORT;
 static const int CEPOLL_TCP_NODELAY = TCP_NODELAY;
-
-// zlib's init functions are macros (they pass the library version and struct size): give Swift
-// callable forms for permessage-deflate (RFC 7692), which uses raw deflate (negative window bits).
-static inline int cepoll_inflate_init_raw(z_stream *s, int window_bits) {
-    return inflateInit2(s, -window_bits);
-}
-static inline int cepoll_deflate_init_raw(z_stream *s, int level, int window_bits) {
-    // memLevel 8 is zlib's default; window bits 8 is not allowed by zlib for raw deflate, use 9.
-    return deflateInit2(s, level, Z_DEFLATED, -(window_bits < 9 ? 9 : window_bits), 8, Z_DEFAULT_STRATEGY);
-}
 
 #endif

@@ -27,12 +27,11 @@ public enum HTTPChunkedEncoder {
     public static func writeChunkHeader(size: Int, into buffer: UnsafeMutableRawBufferPointer) -> Int? {
         let n = chunkHeaderLength(size: size)
         guard n <= buffer.count else { return nil }
-        let hex: StaticString = "0123456789abcdef"
         var v = UInt(size)
         var i = n - 2
         repeat {
             i -= 1
-            buffer[i] = hex.utf8Start[Int(v & 0xF)]
+            buffer[i] = Hex.digit(UInt8(truncatingIfNeeded: v))
             v >>= 4
         } while v > 0
         buffer[n - 2] = 0x0D

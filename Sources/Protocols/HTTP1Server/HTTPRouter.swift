@@ -51,7 +51,7 @@ public final class HTTPRouter {
     /// Routes `method` on exactly `path` (percent-encoded form as sent, without the query).
     public func on(_ method: HTTPMethod, _ path: String, _ handler: @escaping HTTPHandler) {
         let bytes = Array(path.utf8)
-        let hash = Self.hash(bytes.withUnsafeBytes { $0 })
+        let hash = FNV1a.hash(bytes.withUnsafeBytes { $0 })
         if let i = exactIndex[hash]?.first(where: { exact[$0].path == bytes }) {
             exact[i].table.handlers.append(MethodHandler(method: method, handler: handler))
         } else {
@@ -95,7 +95,7 @@ public final class HTTPRouter {
     }
 
     private func exactTable(_ path: HTTPByteView) -> MethodTable? {
-        guard let candidates = exactIndex[Self.hash(path.bytes)] else { return nil }
+        guard let candidates = exactIndex[FNV1a.hash(path.bytes)] else { return nil }
         for i in candidates where exact[i].path.count == path.count {
             let same = exact[i].path.withUnsafeBytes { stored in
                 path.count == 0 || memcmp(stored.baseAddress!, path.start, path.count) == 0
@@ -115,10 +115,4 @@ public final class HTTPRouter {
         return nil
     }
 
-    /// FNV-1a over the path bytes.
-    static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
-        return h
-    }
 }

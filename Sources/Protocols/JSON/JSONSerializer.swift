@@ -230,12 +230,11 @@ extension JSONValue {
         case 0x09: out[1] = UInt8(ascii: "t")
         default:
             // \u00XX, lowercase hex as Python writes it.
-            let hex: StaticString = "0123456789abcdef"
             out[1] = UInt8(ascii: "u")
             out[2] = UInt8(ascii: "0")
             out[3] = UInt8(ascii: "0")
-            out[4] = hex.utf8Start[Int(byte >> 4)]
-            out[5] = hex.utf8Start[Int(byte & 0xF)]
+            out[4] = Hex.digit(byte >> 4)
+            out[5] = Hex.digit(byte)
             return 6
         }
         return 2

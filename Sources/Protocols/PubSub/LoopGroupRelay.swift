@@ -33,9 +33,7 @@ public final class LoopGroupRelay: PubSubRelay, @unchecked Sendable {
     }
 
     func owner(of room: String) -> Int {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in room.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
-        return Int(h % UInt64(handles.count))
+        Int(FNV1a.hash(room.utf8) % UInt64(handles.count))
     }
 
     public func relay(_ text: SharedBytes, room: String, from hub: PubSub, except: UInt?, completion: ((UInt64) -> Void)?) {

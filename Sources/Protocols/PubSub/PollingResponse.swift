@@ -32,7 +32,6 @@ public enum PollingResponse {
 /// escaped, everything else copied as is.
 enum JSONString {
     static func appendQuoted(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
-        let hex: [UInt8] = Array("0123456789abcdef".utf8)
         out.append(0x22)
         // Runs of bytes that need no escape are copied at once: a long history is mostly those,
         // and a byte-at-a-time append would hold the loop for every page it answers.
@@ -48,7 +47,7 @@ enum JSONString {
             case 0x09: out += [0x5C, 0x74]
             case 0x08: out += [0x5C, 0x62]
             case 0x0C: out += [0x5C, 0x66]
-            default: out += [0x5C, 0x75, 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 0xF)]]
+            default: out += [0x5C, 0x75, 0x30, 0x30, Hex.digit(b >> 4), Hex.digit(b)]
             }
         }
         if runStart < bytes.count { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[runStart...])) }

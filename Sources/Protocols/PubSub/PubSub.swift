@@ -52,8 +52,8 @@ public final class PubSub {
     /// Numbers and spreads messages beyond this loop (other loops, other processes); nil: this
     /// loop is the whole world. Set it before the first publish.
     public var relay: (any PubSubRelay)?
-    /// This hub's loop index in its relay.
-    public internal(set) var relayIndex = 0
+    /// This hub's loop index in its relay, set by the relay that registers the hub.
+    package var relayIndex = 0
 
     /// Shared with every topic and message (which may outlive a reference to the hub).
     public let counters = PubSubCounters()
@@ -162,7 +162,7 @@ public final class PubSub {
     /// relay, on this loop): the room, and with it its numbering, stays while any loop keeps it,
     /// even with nothing here. `lastID` is that loop's newest id, which a room that is new here
     /// continues from.
-    public func hold(_ room: String, _ delta: Int, lastID: UInt64) {
+    package func hold(_ room: String, _ delta: Int, lastID: UInt64) {
         let t = topic(room)
         t.remoteHolds = max(0, t.remoteHolds + delta)
         t.continueNumbering(from: lastID)
@@ -232,7 +232,7 @@ public final class PubSub {
     }
 
     /// A message from another loop or process (called by relays, on this loop).
-    public func receive(_ message: SharedBytes, on channel: String) {
+    package func receive(_ message: SharedBytes, on channel: String) {
         channelReceivers[channel]?(message)
     }
 }
@@ -262,6 +262,11 @@ public final class PubSubCounters {
 ///
 /// It also carries channel messages (`PubSub.broadcastElsewhere`), which have no ids: each goes to
 /// every loop but the sender's, once, in the order one loop sent them.
+///
+/// The relays are `LoopGroupRelay` and `RedisRelay`. The hub's side of the contract
+/// (`Topic.deliver(id:)`, `PubSub.receive`, `PubSub.hold`, `PubSub.relayIndex`) is `package`:
+/// an application picks a relay, it does not write one, since a mistake there breaks every
+/// room's id order.
 public protocol PubSubRelay: AnyObject {
     func relay(_ text: SharedBytes, room: String, from hub: PubSub, except: UInt?, completion: ((UInt64) -> Void)?)
     /// Delivers `message` with `PubSub.receive` on every loop the relay spans but `hub`'s. Called on `hub`'s loop.

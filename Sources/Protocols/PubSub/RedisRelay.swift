@@ -132,10 +132,7 @@ public final class RedisRelay: HubRelay, @unchecked Sendable {
         // text: escaped and capped once, whole, here (`LogText`).
         self.log = { level, line in log(level, LogText.escape(line, limit: LogText.lineLimit)) }
         self.sequencer = RedisRoomSequencer(maxRooms: configuration.maxRooms)
-        var t: [UInt8] = []
-        let hex = Array("0123456789abcdef".utf8)
-        for _ in 0..<16 { t.append(hex[Int.random(in: 0..<16)]) }
-        self.token = t
+        self.token = (0..<16).map { _ in Hex.digit(UInt8.random(in: 0..<16)) }
     }
 
     /// Attaches loop `index`'s hub; call on that loop before it serves anything. Registering

@@ -105,7 +105,8 @@ public final class Topic {
 
     /// Delivers a message numbered elsewhere (by a relay) to this loop's subscribers and log.
     /// `except` is the identity of a local subscriber to skip (the sender, on its own loop).
-    public func deliver(id: UInt64, text: SharedBytes, except: UInt? = nil) {
+    /// Package-only: a message numbered outside a relay would break the room's id order.
+    package func deliver(id: UInt64, text: SharedBytes, except: UInt? = nil) {
         if id <= lastID {
             restartHistory()
         }

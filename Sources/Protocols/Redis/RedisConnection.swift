@@ -47,7 +47,7 @@ public final class RedisConnection: ConnectionHandler {
 
     public private(set) var state: State = .idle
     /// RESP3 once `HELLO 3` succeeded on the current connection.
-    public var version: RedisPipeline<Completion?>.Version { pipeline.version }
+    public var version: RESPVersion { pipeline.version }
     /// Why the last connection or attempt ended (for error messages while down).
     public private(set) var lastFailure: String?
 

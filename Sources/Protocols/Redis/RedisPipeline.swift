@@ -13,7 +13,8 @@ public struct RedisPubSubMessage: Hashable, Sendable {
     }
 }
 
-/// Matches what a Redis server sends to the commands that asked for it, sans-I/O.
+/// Matches what a Redis server sends to the commands that asked for it, sans-I/O. Package-only:
+/// `RedisConnection` is the client applications use; this is its bookkeeping.
 ///
 /// Redis answers commands in order, so pipelining is a FIFO: each command sent appends an entry
 /// (with the caller's `Context`, say a completion closure) and each reply pops one. Two things
@@ -25,11 +26,11 @@ public struct RedisPubSubMessage: Hashable, Sendable {
 ///   apart by type. In RESP2 they are plain arrays, told apart by their first element
 ///   (`message`, `pmessage`), which is only unambiguous because a RESP2 connection in subscribed
 ///   mode may send nothing but subscribe-family commands and PING (the client enforces this).
-public struct RedisPipeline<Context> {
-    public enum Version: Sendable, Equatable { case resp2, resp3 }
+package struct RedisPipeline<Context> {
+    package typealias Version = RESPVersion
 
     /// What kind of answer a command expects.
-    public enum Kind: Sendable, Equatable {
+    package enum Kind: Sendable, Equatable {
         /// One reply.
         case regular
         /// (P)SUBSCRIBE or (P)UNSUBSCRIBE with this many names: one acknowledgement each.
@@ -37,7 +38,7 @@ public struct RedisPipeline<Context> {
     }
 
     /// What one value from the server was.
-    public enum Event {
+    package enum Event {
         /// The reply to the oldest pending command (an error reply included).
         case reply(Context, RESPValue)
         /// A message on a subscribed channel or pattern.
@@ -51,7 +52,7 @@ public struct RedisPipeline<Context> {
         case unexpected(RESPValue)
     }
 
-    public var version: Version
+    package var version: Version
     private struct Entry {
         var context: Context
         var kind: Kind
@@ -59,29 +60,29 @@ public struct RedisPipeline<Context> {
     }
     private var pending = RedisFIFO<Entry>()
     /// Channels plus patterns subscribed, as the server counted them in its last acknowledgement.
-    public private(set) var subscriptionCount = 0
+    package private(set) var subscriptionCount = 0
 
-    public init(version: Version = .resp2) { self.version = version }
+    package init(version: Version = .resp2) { self.version = version }
 
     /// Commands sent and not yet answered.
-    public var pendingCount: Int { pending.count }
+    package var pendingCount: Int { pending.count }
 
     /// Subscribe-family commands among the pending ones.
     private var pendingSubscriptionCommands = 0
 
     /// True while a RESP2 connection may send only subscribe-family commands and PING.
-    public var isInRESP2SubscribedMode: Bool {
+    package var isInRESP2SubscribedMode: Bool {
         version == .resp2 && (subscriptionCount > 0 || pendingSubscriptionCommands > 0)
     }
 
     /// Records a command just written, in write order.
-    public mutating func sent(_ context: Context, kind: Kind = .regular) {
+    package mutating func sent(_ context: Context, kind: Kind = .regular) {
         pending.append(Entry(context: context, kind: kind))
         if kind != .regular { pendingSubscriptionCommands += 1 }
     }
 
     /// Classifies one decoded value.
-    public mutating func receive(_ value: RESPValue) -> Event {
+    package mutating func receive(_ value: RESPValue) -> Event {
         switch value {
         case .push(let items):
             return classify(items, asPush: true) ?? .push(value)
@@ -95,7 +96,7 @@ public struct RedisPipeline<Context> {
 
     /// Everything still pending, oldest first, when the connection is lost: each command's fate is
     /// unknown (it may or may not have run), so the caller decides whether to retry.
-    public mutating func abandonAll() -> [Context] {
+    package mutating func abandonAll() -> [Context] {
         subscriptionCount = 0
         pendingSubscriptionCommands = 0
         return pending.removeAll().map(\.context)

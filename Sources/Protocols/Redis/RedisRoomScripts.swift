@@ -61,8 +61,6 @@ public enum RedisRoomScripts {
 
     /// The SHA-1 of a script in hex, as SCRIPT LOAD returns it and EVALSHA takes it.
     public static func sha(_ script: String) -> String {
-        let digest = Array(script.utf8).withUnsafeBytes { SHA1.hash($0) }
-        let hex = Array("0123456789abcdef".utf8)
-        return String(decoding: digest.flatMap { [hex[Int($0 >> 4)], hex[Int($0 & 0xF)]] }, as: UTF8.self)
+        Array(script.utf8).withUnsafeBytes { SHA1.digest($0).description }
     }
 }

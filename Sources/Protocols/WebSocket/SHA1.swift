@@ -51,16 +51,7 @@ public enum SHA1 {
 
         /// Lowercase hex, as `sha1sum` prints it.
         public var description: String {
-            let digits: StaticString = "0123456789abcdef"
-            var text = ""
-            text.reserveCapacity(40)
-            withUnsafeBytes { raw in
-                for b in raw {
-                    text.unicodeScalars.append(Unicode.Scalar(digits.utf8Start[Int(b >> 4)]))
-                    text.unicodeScalars.append(Unicode.Scalar(digits.utf8Start[Int(b & 15)]))
-                }
-            }
-            return text
+            withUnsafeBytes { Hex.string($0) }
         }
 
         public static func == (a: Digest, b: Digest) -> Bool {

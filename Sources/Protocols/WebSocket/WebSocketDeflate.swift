@@ -1,4 +1,4 @@
-import CEpollShim
+import CZlib
 
 /// The four bytes RFC 7692 strips from the end of each compressed message (an empty stored block
 /// from a sync flush), which the receiver appends back before inflating.
@@ -35,7 +35,7 @@ public final class WebSocketInflater: WebSocketInflating {
     private func open() -> Bool {
         let s = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
         s.initialize(to: z_stream())
-        guard cepoll_inflate_init_raw(s, windowBits) == Z_OK else {
+        guard czlib_inflate_init_raw(s, windowBits) == Z_OK else {
             s.deallocate()
             return false
         }
@@ -79,7 +79,7 @@ public final class WebSocketInflater: WebSocketInflating {
         repeat {
             stream.pointee.next_out = scratch.baseAddress!.assumingMemoryBound(to: Bytef.self)
             stream.pointee.avail_out = uInt(scratch.count)
-            let rc = CEpollShim.inflate(stream, Z_SYNC_FLUSH)
+            let rc = CZlib.inflate(stream, Z_SYNC_FLUSH)
             if rc != Z_OK && rc != Z_BUF_ERROR && rc != Z_STREAM_END { return .corrupt }
             let produced = scratch.count - Int(stream.pointee.avail_out)
             if out.count + produced > limit { return .tooBig }
@@ -102,7 +102,7 @@ public final class WebSocketDeflater {
         stream = .allocate(capacity: 1)
         stream.initialize(to: z_stream())
         self.noContextTakeover = noContextTakeover
-        guard cepoll_deflate_init_raw(stream, level, Int32(windowBits)) == Z_OK else {
+        guard czlib_deflate_init_raw(stream, level, Int32(windowBits)) == Z_OK else {
             stream.deallocate()
             scratch.deallocate()
             return nil
@@ -124,7 +124,7 @@ public final class WebSocketDeflater {
         repeat {
             stream.pointee.next_out = scratch.baseAddress!.assumingMemoryBound(to: Bytef.self)
             stream.pointee.avail_out = uInt(scratch.count)
-            _ = CEpollShim.deflate(stream, Z_SYNC_FLUSH)
+            _ = CZlib.deflate(stream, Z_SYNC_FLUSH)
             out.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[0..<(scratch.count - Int(stream.pointee.avail_out))]))
         } while stream.pointee.avail_out == 0
         if out.count >= 4 && Array(out.suffix(4)) == syncFlushTail { out.removeLast(4) }

@@ -48,10 +48,12 @@ public enum WebSocketEvent {
 /// compressed piece that leaves its message incomplete stops inflating at the budget, so an
 /// inflation bomb is not inflated to `maxMessageSize` first.
 public struct WebSocketEndpoint {
-    public private(set) var decoder: WebSocketFrameDecoder
+    /// The frame rules under the message rules.
+    private var decoder: WebSocketFrameDecoder
     public let limits: WebSocketLimits
     /// Decompresses RSV1 messages once permessage-deflate is negotiated (see `enableDeflate`).
-    public var inflater: (any WebSocketInflating)?
+    /// Set only through `enableDeflate`, which also lets the decoder accept RSV1.
+    package private(set) var inflater: (any WebSocketInflating)?
     /// The loop-wide count of bytes held by incomplete messages; nil: only `maxMessageSize` bounds them.
     public let budget: WebSocketMessageBudget?
 

@@ -1,0 +1,17 @@
+// zlib, and the two things Swift cannot call directly: its init functions are macros (they pass
+// the library version and the struct size). No logic lives here.
+#ifndef CZLIB_H
+#define CZLIB_H
+
+#include <zlib.h>
+
+// permessage-deflate (RFC 7692) uses raw deflate: negative window bits, no zlib header.
+static inline int czlib_inflate_init_raw(z_stream *s, int window_bits) {
+    return inflateInit2(s, -window_bits);
+}
+static inline int czlib_deflate_init_raw(z_stream *s, int level, int window_bits) {
+    // memLevel 8 is zlib's default; window bits 8 is not allowed by zlib for raw deflate, use 9.
+    return deflateInit2(s, level, Z_DEFLATED, -(window_bits < 9 ? 9 : window_bits), 8, Z_DEFAULT_STRATEGY);
+}
+
+#endif

@@ -1,0 +1,21 @@
+// The README's Swift snippets, compiled with the package so they cannot drift from the API (and
+// `ExamplesTests` fails when a snippet here and its README copy differ). Each also runs:
+//
+//   swift run Examples loop    the echo server of "Embedding a loop", on 127.0.0.1:9000
+//   swift run Examples http    the HTTP server with a WebSocket route, on 127.0.0.1:8080
+//
+// Built from the public API alone, as an application would be.
+import Reactor
+
+let arguments = CommandLine.arguments.dropFirst()
+switch arguments.first {
+case "loop":
+    try embeddingALoop()
+case "http":
+    let loop = try EventLoop()
+    try httpServerWithAWebSocketRoute(on: loop)
+    try loop.handleTerminationSignals()
+    loop.run()
+default:
+    print("usage: Examples loop | http")
+}
