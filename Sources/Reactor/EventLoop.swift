@@ -47,12 +47,9 @@ struct LoopState: ~Copyable {
     let corkSegments: UnsafeMutablePointer<iovec>
     var corkSegmentCount = 0
     var corkPendingBytes = 0
-    static let corkSegmentCapacity = 64
+    /// Scratch iovecs for one gathering write (the cork's limits and these are sized in
+    /// `EventLoop+Cork` and `EventLoop+Write`).
     let iovecs: UnsafeMutablePointer<iovec>
-    static let iovecCapacity = 64
-    /// Above this, a corked two-part send (header + payload) is written at once rather than
-    /// copied into the cork: copying a large payload costs more than the extra syscall saves.
-    static let corkCopyLimit = 4096
 
     let startNanoseconds: UInt64
     var nowNanoseconds: UInt64
@@ -417,9 +414,5 @@ public final class EventLoop {
         releaseTail(slot)
         slot.pointee = Slot()
         slot.pointee.generation = generation
-    }
-
-    func reasonFor(errno e: Int32) -> CloseReason {
-        (e == ECONNRESET || e == EPIPE) ? .reset : .error(e)
     }
 }

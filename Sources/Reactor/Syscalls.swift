@@ -68,6 +68,13 @@ enum Sys {
         return (e == EAGAIN || e == EWOULDBLOCK) ? .wouldBlock : .error(e)
     }
 
+    /// Shuts down the sending side (a FIN after the queued bytes). Its only failures are a
+    /// descriptor that is not a connected socket, which the loop never passes, or one the peer
+    /// reset, which the next read reports: nothing to act on here.
+    static func shutdownWrite(_ fd: Int32) {
+        _ = Glibc.shutdown(fd, Int32(SHUT_WR))
+    }
+
     static func close(_ fd: Int32) {
         // Never retry close on EINTR: on Linux the descriptor is released either way.
         _ = Glibc.close(fd)
