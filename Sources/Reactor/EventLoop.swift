@@ -117,7 +117,7 @@ public final class EventLoop {
         let wakeFD = try Sys.eventfd()
         let now = Sys.monotonicNanoseconds()
         let capacity = max(16, min(Sys.descriptorHardLimit() ?? Int.max, configuration.maxDescriptors))
-        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let pageSize = Sys.pageSize
         let tableBytes = (capacity * MemoryLayout<Slot>.stride + pageSize - 1) / pageSize * pageSize
         let table: UnsafeMutableRawPointer
         do throws(SystemError) {
