@@ -53,7 +53,6 @@ struct LoopState: ~Copyable {
 
     let startNanoseconds: UInt64
     var nowNanoseconds: UInt64
-    var iterations: UInt64 = 0
     var connectionCount = 0
     var stopRequested = false
     var closed = false
@@ -187,7 +186,6 @@ public final class EventLoop {
         fireExpiredTimers()
         if !s.pointee.redeliveries.isEmpty { runRedeliveries() }
         if !s.pointee.deferredFlushes.isEmpty { flushDeferredSends() }
-        s.pointee.iterations &+= 1
         s.pointee.statistics.recordIteration(nanoseconds: Sys.monotonicNanoseconds() &- woke)
         return !s.pointee.stopRequested
     }
@@ -222,7 +220,7 @@ public final class EventLoop {
     }
 
     /// Iterations run so far: lets tests check that an idle loop sleeps instead of spinning.
-    public var iterationCount: UInt64 { s.pointee.iterations }
+    public var iterationCount: UInt64 { s.pointee.statistics.iterations }
 
     /// The loop's cached monotonic clock (nanoseconds), read once per iteration.
     public var now: UInt64 { s.pointee.nowNanoseconds }
