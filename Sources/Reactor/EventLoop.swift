@@ -78,6 +78,11 @@ struct LoopState: ~Copyable {
     var signalFD: Int32 = -1
 
     var nowTick: UInt64 { (nowNanoseconds &- startNanoseconds) / 1_000_000 }
+
+    /// The smallest descriptor table, whatever `maxDescriptors` or RLIMIT_NOFILE say: stdin,
+    /// stdout, stderr, the epoll instance, the eventfd and a signalfd take the low numbers, so a
+    /// smaller table could hold next to no connections.
+    static let minimumSlots = 16
 }
 
 /// A shared send waiting for the end of the iteration, and the one before it to the same connection.
@@ -115,7 +120,7 @@ public final class EventLoop {
         let backend = try EpollBackend(capacity: configuration.maxEventsPerWait)
         let wakeFD = try Sys.eventfd()
         let now = Sys.monotonicNanoseconds()
-        let capacity = max(16, min(Sys.descriptorHardLimit() ?? Int.max, configuration.maxDescriptors))
+        let capacity = max(LoopState.minimumSlots, min(Sys.descriptorHardLimit() ?? Int.max, configuration.maxDescriptors))
         let pageSize = Sys.pageSize
         let tableBytes = (capacity * MemoryLayout<Slot>.stride + pageSize - 1) / pageSize * pageSize
         let table: UnsafeMutableRawPointer
