@@ -26,9 +26,7 @@ struct EpollBackend: ~Copyable {
     let capacity: Int
 
     init(capacity: Int) throws(SystemError) {
-        let fd = epoll_create1(Int32(EPOLL_CLOEXEC))
-        if fd < 0 { throw SystemError(errno: errno, call: "epoll_create1") }
-        self.fd = fd
+        self.fd = try Sys.epollCreate()
         self.capacity = capacity
         self.events = .allocate(byteCount: capacity * cepoll_event_size(), alignment: 8)
     }
@@ -40,25 +38,23 @@ struct EpollBackend: ~Copyable {
 
     /// `token` comes back with every event for `socket`: the loop packs the fd and a generation.
     func register(_ socket: Int32, interest: Interest, token: UInt64) throws(SystemError) {
-        if cepoll_ctl(fd, EPOLL_CTL_ADD, socket, interest.rawValue, token) != 0 {
-            throw SystemError(errno: errno, call: "epoll_ctl(ADD)")
-        }
+        let e = Sys.epollControl(fd, EPOLL_CTL_ADD, socket, events: interest.rawValue, token: token)
+        if e != 0 { throw SystemError(errno: e, call: "epoll_ctl(ADD)") }
     }
 
     func modify(_ socket: Int32, interest: Interest, token: UInt64) {
         // MOD fails only for a descriptor that is not registered, a bug the loop asserts against.
-        let r = cepoll_ctl(fd, EPOLL_CTL_MOD, socket, interest.rawValue, token)
-        assert(r == 0, "epoll_ctl(MOD) failed: \(errno)")
+        let e = Sys.epollControl(fd, EPOLL_CTL_MOD, socket, events: interest.rawValue, token: token)
+        assert(e == 0, "epoll_ctl(MOD) failed: \(e)")
     }
 
     func deregister(_ socket: Int32) {
-        _ = cepoll_ctl(fd, EPOLL_CTL_DEL, socket, 0, 0)
+        _ = Sys.epollControl(fd, EPOLL_CTL_DEL, socket, events: 0, token: 0)
     }
 
     /// Waits up to `timeoutMilliseconds` (-1: forever) and returns how many events are ready.
     func wait(timeoutMilliseconds: Int32) -> Int {
-        let n = cepoll_wait(fd, events, Int32(capacity), timeoutMilliseconds)
-        return n < 0 ? 0 : Int(n)  // EINTR: report nothing, the loop iterates again
+        Sys.epollWait(fd, events, Int32(capacity), timeoutMilliseconds)
     }
 
     @inline(__always)

@@ -31,9 +31,8 @@ extension EventLoop {
             try Sys.setOption(fd, SOL_SOCKET, SO_REUSEADDR, 1)
             if reusePort { try Sys.setOption(fd, SOL_SOCKET, CEPOLL_SO_REUSEPORT, 1) }
             if address.family == AF_INET6 { try Sys.setOption(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, v6Only ? 1 : 0) }
-            let rc = address.withSockAddr { Glibc.bind(fd, $0, $1) }
-            if rc != 0 { throw SystemError(errno: errno, call: "bind") }
-            if Glibc.listen(fd, backlog) != 0 { throw SystemError(errno: errno, call: "listen") }
+            try Sys.bind(fd, to: address)
+            try Sys.listen(fd, backlog: backlog)
             let generation = try register(fd, kind: .listener, interest: .read)
             s.pointee.slots[Int(fd)].listenerIndex = Int32(s.pointee.listeners.count)
             s.pointee.listeners.append(ListenerState(fd: fd, makeHandler: makeHandler))
@@ -82,17 +81,19 @@ extension EventLoop {
                 pauseAccepting(retry: false)
                 return
             }
-            let fd = cepoll_accept4(listenerFD, nil, nil, CEPOLL_SOCK_NONBLOCK | CEPOLL_SOCK_CLOEXEC)
-            if fd < 0 {
-                switch errno {
-                case EAGAIN, EWOULDBLOCK: return
-                case EINTR, ECONNABORTED, EPROTO: continue
-                case EMFILE, ENFILE, ENOBUFS, ENOMEM:
-                    pauseAccepting(retry: true)
-                    return
-                default:
-                    return  // e.g. a listener closed under us; the next readiness event tells more
-                }
+            let fd: Int32
+            switch Sys.accept(listenerFD) {
+            case .accepted(let accepted):
+                fd = accepted
+            case .failed(EAGAIN), .failed(EWOULDBLOCK):
+                return
+            case .failed(EINTR), .failed(ECONNABORTED), .failed(EPROTO):
+                continue
+            case .failed(EMFILE), .failed(ENFILE), .failed(ENOBUFS), .failed(ENOMEM):
+                pauseAccepting(retry: true)
+                return
+            case .failed:
+                return  // e.g. a listener closed under us; the next readiness event tells more
             }
             try? Sys.setOption(fd, Int32(IPPROTO_TCP), CEPOLL_TCP_NODELAY, 1)
             let connection: Connection

@@ -22,14 +22,16 @@ extension EventLoop {
                 try? Sys.setOption(fd, Int32(IPPROTO_IP), IP_BIND_ADDRESS_NO_PORT, 1)
             }
         }
-        if let source, source.withSockAddr({ Glibc.bind(fd, $0, $1) }) != 0 {
-            let e = errno
-            Sys.close(fd)
-            throw SystemError(errno: e, call: "bind")
+        if let source {
+            do throws(SystemError) {
+                try Sys.bind(fd, to: source)
+            } catch {
+                Sys.close(fd)
+                throw error
+            }
         }
-        let rc = address.withSockAddr { Glibc.connect(fd, $0, $1) }
-        if rc != 0 && errno != EINPROGRESS {
-            let e = errno
+        let e = Sys.connect(fd, to: address)
+        if e != 0 {
             Sys.close(fd)
             throw SystemError(errno: e, call: "connect")
         }

@@ -42,13 +42,7 @@ extension EventLoop {
     /// once). The signals are blocked for the calling thread and delivered through a signalfd, so
     /// call this on the main thread before starting other threads (they inherit the mask).
     public func handleTerminationSignals(drainDeadline: Duration = .seconds(10)) throws(SystemError) {
-        var mask = sigset_t()
-        sigemptyset(&mask)
-        sigaddset(&mask, SIGINT)
-        sigaddset(&mask, SIGTERM)
-        if pthread_sigmask(SIG_BLOCK, &mask, nil) != 0 { throw SystemError(errno: errno, call: "pthread_sigmask") }
-        let fd = signalfd(-1, &mask, CEPOLL_SFD_NONBLOCK | CEPOLL_SFD_CLOEXEC)
-        if fd < 0 { throw SystemError(errno: errno, call: "signalfd") }
+        let fd = try Sys.signalFD(for: [SIGINT, SIGTERM])
         do throws(SystemError) {
             try register(fd, kind: .signal, interest: .read)
         } catch {
@@ -60,12 +54,11 @@ extension EventLoop {
     }
 
     func handleSignal(_ fd: Int32) {
-        var info = signalfd_siginfo()
-        while Glibc.read(fd, &info, MemoryLayout<signalfd_siginfo>.size) == MemoryLayout<signalfd_siginfo>.size {
+        while let signal = Sys.readSignal(fd) {
             if isShuttingDown {
                 finishShutdown()
             } else {
-                onTerminationSignal?(Int32(info.ssi_signo))
+                onTerminationSignal?(signal)
                 shutdownGracefully(deadline: signalDrainDeadline)
             }
         }

@@ -47,16 +47,12 @@ struct LoopState: ~Copyable {
     let corkSegments: UnsafeMutablePointer<iovec>
     var corkSegmentCount = 0
     var corkPendingBytes = 0
-    static let corkSegmentCapacity = 64
+    /// Scratch iovecs for one gathering write (the cork's limits and these are sized in
+    /// `EventLoop+Cork` and `EventLoop+Write`).
     let iovecs: UnsafeMutablePointer<iovec>
-    static let iovecCapacity = 64
-    /// Above this, a corked two-part send (header + payload) is written at once rather than
-    /// copied into the cork: copying a large payload costs more than the extra syscall saves.
-    static let corkCopyLimit = 4096
 
     let startNanoseconds: UInt64
     var nowNanoseconds: UInt64
-    var iterations: UInt64 = 0
     var connectionCount = 0
     var stopRequested = false
     var closed = false
@@ -82,6 +78,11 @@ struct LoopState: ~Copyable {
     var signalFD: Int32 = -1
 
     var nowTick: UInt64 { (nowNanoseconds &- startNanoseconds) / 1_000_000 }
+
+    /// The smallest descriptor table, whatever `maxDescriptors` or RLIMIT_NOFILE say: stdin,
+    /// stdout, stderr, the epoll instance, the eventfd and a signalfd take the low numbers, so a
+    /// smaller table could hold next to no connections.
+    static let minimumSlots = 16
 }
 
 /// A shared send waiting for the end of the iteration, and the one before it to the same connection.
@@ -119,8 +120,8 @@ public final class EventLoop {
         let backend = try EpollBackend(capacity: configuration.maxEventsPerWait)
         let wakeFD = try Sys.eventfd()
         let now = Sys.monotonicNanoseconds()
-        let capacity = max(16, min(Sys.descriptorHardLimit() ?? Int.max, configuration.maxDescriptors))
-        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let capacity = max(LoopState.minimumSlots, min(Sys.descriptorHardLimit() ?? Int.max, configuration.maxDescriptors))
+        let pageSize = Sys.pageSize
         let tableBytes = (capacity * MemoryLayout<Slot>.stride + pageSize - 1) / pageSize * pageSize
         let table: UnsafeMutableRawPointer
         do throws(SystemError) {
@@ -190,7 +191,6 @@ public final class EventLoop {
         fireExpiredTimers()
         if !s.pointee.redeliveries.isEmpty { runRedeliveries() }
         if !s.pointee.deferredFlushes.isEmpty { flushDeferredSends() }
-        s.pointee.iterations &+= 1
         s.pointee.statistics.recordIteration(nanoseconds: Sys.monotonicNanoseconds() &- woke)
         return !s.pointee.stopRequested
     }
@@ -225,7 +225,7 @@ public final class EventLoop {
     }
 
     /// Iterations run so far: lets tests check that an idle loop sleeps instead of spinning.
-    public var iterationCount: UInt64 { s.pointee.iterations }
+    public var iterationCount: UInt64 { s.pointee.statistics.iterations }
 
     /// The loop's cached monotonic clock (nanoseconds), read once per iteration.
     public var now: UInt64 { s.pointee.nowNanoseconds }
@@ -417,9 +417,5 @@ public final class EventLoop {
         releaseTail(slot)
         slot.pointee = Slot()
         slot.pointee.generation = generation
-    }
-
-    func reasonFor(errno e: Int32) -> CloseReason {
-        (e == ECONNRESET || e == EPIPE) ? .reset : .error(e)
     }
 }

@@ -37,7 +37,7 @@ public final class EventLoopGroup: Sendable {
 
     /// The number of online cores, for `--threads auto`.
     public static var availableCores: Int {
-        max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        Sys.onlineProcessors
     }
 
     /// Asks every loop but the first (which the caller runs) to shut down gracefully.

@@ -41,8 +41,7 @@ public final class EventLoopHandle: @unchecked Sendable {
         }
         if mustWake {
             hasWork.store(true, ordering: .releasing)
-            var one: UInt64 = 1
-            _ = Glibc.write(wakeFD, &one, 8)
+            Sys.signalEventFD(wakeFD)
         }
         return accepted
     }
@@ -59,8 +58,7 @@ public final class EventLoopHandle: @unchecked Sendable {
 
     /// Runs everything submitted so far (called on the loop's thread when the eventfd fires).
     func drain(into loop: EventLoop) {
-        var counter: UInt64 = 0
-        _ = Glibc.read(wakeFD, &counter, 8)
+        Sys.drainEventFD(wakeFD)
         let batch: [Work] = state.withLock { s in
             s.wakePending = false
             let batch = s.pending

@@ -13,6 +13,10 @@ struct OutboundQueue {
 
     private var chunks: [Chunk] = []
     private var head = 0
+    /// Written chunks kept at the front before the array is compacted (when they are also at
+    /// least half of it): moving the live ones costs a copy, so it is done rarely, and only when
+    /// it frees at least as much as it moves.
+    private static let compactionThreshold = 64
     private(set) var byteCount = 0
 
     var isEmpty: Bool { byteCount == 0 }
@@ -53,7 +57,7 @@ struct OutboundQueue {
         }
         if head == chunks.count {
             removeAll()
-        } else if head >= 64 && head * 2 >= chunks.count {
+        } else if head >= Self.compactionThreshold && head * 2 >= chunks.count {
             // Compact now and then so a long-lived queue does not grow without bound.
             chunks.removeFirst(head)
             head = 0

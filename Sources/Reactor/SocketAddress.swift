@@ -92,21 +92,7 @@ public struct SocketAddress: Sendable, CustomStringConvertible {
         withUnsafeBytes(of: storage) { body($0.baseAddress!.assumingMemoryBound(to: sockaddr.self), length) }
     }
 
-    static func local(of fd: Int32) -> SocketAddress? {
-        var storage = sockaddr_storage()
-        var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let rc = withUnsafeMutableBytes(of: &storage) {
-            getsockname(fd, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), &len)
-        }
-        return rc == 0 ? SocketAddress(storage: storage, length: len) : nil
-    }
+    static func local(of fd: Int32) -> SocketAddress? { Sys.address(of: fd, peer: false) }
 
-    static func peer(of fd: Int32) -> SocketAddress? {
-        var storage = sockaddr_storage()
-        var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let rc = withUnsafeMutableBytes(of: &storage) {
-            getpeername(fd, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), &len)
-        }
-        return rc == 0 ? SocketAddress(storage: storage, length: len) : nil
-    }
+    static func peer(of fd: Int32) -> SocketAddress? { Sys.address(of: fd, peer: true) }
 }

@@ -11,7 +11,15 @@
 /// (a 16 KiB WebSocket echo) allocates nothing in steady state. At most `maxPooledBytes` wait:
 /// beyond, a released block is freed, so a burst of tails leaves no lasting memory behind.
 struct TailPool {
+    /// The smallest block: a few partial header lines or a frame header with some payload, the
+    /// common tails, fit; below it a block's allocator overhead outweighs what it saves.
     static let smallest = 256
+    /// log2(`smallest`): size class i holds blocks of 2^(i + 8) bytes.
+    static let smallestShift = 8
+    /// A tail moves to a smaller block when it needs at most 1/`shrinkRatio` of the one it holds:
+    /// two size classes down, not one, so a tail that hovers around a class boundary does not
+    /// change blocks (and copy itself) on every read.
+    static let shrinkRatio = 4
     /// The largest block: the receive buffer's size.
     let largest: Int
     let maxPooledBytes: Int
@@ -29,7 +37,7 @@ struct TailPool {
     /// holds it.
     static func classIndex(for count: Int) -> Int {
         let c = max(count, smallest)
-        return (Int.bitWidth - (c - 1).leadingZeroBitCount) - 8
+        return (Int.bitWidth - (c - 1).leadingZeroBitCount) - smallestShift
     }
 
     /// The block size for a tail of `count` bytes (`count` is at most `largest`).

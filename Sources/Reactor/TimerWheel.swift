@@ -174,8 +174,12 @@ struct TimerWheel: ~Copyable {
         armedCount -= 1
     }
 
+    /// Timer nodes the first growth allocates: a loop arms a few of its own (accept retry,
+    /// shutdown deadline) and then one per connection with a timeout, doubling from here.
+    private static let initialNodeCapacity = 64
+
     private mutating func grow() {
-        let newCapacity = max(64, capacity * 2)
+        let newCapacity = max(Self.initialNodeCapacity, capacity * 2)
         let newNodes = UnsafeMutablePointer<Node>.allocate(capacity: newCapacity)
         newNodes.moveInitialize(from: nodes, count: capacity)
         nodes.deallocate()

@@ -1,0 +1,92 @@
+import Glibc
+
+extension LoopState {
+    /// Runs of the cork buffer and borrowed payloads one read callback may gather: one sendmsg
+    /// takes them all (far under IOV_MAX, 1024), and an echo of a read full of small frames
+    /// (header run, payload reference, header run, ...) writes a few times per read, not per frame.
+    static let corkSegmentCapacity = 64
+    /// Above this, a corked send of bytes still in the receive buffer (an echoed payload) is
+    /// gathered by reference, not copied, and a corked two-part send (header + payload) is
+    /// written at once rather than copied into the cork: copying a large payload costs more than
+    /// the extra iovec or syscall saves.
+    static let corkCopyLimit = 4096
+    /// Up to this, a corked `SharedBytes` send is copied into the cork: a small shared block
+    /// (an HTTP response body made once, a broadcast frame) is cheaper copied than written on
+    /// its own; a larger one goes out with its own write, from the shared block.
+    static let sharedCorkCopyLimit = 2048
+}
+
+/// The cork: sends a read callback makes to its own connection gather in the loop's cork buffer
+/// (or, for large payloads still in the receive buffer, by reference) and leave in one write when
+/// the callback returns. One cork per loop, for the connection being read (`LoopState.corkFD`).
+extension EventLoop {
+    /// Gathers `count` bytes in the cork, by reference when `borrow` (they are in the receive
+    /// buffer, valid until the callback returns), else copied; false when they do not fit.
+    @inline(__always)
+    func corkAppend(_ base: UnsafeRawPointer, _ count: Int, borrow: Bool) -> Bool {
+        borrow ? corkAppendBorrowed(base, count) : corkAppendCopy(base, count)
+    }
+
+    /// Copies `count` bytes into the cork; false when they do not fit (write the cork first).
+    func corkAppendCopy(_ base: UnsafeRawPointer, _ count: Int) -> Bool {
+        guard s.pointee.corkCount + count <= s.pointee.corkCapacity else { return false }
+        let dest = s.pointee.corkBuffer + s.pointee.corkCount
+        let n = s.pointee.corkSegmentCount
+        let seg = s.pointee.corkSegments
+        if n > 0 && seg[n - 1].iov_base! + seg[n - 1].iov_len == dest {
+            seg[n - 1].iov_len += count  // extends the cork buffer's last run
+        } else {
+            guard n < LoopState.corkSegmentCapacity else { return false }
+            seg[n] = iovec(iov_base: dest, iov_len: count)
+            s.pointee.corkSegmentCount = n + 1
+        }
+        dest.copyMemory(from: base, byteCount: count)
+        s.pointee.corkCount += count
+        s.pointee.corkPendingBytes += count
+        return true
+    }
+
+    /// Adds a reference to bytes in the receive buffer; false when the segment list is full.
+    private func corkAppendBorrowed(_ base: UnsafeRawPointer, _ count: Int) -> Bool {
+        let n = s.pointee.corkSegmentCount
+        guard n < LoopState.corkSegmentCapacity else { return false }
+        s.pointee.corkSegments[n] = iovec(iov_base: UnsafeMutableRawPointer(mutating: base), iov_len: count)
+        s.pointee.corkSegmentCount = n + 1
+        s.pointee.corkPendingBytes += count
+        return true
+    }
+
+    func isInReceiveBuffer(_ base: UnsafeRawPointer, _ count: Int) -> Bool {
+        let start = UnsafeRawPointer(s.pointee.receiveBuffer)
+        return base >= start && base + count <= start + s.pointee.receiveCapacity
+    }
+
+    /// Writes out what the cork gathered for `fd`, keeping the cork open for later sends.
+    func writeCork(_ fd: Int32) {
+        let segments = s.pointee.corkSegmentCount
+        guard segments > 0 else { return }
+        emptyCork()
+        write(fd, s.pointee.corkSegments, segments)
+    }
+
+    /// Ends a read callback's cork: one write for everything it sent.
+    func endCork(_ fd: Int32) {
+        guard s.pointee.corkFD == fd else { return }
+        writeCork(fd)
+        s.pointee.corkFD = -1
+    }
+
+    /// Drops what the cork holds for `fd` unwritten (the connection is closing without a flush).
+    func dropCork(_ fd: Int32) {
+        guard s.pointee.corkFD == fd else { return }
+        s.pointee.corkFD = -1
+        emptyCork()
+    }
+
+    @inline(__always)
+    private func emptyCork() {
+        s.pointee.corkSegmentCount = 0
+        s.pointee.corkCount = 0
+        s.pointee.corkPendingBytes = 0
+    }
+}

@@ -1,0 +1,129 @@
+/// The read path: one read per readable event into the loop's shared receive buffer, the
+/// unconsumed tail a connection keeps between reads, and redelivery of that tail without a read.
+extension EventLoop {
+    /// Reads once and hands the handler the kept tail plus the new bytes. With `fromSocket` false
+    /// it hands over the kept tail alone (see `redeliverBufferedInput`).
+    func handleReadable(_ fd: Int32, fromSocket: Bool = true) {
+        let slot = s.pointee.slots + Int(fd)
+        let generation = slot.pointee.generation
+        let buffer = s.pointee.receiveBuffer
+        let capacity = s.pointee.receiveCapacity
+        if slot.pointee.flags.contains(.lingering) {
+            guard fromSocket else { return }
+            switch Sys.read(fd, buffer, capacity) {
+            case .bytes, .wouldBlock: break  // dropped: nobody will answer it
+            case .eof, .error: closeNow(fd, reason: pendingCloseReason(fd))
+            }
+            return
+        }
+        // An unconsumed tail goes in front of the new bytes so the handler sees one contiguous view.
+        let prefix = Int(slot.pointee.tailCount)
+        if prefix > 0 { buffer.copyMemory(from: slot.pointee.tail!, byteCount: prefix) }
+        if !fromSocket && prefix == 0 { return }
+
+        switch fromSocket ? Sys.read(fd, buffer + prefix, capacity - prefix) : .bytes(0) {
+        case .bytes(let n):
+            s.pointee.statistics.bytesRead &+= UInt64(n)
+            s.pointee.statistics.reads &+= 1
+            let total = prefix + n
+            let connection = Connection(loop: self, fd: fd, generation: generation)
+            guard let handler = slot.pointee.handler else { return }
+            s.pointee.corkFD = fd
+            let consumed = handler.connection(connection, didRead: UnsafeRawBufferPointer(start: buffer, count: total))
+            // The table does not move (see `LoopState.slots`), but the callback may have closed
+            // this connection, and opened another on the same fd: the generation tells.
+            guard slot.pointee.generation == generation, slot.pointee.kind == .connection else {
+                return  // closed inside the callback; closeNow already dropped the cork
+            }
+            keepTail(slot, from: buffer, total: total, consumed: consumed)
+            endCork(fd)
+            if total - consumed >= capacity, slot.pointee.generation == generation {
+                closeNow(fd, reason: .inputOverflow)
+            }
+        case .wouldBlock:
+            break
+        case .eof:
+            slot.pointee.flags.insert(.readEOF)
+            updateInterest(fd)
+            if let handler = slot.pointee.handler {
+                handler.connectionDidReadEOF(Connection(loop: self, fd: fd, generation: generation))
+            }
+        case .error(let e):
+            closeNow(fd, reason: reasonFor(errno: e))
+        }
+    }
+
+    func setReadPaused(_ c: Connection, _ paused: Bool) {
+        guard let slot = liveSlot(c) else { return }
+        if paused { slot.pointee.flags.insert(.readPausedByUser) } else { slot.pointee.flags.remove(.readPausedByUser) }
+        updateInterest(c.fd)
+    }
+
+    // MARK: The kept tail
+
+    /// Keeps the unconsumed bytes for the next read, in a block sized to them (see `TailPool`):
+    /// grown when the tail outgrows its block, moved to a smaller one when it shrinks to a
+    /// `TailPool.shrinkRatio`th of it, given back when empty.
+    private func keepTail(_ slot: UnsafeMutablePointer<Slot>, from buffer: UnsafeMutableRawPointer, total: Int, consumed: Int) {
+        let remaining = total - min(max(consumed, 0), total)
+        if remaining == 0 {
+            if slot.pointee.tail != nil { releaseTail(slot) }
+            return
+        }
+        let held = Int(slot.pointee.tailCapacity)
+        if remaining > held
+            || (held > TailPool.smallest && s.pointee.tailPool.capacity(for: remaining) <= held / TailPool.shrinkRatio) {
+            // The tail's bytes are in the receive buffer (copied in front of the read), so the
+            // old block can go before the new one is filled.
+            releaseTail(slot)
+            let (block, capacity) = s.pointee.tailPool.acquire(remaining)
+            slot.pointee.tail = block
+            slot.pointee.tailCapacity = Int32(capacity)
+            s.pointee.tailBytesHeld += capacity
+        }
+        slot.pointee.tail!.copyMemory(from: buffer + (total - remaining), byteCount: remaining)
+        slot.pointee.tailCount = Int32(remaining)
+    }
+
+    /// Gives a slot's tail block back to the pool (which frees it if it is full).
+    func releaseTail(_ slot: UnsafeMutablePointer<Slot>) {
+        if let tail = slot.pointee.tail {
+            s.pointee.tailBytesHeld -= Int(slot.pointee.tailCapacity)
+            s.pointee.tailPool.release(tail, capacity: Int(slot.pointee.tailCapacity))
+            slot.pointee.tail = nil
+        }
+        slot.pointee.releaseTail()
+    }
+
+    /// The size of the block holding `c`'s unconsumed input (0: none), for tests and metrics.
+    func tailCapacity(_ c: Connection) -> Int {
+        guard let slot = liveSlot(c) else { return 0 }
+        return Int(slot.pointee.tailCapacity)
+    }
+
+    // MARK: Redelivery
+
+    /// Queues the connection's kept input for delivery to its handler in this iteration, without
+    /// waiting for new bytes: for a protocol that left requests unconsumed while it was busy (an
+    /// HTTP response completed later, with pipelined requests behind it).
+    func redeliverBufferedInput(_ c: Connection) {
+        // Checked when it runs, not now: inside a read callback the tail is kept only on return.
+        guard liveSlot(c) != nil else { return }
+        s.pointee.redeliveries.append(c.id)
+    }
+
+    /// Hands every queued connection its kept input, until no handler asks again. Takes the list
+    /// by batches: a handler may ask for another redelivery while its own runs.
+    func runRedeliveries() {
+        while !s.pointee.redeliveries.isEmpty {
+            let batch = s.pointee.redeliveries
+            s.pointee.redeliveries.removeAll(keepingCapacity: true)
+            for token in batch {
+                let c = connection(token: token)
+                guard let slot = liveSlot(c), slot.pointee.kind == .connection,
+                      slot.pointee.flags.isDisjoint(with: [.readPausedByUser, .closeAfterFlush]) else { continue }
+                handleReadable(c.fd, fromSocket: false)
+            }
+        }
+    }
+}
