@@ -24,8 +24,8 @@ final class WebSocketConnectionTests: XCTestCase {
         return WebSocketConnection.Timings(c)
     }
 
-    func openMachine(_ role: WebSocketFrameDecoder.Role = .server, timings: WebSocketConnection.Timings? = nil) -> WebSocketConnection {
-        var m = WebSocketConnection(role: role, timings: timings ?? configuration())
+    func openMachine(timings: WebSocketConnection.Timings? = nil) -> WebSocketConnection {
+        var m = WebSocketConnection(timings: timings ?? configuration())
         _ = m.open(now: 0)
         return m
     }
@@ -66,7 +66,7 @@ final class WebSocketConnectionTests: XCTestCase {
     }
 
     func drive(_ machine: inout WebSocketConnection, _ input: [UInt8], splits: [Int] = [], now: UInt64 = 1) -> [Step] {
-        var endpoint = WebSocketEndpoint(role: machine.role)
+        var endpoint = WebSocketEndpoint(role: .server)
         return drive(&machine, input, splits: splits, now: now, endpoint: &endpoint).steps
     }
 
@@ -86,7 +86,7 @@ final class WebSocketConnectionTests: XCTestCase {
     // MARK: Opening
 
     func testOpeningArmsTheKeepaliveAndNothingIsReadBefore() {
-        var m = WebSocketConnection(role: .server, timings: configuration())
+        var m = WebSocketConnection(timings: configuration())
         XCTAssertEqual(m.state, .connecting)
         XCTAssertFalse(m.bytesArrived(now: 0), "no frame is read before the handshake is done")
         XCTAssertEqual(m.open(now: 0).list, [.armTimer(.seconds(30))])
@@ -94,17 +94,17 @@ final class WebSocketConnectionTests: XCTestCase {
         XCTAssertTrue(m.isOpen)
         XCTAssertEqual(m.open(now: 0).list, [], "opening twice does nothing")
 
-        var quiet = WebSocketConnection(role: .client, timings: configuration(ping: nil))
+        var quiet = WebSocketConnection(timings: configuration(ping: nil))
         XCTAssertEqual(quiet.open(now: 0).list, [], "no keepalive, no timer")
     }
 
     func testClosingBeforeOpeningJustClosesTheTransport() {
-        var m = WebSocketConnection(role: .client, timings: configuration())
+        var m = WebSocketConnection(timings: configuration())
         XCTAssertEqual(m.close(.normal).list, [.closeTransport(.afterFlush)])
         XCTAssertEqual(m.state, .closing)
         XCTAssertEqual(m.open(now: 0).list, [])
 
-        var slow = WebSocketConnection(role: .client, timings: configuration())
+        var slow = WebSocketConnection(timings: configuration())
         XCTAssertEqual(slow.timerFired(now: 5_000 * ms).list, [.closeTransport(.timedOut)])
     }
 
@@ -274,6 +274,19 @@ final class WebSocketConnectionTests: XCTestCase {
         XCTAssertEqual(m.readEnded(messageIncomplete: true, now: 1).list, [])
     }
 
+    func testTheClientSideFollowsTheSameRules() {
+        var m = openMachine()
+        var endpoint = WebSocketEndpoint(role: .client)
+        let serverFrames: [UInt8] = [0x81, 0x02, 0x68, 0x69, 0x89, 0x01, 0x07, 0x88, 0x02, 0x03, 0xE8]
+        XCTAssertEqual(drive(&m, serverFrames, endpoint: &endpoint).steps,
+                       [.delivered(.text("hi")), .pong([7]), .action(.echoClose(.normal)), .action(.closeTransport(.afterFlush))])
+        var strict = openMachine()
+        var strictEndpoint = WebSocketEndpoint(role: .client)
+        XCTAssertEqual(drive(&strict, clientFrame(0x1, [0x68]), endpoint: &strictEndpoint).steps,
+                       [.action(.willFail(.protocolError)), .action(.sendClose(.protocolError)),
+                        .action(.closeTransport(.protocolError(.protocolError)))], "a server's frames are not masked")
+    }
+
     // MARK: Splits
 
     func testEverySplitGivesTheSameEventsAndActions() {
@@ -309,6 +322,12 @@ final class WebSocketConnectionTests: XCTestCase {
             XCTAssertTrue(r.readEnds.allSatisfy { $0 == .armTimer(.seconds(10)) }, "split at \(cut): \(r.readEnds)")
         }
         XCTAssertEqual(run(Array(1..<input.count)).steps, whole.steps, "one byte at a time")
+    }
+
+    func testTheMachineFitsInOneSmallMallocChunk() {
+        // The glue allocates it with each socket: 56 bytes and glibc's 8-byte header make one
+        // 64-byte chunk; 57 would take 80. Every idle socket pays it.
+        XCTAssertLessThanOrEqual(MemoryLayout<WebSocketConnection>.size, 56)
     }
 
     // MARK: Frames out

@@ -53,7 +53,7 @@ public final class WebSocket: ConnectionHandler {
         self.connection = connection
         self.role = role
         self.machinePointer = .allocate(capacity: 1)
-        machinePointer.initialize(to: WebSocketConnection(role: role, timings: WebSocketConnection.Timings(configuration)))
+        machinePointer.initialize(to: WebSocketConnection(timings: WebSocketConnection.Timings(configuration)))
         self.writer = WebSocketFrameWriter(role: role)
         self.handler = handler
         self.subprotocol = subprotocol
