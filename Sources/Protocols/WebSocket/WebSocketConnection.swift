@@ -324,12 +324,14 @@ extension WebSocketConnection {
         /// Not a timing, but packed here for the same reason (see `WebSocketConfiguration`).
         public let compressionThreshold: UInt32
 
-        public init(_ c: WebSocketConfiguration) {
-            pingMilliseconds = c.pingInterval.map { Self.milliseconds($0) } ?? 0
-            pongMilliseconds = Self.milliseconds(c.pongTimeout)
-            closeMilliseconds = Self.milliseconds(c.closeTimeout)
-            messageMilliseconds = Self.milliseconds(c.messageTimeout)
-            compressionThreshold = UInt32(clamping: c.compressionThreshold)
+        /// The defaults are `WebSocketConfiguration`'s (which builds these with `init(_:)`).
+        public init(pingInterval: Duration? = .seconds(30), pongTimeout: Duration = .seconds(20), closeTimeout: Duration = .seconds(5),
+                    messageTimeout: Duration = .seconds(30), compressionThreshold: Int = 1024) {
+            pingMilliseconds = pingInterval.map { Self.milliseconds($0) } ?? 0
+            pongMilliseconds = Self.milliseconds(pongTimeout)
+            closeMilliseconds = Self.milliseconds(closeTimeout)
+            messageMilliseconds = Self.milliseconds(messageTimeout)
+            self.compressionThreshold = UInt32(clamping: compressionThreshold)
         }
 
         /// Send a ping after this long without hearing from the peer; nil: no keepalive.
