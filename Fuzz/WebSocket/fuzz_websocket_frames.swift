@@ -6,10 +6,15 @@
 // and presented again, unchanged, before new ones). Every delivery must produce the same events,
 // consumption must never exceed the input, and nothing may crash. The loop-wide budget for
 // incomplete messages must agree with what the endpoint says it holds, never exceed its limit,
-// and return to zero when the message is dropped.
+// and return to zero when the message is dropped. The connection machine (WebSocketConnection)
+// takes every event as the glue feeds it: the same actions whatever the delivery, a message
+// delivered only while open, nothing after the close or the failure, and reads that end inside a
+// message only ever arm the deadline.
 
 enum FuzzEvent: Equatable {
     case text([UInt8]), binary([UInt8]), ping([UInt8]), pong([UInt8]), close(UInt16, [UInt8]), failure(UInt16)
+    /// What the machine asked for after the event before it.
+    case actions([WebSocketConnection.Actions.Action])
 }
 
 func check(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String) {
@@ -19,6 +24,9 @@ func check(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> S
 func run(_ input: [UInt8], pieces: [Int], limits: WebSocketLimits) -> [FuzzEvent] {
     let budget = WebSocketMessageBudget()
     var endpoint = WebSocketEndpoint(role: .server, limits: limits, budget: budget)
+    var machine = WebSocketConnection(timings: WebSocketConnection.Timings())
+    _ = machine.open(now: 1)
+    var ended = false  // a close or a failure was reported
     var events: [FuzzEvent] = []
     var pending: [UInt8] = []
     var offset = 0
@@ -30,8 +38,22 @@ func run(_ input: [UInt8], pieces: [Int], limits: WebSocketLimits) -> [FuzzEvent
         pending += input[offset..<end]
         offset = end
         let before = pending
+        check(machine.bytesArrived(now: 2) || ended, "the machine refused bytes before the close")
         let consumed = pending.withUnsafeMutableBytes { buffer in
             endpoint.process(buffer) { event in
+                check(!ended, "an event after the close or the failure")
+                let wasOpen = machine.isOpen
+                let actions = machine.receive(event)
+                if actions.contains(.deliver) {
+                    switch event {
+                    case .text, .binary: check(wasOpen, "a message delivered while not open")
+                    case .pong: break
+                    default: check(false, "delivering \(event)")
+                    }
+                }
+                if case .close = event { ended = true; check(actions.closeTransport != nil && !machine.isOpen, "a close left open") }
+                if case .failure = event { ended = true; check(actions.closeTransport != nil && !machine.isOpen, "a failure left open") }
+                if !actions.isEmpty { events.append(.actions(actions.list)) }
                 switch event {
                 case .text(let b):
                     check(UTF8Validator.isValid(b), "invalid UTF-8 delivered as text")
@@ -48,6 +70,10 @@ func run(_ input: [UInt8], pieces: [Int], limits: WebSocketLimits) -> [FuzzEvent
         // Bytes handed back must be exactly the ones we gave (only consumed bytes are unmasked).
         check(Array(pending[consumed...]) == Array(before[consumed...]), "unconsumed bytes were modified")
         pending.removeFirst(consumed)
+        for action in machine.readEnded(messageIncomplete: endpoint.isMessageIncomplete, now: 3).list {
+            if case .armTimer = action { continue }
+            check(false, "a read's end asked for \(action)")
+        }
         check(budget.held == endpoint.chargedBytes, "budget holds \(budget.held), the endpoint \(endpoint.chargedBytes)")
         check(budget.held <= limits.incompleteMessageBudget, "budget \(budget.held) over its limit")
         if offset >= input.count { break }

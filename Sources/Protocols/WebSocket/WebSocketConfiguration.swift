@@ -33,3 +33,12 @@ public struct WebSocketConfiguration: Sendable {
 
     public init() {}
 }
+
+extension WebSocketConnection.Timings {
+    /// The timings of `c` (here rather than beside the machine, which knows no configuration: the
+    /// fuzzer builds it without the origin policy this file brings).
+    public init(_ c: WebSocketConfiguration) {
+        self.init(pingInterval: c.pingInterval, pongTimeout: c.pongTimeout, closeTimeout: c.closeTimeout,
+                  messageTimeout: c.messageTimeout, compressionThreshold: c.compressionThreshold)
+    }
+}
