@@ -71,9 +71,17 @@ let package = Package(
             dependencies: ["Reactor", "CEpollShim", "ReactorTestSupport"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
+        // The state machines alone: bytes in, events and bytes out (ReactorTestSupport for its
+        // seeded random bytes and helpers; no test here opens a socket).
         .testTarget(
             name: "ProtocolsTests",
             dependencies: ["Protocols", "ReactorTestSupport"],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        // The glue: servers, sockets, topics and relays over 127.0.0.1 and real loops.
+        .testTarget(
+            name: "ConnectionsTests",
+            dependencies: ["Connections", "Protocols", "Reactor", "ReactorTestSupport"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // Each Swift block of README.md must appear verbatim in Sources/Examples. Depending on

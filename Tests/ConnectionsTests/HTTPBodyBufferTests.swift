@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+@testable import Connections
 @testable import Protocols
 @testable import Reactor
 import ReactorTestSupport

@@ -1,4 +1,5 @@
 import Foundation
+import Connections
 import Protocols
 import Reactor
 import ReactorTestSupport

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Connections
 import Protocols
 import Reactor
 import ReactorTestSupport

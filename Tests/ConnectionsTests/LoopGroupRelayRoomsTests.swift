@@ -1,4 +1,5 @@
 import Foundation
+@testable import Connections
 @testable import Protocols
 import Reactor
 import ReactorTestSupport

@@ -1,3 +1,4 @@
+@testable import Connections
 @testable import Protocols
 import Reactor
 import XCTest
