@@ -11,14 +11,6 @@ public struct SocketIOHandshake: Sendable {
     public let address: SocketAddress?
 }
 
-/// Why an acknowledgement did not come.
-public enum SocketIOAckError: Error, Sendable, Hashable {
-    /// No ACK within the timeout.
-    case timeout
-    /// The socket disconnected first.
-    case disconnected
-}
-
 /// One client in one namespace: its event handlers, its rooms, emits to it and from it.
 ///
 /// A socket lives from its namespace CONNECT until it disconnects (either side, or its Engine.IO
