@@ -11,6 +11,13 @@ package enum FNV1a {
     // Inlinable: the router hashes every request path with it, and a generic call across the
     // module boundary would be neither specialised nor inlined.
     @inlinable
+    package static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        var h = offsetBasis
+        for b in bytes { h = (h ^ UInt64(b)) &* prime }
+        return h
+    }
+
+    @inlinable
     package static func hash(_ bytes: some Sequence<UInt8>) -> UInt64 {
         var h = offsetBasis
         for b in bytes { h = (h ^ UInt64(b)) &* prime }
