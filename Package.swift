@@ -1,6 +1,9 @@
 // swift-tools-version:6.0
-// The root package depends on the toolchain alone: Reactor and Protocols import Glibc and the
-// standard library, never Foundation or another package. Benchmarks/ is a separate package.
+// The root package depends on the toolchain alone: Reactor, Protocols and Connections import Glibc
+// and the standard library, never Foundation or another package. The targets are the layers of
+// DESIGN.md, and their dependencies are its arrows (they only point down): echo -> Connections ->
+// Protocols, Connections -> Reactor -> C modules. A parser cannot import the loop: Protocols does
+// not depend on Reactor, so the compiler refuses it. Benchmarks/ is a separate package.
 import PackageDescription
 
 let package = Package(
@@ -8,6 +11,7 @@ let package = Package(
     products: [
         .library(name: "Reactor", targets: ["Reactor"]),
         .library(name: "Protocols", targets: ["Protocols"]),
+        .library(name: "Connections", targets: ["Connections"]),
         .executable(name: "echo", targets: ["echo"]),
     ],
     targets: [
@@ -23,24 +27,36 @@ let package = Package(
             dependencies: ["CEpollShim"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
-        // HTTP/1.1, WebSocket and permessage-deflate, SSE, pub/sub, JSON, RESP/Redis,
-        // Engine.IO/Socket.IO: the state machines and their glue to the loop.
+        // The sans-I/O state machines: bytes in, events and bytes to send out. HTTP/1 parser and
+        // response head encoder, WebSocket frames, handshake, endpoint and permessage-deflate,
+        // SSE, JSON, RESP, Engine.IO and Socket.IO packets, SHA-1, base64, UTF-8. No socket, no
+        // loop: it does not depend on Reactor, so every edge case is a unit test.
         .target(
             name: "Protocols",
-            dependencies: ["Reactor", "CZlib"],
+            dependencies: ["CZlib"],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        // Each protocol machine bound to a reactor connection: HTTP server, router and responder,
+        // WebSocket connection and client, SSE stream, the pub/sub hub, topics and relays,
+        // Engine.IO/Socket.IO servers and sessions, the Redis client. Every file that imports
+        // Reactor beside Protocols lives here. What it needs of Protocols and users must not
+        // touch is `package` there.
+        .target(
+            name: "Connections",
+            dependencies: ["Reactor", "Protocols"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // The demo server (`swift run -c release echo --help`), built from the public API only.
         .executableTarget(
             name: "echo",
-            dependencies: ["Reactor", "Protocols"],
+            dependencies: ["Reactor", "Protocols", "Connections"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // The README's Swift snippets, verbatim, as a program (`swift run Examples loop|http`):
         // compiled with everything else, and compared with README.md by ExamplesTests.
         .executableTarget(
             name: "Examples",
-            dependencies: ["Reactor", "Protocols"],
+            dependencies: ["Reactor", "Protocols", "Connections"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // Helpers shared by the test targets (a blocking client, loop-thread plumbing).
@@ -55,9 +71,17 @@ let package = Package(
             dependencies: ["Reactor", "CEpollShim", "ReactorTestSupport"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
+        // The state machines alone: bytes in, events and bytes out (ReactorTestSupport for its
+        // seeded random bytes and helpers; no test here opens a socket).
         .testTarget(
             name: "ProtocolsTests",
             dependencies: ["Protocols", "ReactorTestSupport"],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        // The glue: servers, sockets, topics and relays over 127.0.0.1 and real loops.
+        .testTarget(
+            name: "ConnectionsTests",
+            dependencies: ["Connections", "Protocols", "Reactor", "ReactorTestSupport"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // Each Swift block of README.md must appear verbatim in Sources/Examples. Depending on

@@ -36,6 +36,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Reactor", package: "Reactor"),
                 .product(name: "Protocols", package: "Reactor"),
+                .product(name: "Connections", package: "Reactor"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),

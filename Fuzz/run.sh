@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds and runs every libFuzzer target: Fuzz/<Protocol>/fuzz_*.swift is compiled together with
-# Sources/Protocols/<Protocol>/*.swift (which therefore must not import Reactor) into one binary.
+# Sources/Protocols/<Protocol>/*.swift into one binary. Sources/Protocols is the sans-I/O target:
+# it cannot import Reactor (the glue to the loop is Sources/Connections), so any of its files can
+# be fuzzed without a socket.
 #
 #   Fuzz/run.sh [seconds-per-target]      default 60
 #   FUZZ_ONLY='HTTPRequest/*' Fuzz/run.sh 10   only the targets matching <folder>/<target>
@@ -19,9 +21,9 @@ export SWIFT_BACKTRACE="${SWIFT_BACKTRACE:-enable=no}"
 
 for dir in "$root"/Fuzz/*/; do
     proto="$(basename "$dir")"
-    # A folder whose sources reach beyond the sans-I/O core (the WebSocket glue imports Reactor)
-    # lists the files its fuzzer needs in sources.txt, one path (or glob) per line relative to
-    # the root.
+    # A folder whose fuzzer needs files of other protocols, or only some of its own (the
+    # WebSocket files but zlib), lists them in sources.txt, one path (or glob) per line relative
+    # to the root.
     if [ -f "$dir/sources.txt" ]; then
         sources=()
         while read -r f; do

@@ -62,7 +62,7 @@ def build_tree(counts):
 
 def color(name):
     h = sum(ord(c) for c in name) % 60
-    if "Reactor" in name or "Protocols" in name:
+    if "Reactor" in name or "Protocols" in name or "Connections" in name:
         return f"rgb(80,{140 + h},{200})"
     if name.startswith("[k]") or "entry_SYSCALL" in name or name.startswith("__x64") or name.startswith("tcp_") or name.startswith("do_"):
         return f"rgb(230,{120 + h},60)"

@@ -1,4 +1,4 @@
-import Protocols
+import Connections
 import Reactor
 
 /// README.md, after "Embedding a loop": an HTTP server on 127.0.0.1:8080 with a WebSocket route,

@@ -1,4 +1,5 @@
 import Glibc
+import Connections
 import Protocols
 
 enum LogLevel: Int, Comparable {

@@ -1,5 +1,5 @@
 import Glibc
-import Protocols
+import Connections
 import Reactor
 import Synchronization
 

@@ -1,4 +1,5 @@
 import Glibc
+import Connections
 import Protocols
 
 /// The demo's command line. Parsed by hand: the demo depends on nothing but the two libraries.

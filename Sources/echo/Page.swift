@@ -1,4 +1,4 @@
-import Protocols
+import Connections
 import Reactor
 
 /// The demo page: `GET /` is the markup, and its style sheet and script come from the binary too

@@ -1,3 +1,4 @@
+import Connections
 import Protocols
 import Reactor
 

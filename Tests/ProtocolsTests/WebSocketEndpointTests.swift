@@ -1,4 +1,5 @@
 import Protocols
+import ReactorTestSupport
 import XCTest
 
 /// The frame decoder and the message layer, without sockets: every rule, and every split.

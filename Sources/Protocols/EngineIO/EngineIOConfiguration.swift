@@ -33,7 +33,7 @@ public struct EngineIOConfiguration: Sendable {
     public init() {}
 
     /// The WebSocket configuration a transport actually uses.
-    var effectiveWebSocket: WebSocketConfiguration {
+    package var effectiveWebSocket: WebSocketConfiguration {
         var c = webSocket
         c.pingInterval = nil
         c.origins = origins

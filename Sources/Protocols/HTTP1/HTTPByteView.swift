@@ -100,6 +100,7 @@ func isOWS(_ c: UInt8) -> Bool { c == asciiSP || c == asciiHTAB }
 
 /// Runs `body` with the UTF-8 bytes of `s`. Native Swift strings are contiguous, so this is a
 /// pointer hand-off; only a non-contiguous string (never produced on Linux) is copied.
+@inlinable
 func withUTF8Bytes<R>(of s: String, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
     if let r = s.utf8.withContiguousStorageIfAvailable({ body($0) }) { return r }
     var copy = s

@@ -54,8 +54,8 @@ public enum HTTPDate {
 /// refreshed with the clock the loop reads once per iteration.
 public struct HTTPDateCache {
     // 29 bytes of text in 32 bytes of inline storage: no allocation, copied by value.
-    private var storage: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-    private var second: time_t?
+    @usableFromInline var storage: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    @usableFromInline var second: time_t?
 
     public init() {}
 
@@ -67,6 +67,7 @@ public struct HTTPDateCache {
     }
 
     /// Calls `body` with the 29 bytes of the cached date (call `update` first).
+    @inlinable
     public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         precondition(second != nil, "HTTPDateCache.update(now:) was never called")
         return try withUnsafeBytes(of: storage) { try body(UnsafeRawBufferPointer(rebasing: $0[0..<HTTPDate.length])) }

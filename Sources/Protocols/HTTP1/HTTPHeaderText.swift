@@ -7,6 +7,7 @@ public protocol HTTPHeaderText {
 }
 
 extension StaticString: HTTPHeaderText {
+    @inlinable
     public func withHeaderBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
         precondition(hasPointerRepresentation, "header text must be a string, not a single scalar")
         return body(UnsafeRawBufferPointer(start: utf8Start, count: utf8CodeUnitCount))
@@ -14,12 +15,14 @@ extension StaticString: HTTPHeaderText {
 }
 
 extension String: HTTPHeaderText {
+    @inlinable
     public func withHeaderBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
         withUTF8Bytes(of: self) { body(UnsafeRawBufferPointer($0)) }
     }
 }
 
 extension Substring: HTTPHeaderText {
+    @inlinable
     public func withHeaderBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
         if let r = utf8.withContiguousStorageIfAvailable({ body(UnsafeRawBufferPointer($0)) }) { return r }
         return String(self).withHeaderBytes(body)
@@ -27,11 +30,13 @@ extension Substring: HTTPHeaderText {
 }
 
 extension HTTPByteView: HTTPHeaderText {
+    @inlinable
     public func withHeaderBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R { body(bytes) }
 }
 
 extension Int: HTTPHeaderText {
     /// Decimal digits, formatted into stack memory.
+    @inlinable
     public func withHeaderBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
         withUnsafeTemporaryAllocation(byteCount: 20, alignment: 1) { scratch in
             let n = writeDecimal(self, into: scratch, at: 0)!  // any Int fits 20 bytes (sign + 19 digits)
@@ -41,6 +46,7 @@ extension Int: HTTPHeaderText {
 }
 
 /// Writes `value` in decimal at `offset`; returns the new offset, or nil when it does not fit.
+@usableFromInline
 func writeDecimal(_ value: Int, into buffer: UnsafeMutableRawBufferPointer, at offset: Int) -> Int? {
     var digits = 1
     var rest = value.magnitude

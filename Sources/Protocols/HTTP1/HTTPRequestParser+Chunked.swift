@@ -5,6 +5,7 @@ extension HTTPRequestParser {
     /// Walks chunk framing one byte at a time, consuming it as it goes (so nothing of a chunk
     /// line is ever re-read), and returns at the first chunk data, at the end, or when the input
     /// runs out. The trailer section is validated like header fields and then dropped.
+    @usableFromInline
     mutating func nextChunked(_ base: UnsafeRawPointer, _ count: Int) -> (event: HTTPParserEvent, consumed: Int) {
         var i = 0
         while true {

@@ -55,6 +55,7 @@ public struct HTTPRequestParser {
     public let limits: HTTPParserLimits
     let table: HTTPHeaderTable
 
+    @usableFromInline
     enum Phase: UInt8 {
         case head
         case fixedBody
@@ -65,8 +66,8 @@ public struct HTTPRequestParser {
         case failed
     }
 
-    var phase: Phase = .head
-    var failure: HTTPParserError = .malformedRequestLine
+    @usableFromInline var phase: Phase = .head
+    @usableFromInline var failure: HTTPParserError = .malformedRequestLine
 
     // Head scan progress, relative to the first byte of the request line (which is offset 0 of
     // the next input whenever `scanned > 0`, since an incomplete head is not consumed).
@@ -75,7 +76,7 @@ public struct HTTPRequestParser {
     var scanLines = 0
 
     // Body progress.
-    var remaining = 0  // bytes left in the Content-Length body or in the current chunk
+    @usableFromInline var remaining = 0  // bytes left in the Content-Length body or in the current chunk
     var bodyTotal = 0  // chunked: sum of chunk sizes so far
     var chunkSize = 0
     var chunkLineLength = 0
@@ -114,6 +115,9 @@ public struct HTTPRequestParser {
     /// Parses as far as the next event. See the type's documentation for the calling contract.
     /// `consumed` never exceeds `input.count`. Offsets are kept as Int32, so `input` must be
     /// shorter than 2 GiB (the reactor's receive buffer is a few dozen KiB).
+    // Inlinable: the server (in Connections) calls it for every request; inlined, a body byte
+    // costs the caller a switch, as it did when the server and the parser were one module.
+    @inlinable
     public mutating func next(_ input: UnsafeRawBufferPointer) -> (event: HTTPParserEvent, consumed: Int) {
         switch phase {
         case .failed:
@@ -147,7 +151,8 @@ public struct HTTPRequestParser {
     /// Finds the end of the head, enforcing the line and size limits as bytes arrive, then
     /// parses the complete head in one pass. Two passes keep the incremental part trivial
     /// (it only tracks line boundaries) and the parse itself free of "need more" checks.
-    private mutating func nextHead(_ base: UnsafeRawPointer, _ count: Int) -> (event: HTTPParserEvent, consumed: Int) {
+    @usableFromInline
+    mutating func nextHead(_ base: UnsafeRawPointer, _ count: Int) -> (event: HTTPParserEvent, consumed: Int) {
         @inline(__always) func at(_ i: Int) -> UInt8 { base.load(fromByteOffset: i, as: UInt8.self) }
 
         // RFC 9112 2.2: ignore empty lines before a request line (clients send a stray CRLF

@@ -58,17 +58,26 @@ public struct HTTPResponseHeadEncoder {
 
     /// Appends `name: value`. Any mix of `StaticString`, `String`, `Substring`, `HTTPByteView`
     /// and `Int` is copied straight into the buffer.
+    ///
+    /// Inlinable, over a non-generic writer: the server (in Connections) calls it for every
+    /// response, and a generic call across the module boundary would go through witness tables
+    /// and metadata look-ups instead of being specialised for its text types.
+    @inlinable
     public mutating func header<Name: HTTPHeaderText, Value: HTTPHeaderText>(_ name: Name, _ value: Value) {
         guard failure == nil else { return }
-        name.withHeaderBytes { n in
-            guard n.count > 0, n.allSatisfy(isTokenByte) else { failure = .invalidHeader; return }
-            appendBytes(n)
-        }
+        name.withHeaderBytes { n in value.withHeaderBytes { v in header(bytes: n, v) } }
+    }
+
+    /// `name: value` from bytes, each checked: a name must be a token, a value must hold no
+    /// control byte but HTAB.
+    @usableFromInline
+    mutating func header(bytes name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
+        guard failure == nil else { return }
+        guard name.count > 0, name.allSatisfy(isTokenByte) else { failure = .invalidHeader; return }
+        appendBytes(name)
         append(": ")
-        value.withHeaderBytes { v in
-            guard v.allSatisfy(isFieldValueByte) else { failure = .invalidHeader; return }
-            appendBytes(v)
-        }
+        guard value.allSatisfy(isFieldValueByte) else { failure = .invalidHeader; return }
+        appendBytes(value)
         append("\r\n")
     }
 
@@ -117,7 +126,9 @@ public struct HTTPResponseHeadEncoder {
 
     /// Encodes a whole head in one call: status line, Date (if given), framing, Connection, then
     /// `extraHeaders`, then the empty line. Returns bytes written, or nil if it does not fit or a
-    /// header is invalid.
+    /// header is invalid. Inlinable, as `header` is: the server's headers closure is then
+    /// inlined rather than called through a context.
+    @inlinable
     public static func encode(
         status: HTTPStatus,
         framing: HTTPResponseFraming,

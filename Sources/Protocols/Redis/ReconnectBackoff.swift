@@ -35,7 +35,7 @@ public struct ReconnectBackoff: Sendable {
 
 extension Duration {
     /// Whole milliseconds, rounded down (for log lines).
-    var wholeMilliseconds: Int64 {
+    package var wholeMilliseconds: Int64 {
         let (s, a) = components
         return s * 1000 + a / 1_000_000_000_000_000
     }

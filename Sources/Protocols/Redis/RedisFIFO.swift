@@ -1,16 +1,18 @@
 /// A first-in first-out queue over an array with a moving head: O(1) amortized push and pop, and
 /// in-order iteration. The dead prefix is dropped once it is most of the storage.
-struct RedisFIFO<Element> {
+package struct RedisFIFO<Element> {
     private var storage: [Element] = []
     private var head = 0
 
-    var count: Int { storage.count - head }
-    var isEmpty: Bool { head == storage.count }
-    var first: Element? { isEmpty ? nil : storage[head] }
+    package init() {}
 
-    mutating func append(_ e: Element) { storage.append(e) }
+    package var count: Int { storage.count - head }
+    package var isEmpty: Bool { head == storage.count }
+    package var first: Element? { isEmpty ? nil : storage[head] }
 
-    mutating func popFirst() -> Element? {
+    package mutating func append(_ e: Element) { storage.append(e) }
+
+    package mutating func popFirst() -> Element? {
         guard head < storage.count else { return nil }
         let e = storage[head]
         head += 1
@@ -25,24 +27,24 @@ struct RedisFIFO<Element> {
     }
 
     /// Changes the first element in place.
-    mutating func updateFirst(_ body: (inout Element) -> Void) {
+    package mutating func updateFirst(_ body: (inout Element) -> Void) {
         precondition(!isEmpty)
         body(&storage[head])
     }
 
     /// The element `offset` places from the oldest.
-    subscript(offset: Int) -> Element {
+    package subscript(offset: Int) -> Element {
         get { storage[head + offset] }
         set { storage[head + offset] = newValue }
     }
 
     /// Removes and returns everything, oldest first.
-    mutating func removeAll() -> ArraySlice<Element> {
+    package mutating func removeAll() -> ArraySlice<Element> {
         let rest = storage[head...]
         storage = []
         head = 0
         return rest
     }
 
-    var elements: ArraySlice<Element> { storage[head...] }
+    package var elements: ArraySlice<Element> { storage[head...] }
 }

@@ -76,7 +76,7 @@ public struct RedisRoomEvent: Hashable, Sendable {
     }
 
     /// The decimal at `i` (at least one digit, at most `maxDigits`), moving `i` past it.
-    static func decimal(_ p: [UInt8], _ i: inout Int, maxDigits: Int) -> UInt64? {
+    package static func decimal(_ p: [UInt8], _ i: inout Int, maxDigits: Int) -> UInt64? {
         var n: UInt64 = 0
         let start = i
         while i < p.count, p[i] >= UInt8(ascii: "0"), p[i] <= UInt8(ascii: "9"), i - start < maxDigits {

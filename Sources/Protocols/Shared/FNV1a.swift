@@ -4,11 +4,21 @@
 ///
 /// Not a defence against chosen collisions: a caller keyed by peer input must still compare the
 /// bytes themselves (the router does).
-enum FNV1a {
-    static let offsetBasis: UInt64 = 0xcbf2_9ce4_8422_2325
-    static let prime: UInt64 = 0x0000_0100_0000_01B3
+package enum FNV1a {
+    package static let offsetBasis: UInt64 = 0xcbf2_9ce4_8422_2325
+    package static let prime: UInt64 = 0x0000_0100_0000_01B3
 
-    static func hash(_ bytes: some Sequence<UInt8>) -> UInt64 {
+    // Inlinable: the router hashes every request path with it, and a generic call across the
+    // module boundary would be neither specialised nor inlined.
+    @inlinable
+    package static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        var h = offsetBasis
+        for b in bytes { h = (h ^ UInt64(b)) &* prime }
+        return h
+    }
+
+    @inlinable
+    package static func hash(_ bytes: some Sequence<UInt8>) -> UInt64 {
         var h = offsetBasis
         for b in bytes { h = (h ^ UInt64(b)) &* prime }
         return h

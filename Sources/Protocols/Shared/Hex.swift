@@ -3,16 +3,16 @@
 ///
 /// The digits come from a `StaticString`, a table in the binary's read-only data: a call costs
 /// a load, never an allocation, so it may sit on a hot path.
-enum Hex {
+package enum Hex {
     /// The digit of the low four bits of `nibble` (the high four are ignored).
-    @inline(__always)
-    static func digit(_ nibble: UInt8) -> UInt8 {
+    @inlinable @inline(__always)
+    package static func digit(_ nibble: UInt8) -> UInt8 {
         let digits: StaticString = "0123456789abcdef"
         return digits.utf8Start[Int(nibble & 0xF)]
     }
 
     /// Two digits per byte, high nibble first, as `sha1sum` prints a digest.
-    static func string(_ bytes: UnsafeRawBufferPointer) -> String {
+    package static func string(_ bytes: UnsafeRawBufferPointer) -> String {
         String(unsafeUninitializedCapacity: bytes.count * 2) { out in
             for (i, b) in bytes.enumerated() {
                 out[2 * i] = digit(b >> 4)

@@ -1,6 +1,5 @@
-import Reactor
-
-/// Writes frame headers, and whole frames for broadcast.
+/// Writes frame headers (whole frames as shared bytes, for broadcast, are in Connections:
+/// `WebSocketFrameEncoder+SharedBytes.swift`, next to the buffer type they fill).
 public enum WebSocketFrameEncoder {
     /// The longest header: 2 + 8 bytes of length + 4 of mask.
     public static let maxHeaderLength = 14
@@ -32,20 +31,5 @@ public enum WebSocketFrameEncoder {
             n += 4
         }
         return n
-    }
-
-    /// A whole unmasked (server) frame as shared bytes: encode a broadcast once, send it to every
-    /// subscriber by reference.
-    public static func serverFrame(opcode: WebSocketOpcode, payload: UnsafeRawBufferPointer) -> SharedBytes {
-        SharedBytes(capacity: maxHeaderLength + payload.count) { out in
-            let h = writeHeader(opcode: opcode, payloadLength: payload.count, into: out.baseAddress!)
-            if payload.count > 0 { (out.baseAddress! + h).copyMemory(from: payload.baseAddress!, byteCount: payload.count) }
-            return h + payload.count
-        }
-    }
-
-    public static func serverFrame(text: String) -> SharedBytes {
-        var t = text
-        return t.withUTF8 { serverFrame(opcode: .text, payload: UnsafeRawBufferPointer($0)) }
     }
 }

@@ -1,0 +1,162 @@
+import Protocols
+import Reactor
+
+/// An Engine.IO v4 server on one loop: sessions by id, the polling and WebSocket transports, the
+/// upgrade between them, heartbeats and the protocol's errors.
+///
+///     let engine = EngineIOServer(loop: loop)
+///     engine.onConnection = { session in session.delegate = MyHandler() }
+///     engine.install(on: router, path: "/engine.io/")
+///
+/// Everything runs on the loop's thread; the session table and every session's timers belong
+/// to it.
+public final class EngineIOServer {
+    public let loop: EventLoop
+    public let configuration: EngineIOConfiguration
+    /// Called for every new session, before its first packet is read: set its delegate here.
+    public var onConnection: ((EngineIOSession) -> Void)?
+    /// Called with one line per rejected request or failed session.
+    public var errorLog: ((String) -> Void)?
+    /// Wire encodings made by shared messages (`EngineIOMessage`) created with these counters.
+    public let counters = EngineIOCounters()
+
+    private var sessions: [String: EngineIOSession] = [:]
+    /// One buffer every session encodes its outgoing text packets into (the loop is single-threaded).
+    var scratch: [UInt8] = []
+
+    public init(loop: EventLoop, configuration: EngineIOConfiguration = EngineIOConfiguration()) {
+        self.loop = loop
+        self.configuration = configuration
+        scratch.reserveCapacity(4096)
+    }
+
+    /// Open sessions.
+    public var sessionCount: Int { sessions.count }
+
+    /// The open session with this id.
+    public func session(id: String) -> EngineIOSession? { sessions[id] }
+
+    /// Serves every request whose path starts with `path`, any method.
+    public func install(on router: HTTPRouter, path: String = "/engine.io/") {
+        router.onPrefix(path) { [self] req, res in handle(req, res) }
+    }
+
+    /// Handles one Engine.IO request (for applications that route by themselves).
+    public func handle(_ req: HTTPRequest, _ res: HTTPResponder) {
+        switch configuration.origins.verdict(req.head) {
+        case .noOrigin, .sameOrigin:
+            break
+        case .refused:
+            log("refused a request from origin \(req.header("origin")?.string ?? "") (see EngineIOConfiguration.origins)")
+            return respondError(.forbidden, res)
+        case .allowedCrossOrigin:
+            if req.method == .options { return answerPreflight(req, res) }
+            addCORSHeaders(req, res)
+        }
+        let route = EngineIORoute.classify(
+            method: req.method, eio: req.queryValue("EIO"), transport: req.queryValue("transport"),
+            sid: req.queryValue("sid"), isWebSocketUpgrade: WebSocketHandshake.isUpgradeRequest(req.head))
+        switch route {
+        case .reject(let error):
+            respondError(error, res)
+        case .openPolling:
+            let session = makeSession(transport: .polling, query: req.query?.string ?? "", connection: req.connection)
+            let open = EngineIOHandshake.openPacketData(
+                sid: session.id, upgrades: configuration.allowUpgrades ? ["websocket"] : [], configuration: configuration)
+            var body: [UInt8] = [EngineIOPacketType.open.digit]
+            body += open
+            res.respond(contentType: EngineIOSession.contentType, body: body)
+            start(session)
+        case .openWebSocket:
+            WebSocket.upgrade(req, res, configuration: configuration.effectiveWebSocket,
+                              handler: EngineIOWebSocketTransport(server: self, role: .open(query: req.query?.string ?? "")))
+        case .poll(let sid):
+            guard let session = lookUp(sid, res) else { return }
+            guard session.transport == .polling else { return respondError(.badRequest, res) }
+            session.poll(res)
+        case .post(let sid):
+            guard let session = lookUp(sid, res) else { return }
+            guard session.transport == .polling else { return respondError(.badRequest, res) }
+            session.post(req, res)
+        case .upgrade(let sid):
+            guard let session = lookUp(sid, res) else { return }
+            guard session.acceptsUpgrade else { return respondError(.badRequest, res) }
+            WebSocket.upgrade(req, res, configuration: configuration.effectiveWebSocket,
+                              handler: EngineIOWebSocketTransport(server: self, role: .probe(session)))
+        }
+    }
+
+    /// A CORS preflight from an allowed origin: which methods and headers its page may use.
+    private func answerPreflight(_ req: HTTPRequest, _ res: HTTPResponder) {
+        addCORSHeaders(req, res)
+        res.addHeader("Access-Control-Allow-Methods", "GET, POST")
+        if let asked = req.header("access-control-request-headers") {
+            res.addHeader("Access-Control-Allow-Headers", asked.string)
+        }
+        res.addHeader("Access-Control-Max-Age", "600")
+        res.respond(.noContent)
+    }
+
+    /// Names the page's origin (never `*`: the answer allows credentials, as socket.io's
+    /// `cors: {origin, credentials: true}` does), and says the answer depends on it.
+    private func addCORSHeaders(_ req: HTTPRequest, _ res: HTTPResponder) {
+        guard let origin = req.header("origin") else { return }
+        res.addHeader("Access-Control-Allow-Origin", origin.string)
+        res.addHeader("Access-Control-Allow-Credentials", "true")
+        res.addHeader("Vary", "Origin")
+    }
+
+    private func lookUp(_ sid: String, _ res: HTTPResponder) -> EngineIOSession? {
+        guard let session = sessions[sid] else {
+            respondError(.unknownSessionID, res)
+            return nil
+        }
+        return session
+    }
+
+    private func makeSession(transport: EngineIOTransport, query: String, connection: Connection) -> EngineIOSession {
+        var id = EngineIOHandshake.makeSessionID()
+        while sessions[id] != nil { id = EngineIOHandshake.makeSessionID() }
+        let session = EngineIOSession(
+            id: id, server: self, transport: transport, query: query, peerAddress: connection.peerAddress)
+        sessions[id] = session
+        return session
+    }
+
+    /// A WebSocket opened without a session: the session starts on it. `query` is the one of
+    /// the handshake request, whose bytes are gone by now.
+    func openSession(on ws: WebSocket, query: String) -> EngineIOSession {
+        let session = makeSession(transport: .websocket, query: query, connection: ws.connection)
+        session.attach(webSocket: ws)
+        var packet: [UInt8] = [EngineIOPacketType.open.digit]
+        packet += EngineIOHandshake.openPacketData(sid: session.id, upgrades: [], configuration: configuration)
+        packet.withUnsafeBytes { _ = ws.send(text: $0) }
+        start(session)
+        return session
+    }
+
+    private func start(_ session: EngineIOSession) {
+        session.scheduleHeartbeat()
+        onConnection?(session)
+    }
+
+    func sessionDidClose(_ session: EngineIOSession) {
+        if sessions[session.id] === session { sessions[session.id] = nil }
+    }
+
+    /// Closes every session (the server is going away).
+    public func closeAll() {
+        for session in Array(sessions.values) { session.close(.serverShutdown) }
+    }
+
+    func respondError(_ error: EngineIORequestError, _ res: HTTPResponder) {
+        res.respond(HTTPStatus(code: error.statusCode), contentType: "application/json", body: error.body)
+    }
+
+    /// Every line of `errorLog` (Engine.IO's and Socket.IO's) passes here or through
+    /// `SocketIOServer.log`: escaped and capped once, whole (`LogText`).
+    func log(_ line: @autoclosure () -> String) {
+        guard let errorLog else { return }
+        errorLog(LogText.escape(line(), limit: LogText.lineLimit))
+    }
+}

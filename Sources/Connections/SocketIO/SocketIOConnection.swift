@@ -1,0 +1,107 @@
+import Protocols
+import Reactor
+
+/// One client of the Socket.IO server: the delegate of its Engine.IO session. It reassembles
+/// packets (binary ones with their attachments), connects the client to namespaces, routes
+/// packets to the right socket, and closes the session on a protocol error or when the client
+/// joins no namespace within `connectTimeout`.
+final class SocketIOConnection: EngineIOSessionDelegate {
+    let server: SocketIOServer
+    let session: EngineIOSession
+    private var assembler: SocketIOPacketAssembler
+    /// The client's socket in each namespace it joined.
+    private var sockets: [String: SocketIOSocket] = [:]
+    private var connectTimer: TimerID?
+
+    init(server: SocketIOServer, session: EngineIOSession) {
+        self.server = server
+        self.session = session
+        self.assembler = SocketIOPacketAssembler(decoder: server.configuration.decoder)
+        connectTimer = server.loop.schedule(after: server.configuration.connectTimeout) { [weak self] in
+            guard let self else { return }
+            self.connectTimer = nil
+            if self.sockets.isEmpty {
+                self.server.log("session \(self.session.id): no namespace joined within the connect timeout")
+                self.session.close()
+            }
+        }
+    }
+
+    // MARK: EngineIOSessionDelegate
+
+    func engineIOSession(_ session: EngineIOSession, didReceiveText text: UnsafeRawBufferPointer) {
+        do throws(SocketIOProtocolError) {
+            if let packet = try assembler.receive(text: text) { handle(packet) }
+        } catch {
+            fail(error)
+        }
+    }
+
+    func engineIOSession(_ session: EngineIOSession, didReceiveBinary data: UnsafeRawBufferPointer) {
+        do throws(SocketIOProtocolError) {
+            if let packet = try assembler.receive(binary: data) { handle(packet) }
+        } catch {
+            fail(error)
+        }
+    }
+
+    func engineIOSessionDidClose(_ session: EngineIOSession, reason: EngineIOCloseReason) {
+        if let connectTimer { server.loop.cancel(connectTimer) }
+        connectTimer = nil
+        for socket in Array(sockets.values) { socket.closed(reason: reason.description) }
+    }
+
+    private func fail(_ error: SocketIOProtocolError) {
+        server.log("session \(session.id): \(error)")
+        session.close(.parseError)
+    }
+
+    // MARK: Packets
+
+    private func handle(_ packet: SocketIOPacket) {
+        switch packet.type {
+        case .connect:
+            connect(packet.namespace, auth: packet.data)
+        case .disconnect:
+            sockets[packet.namespace]?.closed(reason: "client namespace disconnect")
+        case .event, .binaryEvent:
+            sockets[packet.namespace]?.receiveEvent(packet)
+        case .ack, .binaryAck:
+            sockets[packet.namespace]?.receiveAck(packet)
+        case .connectError:
+            break  // only servers send it
+        }
+    }
+
+    private func connect(_ name: String, auth: JSONValue?) {
+        guard let namespace = server.existingNamespace(name) else {
+            send(SocketIOPacket(.connectError, namespace: name, data: ["message": "Invalid namespace"]))
+            return
+        }
+        guard sockets[name] == nil else { return }  // already connected: the reference server ignores it too
+        let handshake = SocketIOHandshake(auth: auth ?? .object([:]), query: session.query, address: session.peerAddress)
+        let socket = SocketIOSocket(id: EngineIOHandshake.makeSessionID(), namespace: namespace, connection: self, handshake: handshake)
+        if let refusal = namespace.admit(socket) {
+            send(SocketIOPacket(.connectError, namespace: name, data: refusal.json))
+            return
+        }
+        sockets[name] = socket
+        if let connectTimer { server.loop.cancel(connectTimer) }
+        connectTimer = nil
+        namespace.add(socket)
+        send(SocketIOPacket(.connect, namespace: name, data: ["sid": .string(socket.id)]))
+        namespace.runConnectionHandlers(socket)
+    }
+
+    func socketDidClose(_ socket: SocketIOSocket) {
+        if sockets[socket.namespace.name] === socket { sockets[socket.namespace.name] = nil }
+    }
+
+    // MARK: Sending
+
+    /// Sends one packet to this client: its text, then its attachments as binary messages.
+    func send(_ packet: SocketIOPacket) {
+        session.sendText { SocketIOPacketEncoder.write(packet, into: &$0) }
+        for attachment in packet.attachments { session.send(binary: attachment) }
+    }
+}

@@ -1,0 +1,167 @@
+import Protocols
+import Reactor
+
+/// A connection refusal from namespace middleware: sent to the client as CONNECT_ERROR
+/// `{"message":…,"data":…}`.
+public struct SocketIOConnectError: Error, Sendable, Hashable {
+    public var message: String
+    public var data: JSONValue?
+    public init(_ message: String, data: JSONValue? = nil) {
+        self.message = message
+        self.data = data
+    }
+
+    var json: JSONValue {
+        var object: JSONObject = ["message": .string(message)]
+        if let data { object["data"] = data }
+        return .object(object)
+    }
+}
+
+/// A namespace: its connection handlers and middleware, its sockets, and their rooms.
+///
+/// Rooms are sets of socket ids, created on the first join and dropped with their last member.
+/// Every socket is in the room named after its own id, so a room name can address one socket.
+public final class SocketIONamespace {
+    /// Namespace-level events a handler can be registered for. Written as a string literal:
+    /// `ns.on("connection") { socket in ... }` (`"connect"` is the same event).
+    public struct Event: ExpressibleByStringLiteral, Hashable, Sendable {
+        let name: String
+        public static let connection = Event(name: "connection")
+
+        init(name: String) { self.name = name }
+
+        public init(stringLiteral value: String) {
+            precondition(value == "connection" || value == "connect",
+                         "a namespace emits only \"connection\" (alias \"connect\"), not \"\(value)\"")
+            self = .connection
+        }
+    }
+
+    public let name: String
+    public unowned let server: SocketIOServer
+    private var connectionHandlers: [(SocketIOSocket) -> Void] = []
+    private var middlewares: [(SocketIOSocket) -> SocketIOConnectError?] = []
+    private(set) var sockets: [String: SocketIOSocket] = [:]
+    private(set) var rooms: [String: Set<String>] = [:]
+
+    init(name: String, server: SocketIOServer) {
+        self.name = name
+        self.server = server
+    }
+
+    /// Runs `handler` for every socket that connects to this namespace.
+    public func on(_ event: Event, _ handler: @escaping (SocketIOSocket) -> Void) {
+        connectionHandlers.append(handler)
+    }
+
+    /// Adds connection middleware: it sees each socket (its `handshake`) before the connection
+    /// handlers and may refuse it by returning an error, which the client gets as CONNECT_ERROR.
+    public func use(_ middleware: @escaping (SocketIOSocket) -> SocketIOConnectError?) {
+        middlewares.append(middleware)
+    }
+
+    /// Connected sockets.
+    public var socketCount: Int { sockets.count }
+
+    /// The connected socket with this id.
+    public func socket(id: String) -> SocketIOSocket? { sockets[id] }
+
+    /// The ids of the sockets in `room` (empty if the room does not exist).
+    public func socketIDs(in room: String) -> Set<String> { rooms[room] ?? [] }
+
+    /// Existing rooms (own-id rooms included).
+    public var roomNames: [String] { Array(rooms.keys) }
+
+    // MARK: Emitting
+
+    /// Emits to every socket of the namespace.
+    public func emit(_ event: String, _ args: JSONValue...) { emit(event, SocketIOArguments(args)) }
+
+    public func emit(_ event: String, _ args: SocketIOArguments) { SocketIOBroadcast(namespace: self).emit(event, args) }
+
+    /// A broadcast to the sockets in `room` (chain `to` for more rooms, `except` to exclude).
+    public func to(_ room: String) -> SocketIOBroadcast { SocketIOBroadcast(namespace: self).to(room) }
+
+    /// Same as `to`.
+    public func `in`(_ room: String) -> SocketIOBroadcast { to(room) }
+
+    /// A broadcast to every socket not in `room`.
+    public func except(_ room: String) -> SocketIOBroadcast { SocketIOBroadcast(namespace: self).except(room) }
+
+    /// A broadcast to this loop's sockets only, even when the server relays broadcasts elsewhere.
+    public var local: SocketIOBroadcast { SocketIOBroadcast(namespace: self).local }
+
+    // MARK: Broadcasts from other loops and processes
+
+    /// The hub channel of this namespace's broadcasts (`socket.io#<name>#`, as socket.io-redis-adapter
+    /// names its Redis channels).
+    var relayChannel: String { "socket.io#" + name + "#" }
+
+    /// Counts of relayed broadcasts: sent from here, received from elsewhere, and received but
+    /// malformed (dropped, and logged).
+    public internal(set) var relayedOut = 0
+    public private(set) var relayedIn = 0
+    public private(set) var relayedRejected = 0
+
+    /// A broadcast made on another loop or process: delivered to this loop's sockets it reaches.
+    func receiveRelayed(_ message: SharedBytes) {
+        let decoded = message.withUnsafeBytes { bytes -> Result<SocketIOBroadcastEnvelope, SocketIOBroadcastEnvelope.DecodingError> in
+            do throws(SocketIOBroadcastEnvelope.DecodingError) { return .success(try SocketIOBroadcastEnvelope(decoding: bytes)) } catch { return .failure(error) }
+        }
+        let envelope: SocketIOBroadcastEnvelope
+        switch decoded {
+        case .success(let e):
+            envelope = e
+        case .failure(let error):
+            relayedRejected += 1
+            server.log("namespace \(name): relayed broadcast dropped: \(error)")
+            return
+        }
+        guard envelope.namespace == name else {
+            relayedRejected += 1
+            server.log("namespace \(name): relayed broadcast for namespace \(envelope.namespace) dropped")
+            return
+        }
+        relayedIn += 1
+        var broadcast = SocketIOBroadcast(namespace: self)
+        for room in envelope.rooms { broadcast = broadcast.to(room) }
+        for room in envelope.except { broadcast = broadcast.except(room) }
+        broadcast.deliver(text: envelope.packet, attachments: envelope.attachments)
+    }
+
+    // MARK: Membership (called by sockets)
+
+    func admit(_ socket: SocketIOSocket) -> SocketIOConnectError? {
+        for middleware in middlewares {
+            if let refusal = middleware(socket) { return refusal }
+        }
+        return nil
+    }
+
+    func add(_ socket: SocketIOSocket) {
+        sockets[socket.id] = socket
+        socket.joinOwnRoom()
+    }
+
+    func runConnectionHandlers(_ socket: SocketIOSocket) {
+        for handler in connectionHandlers {
+            guard socket.connected else { return }
+            handler(socket)
+        }
+    }
+
+    func remove(_ socket: SocketIOSocket) {
+        sockets[socket.id] = nil
+    }
+
+    func addToRoom(_ room: String, _ id: String) {
+        rooms[room, default: []].insert(id)
+    }
+
+    func removeFromRoom(_ room: String, _ id: String) {
+        guard var members = rooms[room] else { return }
+        members.remove(id)
+        rooms[room] = members.isEmpty ? nil : members
+    }
+}

@@ -1,0 +1,121 @@
+import Protocols
+import Reactor
+
+/// Options of a Socket.IO server. The defaults are the reference server's.
+public struct SocketIOConfiguration: Sendable {
+    /// The Engine.IO layer: heartbeats, `maxPayload`, upgrades.
+    public var engine = EngineIOConfiguration()
+    /// A client that has joined no namespace this long after its session opened is closed.
+    public var connectTimeout: Duration = .milliseconds(45_000)
+    /// Packet decoding limits (attachments per packet, JSON depth).
+    public var decoder = SocketIOPacketDecoder()
+    /// Most rooms one socket may be in, its own id room included: a join past it is refused
+    /// (`join` returns false), so a client that joins whatever it is sent cannot grow the
+    /// namespace's room table without bound.
+    public var maxRoomsPerSocket = 1_000
+    /// Longest room name in UTF-8 bytes: a longer one is refused by `join`.
+    public var maxRoomNameBytes = 256
+
+    public init() {}
+}
+
+/// A Socket.IO v5 server (`io`) on one loop, on top of an `EngineIOServer`.
+///
+///     let io = SocketIOServer(loop: loop)
+///     io.install(on: router)                       // serves /socket.io/
+///     io.of("/chat").on("connection") { socket in
+///         socket.on("msg") { args, ack in
+///             socket.to("r1").emit("msg", args)    // everyone in r1 but the sender
+///             ack?("ok")
+///         }
+///         socket.join("r1")
+///     }
+///
+/// Namespaces exist once `of(_:)` has named them; a client asking for another one gets
+/// CONNECT_ERROR "Invalid namespace". Everything runs on the loop's thread.
+///
+/// One server belongs to one loop: its sessions and rooms live there. Loops that share a port
+/// (SO_REUSEPORT) would each see only some of a polling client's requests, so serve Socket.IO
+/// from a single loop (or give each loop its own port, or let clients use the WebSocket transport
+/// alone). Broadcasts reach the sockets of other loops and processes once the server relays them
+/// through a hub (`relayBroadcasts(through:)`).
+public final class SocketIOServer {
+    public let loop: EventLoop
+    public let configuration: SocketIOConfiguration
+    public let engine: EngineIOServer
+    /// Called with one line per rejected packet or failed client.
+    public var errorLog: ((String) -> Void)? {
+        didSet { engine.errorLog = errorLog }
+    }
+    private var namespaces: [String: SocketIONamespace] = [:]
+    /// The hub whose relay carries broadcasts to the servers of other loops and processes.
+    public private(set) var hub: PubSub?
+
+    public init(loop: EventLoop, configuration: SocketIOConfiguration = SocketIOConfiguration()) {
+        self.loop = loop
+        self.configuration = configuration
+        self.engine = EngineIOServer(loop: loop, configuration: configuration.engine)
+        // The main namespace always exists, as in the reference server.
+        namespaces["/"] = SocketIONamespace(name: "/", server: self)
+        // Strong: the engine (kept by the router) keeps the Socket.IO layer alive with it.
+        engine.onConnection = { [self] session in
+            session.delegate = SocketIOConnection(server: self, session: session)
+        }
+    }
+
+    /// Serves Socket.IO on every path under `path`.
+    public func install(on router: HTTPRouter, path: String = "/socket.io/") {
+        engine.install(on: router, path: path)
+    }
+
+    /// The namespace named `name` (`/chat`; a missing leading slash is added), created on first use.
+    public func of(_ name: String) -> SocketIONamespace {
+        let name = name.hasPrefix("/") ? name : "/" + name
+        if let ns = namespaces[name] { return ns }
+        let ns = SocketIONamespace(name: name, server: self)
+        namespaces[name] = ns
+        if let hub { listen(ns, on: hub) }
+        return ns
+    }
+
+    /// Makes every broadcast (`emit` on a namespace or its rooms, `socket.to`, `socket.broadcast`;
+    /// not `.local` ones) also reach the sockets of the Socket.IO servers that relay through the
+    /// other hubs of `hub`'s relay: this process's other loops, and other processes when the relay
+    /// goes through Redis. Each namespace has a channel of its own; a server receives only the
+    /// namespaces it has (`of`), and delivers to its sockets there, leaving out the except-rooms
+    /// (the sender), as if the emit had been made here. Acks do not travel. Call it once, on the
+    /// loop; without a relay (one loop, no broker) nothing changes.
+    public func relayBroadcasts(through hub: PubSub) {
+        precondition(self.hub == nil, "relayBroadcasts(through:) is called once")
+        precondition(hub.loop === loop, "the hub must belong to the server's loop")
+        self.hub = hub
+        for ns in namespaces.values { listen(ns, on: hub) }
+    }
+
+    private func listen(_ ns: SocketIONamespace, on hub: PubSub) {
+        hub.listen(channel: ns.relayChannel) { [weak ns] message in ns?.receiveRelayed(message) }
+    }
+
+    /// The namespace named `name` if it exists.
+    public func existingNamespace(_ name: String) -> SocketIONamespace? { namespaces[name] }
+
+    /// The main namespace, `/`.
+    public var sockets: SocketIONamespace { namespaces["/"]! }
+
+    /// `on("connection")` on the main namespace.
+    public func on(_ event: SocketIONamespace.Event, _ handler: @escaping (SocketIOSocket) -> Void) {
+        sockets.on(event, handler)
+    }
+
+    /// Emits to every socket of the main namespace.
+    public func emit(_ event: String, _ args: JSONValue...) { sockets.emit(event, SocketIOArguments(args)) }
+
+    /// A broadcast to a room of the main namespace.
+    public func to(_ room: String) -> SocketIOBroadcast { sockets.to(room) }
+
+    /// Escaped and capped once, whole (`LogText`): a line may name a relayed namespace.
+    func log(_ line: @autoclosure () -> String) {
+        guard let errorLog else { return }
+        errorLog(LogText.escape(line(), limit: LogText.lineLimit))
+    }
+}

@@ -1,0 +1,269 @@
+import Protocols
+import Reactor
+
+/// One WebSocket connection, server or client side: the glue between a reactor connection and two
+/// sans-I/O machines, the `WebSocketEndpoint` (frames to messages) and the `WebSocketConnection`
+/// (the close and ping handshakes, keepalive, the message deadline). It feeds them, performs the
+/// actions the connection machine returns on the `Connection` (send, setTimeout, close), tells the
+/// handler, and compresses large messages when permessage-deflate was agreed.
+///
+/// Sending writes a frame header and its payload in one write (gathered in the cork inside a read
+/// callback), so an echo costs no allocation. A broadcast encodes its frame once with
+/// `WebSocketFrameEncoder.serverFrame` and passes the same `SharedBytes` to every `send(frame:)`.
+public final class WebSocket: ConnectionHandler {
+    public let connection: Connection
+    public let role: WebSocketFrameDecoder.Role
+    /// The options this socket runs with (the limits live in the endpoint, the timings in the machine).
+    public var configuration: WebSocketConfiguration {
+        let timings = machine.timings
+        var c = WebSocketConfiguration()
+        c.limits = endpoint.limits
+        c.pingInterval = timings.pingInterval
+        c.pongTimeout = timings.pongTimeout
+        c.closeTimeout = timings.closeTimeout
+        c.messageTimeout = timings.messageTimeout
+        c.permessageDeflate = deflate != nil
+        c.deflateContextTakeover = deflate.map { !$0.serverNoContextTakeover || !$0.clientNoContextTakeover } ?? false
+        c.compressionThreshold = Int(timings.compressionThreshold)
+        return c
+    }
+    /// The subprotocol agreed in the handshake, if any.
+    public let subprotocol: String?
+    /// Room for the application's per-connection state (a chat's user, say).
+    public var context: AnyObject?
+
+    // Three values, not one: the handler runs while the endpoint is inside `process` and may send
+    // or close, which touches the machine and the writer (see `WebSocketConnection`).
+    private var endpoint: WebSocketEndpoint
+    /// The connection machine, reached through a pointer allocated with the socket: a class's `var`
+    /// would cost a run-time exclusivity check at each of the three inputs of every read (measured:
+    /// +400 instructions per 32-byte echo). No input of the machine calls out, so no two accesses
+    /// to it ever overlap; that is what the checks would have verified.
+    private let machinePointer: UnsafeMutablePointer<WebSocketConnection>
+    private var machine: WebSocketConnection {
+        _read { yield machinePointer.pointee }
+        _modify { yield &machinePointer.pointee }
+    }
+    private var writer: WebSocketFrameWriter
+    private var handler: (any WebSocketHandler)?
+    private let deflate: WebSocketHandshake.DeflateParameters?
+    private var deflater: WebSocketDeflater?
+
+    init(connection: Connection, role: WebSocketFrameDecoder.Role, configuration: WebSocketConfiguration,
+         handler: any WebSocketHandler, subprotocol: String?, deflate: WebSocketHandshake.DeflateParameters?) {
+        self.connection = connection
+        self.role = role
+        self.machinePointer = .allocate(capacity: 1)
+        machinePointer.initialize(to: WebSocketConnection(timings: WebSocketConnection.Timings(configuration)))
+        self.writer = WebSocketFrameWriter(role: role)
+        self.handler = handler
+        self.subprotocol = subprotocol
+        self.deflate = deflate
+        // The loop's one budget for incomplete messages, shared by all its sockets (server and
+        // client side, Engine.IO's transport too: they all come through here).
+        let budget = connection.loop.local(WebSocketMessageBudget.self) { WebSocketMessageBudget() }
+        self.endpoint = WebSocketEndpoint(role: role, limits: configuration.limits, budget: budget)
+        if let deflate, let inflater = WebSocketInflater(noContextTakeover: role == .server ? deflate.clientNoContextTakeover : deflate.serverNoContextTakeover) {
+            endpoint.enableDeflate(inflater)
+        }
+    }
+
+    deinit {
+        machinePointer.deinitialize(count: 1)
+        machinePointer.deallocate()
+    }
+
+    /// Whether the connection is open for messages (not connecting, closing or closed).
+    public var isOpen: Bool { machine.isOpen }
+
+    /// Bytes queued and not yet taken by the kernel.
+    public var bufferedAmount: Int { connection.bufferedAmount }
+
+    /// False while the queue is above the high watermark.
+    public var isWritable: Bool { connection.isWritable }
+
+    // MARK: Sending
+
+    /// Sends a text message (`text` must be valid UTF-8).
+    @discardableResult
+    public func send(text: UnsafeRawBufferPointer) -> Bool { sendMessage(.text, text) }
+
+    @discardableResult
+    public func send(text: String) -> Bool {
+        var t = text
+        return t.withUTF8 { sendMessage(.text, UnsafeRawBufferPointer($0)) }
+    }
+
+    @discardableResult
+    public func send(binary: UnsafeRawBufferPointer) -> Bool { sendMessage(.binary, binary) }
+
+    @discardableResult
+    public func send(binary: [UInt8]) -> Bool { binary.withUnsafeBytes { sendMessage(.binary, $0) } }
+
+    /// Sends a frame encoded once for many recipients (server side only; never compressed).
+    @discardableResult
+    public func send(frame: SharedBytes) -> Bool {
+        precondition(role == .server, "pre-encoded frames are unmasked: server side only")
+        guard machine.isOpen else { return false }
+        return connection.send(frame)
+    }
+
+    @discardableResult
+    public func ping(_ payload: [UInt8] = []) -> Bool {
+        guard machine.isOpen, payload.count <= 125 else { return false }
+        return payload.withUnsafeBytes { sendFrame(.ping, $0) }
+    }
+
+    /// Starts the close handshake; the connection closes when the peer answers (or after
+    /// `closeTimeout`).
+    public func close(code: WebSocketCloseCode = .normal, reason: String = "") {
+        perform(machine.close(code, reason: reason))
+    }
+
+    private func sendMessage(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer) -> Bool {
+        guard machine.isOpen else { return false }
+        if deflate != nil && payload.count >= Int(machine.timings.compressionThreshold) {
+            let noContextTakeover = role == .server ? deflate!.serverNoContextTakeover : deflate!.clientNoContextTakeover
+            let windowBits = role == .server ? deflate!.serverMaxWindowBits : 15
+            // Reset after each message, a compressor belongs to no socket: use the loop's.
+            let deflater = noContextTakeover
+                ? connection.loop.local(WebSocketSharedDeflaters.self) { WebSocketSharedDeflaters() }.deflater(windowBits: windowBits)
+                : ownDeflater(windowBits: windowBits)
+            if let deflater {
+                let compressed = deflater.deflate(payload)
+                return compressed.withUnsafeBytes { sendFrame(opcode, $0, rsv1: true) }
+            }
+        }
+        return sendFrame(opcode, payload)
+    }
+
+    private func ownDeflater(windowBits: Int) -> WebSocketDeflater? {
+        if deflater == nil { deflater = WebSocketDeflater(windowBits: windowBits, noContextTakeover: false) }
+        return deflater
+    }
+
+    private func sendFrame(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer, rsv1: Bool = false) -> Bool {
+        let connection = self.connection
+        // A server's frame needs none of the writer's state: no access to it on the echo path.
+        if role == .server { return WebSocketFrameWriter.unmasked(opcode, payload, rsv1: rsv1) { connection.send($0, $1) } }
+        return writer.write(opcode, payload, rsv1: rsv1) { connection.send($0, $1) }
+    }
+
+    private func sendClose(_ code: WebSocketCloseCode, _ reason: String) {
+        _ = WebSocketFrameWriter.closePayload(code, reason: reason).withUnsafeBytes { sendFrame(.close, $0) }
+    }
+
+    // MARK: Performing the machine's actions
+
+    /// Performs `actions` in their documented order; `event` is the one they answer, if any.
+    private func perform(_ actions: WebSocketConnection.Actions, event: WebSocketEvent? = nil) {
+        if actions.contains(.discardIncompleteMessage) { endpoint.discardIncompleteMessage() }
+        if actions.contains(.willFail) { handler?.webSocketWillFail(self, code: actions.code, reason: machine.closeReason) }
+        if actions.contains(.deliver), let event { deliver(event) }
+        if actions.contains(.sendPong), case .ping(let payload) = event { _ = sendFrame(.pong, payload) }
+        if actions.contains(.sendPing) { _ = sendFrame(.ping, UnsafeRawBufferPointer(start: nil, count: 0)) }
+        if actions.contains(.sendClose) { sendClose(actions.code, machine.closeReason) }
+        if actions.contains(.echoClose) { sendClose(actions.code, "") }
+        if let timer = actions.timer { connection.setTimeout(timer) }
+        switch actions.closeTransport {
+        case nil: break
+        case .afterFlush: connection.close(reason: .local)
+        case .protocolError(let code): connection.close(reason: .protocolError("WebSocket \(code.rawValue): \(machine.closeReason)"))
+        case .timedOut: connection.close(reason: .timeout, flush: false)
+        case .peerClosed: connection.close(reason: .peerClosed)
+        }
+    }
+
+    private func deliver(_ event: WebSocketEvent) {
+        switch event {
+        case .text(let t): handler?.webSocket(self, didReceiveText: t)
+        case .binary(let b): handler?.webSocket(self, didReceiveBinary: b)
+        case .pong(let p): handler?.webSocket(self, didReceivePong: p)
+        case .ping, .close, .failure: break
+        }
+    }
+
+    // MARK: ConnectionHandler
+
+    public func connectionDidOpen(_ c: Connection) {
+        perform(machine.open(now: c.loop.now))
+        handler?.webSocketDidOpen(self)
+    }
+
+    public func connection(_ c: Connection, didRead bytes: UnsafeRawBufferPointer) -> Int {
+        let now = c.loop.now
+        guard machine.bytesArrived(now: now) else { return bytes.count }
+        // The receive buffer is the loop's own, writable memory: frames are unmasked in place.
+        let input = UnsafeMutableRawBufferPointer(mutating: bytes)
+        let consumed = endpoint.process(input) { event in
+            let actions = self.machine.receive(event)
+            // The common case, a message to hand over, without going through every action.
+            if actions.kinds == .deliver && actions.timer == nil && actions.closeTransport == nil {
+                self.deliver(event)
+            } else if !actions.isEmpty {
+                self.perform(actions, event: event)
+            }
+        }
+        let actions = machine.readEnded(messageIncomplete: endpoint.isMessageIncomplete, now: now)
+        if !actions.isEmpty { perform(actions) }
+        return consumed
+    }
+
+    public func connectionDidTimeout(_ c: Connection) {
+        perform(machine.timerFired(now: c.loop.now))
+    }
+
+    public func connectionWritabilityDidChange(_ c: Connection, isWritable: Bool) {
+        handler?.webSocketWritabilityDidChange(self, isWritable: isWritable)
+    }
+
+    public func connectionShouldShutdown(_ c: Connection) {
+        close(code: .goingAway, reason: "server shutting down")
+    }
+
+    public func connectionDidReadEOF(_ c: Connection) {
+        perform(machine.transportEnded())
+    }
+
+    public func connectionDidClose(_ c: Connection, reason: CloseReason) {
+        machine.transportClosed()
+        endpoint.discardIncompleteMessage()  // refunds the loop's budget
+        let h = handler
+        handler = nil  // breaks a handler <-> socket cycle
+        let closeReason = machine.closeReason
+        h?.webSocketDidClose(self, code: machine.closeCode, reason: closeReason.isEmpty ? "\(reason)" : closeReason)
+    }
+}
+
+extension WebSocket {
+    /// Completes a WebSocket handshake on an HTTP request: answers 101 and hands the connection to
+    /// a new `WebSocket` driven by `handler`. A request that is not a valid handshake is answered
+    /// (400, 403 or 426 with `Sec-WebSocket-Version: 13`) and nil is returned; so is one from a
+    /// browser origin `configuration.origins` refuses (403), or that `checkOrigin` refuses.
+    @discardableResult
+    public static func upgrade(
+        _ request: HTTPRequest, _ responder: HTTPResponder,
+        configuration: WebSocketConfiguration = WebSocketConfiguration(),
+        selectSubprotocol: (([String]) -> String?)? = nil,
+        checkOrigin: ((String?) -> Bool)? = nil,
+        context: AnyObject? = nil,
+        handler: any WebSocketHandler
+    ) -> WebSocket? {
+        // The configuration's origin policy first, then the caller's own check, if any.
+        let originAllowed = configuration.origins.verdict(request.head).isAllowed
+        let check: ((String?) -> Bool)? = originAllowed ? checkOrigin : { _ in false }
+        switch WebSocketHandshake.evaluate(request.head, selectSubprotocol: selectSubprotocol, checkOrigin: check,
+                                           allowDeflate: configuration.permessageDeflate,
+                                           contextTakeover: configuration.deflateContextTakeover) {
+        case .reject(let status, let headers, let reason):
+            responder.respond(status, contentType: "text/plain; charset=utf-8", headers: headers, body: reason + "\n")
+            return nil
+        case .accept(let headers, let subprotocol, let deflate):
+            let ws = WebSocket(connection: request.connection, role: .server, configuration: configuration,
+                               handler: handler, subprotocol: subprotocol, deflate: deflate)
+            ws.context = context  // before the handler hears of the socket: it opens synchronously
+            responder.upgrade(headers: headers, to: ws)
+            return ws
+        }
+    }
+}

@@ -1,0 +1,31 @@
+import Protocols
+
+/// What a WebSocket tells its owner. All calls come on the loop's thread. Payloads are borrowed
+/// and valid only during the call.
+public protocol WebSocketHandler: AnyObject {
+    func webSocketDidOpen(_ ws: WebSocket)
+    /// A complete text message, validated UTF-8.
+    func webSocket(_ ws: WebSocket, didReceiveText text: UnsafeRawBufferPointer)
+    func webSocket(_ ws: WebSocket, didReceiveBinary data: UnsafeRawBufferPointer)
+    /// A pong (the answer to `ping`, or an unsolicited one).
+    func webSocket(_ ws: WebSocket, didReceivePong payload: UnsafeRawBufferPointer)
+    /// The outbound queue crossed a watermark: stop producing when false, resume when true.
+    func webSocketWritabilityDidChange(_ ws: WebSocket, isWritable: Bool)
+    /// The connection is closed. `code` is the peer's close code, ours when we failed the
+    /// connection, or `.abnormal` (1006) when it dropped without a close frame.
+    func webSocketDidClose(_ ws: WebSocket, code: WebSocketCloseCode, reason: String)
+    /// Our side is closing the connection for an error (a protocol violation, a message too big,
+    /// a slow consumer): called while the connection is still open, so its peer can still be
+    /// named (`ws.connection.peerAddress`); `webSocketDidClose` follows.
+    func webSocketWillFail(_ ws: WebSocket, code: WebSocketCloseCode, reason: String)
+}
+
+extension WebSocketHandler {
+    public func webSocketDidOpen(_ ws: WebSocket) {}
+    public func webSocket(_ ws: WebSocket, didReceiveText text: UnsafeRawBufferPointer) {}
+    public func webSocket(_ ws: WebSocket, didReceiveBinary data: UnsafeRawBufferPointer) {}
+    public func webSocket(_ ws: WebSocket, didReceivePong payload: UnsafeRawBufferPointer) {}
+    public func webSocketWritabilityDidChange(_ ws: WebSocket, isWritable: Bool) {}
+    public func webSocketDidClose(_ ws: WebSocket, code: WebSocketCloseCode, reason: String) {}
+    public func webSocketWillFail(_ ws: WebSocket, code: WebSocketCloseCode, reason: String) {}
+}

@@ -1,0 +1,44 @@
+/// A request head copied out of the receive buffer, for a request whose body spans several reads
+/// (the head is consumed before the body arrives). The storage is reused from request to request,
+/// so a connection allocates it once.
+package struct RetainedHead {
+    private var bytes: UnsafeMutableRawPointer?
+    private var byteCapacity = 0
+    private var slots: UnsafeMutablePointer<HTTPHeaderTable.Slot>?
+    private var slotCapacity = 0
+
+    package init() {}
+
+    package mutating func retain(_ head: HTTPRequestHead) -> HTTPRequestHead {
+        let length = head.headRange.upperBound
+        if length > byteCapacity {
+            bytes?.deallocate()
+            byteCapacity = max(length, 512)
+            bytes = .allocate(byteCount: byteCapacity, alignment: 8)
+        }
+        if head.headerCount > slotCapacity {
+            slots?.deallocate()
+            slotCapacity = max(head.headerCount, 16)
+            slots = .allocate(capacity: slotCapacity)
+        }
+        bytes!.copyMemory(from: head.base, byteCount: length)
+        if head.headerCount > 0 { slots!.update(from: head.slots, count: head.headerCount) }
+        return head.rebased(base: bytes!, slots: slots ?? UnsafeMutablePointer(mutating: head.slots))
+    }
+
+    package func release() {
+        bytes?.deallocate()
+        slots?.deallocate()
+    }
+}
+
+extension HTTPRequestHead {
+    /// The same head over a copy of its bytes and header table.
+    func rebased(base: UnsafeRawPointer, slots: UnsafePointer<HTTPHeaderTable.Slot>) -> HTTPRequestHead {
+        HTTPRequestHead(
+            base: base, slots: slots, headerCount: headerCount, method: method, version: version,
+            methodRange: methodRange, targetRange: targetRange, pathRange: pathRange, queryRange: queryRange,
+            headRange: headRange, bodyFraming: bodyFraming, keepAlive: keepAlive,
+            expectsContinue: expectsContinue, upgradeRequested: upgradeRequested, hasHost: hasHost)
+    }
+}

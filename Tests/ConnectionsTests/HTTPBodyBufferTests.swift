@@ -1,0 +1,108 @@
+import Foundation
+import Glibc
+@testable import Connections
+@testable import Protocols
+@testable import Reactor
+import ReactorTestSupport
+import XCTest
+
+/// The request-body buffer of a keep-alive connection: bounded by the limit, and not kept at a
+/// large body's size once its request is answered.
+final class HTTPBodyBufferTests: XCTestCase {
+    /// An HTTP server whose `/capacity` route answers the body-buffer capacity of the connection
+    /// that asks (read between requests, when only the retained capacity is left).
+    func startServer(configure: @escaping @Sendable (inout HTTPServerConfiguration) -> Void = { _ in }) throws -> (EventLoopThread, UInt16) {
+        let port = Shared<UInt16>(0)
+        let thread = try EventLoopThread { loop in
+            let router = HTTPRouter()
+            router.post("/echo-body") { req, res in res.respond(body: req.body) }
+            router.get("/capacity") { req, res in
+                let handler = loop.handler(of: req.connection) as? HTTPServerConnection
+                res.respond(body: handler.map { String($0.bodyCapacity) } ?? "none")
+            }
+            var configuration = HTTPServerConfiguration()
+            configure(&configuration)
+            let server = HTTPServer(loop: loop, router: router, configuration: configuration)
+            let listener = try server.listen(on: SocketAddress(ip: "127.0.0.1", port: 0))
+            port.with { $0 = listener.address.port }
+        }
+        return (thread, port.get)
+    }
+
+    /// Reads one Content-Length response; returns its status and body.
+    func readResponse(_ client: BlockingClient) -> (Int, [UInt8])? {
+        var head: [UInt8] = []
+        while !head.ends(with: Array("\r\n\r\n".utf8)) {
+            let b = client.receive(exactly: 1)
+            guard b.count == 1 else { return nil }
+            head += b
+        }
+        let text = String(decoding: head, as: UTF8.self)
+        let status = Int(text.split(separator: " ")[1]) ?? 0
+        let length = text.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
+            .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) } ?? 0
+        return (status, client.receive(exactly: length))
+    }
+
+    func post(_ client: BlockingClient, _ body: [UInt8]) {
+        client.send(Array("POST /echo-body HTTP/1.1\r\nHost: t\r\nContent-Length: \(body.count)\r\n\r\n".utf8) + body)
+    }
+
+    func capacity(_ client: BlockingClient) -> Int? {
+        client.send("GET /capacity HTTP/1.1\r\nHost: t\r\n\r\n")
+        return readResponse(client).flatMap { Int(String(decoding: $0.1, as: UTF8.self)) }
+    }
+
+    func testLargeBodyCapacityIsReleasedAfterItsRequestOnAKeepAliveConnection() throws {
+        let (server, port) = try startServer()
+        defer { server.stopAndJoin() }
+        let client = try BlockingClient(port: port)
+        defer { client.close() }
+        let big = pattern(1024 * 1024, seed: 9)
+        post(client, big)
+        let echoed = readResponse(client)
+        XCTAssertEqual(echoed?.0, 200)
+        XCTAssertTrue(echoed?.1 == big, "the body came back wrong")
+        let after = capacity(client)
+        XCTAssertNotNil(after)
+        XCTAssertLessThanOrEqual(after ?? .max, HTTPServerConfiguration().retainedBodyCapacity,
+                                 "a 1 MiB body's buffer is kept by the idle connection")
+    }
+
+    func testSmallBodyCapacityIsKeptForTheNextRequest() throws {
+        let (server, port) = try startServer()
+        defer { server.stopAndJoin() }
+        let client = try BlockingClient(port: port)
+        defer { client.close() }
+        post(client, pattern(300))
+        XCTAssertEqual(readResponse(client)?.1, pattern(300))
+        let kept = capacity(client) ?? 0
+        XCTAssertGreaterThanOrEqual(kept, 300, "a small body's buffer was not kept for reuse")
+        XCTAssertLessThanOrEqual(kept, HTTPServerConfiguration().retainedBodyCapacity)
+    }
+
+    func testRetainedCapacityIsAParameter() throws {
+        let (server, port) = try startServer { $0.retainedBodyCapacity = 0 }
+        defer { server.stopAndJoin() }
+        let client = try BlockingClient(port: port)
+        defer { client.close() }
+        post(client, pattern(300))
+        XCTAssertEqual(readResponse(client)?.1, pattern(300))
+        XCTAssertEqual(capacity(client), 0)
+    }
+
+    func testChunkedBodyOverTheLimitIsRefusedBeforeItIsBuffered() throws {
+        let (server, port) = try startServer { $0.limits.maxBodyLength = 1000 }
+        defer { server.stopAndJoin() }
+        let client = try BlockingClient(port: port)
+        defer { client.close() }
+        // 600 bytes, then a chunk that would carry the sum past 1000: refused on its size line.
+        client.send("POST /echo-body HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n258\r\n"
+                    + String(repeating: "a", count: 600) + "\r\n1f4\r\n")
+        XCTAssertEqual(readResponse(client)?.0, 413)
+    }
+}
+
+extension Array where Element == UInt8 {
+    func ends(with suffix: [UInt8]) -> Bool { count >= suffix.count && Array(self[(count - suffix.count)...]) == suffix }
+}
