@@ -1,4 +1,5 @@
 import Protocols
+import ReactorTestSupport
 import XCTest
 
 /// The WebSocket connection machine without sockets, h11-style: every transition of the close and
