@@ -33,7 +33,9 @@ public struct WebSocketFrameWriter {
     }
 
     /// A server's frame: unmasked, so it needs no state (the header is written on the stack).
-    @inline(__always)
+    /// Inlinable: the glue (another module) sends every echoed message through it, and an
+    /// unspecialised generic call with a closure costs more than the frame header.
+    @inlinable @inline(__always)
     public static func unmasked<R>(
         _ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer, rsv1: Bool = false,
         _ body: (_ header: UnsafeRawBufferPointer, _ payload: UnsafeRawBufferPointer) -> R
