@@ -1,6 +1,7 @@
 // libFuzzer target for the WebSocket opening handshake as a server meets it: request-head bytes
 // through HTTPRequestParser, then WebSocketHandshake.evaluate with subprotocol selection, an
-// origin check and permessage-deflate negotiation, as WebSocket.upgrade calls it.
+// origin check and permessage-deflate negotiation, as WebSocket.upgrade calls it, and the
+// OriginPolicy verdicts (Origin and Host) every upgrading route and POST endpoint applies.
 //
 // The first input byte picks which of the usual upgrade fields the harness writes before the
 // fuzzed bytes (a bit each), so most inputs reach the extension and subprotocol parsers instead
@@ -54,6 +55,15 @@ func handshake(_ head: HTTPRequestHead, pick: UInt8) {
         check([400, 403, 426].contains(status.code), "status \(status.code)")
         check(!reason.isEmpty, "empty reason")
     }
+    // The origin rule every upgrading route (and POST /send, Engine.IO) applies first: it reads
+    // Origin and Host as borrowed bytes; its verdicts must agree with each other.
+    let own = OriginPolicy.sameOrigin.verdict(head)
+    let listed = OriginPolicy(allowing: ["http://example.com", "https://app.example"]).verdict(head)
+    let any = OriginPolicy.any.verdict(head)
+    check((own == .noOrigin) == (head.value(of: "origin") == nil), "no-Origin verdict without an Origin check")
+    check(own != .allowedCrossOrigin, "the same-origin policy allowed a cross origin")
+    check(own == .refused ? listed != .sameOrigin && any == .allowedCrossOrigin : listed == own && any == own,
+          "policies disagree: \(own) \(listed) \(any)")
     // The upgrade path also reads these as text: neither may trap, whatever the bytes.
     for field in head.headers {
         _ = WebSocketHandshake.negotiateDeflate(field.value.string)
