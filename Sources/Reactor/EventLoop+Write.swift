@@ -179,7 +179,10 @@ extension EventLoop {
     /// array: no allocation per send. (A subscriber with bytes queued already is behind: its send
     /// joins the queue instead, for EPOLLOUT.)
     private func deferSend(_ slot: UnsafeMutablePointer<Slot>, _ c: Connection, _ bytes: SharedBytes) {
-        s.pointee.deferredSends.append(DeferredSend(bytes: bytes, previous: slot.pointee.deferredLast))
+        let last = slot.pointee.deferredLast
+        let before = last >= 0 ? s.pointee.deferredSends[Int(last)].chainBytes : 0
+        s.pointee.deferredSends.append(DeferredSend(bytes: bytes, previous: last,
+                                                    chainBytes: Int32(clamping: Int(before) + bytes.count)))
         slot.pointee.deferredLast = Int32(s.pointee.deferredSends.count - 1)
         if !slot.pointee.flags.contains(.flushPending) {
             slot.pointee.flags.insert(.flushPending)
@@ -293,12 +296,8 @@ extension EventLoop {
 
     func bufferedAmount(_ c: Connection) -> Int {
         guard let slot = liveSlot(c) else { return 0 }
-        var deferred = 0
-        var i = slot.pointee.deferredLast
-        while i >= 0 {
-            deferred += s.pointee.deferredSends[Int(i)].bytes.count
-            i = s.pointee.deferredSends[Int(i)].previous
-        }
+        let last = slot.pointee.deferredLast
+        let deferred = last >= 0 ? Int(s.pointee.deferredSends[Int(last)].chainBytes) : 0
         return slot.pointee.queue.byteCount + deferred + (s.pointee.corkFD == c.fd ? s.pointee.corkPendingBytes : 0)
     }
 

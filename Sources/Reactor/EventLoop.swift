@@ -89,6 +89,9 @@ struct LoopState: ~Copyable {
 struct DeferredSend {
     let bytes: SharedBytes
     let previous: Int32
+    /// Bytes of this send and every one before it in its connection's chain, so that
+    /// `bufferedAmount` is O(1): a slow-consumer rule reads it on every send of a burst.
+    let chainBytes: Int32
 }
 
 /// A single-threaded epoll reactor.

@@ -20,6 +20,8 @@ func median(_ values: [Double]) -> Double {
 
 /// 1385306.3 -> "1,385,306"
 func grouped(_ value: Double) -> String {
+    // A run that delivered nothing has no cost per delivery: say so rather than trap.
+    guard value.isFinite else { return "n/a" }
     let digits = String(Int(value.rounded()))
     var out = ""
     for (i, ch) in digits.reversed().enumerated() {
@@ -31,7 +33,7 @@ func grouped(_ value: Double) -> String {
 
 func fixed(_ value: Double, _ decimals: Int) -> String { String(format: "%.\(decimals)f", value) }
 
-func percent(_ fraction: Double) -> String { "\(Int((fraction * 100).rounded()))%" }
+func percent(_ fraction: Double) -> String { fraction.isFinite ? "\(Int((fraction * 100).rounded()))%" : "n/a" }
 
 /// A markdown table; the first column is left-aligned, the rest right-aligned (numbers).
 func markdownTable(_ header: [String], _ rows: [[String]]) -> String {

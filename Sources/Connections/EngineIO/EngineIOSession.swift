@@ -161,7 +161,7 @@ public final class EngineIOSession {
 
     /// The slow-consumer rule on the WebSocket transport: the connection's queue is the session's.
     private func checkBacklog(_ ws: WebSocket) {
-        let backlog = ws.bufferedAmount
+        let backlog = ws.bufferedAmount  // O(1): read on every send of a broadcast burst
         guard backlog > configuration.maxQueuedBytes, state == .open else { return }
         server.log("session \(id): \(backlog) bytes queued for a client that does not read (limit \(configuration.maxQueuedBytes)): closing as a slow consumer")
         // As a pub/sub room's `.disconnect` policy closes its subscribers (1008, with the reason).
