@@ -12,14 +12,7 @@ final class WebSocketMessageBudgetTests: XCTestCase {
         var input = bytes
         let consumed = input.withUnsafeMutableBytes { buffer in
             endpoint.process(buffer) { event in
-                switch event {
-                case .text(let b): seen.append(.text(String(decoding: b, as: UTF8.self)))
-                case .binary(let b): seen.append(.binary(Array(b)))
-                case .ping(let b): seen.append(.ping(Array(b)))
-                case .pong(let b): seen.append(.pong(Array(b)))
-                case .close(let code, let reason): seen.append(.close(code.rawValue, String(decoding: reason, as: UTF8.self)))
-                case .failure(let code, _): seen.append(.failure(code.rawValue))
-                }
+                seen.append(Seen(event))
             }
         }
         XCTAssertEqual(consumed, bytes.count, "whole frames are consumed")

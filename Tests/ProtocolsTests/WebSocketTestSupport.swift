@@ -3,6 +3,18 @@ import Protocols
 /// Everything an endpoint reported, with payloads copied out.
 enum Seen: Equatable {
     case text(String), binary([UInt8]), ping([UInt8]), pong([UInt8]), close(UInt16, String), failure(UInt16)
+
+    /// An owned copy of an endpoint event (its payload is borrowed only for the callback).
+    init(_ event: WebSocketEvent) {
+        switch event {
+        case .text(let b): self = .text(String(decoding: b, as: UTF8.self))
+        case .binary(let b): self = .binary(Array(b))
+        case .ping(let b): self = .ping(Array(b))
+        case .pong(let b): self = .pong(Array(b))
+        case .close(let code, let reason): self = .close(code.rawValue, String(decoding: reason, as: UTF8.self))
+        case .failure(let code, _): self = .failure(code.rawValue)
+        }
+    }
 }
 
 /// Feeds `input` to a server endpoint in pieces split at `splits`, keeping unconsumed bytes the
@@ -20,14 +32,7 @@ func runEndpoint(_ input: [UInt8], splits: [Int] = [], limits: WebSocketLimits =
         start = end
         let consumed = pending.withUnsafeMutableBytes { buffer in
             endpoint.process(buffer) { event in
-                switch event {
-                case .text(let b): seen.append(.text(String(decoding: b, as: UTF8.self)))
-                case .binary(let b): seen.append(.binary(Array(b)))
-                case .ping(let b): seen.append(.ping(Array(b)))
-                case .pong(let b): seen.append(.pong(Array(b)))
-                case .close(let code, let reason): seen.append(.close(code.rawValue, String(decoding: reason, as: UTF8.self)))
-                case .failure(let code, _): seen.append(.failure(code.rawValue))
-                }
+                seen.append(Seen(event))
             }
         }
         pending.removeFirst(consumed)
