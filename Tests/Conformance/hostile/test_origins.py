@@ -71,3 +71,16 @@ def test_allow_origin_widens_the_rule_with_cors_answers():
         s, status, _, _ = upgrade("/chat", EVIL, port=server.port)
         s.close()
         assert status == 101
+
+
+def test_a_preflight_echoes_requested_headers_only_as_a_well_formed_line():
+    """The preflight answer repeats Access-Control-Request-Headers: whatever a peer puts there
+    (long, odd bytes, many fields) comes back as one header line or the request is refused."""
+    with Server("--allow-origin", "https://app.example") as server, server.judge(budget_mib=8):
+        app = b"Origin: https://app.example\r\n"
+        for asked in (b"x-a, x-b" * 1000, b"\x01\x7f\xff", b"a" * 15000, b""):
+            status, data = polling(b"OPTIONS", app, server.port, b"Access-Control-Request-Headers: " + asked + b"\r\n")
+            assert status in (204, 400, 431), status
+            if status == 204:
+                head = data.split(b"\r\n\r\n", 1)[0]
+                assert all(b"\x00" not in line and b"\r" not in line for line in head.split(b"\r\n"))
