@@ -8,9 +8,10 @@ struct StartupError: Error {
     let message: String
 }
 
-/// Sets up one loop: its protocol handlers and its own listeners (several loops share a port
-/// through SO_REUSEPORT). Runs on that loop's thread.
-func serve(on loop: EventLoop, index: Int, port: UInt16, options: Options, log: Log, relay: (any HubRelay)?) throws(StartupError) -> [Listener] {
+/// Sets up one loop of the service: its protocol handlers and its own listeners (the service puts
+/// every loop on the same port). Runs on that loop's thread.
+func serve(_ context: ServiceLoop, options: Options, log: Log) throws(StartupError) {
+    let port = options.port
     let makeHandler: (Connection) -> any ConnectionHandler
     switch options.mode {
     case .tcpEcho:
@@ -21,7 +22,7 @@ func serve(on loop: EventLoop, index: Int, port: UInt16, options: Options, log: 
         limits.maxMessageSize = options.maxMessageSize
         limits.maxFrameSize = options.maxMessageSize
         limits.incompleteMessageBudget = options.webSocketMessageBudget
-        let web = makeWebDemo(loop: loop, log: log, options: options, webSocketLimits: limits, relay: relay, loopIndex: index)
+        let web = makeWebDemo(loop: context.loop, log: log, options: options, webSocketLimits: limits, pubsub: context.pubsub)
         makeHandler = { c in web.makeHandler(for: c) }
     }
 
@@ -31,7 +32,7 @@ func serve(on loop: EventLoop, index: Int, port: UInt16, options: Options, log: 
     for host in options.hosts {
         do {
             let address = try SocketAddress(ip: host, port: bound.first.map { $0.address.port } ?? port)
-            bound.append(try loop.listen(on: address, reusePort: (options.threads ?? EventLoopGroup.availableCores) > 1, v6Only: true, makeHandler: makeHandler))
+            bound.append(try context.listen(on: address, makeHandler: makeHandler))
         } catch {
             // Loopback IPv6 may be disabled on a machine; one working default address is enough.
             if options.hostGiven || host == options.hosts.first {
@@ -44,35 +45,13 @@ func serve(on loop: EventLoop, index: Int, port: UInt16, options: Options, log: 
             log(.debug, "not listening on \(host): \(error)")
         }
     }
-    return bound
-}
-
-/// Runs `body` on another loop and waits for its result (start-up only: it blocks this thread).
-func runAndWait<T: Sendable>(on handle: EventLoopHandle, _ body: @escaping @Sendable (EventLoop) -> T) -> T {
-    let box = WaitBox<T>()
-    handle.execute { loop in
-        box.value = body(loop)
-        sem_post(&box.done)
-    }
-    while sem_wait(&box.done) != 0 {}
-    return box.value!
-}
-
-/// A result handed from another loop's thread; the semaphore orders the write before the read.
-private final class WaitBox<T>: @unchecked Sendable {
-    var value: T?
-    var done = sem_t()
-    init() { sem_init(&done, 0, 0) }
-    deinit { sem_destroy(&done) }
 }
 
 /// The relay that gives each room one sequence and carries Socket.IO broadcasts: through Redis with
 /// `--redis` (across processes, and across this process's loops), else across loops when there
 /// are several, else none.
-func makeRelay(options: Options, handles: [EventLoopHandle], log: Log) throws(StartupError) -> (any HubRelay)? {
-    guard let endpoint = options.redis else {
-        return handles.count > 1 ? LoopGroupRelay(handles: handles) : nil
-    }
+func makeRelay(options: Options, log: Log) throws(StartupError) -> Service.Relay {
+    guard let endpoint = options.redis else { return .acrossLoops }
     guard options.mode == .web else { throw StartupError(message: "--redis shares chat rooms; it has no use with --tcp") }
     let address: SocketAddress
     do {
@@ -84,7 +63,9 @@ func makeRelay(options: Options, handles: [EventLoopHandle], log: Log) throws(St
     // The relay remembers the order of twice the rooms a loop keeps a history of (`--max-rooms`).
     var configuration = RedisRelay.Configuration()
     configuration.maxRooms = 2 * options.pubsub.maxRooms
-    return RedisRelay(handles: handles, endpoint: endpoint, address: address, configuration: configuration) { level, line in
-        log(level == .warning ? .warn : .info, line)
+    return .custom { [configuration] handles in
+        RedisRelay(handles: handles, endpoint: endpoint, address: address, configuration: configuration) { level, line in
+            log(level == .warning ? .warn : .info, line)
+        }
     }
 }

@@ -3,7 +3,7 @@ import Protocols
 import Reactor
 
 /// The web demo's routes on one HTTP server.
-func makeWebDemo(loop: EventLoop, log: Log, options: Options, webSocketLimits: WebSocketLimits, relay: (any HubRelay)?, loopIndex: Int) -> HTTPServer {
+func makeWebDemo(loop: EventLoop, log: Log, options: Options, webSocketLimits: WebSocketLimits, pubsub: PubSub) -> HTTPServer {
     let router = HTTPRouter()
 
     // Counts by transport for /metrics, and the rate-limited log of connection errors.
@@ -38,9 +38,8 @@ func makeWebDemo(loop: EventLoop, log: Log, options: Options, webSocketLimits: W
         res.respond(contentType: "application/octet-stream", body: req.body)
     }
 
-    // One hub per loop; with several loops the relay gives each room one sequence across them.
-    let pubsub = PubSub(loop: loop, limits: options.pubsub)
-    relay?.register(pubsub, index: loopIndex)
+    // The loop's hub, from the service: with several loops its relay gives each room one
+    // sequence across them.
     Chat(pubsub: pubsub, webSocket: wsConfiguration, metrics: metrics,
          sseSlowConsumer: .dropOldest(maxPending: options.ssePending, maxPendingBytes: options.ssePendingBytes)).install(on: router)
     metrics.install(on: router, pubsub: pubsub)

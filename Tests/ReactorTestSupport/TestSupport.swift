@@ -26,15 +26,8 @@ public func onLoop<T: Sendable>(_ thread: EventLoopThread, _ body: @escaping @Se
 
 /// Runs `body` on the loop behind `handle` and waits for its result.
 public func onLoop<T: Sendable>(_ handle: EventLoopHandle, _ body: @escaping @Sendable (EventLoop) -> T) -> T {
-    let result = Shared<T?>(nil)
-    let done = DispatchSemaphore(value: 0)
-    handle.execute { loop in
-        let value = body(loop)
-        result.with { $0 = value }
-        done.signal()
-    }
-    done.wait()
-    return result.get!
+    guard let value = handle.runAndWait(body) else { fatalError("the loop had closed before the test's work ran") }
+    return value
 }
 
 /// Starts a loop on its own thread listening on 127.0.0.1 (a free port) with the given handlers.
