@@ -51,7 +51,7 @@ final class DemoMetrics {
 
     init(loop: EventLoop, log: Log) {
         self.loop = loop
-        self.errors = RateLimitedLog(log: log, level: .warn, loop: loop)
+        self.errors = RateLimitedLog(sink: log, level: .warning, loop: loop)
         counters = .allocate(capacity: 1)
         counters.initialize(to: DemoCounters())
     }

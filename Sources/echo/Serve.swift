@@ -65,7 +65,7 @@ func makeRelay(options: Options, log: Log) throws(StartupError) -> Service.Relay
     configuration.maxRooms = 2 * options.pubsub.maxRooms
     return .custom { [configuration] handles in
         RedisRelay(handles: handles, endpoint: endpoint, address: address, configuration: configuration) { level, line in
-            log(level == .warning ? .warn : .info, line)
+            log(level == .warning ? .warning : .info, line)
         }
     }
 }

@@ -44,7 +44,7 @@ func installSocketIODemo(on router: HTTPRouter, loop: EventLoop, options: Option
     configuration.maxRoomsPerSocket = options.maxRoomsPerSocket
     configuration.maxRoomNameBytes = options.maxRoomNameBytes
     let io = SocketIOServer(loop: loop, configuration: configuration)
-    io.errorLog = { line in log(.debug, "socket.io: \(line)") }
+    io.log = RateLimitedLog(sink: log, level: .debug, label: "socket.io: ", loop: loop)
     for name in ["/", "/chat", "/custom"] {
         io.of(name).on("connection") { socket in SocketIODemo.connected(socket) }
     }
@@ -52,7 +52,7 @@ func installSocketIODemo(on router: HTTPRouter, loop: EventLoop, options: Option
     io.install(on: router, path: "/socket.io/")
 
     let raw = EngineIOServer(loop: loop, configuration: engine)
-    raw.errorLog = { line in log(.debug, "engine.io: \(line)") }
+    raw.log = RateLimitedLog(sink: log, level: .debug, label: "engine.io: ", loop: loop)
     let echo = EngineIOEcho()
     raw.onConnection = { session in session.delegate = echo }
     raw.install(on: router, path: "/engine.io/")

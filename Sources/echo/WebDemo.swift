@@ -52,7 +52,7 @@ func makeWebDemo(loop: EventLoop, log: Log, options: Options, webSocketLimits: W
     // Engine.IO answers an oversized POST itself (413, and the session closes).
     http.limits.maxBodyLength = max(http.limits.maxBodyLength, options.maxPayload)
     let server = HTTPServer(loop: loop, router: router, configuration: http)
-    server.errorLog = { line in metrics.errors(line) }
+    server.log = metrics.errors   // one budget for the HTTP server's lines and the WebSocket closes
     return server
 }
 

@@ -7,13 +7,13 @@ switch Options.parse(Array(CommandLine.arguments.dropFirst())) {
 case .success(let o): options = o
 case .failure(let e):
     if let message = e.message {
-        writeLine("echo: \(message)\n\(Options.usage)", to: 2)
+        writeLogLine("echo: \(message)\n\(Options.usage)", to: 2)
         exit(2)
     }
-    writeLine(Options.usage, to: 1)
+    writeLogLine(Options.usage, to: 1)
     exit(0)
 }
-let log = Log(level: options.logLevel)
+let log = LogSink.standardError(level: options.logLevel)
 
 // A server wants every descriptor it is allowed: raise the soft limit to the hard one.
 var descriptorLimit = rlimit()
@@ -57,9 +57,9 @@ service.onTerminationSignal = { signal in
 let bound = service.listeners[0]
 let what = options.mode == .tcpEcho ? "TCP echo" : "web demo"
 let loops = service.handles.count > 1 ? " on \(service.handles.count) loops" : ""
-writeLine("echo: \(what) listening on \(bound.map { $0.address.description }.joined(separator: ", "))\(loops)", to: 1)
+writeLogLine("echo: \(what) listening on \(bound.map { $0.address.description }.joined(separator: ", "))\(loops)", to: 1)
 if options.mode == .web, let port = bound.first?.address.port {
-    writeLine(startupBanner(hosts: options.hosts, port: port), to: 1)
+    writeLogLine(startupBanner(hosts: options.hosts, port: port), to: 1)
 }
 service.run()
 log(.info, "stopped")

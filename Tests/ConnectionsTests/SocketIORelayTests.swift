@@ -37,7 +37,7 @@ final class SocketIORelayTests: XCTestCase {
                     var configuration = SocketIOConfiguration()
                     configuration.engine.pingInterval = .seconds(60)
                     let io = SocketIOServer(loop: loop, configuration: configuration)
-                    io.errorLog = { [errors] line in errors.with { $0.append(line) } }
+                    io.log.sink = LogSink(level: .debug) { [errors] _, line in errors.with { $0.append(line) } }
                     io.of("/chat").on("connection") { socket in Self.demo(socket) }
                     io.relayBroadcasts(through: hub)
                     io.install(on: router)

@@ -15,8 +15,10 @@ public final class EngineIOServer {
     public let configuration: EngineIOConfiguration
     /// Called for every new session, before its first packet is read: set its delegate here.
     public var onConnection: ((EngineIOSession) -> Void)?
-    /// Called with one line per rejected request or failed session.
-    public var errorLog: ((String) -> Void)?
+    /// One line per rejected request or failed session, at `.info` (a client that goes away or
+    /// misbehaves is routine for a public endpoint), rate-limited per loop. Set `log.sink` to
+    /// route them elsewhere (default: standard error), or share one `RateLimitedLog`.
+    public var log: RateLimitedLog
     /// Wire encodings made by shared messages (`EngineIOMessage`) created with these counters.
     public let counters = EngineIOCounters()
 
@@ -27,6 +29,7 @@ public final class EngineIOServer {
     public init(loop: EventLoop, configuration: EngineIOConfiguration = EngineIOConfiguration()) {
         self.loop = loop
         self.configuration = configuration
+        self.log = RateLimitedLog(sink: .standardError(), level: .info, label: "engine.io: ", loop: loop)
         scratch.reserveCapacity(4096)
     }
 
@@ -151,12 +154,5 @@ public final class EngineIOServer {
 
     func respondError(_ error: EngineIORequestError, _ res: HTTPResponder) {
         res.respond(HTTPStatus(code: error.statusCode), contentType: "application/json", body: error.body)
-    }
-
-    /// Every line of `errorLog` (Engine.IO's and Socket.IO's) passes here or through
-    /// `SocketIOServer.log`: escaped and capped once, whole (`LogText`).
-    func log(_ line: @autoclosure () -> String) {
-        guard let errorLog else { return }
-        errorLog(LogText.escape(line(), limit: LogText.lineLimit))
     }
 }

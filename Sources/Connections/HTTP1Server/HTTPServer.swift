@@ -16,8 +16,10 @@ public final class HTTPServer {
     public let loop: EventLoop
     public let router: HTTPRouter
     public let configuration: HTTPServerConfiguration
-    /// Called with one line per rejected request or failed response (peer, status, reason).
-    public var errorLog: ((String) -> Void)?
+    /// One line per rejected request or failed response (peer, status, reason), at `.warning`,
+    /// rate-limited per loop. Set `log.sink` to route them elsewhere (default: standard error),
+    /// or share one `RateLimitedLog` among components.
+    public var log: RateLimitedLog
 
     let headerTable: HTTPHeaderTable
     let scratch: UnsafeMutableRawBufferPointer
@@ -28,6 +30,7 @@ public final class HTTPServer {
 
     public init(loop: EventLoop, router: HTTPRouter, configuration: HTTPServerConfiguration = HTTPServerConfiguration()) {
         self.loop = loop
+        self.log = RateLimitedLog(sink: .standardError(), level: .warning, label: "http: ", loop: loop)
         self.router = router
         self.configuration = configuration
         self.headerTable = HTTPHeaderTable(capacity: configuration.limits.maxHeaderCount)
@@ -60,13 +63,6 @@ public final class HTTPServer {
 
     func withDate<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
         date.pointee.withBytes(body)
-    }
-
-    /// Every line of `errorLog` passes here: escaped and capped once, whole (`LogText`), since
-    /// a line may name what a peer sent (a reason, a value).
-    func log(_ line: @autoclosure () -> String) {
-        guard let errorLog else { return }
-        errorLog(LogText.escape(line(), limit: LogText.lineLimit))
     }
 
     func connectionDidClose(_ reason: CloseReason) {

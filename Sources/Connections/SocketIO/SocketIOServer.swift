@@ -43,9 +43,10 @@ public final class SocketIOServer {
     public let loop: EventLoop
     public let configuration: SocketIOConfiguration
     public let engine: EngineIOServer
-    /// Called with one line per rejected packet or failed client.
-    public var errorLog: ((String) -> Void)? {
-        didSet { engine.errorLog = errorLog }
+    /// One line per rejected packet or failed client: the engine's log, shared by both layers.
+    public var log: RateLimitedLog {
+        get { engine.log }
+        set { engine.log = newValue }
     }
     private var namespaces: [String: SocketIONamespace] = [:]
     /// The hub whose relay carries broadcasts to the servers of other loops and processes.
@@ -55,6 +56,7 @@ public final class SocketIOServer {
         self.loop = loop
         self.configuration = configuration
         self.engine = EngineIOServer(loop: loop, configuration: configuration.engine)
+        engine.log = RateLimitedLog(sink: .standardError(), level: .info, label: "socket.io: ", loop: loop)
         // The main namespace always exists, as in the reference server.
         namespaces["/"] = SocketIONamespace(name: "/", server: self)
         // Strong: the engine (kept by the router) keeps the Socket.IO layer alive with it.
@@ -112,10 +114,4 @@ public final class SocketIOServer {
 
     /// A broadcast to a room of the main namespace.
     public func to(_ room: String) -> SocketIOBroadcast { sockets.to(room) }
-
-    /// Escaped and capped once, whole (`LogText`): a line may name a relayed namespace.
-    func log(_ line: @autoclosure () -> String) {
-        guard let errorLog else { return }
-        errorLog(LogText.escape(line(), limit: LogText.lineLimit))
-    }
 }

@@ -1,3 +1,4 @@
+import Protocols
 import Reactor
 
 /// Lines about misbehaving peers, through a token bucket: `burst` lines at once, then `perSecond`
@@ -5,10 +6,14 @@ import Reactor
 /// it (each line is a write(2)). Lines over the budget are only counted; once a second, while
 /// there are any, one summary line says how many were left out.
 ///
-/// One per loop, used on that loop's thread only: with several loops the budget is per loop.
-final class RateLimitedLog {
-    private let log: Log
-    private let level: LogLevel
+/// One per loop and component, used on that loop's thread only: with several loops the budget is
+/// per loop. Every line is escaped and capped whole (`LogText`): lines name what peers sent.
+public final class RateLimitedLog {
+    /// Where the lines go (change it at any time).
+    public var sink: LogSink
+    public let level: LogLevel
+    /// Put in front of every line (`"http: "`), so a shared sink can tell components apart.
+    public let label: String
     private let loop: EventLoop
     private let perSecond: Double
     private let burst: Double
@@ -16,12 +21,13 @@ final class RateLimitedLog {
     private var refilledAt: UInt64
     private var suppressed = 0
     private var summaryTimer: TimerID?
-    /// Lines left out since the start, for `/metrics`.
-    private(set) var suppressedTotal: UInt64 = 0
+    /// Lines left out since the start, for metrics.
+    public private(set) var suppressedTotal: UInt64 = 0
 
-    init(log: Log, level: LogLevel, loop: EventLoop, perSecond: Double = 10, burst: Double = 20) {
-        self.log = log
+    public init(sink: LogSink, level: LogLevel, label: String = "", loop: EventLoop, perSecond: Double = 10, burst: Double = 20) {
+        self.sink = sink
         self.level = level
+        self.label = label
         self.loop = loop
         self.perSecond = perSecond
         self.burst = burst
@@ -33,16 +39,15 @@ final class RateLimitedLog {
         if let summaryTimer { loop.cancel(summaryTimer) }
     }
 
-    func callAsFunction(_ message: @autoclosure () -> String) {
-        // A line the level hides costs nothing, not even its text.
-        guard level <= log.level else { return }
+    public func callAsFunction(_ message: @autoclosure () -> String) {
+        guard sink.isEnabled(level) else { return }
         // The loop's clock is read once per iteration: a flood within one iteration shares it.
         let now = loop.now
         tokens = min(burst, tokens + Double(now &- refilledAt) / 1e9 * perSecond)
         refilledAt = now
         if tokens >= 1 {
             tokens -= 1
-            log(level, message())
+            sink(level, label + LogText.escape(message(), limit: LogText.lineLimit))
             return
         }
         suppressed += 1
@@ -57,6 +62,6 @@ final class RateLimitedLog {
         guard suppressed > 0 else { return }
         let n = suppressed
         suppressed = 0
-        log(level, "\(n) similar line\(n == 1 ? "" : "s") suppressed (more than \(Int(perSecond)) a second)")
+        sink(level, "\(label)\(n) similar line\(n == 1 ? "" : "s") suppressed (more than \(Int(perSecond)) a second)")
     }
 }
