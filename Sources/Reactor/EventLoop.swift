@@ -83,6 +83,11 @@ struct LoopState: ~Copyable {
     /// stdout, stderr, the epoll instance, the eventfd and a signalfd take the low numbers, so a
     /// smaller table could hold next to no connections.
     static let minimumSlots = 16
+
+    /// Jobs of Swift concurrency run per iteration at most (`runLocalJobs`): enough that a burst
+    /// of resumed tasks finishes in one iteration, few enough (~ a millisecond of small jobs) that
+    /// a task which keeps yielding cannot keep the loop from its sockets.
+    static let jobsPerIteration = 1024
 }
 
 /// A shared send waiting for the end of the iteration, and the one before it to the same connection.
@@ -148,6 +153,7 @@ public final class EventLoop {
             tailPool: TailPool(largest: configuration.receiveBufferSize, maxPooledBytes: configuration.tailPoolBytes)))
         self.backend = backend
         self.handle = EventLoopHandle(wakeFD: wakeFD)
+        handle.loop = self
         do throws(SystemError) {
             try register(wakeFD, kind: .wakeup, interest: .read)
         } catch {
@@ -193,6 +199,7 @@ public final class EventLoop {
         }
         fireExpiredTimers()
         if !s.pointee.redeliveries.isEmpty { runRedeliveries() }
+        if !handle.localJobs.pointee.isEmpty { runLocalJobs() }
         if !s.pointee.deferredFlushes.isEmpty { flushDeferredSends() }
         s.pointee.statistics.recordIteration(nanoseconds: Sys.monotonicNanoseconds() &- woke)
         return !s.pointee.stopRequested
@@ -263,7 +270,7 @@ public final class EventLoop {
             let (seconds, attoseconds) = limit.components
             wait = max(0, seconds * 1000 + attoseconds / 1_000_000_000_000_000)
         }
-        if handle.hasPendingWork || !s.pointee.redeliveries.isEmpty { return 0 }
+        if handle.hasPendingWork || !s.pointee.redeliveries.isEmpty || !handle.localJobs.pointee.isEmpty { return 0 }
         if let wake = s.pointee.wheel.nextWakeTick() {
             let nowNs = Sys.monotonicNanoseconds()
             s.pointee.nowNanoseconds = nowNs
@@ -304,6 +311,7 @@ public final class EventLoop {
         case .listener:
             acceptConnections(listenerFD: fd)
         case .wakeup:
+            s.pointee.statistics.wakeups += 1
             handle.drain(into: self)
         case .signal:
             handleSignal(fd)

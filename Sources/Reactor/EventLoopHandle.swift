@@ -9,6 +9,8 @@ import Synchronization
 /// per-event path, only when the wake-up fires. This is the type's whole reason to be
 /// `@unchecked Sendable`: every mutable field is behind `state`'s mutex, and `wakeFD` is owned
 /// by this object (closed in `deinit`), so a late `execute` can never write to a reused descriptor.
+/// The handle is also the loop's executor (`EventLoopHandle+Executor`): `localJobs` is touched
+/// only on the loop's own thread (`ownerThread`, fixed at creation), which is checked first.
 public final class EventLoopHandle: @unchecked Sendable {
     public typealias Work = @Sendable (EventLoop) -> Void
 
@@ -23,11 +25,31 @@ public final class EventLoopHandle: @unchecked Sendable {
     /// A lock-free hint read by the loop before it sleeps; the mutex-protected queue is the truth.
     private let hasWork = Atomic<Bool>(false)
 
+    /// The thread the loop was made on, and runs on.
+    let ownerThread: pthread_t
+    /// Jobs enqueued on the loop's own thread: run in the same iteration, no lock, no eventfd.
+    let localJobs: UnsafeMutablePointer<LocalJobQueue>
+    /// The loop, for code already on its thread (`assumeIsolated`). Written once by the loop
+    /// on its thread before the handle is shared; read only on that thread. Weak: the loop owns
+    /// the handle, and the handle outlives it.
+    weak var loop: EventLoop?
+
+    /// Made by the loop, on the loop's thread.
     init(wakeFD: Int32) {
         self.wakeFD = wakeFD
+        self.ownerThread = pthread_self()
+        self.localJobs = .allocate(capacity: 1)
+        localJobs.initialize(to: LocalJobQueue())
     }
 
-    deinit { Sys.close(wakeFD) }
+    deinit {
+        Sys.close(wakeFD)
+        localJobs.deinitialize(count: 1)
+        localJobs.deallocate()
+    }
+
+    /// Whether the caller runs on the loop's thread.
+    public var isOnLoopThread: Bool { pthread_equal(pthread_self(), ownerThread) != 0 }
 
     /// Runs `work` on the loop's thread. Returns false (and drops `work`) if the loop has closed.
     @discardableResult
@@ -74,5 +96,6 @@ public final class EventLoopHandle: @unchecked Sendable {
             s.closed = true
             s.pending.removeAll()
         }
+        localJobs.pointee.close()
     }
 }

@@ -1,0 +1,110 @@
+import Glibc
+import Reactor
+import ReactorTestSupport
+import XCTest
+
+/// The loop as an executor: actors and tasks on the loop's thread.
+final class ExecutorTests: XCTestCase {
+    /// An actor whose executor is the loop runs on the loop's thread, from a caller elsewhere.
+    func testAnActorOnTheLoopRunsOnItsThread() async throws {
+        let thread = try EventLoopThread()
+        let counter = LoopCounter(handle: thread.handle)
+        for _ in 0..<100 { await counter.increment() }
+        let (value, onLoop) = await counter.snapshot()
+        XCTAssertEqual(value, 100)
+        XCTAssertTrue(onLoop, "the actor's code ran on the loop's thread")
+        XCTAssertFalse(thread.handle.isOnLoopThread, "the test itself is elsewhere")
+        thread.stopAndJoin()
+    }
+
+    /// A task preferring the loop runs there, and so does what it awaits on the loop's actors.
+    func testATaskWithTheLoopAsExecutorPreferenceRunsThere() async throws {
+        let thread = try EventLoopThread()
+        let handle = thread.handle
+        let onLoop = await Task(executorPreference: handle) { handle.isOnLoopThread }.value
+        XCTAssertTrue(onLoop)
+        thread.stopAndJoin()
+    }
+
+    /// A job enqueued on the loop's thread runs in the same iteration, without the eventfd: a
+    /// timer callback starts a task on the loop, and the task sees the same iteration number.
+    func testAJobFromTheLoopsOwnThreadRunsInTheSameIteration() throws {
+        let thread = try EventLoopThread()
+        let result = Shared<(started: UInt64, ran: UInt64, wakeupsBefore: UInt64, wakeupsAfter: UInt64)?>(nil)
+        let handle = thread.handle
+        handle.execute { loop in
+            loop.schedule(after: .milliseconds(5)) {
+                let started = loop.iterationCount
+                let wakeups = loop.statistics.wakeups
+                Task(executorPreference: handle) {
+                    handle.assumeIsolated { loop in
+                        result.with { $0 = (started, loop.iterationCount, wakeups, loop.statistics.wakeups) }
+                    }
+                }
+            }
+        }
+        XCTAssertTrue(eventually { result.get != nil })
+        let r = result.get!
+        XCTAssertEqual(r.ran, r.started, "ran in the iteration that enqueued it")
+        XCTAssertEqual(r.wakeupsAfter, r.wakeupsBefore, "no eventfd wake-up for a job from the loop's thread")
+        thread.stopAndJoin()
+    }
+
+    /// `assumeIsolated` works from a plain callback on the loop (checkIsolated), so callback code
+    /// can touch an actor that lives on the loop synchronously.
+    func testAssumeIsolatedWorksFromACallback() async throws {
+        let thread = try EventLoopThread()
+        let counter = LoopCounter(handle: thread.handle)
+        let done = Shared(false)
+        thread.handle.execute { loop in
+            loop.schedule(after: .milliseconds(1)) {
+                counter.assumeIsolated { $0.value += 41 }
+                done.with { $0 = true }
+            }
+        }
+        XCTAssertTrue(eventually { done.get })
+        await counter.increment()
+        let (value, _) = await counter.snapshot()
+        XCTAssertEqual(value, 42)
+        thread.stopAndJoin()
+    }
+
+    /// A task that keeps yielding does not starve the loop: timers still fire while it spins.
+    func testAYieldingTaskDoesNotStarveTheLoop() throws {
+        let thread = try EventLoopThread()
+        let ticks = Shared(0)
+        let stop = Shared(false)
+        let spins = Shared(0)
+        let handle = thread.handle
+        handle.execute { loop in
+            loop.scheduleRepeating(every: .milliseconds(2)) { ticks.with { $0 += 1 } }
+            Task(executorPreference: handle) {
+                while !stop.get {
+                    spins.with { $0 += 1 }
+                    await Task.yield()
+                }
+            }
+        }
+        XCTAssertTrue(eventually { ticks.get >= 10 }, "timers fired \(ticks.get) times while a task yielded \(spins.get) times")
+        stop.with { $0 = true }
+        XCTAssertGreaterThan(spins.get, 1000)
+        thread.stopAndJoin()
+    }
+}
+
+/// An actor that lives on a loop.
+private actor LoopCounter {
+    let handle: EventLoopHandle
+    var value = 0
+    var alwaysOnLoop = true
+    nonisolated var unownedExecutor: UnownedSerialExecutor { handle.asUnownedSerialExecutor() }
+
+    init(handle: EventLoopHandle) { self.handle = handle }
+
+    func increment() {
+        alwaysOnLoop = alwaysOnLoop && handle.isOnLoopThread
+        value += 1
+    }
+
+    func snapshot() -> (Int, Bool) { (value, alwaysOnLoop && handle.isOnLoopThread) }
+}
