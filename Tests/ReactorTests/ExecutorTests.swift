@@ -108,3 +108,56 @@ private actor LoopCounter {
 
     func snapshot() -> (Int, Bool) { (value, alwaysOnLoop && handle.isOnLoopThread) }
 }
+
+/// `submit`: the awaiting form of `execute`.
+final class SubmitTests: XCTestCase {
+    func testSubmitReturnsTheResultFromTheLoopsThread() async throws {
+        let thread = try EventLoopThread()
+        let handle = thread.handle
+        let (onLoop, connections) = try await handle.submit { loop in (handle.isOnLoopThread, loop.connectionCount) }
+        XCTAssertTrue(onLoop)
+        XCTAssertEqual(connections, 0)
+        thread.stopAndJoin()
+    }
+
+    func testSubmitRethrowsTheBodysError() async throws {
+        struct Refused: Error {}
+        let thread = try EventLoopThread()
+        do {
+            _ = try await thread.handle.submit { _ -> Int in throw Refused() }
+            XCTFail("no error")
+        } catch {
+            XCTAssertTrue(error is Refused, "\(error)")
+        }
+        thread.stopAndJoin()
+    }
+
+    /// Work given to a loop that has closed, or that closes with the work still queued, fails
+    /// with EventLoopClosedError instead of leaving the caller suspended.
+    func testSubmitToAClosedLoopThrows() async throws {
+        let thread = try EventLoopThread()
+        let handle = thread.handle
+        // Queued behind a stop: the loop closes with it still pending and drops it.
+        async let queued: Int = handle.submit { loop in
+            loop.stop()
+            return 1
+        }
+        let second: Result<Int, any Error> = await Result(catching: { try await handle.submit { _ in 2 } })
+        _ = try? await queued
+        thread.stopAndJoin()
+        do {
+            _ = try await handle.submit { _ in 3 }
+            XCTFail("a closed loop ran work")
+        } catch {
+            XCTAssertTrue(error is EventLoopClosedError, "\(error)")
+        }
+        // The second either ran before the stop took effect or was dropped: never hangs.
+        if case .failure(let e) = second { XCTAssertTrue(e is EventLoopClosedError, "\(e)") }
+    }
+}
+
+extension Result where Failure == any Error {
+    init(catching body: () async throws -> Success) async {
+        do { self = .success(try await body()) } catch { self = .failure(error) }
+    }
+}
