@@ -164,6 +164,7 @@ public final class EventLoop {
 
     deinit {
         close()
+        handle.loop = nil
         s.pointee.slots.deinitialize(count: s.pointee.initializedSlots)
         Sys.unmap(UnsafeMutableRawPointer(s.pointee.slots), s.pointee.slotTableBytes)
         s.pointee.receiveBuffer.deallocate()
