@@ -1,0 +1,255 @@
+/// A TCP connection for async code: an actor that lives on its loop (the loop is its executor),
+/// so its state is the loop's, and awaiting it from another task hops there.
+///
+///     let channel = try await TCPChannel.connect(to: address, on: loop.handle)
+///     try await channel.write("PING\r\n")
+///     for try await chunk in channel.inbound { ... }
+///
+/// Inbound bytes arrive as owned chunks (`[UInt8]`, one per read: an allocation each, the price
+/// of keeping them across an `await`; the callback API stays the zero-copy floor). The channel
+/// buffers at most `inboundHighWatermark` bytes the reader has not taken, then stops reading the
+/// socket until the reader is down to `inboundLowWatermark`: a slow consumer slows its peer
+/// through TCP, never grows memory. `write` suspends while the outbound queue is above the
+/// connection's high watermark, and resumes at the low one.
+///
+/// The peer's EOF ends `inbound` (after what was buffered) and closes the connection once what
+/// was written is flushed, as the callback API's default does. A connection that fails ends
+/// `inbound` by throwing `TCPChannelError.closed(reason)`; so does a `write` after the close.
+public actor TCPChannel {
+    public nonisolated let handle: EventLoopHandle
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { handle.asUnownedSerialExecutor() }
+    /// Buffered inbound bytes above which the socket is no longer read.
+    public nonisolated let inboundHighWatermark: Int
+    /// Buffered inbound bytes at or below which reading resumes.
+    public nonisolated let inboundLowWatermark: Int
+
+    /// The connection, by number: a `Connection` holds its (non-Sendable) loop, so the actor
+    /// keeps the Sendable fd and generation and rebuilds the handle on the loop's thread.
+    private var reference: ConnectionReference?
+    private var connection: Connection? {
+        reference.map { r in handle.assumeIsolated { loop in Connection(loop: loop, fd: r.fd, generation: r.generation) } }
+    }
+    private var opened = false
+    private var openWaiter: CheckedContinuation<Void, any Error>?
+    private var chunks = ChunkQueue()
+    private var readPaused = false
+    private var readWaiter: CheckedContinuation<[UInt8]?, any Error>?
+    private var writeWaiters: [CheckedContinuation<Void, any Error>] = []
+    /// Set once the connection has closed (or the peer's EOF arrived, for the reader).
+    private var closeReason: CloseReason?
+    private var inboundEnded = false
+
+    init(handle: EventLoopHandle, inboundHighWatermark: Int, inboundLowWatermark: Int) {
+        precondition(inboundLowWatermark >= 0 && inboundLowWatermark <= inboundHighWatermark,
+                     "the low watermark (\(inboundLowWatermark)) must be between 0 and the high one (\(inboundHighWatermark))")
+        self.handle = handle
+        self.inboundHighWatermark = inboundHighWatermark
+        self.inboundLowWatermark = inboundLowWatermark
+    }
+
+    /// The inbound bytes, chunk by chunk, until the peer's EOF (then the sequence ends) or a
+    /// failure (then it throws). One reader at a time.
+    public nonisolated var inbound: Inbound { Inbound(channel: self) }
+
+    /// The next inbound chunk, nil after the peer's EOF.
+    public func read() async throws -> [UInt8]? {
+        precondition(readWaiter == nil, "TCPChannel: two readers at once")
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[UInt8]?, any Error>) in
+                // Decided here, not before: the runtime may run this body as a job of its own,
+                // after callbacks that queued a chunk or ended the stream.
+                switch takeChunk() {
+                case .some(let result): continuation.resume(with: result)
+                case .none: readWaiter = continuation
+                }
+            }
+        } onCancel: {
+            handle.execute { [self] _ in self.assumeIsolated { $0.cancelRead() } }
+        }
+    }
+
+    /// What a read gets now, or nil when it must wait.
+    private func takeChunk() -> Result<[UInt8]?, any Error>? {
+        if let chunk = chunks.popFirst() {
+            resumeReadingIfDrained()
+            return .success(chunk)
+        }
+        if inboundEnded { return .success(nil) }
+        if let closeReason { return .failure(TCPChannelError.closed(closeReason)) }
+        return nil
+    }
+
+    /// Writes `bytes`; suspends while the outbound queue is above its high watermark.
+    public func write(_ bytes: [UInt8]) async throws {
+        guard let connection, closeReason == nil else { throw TCPChannelError.closed(closeReason ?? .local) }
+        _ = connection.send(bytes)
+        try await waitUntilWritable()
+    }
+
+    public func write(_ text: String) async throws {
+        try await write(Array(text.utf8))
+    }
+
+    /// Closes the connection after flushing what was written (`flush: false`: at once).
+    public func close(flush: Bool = true) {
+        connection?.close(reason: .local, flush: flush)
+    }
+
+    /// Where the connection goes (nil once closed).
+    public var peerAddress: SocketAddress? { connection?.peerAddress }
+
+    // MARK: Calls from the loop (through the handler, on the loop's thread)
+
+    func attach(_ reference: ConnectionReference) {
+        self.reference = reference
+    }
+
+    func didOpen() {
+        opened = true
+        openWaiter?.resume()
+        openWaiter = nil
+    }
+
+    /// Waits for an outbound connect to complete.
+    func waitUntilOpen() async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            // Decided inside the body (see `read`).
+            if opened {
+                continuation.resume()
+            } else if let closeReason {
+                continuation.resume(throwing: TCPChannelError.closed(closeReason))
+            } else {
+                openWaiter = continuation
+            }
+        }
+    }
+
+    func received(_ chunk: [UInt8]) {
+        if let waiter = readWaiter {
+            readWaiter = nil
+            waiter.resume(returning: chunk)
+            return
+        }
+        chunks.append(chunk)
+        if chunks.bytes > inboundHighWatermark, !readPaused, let connection {
+            readPaused = true
+            connection.pauseReading()
+        }
+    }
+
+    func receivedEOF() {
+        inboundEnded = true
+        if let waiter = readWaiter {
+            readWaiter = nil
+            waiter.resume(returning: nil)
+        }
+        connection?.close(reason: .peerClosed)
+    }
+
+    func writabilityChanged(_ isWritable: Bool) {
+        guard isWritable else { return }
+        let waiters = writeWaiters
+        writeWaiters.removeAll()
+        for w in waiters { w.resume() }
+    }
+
+    func closed(_ reason: CloseReason) {
+        reference = nil
+        closeReason = reason
+        if reason == .peerClosed { inboundEnded = true }
+        openWaiter?.resume(throwing: TCPChannelError.closed(reason))
+        openWaiter = nil
+        if let waiter = readWaiter {
+            readWaiter = nil
+            if inboundEnded { waiter.resume(returning: nil) } else { waiter.resume(throwing: TCPChannelError.closed(reason)) }
+        }
+        let waiters = writeWaiters
+        writeWaiters.removeAll()
+        for w in waiters { w.resume(throwing: TCPChannelError.closed(reason)) }
+    }
+
+    // MARK: Internals
+
+    private func waitUntilWritable() async throws {
+        guard let connection, !connection.isWritable else { return }
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            // Decided inside the body (see `read`).
+            if let closeReason {
+                continuation.resume(throwing: TCPChannelError.closed(closeReason))
+            } else if self.connection?.isWritable ?? true {
+                continuation.resume()
+            } else {
+                writeWaiters.append(continuation)
+            }
+        }
+    }
+
+    private func resumeReadingIfDrained() {
+        guard readPaused, chunks.bytes <= inboundLowWatermark, let connection else { return }
+        readPaused = false
+        connection.resumeReading()
+    }
+
+    private func cancelRead() {
+        guard let waiter = readWaiter else { return }
+        readWaiter = nil
+        waiter.resume(throwing: CancellationError())
+    }
+}
+
+/// Why a channel operation failed.
+public enum TCPChannelError: Error, Sendable, Equatable {
+    /// The connection is closed, for this reason (a connect that failed: `.connectFailed(errno)`).
+    case closed(CloseReason)
+}
+
+extension TCPChannel {
+    /// `TCPChannel.inbound`: chunks until EOF.
+    public struct Inbound: AsyncSequence, Sendable {
+        public typealias Element = [UInt8]
+        let channel: TCPChannel
+
+        public struct AsyncIterator: AsyncIteratorProtocol {
+            let channel: TCPChannel
+            public mutating func next() async throws -> [UInt8]? { try await channel.read() }
+        }
+
+        public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(channel: channel) }
+    }
+}
+
+/// Owned chunks waiting for the reader, and their byte total.
+struct ChunkQueue {
+    private var items: [[UInt8]] = []
+    private var head = 0
+    private(set) var bytes = 0
+
+    mutating func append(_ chunk: [UInt8]) {
+        items.append(chunk)
+        bytes += chunk.count
+    }
+
+    mutating func popFirst() -> [UInt8]? {
+        guard head < items.count else { return nil }
+        let chunk = items[head]
+        items[head] = []
+        head += 1
+        bytes -= chunk.count
+        if head == items.count {
+            items.removeAll(keepingCapacity: true)
+            head = 0
+        }
+        return chunk
+    }
+}
+
+/// A connection by number (Sendable), for actors on the loop.
+struct ConnectionReference: Sendable {
+    let fd: Int32
+    let generation: UInt32
+
+    init(_ connection: Connection) {
+        fd = connection.fd
+        generation = connection.generation
+    }
+}
