@@ -37,7 +37,7 @@ public final class LoopGroupRelay: PubSubRelay, @unchecked Sendable {
         Int(FNV1a.hash(room.utf8) % UInt64(handles.count))
     }
 
-    public func relay(_ text: SharedBytes, room: String, from hub: PubSub, except: UInt?, completion: ((UInt64) -> Void)?) {
+    public func relay(_ text: SharedBytes, room: String, from hub: PubSub, except: SubscriberToken?, completion: ((UInt64) -> Void)?) {
         let origin = hub.relayIndex
         let owner = owner(of: room)
         let done = LoopBound(completion)
@@ -51,7 +51,7 @@ public final class LoopGroupRelay: PubSubRelay, @unchecked Sendable {
     }
 
     /// On the owner loop: assign the id, deliver here, and send the message to every other loop.
-    private func number(_ text: SharedBytes, room: String, on ownerHub: PubSub, origin: Int, except: UInt?, done: LoopBound<((UInt64) -> Void)?>) {
+    private func number(_ text: SharedBytes, room: String, on ownerHub: PubSub, origin: Int, except: SubscriberToken?, done: LoopBound<((UInt64) -> Void)?>) {
         let owner = ownerHub.relayIndex
         let topic = ownerHub.topic(room)
         let id = topic.lastID + 1
@@ -87,7 +87,7 @@ public final class LoopGroupRelay: PubSubRelay, @unchecked Sendable {
 }
 
 /// A value that crosses threads inside `execute` closures but is only used on the loop it came
-/// from (a publisher's completion, which answers its HTTP request).
+/// from (a publisher's completion, which answers its request).
 struct LoopBound<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }

@@ -76,7 +76,7 @@ public final class RedisRelay: HubRelay, @unchecked Sendable {
     /// Who is waiting for one of this process's messages.
     private struct Owner: Sendable {
         let loop: Int
-        let except: UInt?
+        let except: SubscriberToken?
         let done: LoopBound<((UInt64) -> Void)?>
     }
 
@@ -156,7 +156,7 @@ public final class RedisRelay: HubRelay, @unchecked Sendable {
 
     // MARK: Publishing
 
-    public func relay(_ text: SharedBytes, room: String, from hub: PubSub, except: UInt?, completion: ((UInt64) -> Void)?) {
+    public func relay(_ text: SharedBytes, room: String, from hub: PubSub, except: SubscriberToken?, completion: ((UInt64) -> Void)?) {
         let owner = Owner(loop: hub.relayIndex, except: except, done: LoopBound(completion))
         if owner.loop == 0 {
             enqueue(text, room: room, owner: owner)
