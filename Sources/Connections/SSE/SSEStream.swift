@@ -64,6 +64,9 @@ public final class SSEStream: TopicSubscriber {
     /// Whether the connection is below its high watermark (what the topic's gate asks).
     public var isWritable: Bool { connection.isWritable }
 
+    /// The stream's subscription to its topic, once live (for `Topic.held(by:)`, say).
+    public var subscription: SubscriberToken? { token }
+
     /// Sends encoded event bytes (from `SSEEncoder`).
     @discardableResult
     public func send(_ event: SharedBytes) -> Bool { responder.write(event) }

@@ -265,8 +265,12 @@ public final class Topic {
                 e.subscriber.topicDidDisconnectSlowConsumer(self)
             }
         }
-        // The encodings the delivery made stay with the message in the log: charge them.
-        if log.last === message { hub?.roomChanged(self, logDelta: log.rechargeNewest(), used: false) }
+        // The encodings the delivery made stay with the message in the log: charge them (with or
+        // without a hub to tell).
+        if log.last === message {
+            let delta = log.rechargeNewest()
+            hub?.roomChanged(self, logDelta: delta, used: false)
+        }
     }
 
     /// A room new here continues another loop's numbering (see `PubSub.hold`).
