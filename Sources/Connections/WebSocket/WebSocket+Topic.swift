@@ -21,10 +21,10 @@ extension TopicMessage {
 /// high watermark is dropped by the topic's gate and closed with 1008. `isWritable` is the
 /// socket's own.
 extension WebSocket: TopicSubscriber {
-    /// Subscribes this socket to `topic` (one topic at a time on this road: a second call leaves
-    /// the first). Leave with `unsubscribe(from:)` when it closes.
+    /// Subscribes this socket to `topic`, keeping the token in the socket. One topic at a time on
+    /// this road (leave it with `unsubscribe(from:)` before another, and when the socket closes);
+    /// for several, keep the tokens `topic.subscribe(ws)` returns, or use `WebSocketSubscription`.
     public func subscribe(to topic: Topic) {
-        if let old = topicToken { topic.unsubscribe(old) }
         topicToken = topic.subscribe(self)
     }
 
