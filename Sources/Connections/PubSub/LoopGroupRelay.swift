@@ -1,6 +1,13 @@
 import Protocols
 import Reactor
 
+/// A relay that spans the hubs of several loops: each loop registers its hub, from its own thread,
+/// before it serves anything. `LoopGroupRelay` (one process) and the relay through a broker (many,
+/// with the broker's client) are both.
+public protocol HubRelay: PubSubRelay, Sendable {
+    func register(_ hub: PubSub, index: Int)
+}
+
 /// Rooms across the loops of one process. Each room has an owner loop (a hash of its name) that
 /// numbers its messages: a message published on any loop goes to the owner (one cross-thread hop
 /// unless it is already there), gets the room's next id, and is sent to every loop once, as the
@@ -17,7 +24,7 @@ import Reactor
 ///
 /// Each loop registers its own hub from its own thread (`register`), and a hub is only ever touched
 /// on its loop: that is the whole reason this type can be `@unchecked Sendable`.
-public final class LoopGroupRelay: PubSubRelay, @unchecked Sendable {
+public final class LoopGroupRelay: HubRelay, @unchecked Sendable {
     private let handles: [EventLoopHandle]
     private let hubs: LoopHubs  // hubs[i] is read and written only on loop i
 

@@ -1,14 +1,6 @@
 import Protocols
 import Reactor
 
-/// A relay that spans the hubs of several loops: each loop registers its hub, from its own thread,
-/// before it serves anything. `LoopGroupRelay` (one process) and `RedisRelay` (many) are both.
-public protocol HubRelay: PubSubRelay, Sendable {
-    func register(_ hub: PubSub, index: Int)
-}
-
-extension LoopGroupRelay: HubRelay {}
-
 /// Rooms across processes (and machines) through Redis, the way Socket.IO's Redis adapter does
 /// it, with one sequence of ids per room everywhere, so an SSE `Last-Event-ID` or a polling cursor
 /// means the same message whichever process a client reconnects to.
