@@ -2,8 +2,11 @@
 // The root package depends on the toolchain alone: Reactor, Protocols and Connections import Glibc
 // and the standard library, never Foundation or another package. The targets are the layers of
 // DESIGN.md, and their dependencies are its arrows (they only point down): echo -> Connections ->
-// Protocols, Connections -> Reactor -> C modules. A parser cannot import the loop: Protocols does
-// not depend on Reactor, so the compiler refuses it. Benchmarks/ is a separate package.
+// Protocols -> Bytes, Connections -> Reactor -> Bytes and the C modules. A parser cannot import the
+// loop: Protocols does not depend on Reactor, so the compiler refuses it. `Bytes` (one immutable,
+// shared byte block) sits under both, because both speak it: the loop queues it, a machine or the
+// pub/sub topic encodes into it. Reactor and Protocols re-export it (`@_exported import Bytes`), so
+// `import Reactor` still brings `SharedBytes`. Benchmarks/ is a separate package.
 import PackageDescription
 
 let package = Package(
@@ -21,24 +24,35 @@ let package = Package(
         // The system zlib (Debian's zlib1g-dev) and callable forms of its init macros, for
         // permessage-deflate alone; its module map links libz. No logic.
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // `SharedBytes`, alone: the immutable, reference-counted byte block an encoded message
+        // travels in. Below the loop (which queues it by reference) and the machines (which encode
+        // into it), so neither has to import the other to share one. No loop, no protocol.
+        .target(
+            name: "Bytes",
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         // The event loop: sockets, timers, buffers, cross-thread submission. Knows no protocol.
         .target(
             name: "Reactor",
-            dependencies: ["CEpollShim"],
+            dependencies: ["Bytes", "CEpollShim"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // The sans-I/O state machines: bytes in, events and bytes to send out. HTTP/1 parser and
         // response head encoder, WebSocket frames, handshake, endpoint and permessage-deflate,
-        // SSE, JSON, RESP, Engine.IO and Socket.IO packets, SHA-1, base64, UTF-8. No socket, no
-        // loop: it does not depend on Reactor, so every edge case is a unit test.
+        // SSE, JSON, RESP, Engine.IO and Socket.IO packets, SHA-1, base64, UTF-8, and the pub/sub
+        // topic (its replay log, its one slow-consumer gate, its messages and their cached
+        // encodings), which names no transport: each transport brings its subscriber and its
+        // encoding. No socket, no loop: it does not depend on Reactor, so every edge case is a
+        // unit test.
         .target(
             name: "Protocols",
-            dependencies: ["CZlib"],
+            dependencies: ["Bytes", "CZlib"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // Each protocol machine bound to a reactor connection: HTTP server, router and responder,
-        // WebSocket connection and client, SSE stream, the pub/sub hub, topics and relays,
-        // Engine.IO/Socket.IO servers and sessions, the Redis client. Every file that imports
+        // WebSocket connection and client (and its topic subscriber), SSE stream (and its), long
+        // polls, the pub/sub hub and its relays (other loops; Redis, with the Redis client),
+        // Engine.IO/Socket.IO servers and sessions. Every file that imports
         // Reactor beside Protocols lives here. What it needs of Protocols and users must not
         // touch is `package` there.
         .target(

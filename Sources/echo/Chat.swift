@@ -223,9 +223,9 @@ struct Chat {
 }
 
 /// Every chat WebSocket of a loop, with one handler: a socket's room is its `context` (the
-/// `Topic`), and the socket itself is the room's subscriber (`WebSocket: TopicSubscriber`, closed
-/// if it cannot keep up), so an idle chat socket costs its WebSocket and its entry in the room,
-/// nothing more. That is the connection the broadcast benchmark holds to 512 bytes each; it keeps
+/// `Topic`), and the socket itself is the room's subscriber (`ws.subscribe(to:)`, closed by the
+/// room's gate if it cannot keep up), so an idle chat socket costs its WebSocket (with its
+/// subscription token) and its entry in the room, nothing more. That is the connection the broadcast benchmark holds to 512 bytes each; it keeps
 /// no copy of the peer's address either. Every text a socket sends is published to its room,
 /// itself included.
 final class ChatSockets: WebSocketHandler {
@@ -261,7 +261,7 @@ final class ChatSockets: WebSocketHandler {
             return
         }
         guard let topic = ws.context as? Topic else { return }
-        topic.subscribe(ws)
+        ws.subscribe(to: topic)
         metrics.watch(topic, .webSocketChat)
     }
 
@@ -300,7 +300,7 @@ final class ChatSockets: WebSocketHandler {
                 // Replay and subscription happen in one callback on the loop: nothing is
                 // published in between.
                 ws.context = resume.topic
-                resume.topic.subscribe(ws)
+                ws.subscribe(to: resume.topic)
                 metrics.watch(resume.topic, .webSocketChat)
                 return
             }
@@ -325,7 +325,7 @@ final class ChatSockets: WebSocketHandler {
         // Subscribed at open (or since dropped as too slow): either way it was counted.
         guard let topic = ws.context as? Topic else { return }
         ws.context = nil
-        topic.unsubscribe(ws)
+        ws.unsubscribe(from: topic)
         metrics.unwatch(topic, .webSocketChat)
     }
 }

@@ -147,11 +147,12 @@ private final class RoomAudience: TopicSubscriber {
     unowned let metrics: DemoMetrics
     let topic: Topic
     private var counts = [Int](repeating: 0, count: DemoTransport.allCases.count)
+    private var token: SubscriberToken?
 
     init(metrics: DemoMetrics, topic: Topic) {
         self.metrics = metrics
         self.topic = topic
-        topic.subscribe(self)
+        token = topic.subscribe(self)
     }
 
     func count(_ t: DemoTransport) -> Int { counts[t.rawValue] }
@@ -163,7 +164,10 @@ private final class RoomAudience: TopicSubscriber {
         return counts.allSatisfy { $0 <= 0 }
     }
 
-    func stop() { topic.unsubscribe(self) }
+    func stop() {
+        if let token { topic.unsubscribe(token) }
+        token = nil
+    }
 
     func topic(_ topic: Topic, didPublish message: TopicMessage) { metrics.observed(self) }
 }

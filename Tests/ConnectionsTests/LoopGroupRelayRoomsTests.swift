@@ -13,6 +13,7 @@ final class LoopGroupRelayRoomsTests: XCTestCase {
         var restarts = 0
         func topic(_ topic: Topic, didPublish message: TopicMessage) { ids.append(message.id) }
         func topicDidRestart(_ topic: Topic) { restarts += 1 }
+        var token: SubscriberToken?
     }
 
     final class State: @unchecked Sendable {
@@ -44,7 +45,7 @@ final class LoopGroupRelayRoomsTests: XCTestCase {
             }
         }
         // Loop 1 subscribes to a room numbered by loop 0, and three messages go through it.
-        _ = onLoop(group.handles[1]) { _ in state.hubs[1]!.topic(room).subscribe(state.recorder); return 0 }
+        _ = onLoop(group.handles[1]) { _ in state.recorder.token = state.hubs[1]!.topic(room).subscribe(state.recorder); return 0 }
         func publish(_ text: String, in name: String, on i: Int) {
             let done = Shared(false)
             group.handles[i].execute { _ in state.hubs[i]!.topic(name).publish(text) { _ in done.with { $0 = true } } }
@@ -62,7 +63,7 @@ final class LoopGroupRelayRoomsTests: XCTestCase {
         XCTAssertEqual(onLoop(group.handles[1]) { _ in state.recorder.restarts }, 0)
 
         // Loop 1 lets go: no loop keeps the room's numbering any more once its history is gone.
-        _ = onLoop(group.handles[1]) { _ in state.hubs[1]!.existingTopic(room)!.unsubscribe(state.recorder); return 0 }
+        _ = onLoop(group.handles[1]) { _ in state.hubs[1]!.existingTopic(room)!.unsubscribe(state.recorder.token!); return 0 }
         for other in 4..<8 { publish("x", in: "other-\(other)", on: 0) }
         XCTAssertTrue(eventually(5) { onLoop(group.handles[0]) { _ in state.hubs[0]!.existingTopic(room) == nil } },
                       "kept by nobody, the room is gone from its owner")

@@ -13,6 +13,8 @@ final class RESPRelayTests: XCTestCase {
     typealias RedisServer = RESPRedisServerTests.RedisServer
 
     final class Recorder: TopicSubscriber, @unchecked Sendable {
+        /// Its subscription (written on its loop at subscribe, read there when it publishes).
+        var token: SubscriberToken?
         private let lock = NSLock()
         private var _received: [(id: UInt64, text: String)] = []
         var received: [(id: UInt64, text: String)] { lock.lock(); defer { lock.unlock() }; return _received }
@@ -49,7 +51,7 @@ final class RESPRelayTests: XCTestCase {
                 _ = onLoop(group.handles[i]) { [self] loop in
                     let hub = PubSub(loop: loop)
                     relay.register(hub, index: i)
-                    hub.topic("r").subscribe(recorders[i])
+                    recorders[i].token = hub.topic("r").subscribe(recorders[i])
                     hubs[i] = hub
                     return 0
                 }
@@ -61,7 +63,7 @@ final class RESPRelayTests: XCTestCase {
         /// Publishes on loop `i`; the id lands in `ids` (in completion order).
         func publish(_ text: String, on i: Int, ids: Shared<[String: UInt64]>, except: Recorder? = nil) {
             group.handles[i].execute { [self] _ in
-                hubs[i]!.topic("r").publish(text, except: except) { id in ids.with { $0[text] = id } }
+                hubs[i]!.topic("r").publish(text, except: except?.token) { id in ids.with { $0[text] = id } }
             }
         }
 

@@ -104,4 +104,35 @@ extension SocketIOSocketTests {
         let queued = onLoop(thread) { loop in loop.queuedBytes }
         XCTAssertLessThanOrEqual(queued, 512 * 1024, "the slow client's backlog was released")
     }
+
+    /// A broadcast reaches each client through the slow-consumer gate every pub/sub subscriber
+    /// has (`DeliveryGate`, `.disconnect`), with the session's byte bound as "full". A binary
+    /// event is one decision: its text and its attachments pass together or not at all.
+    func testTheBroadcastGateTakesABinaryEventWholeOrClosesTheClient() throws {
+        var configuration = SocketIOConfiguration()
+        configuration.engine.pingInterval = .seconds(30)
+        configuration.engine.maxQueuedBytes = 10_000
+        let (thread, port, io) = try startServer(configuration: configuration) { _ in }
+        defer { thread.stopAndJoin() }
+        let sid = try pollingClient(port)
+        let payload = String(repeating: "p", count: 1_000)
+        let before = onLoop(thread) { _ -> [Int] in
+            let server = io.get!
+            for _ in 0..<9 { server.emit("news", .string(payload)) }
+            return [server.engine.session(id: sid)?.queuedByteCount ?? -1, server.engine.counters.pollingPackets]
+        }
+        XCTAssertGreaterThan(before[0], 9_000)
+        XCTAssertEqual(before[1], 9)
+        // Its text (some 40 bytes) would still fit; its 2,000-byte attachment would not.
+        let after = onLoop(thread) { _ -> [Int] in
+            let server = io.get!
+            var args = SocketIOArguments([])
+            args.append(binary: [UInt8](repeating: 7, count: 2_000))
+            server.sockets.emit("file", args)
+            return [server.engine.session(id: sid) == nil ? 0 : 1, server.sockets.socketCount, server.engine.counters.pollingPackets]
+        }
+        XCTAssertEqual(after[0], 0, "closed as a slow consumer")
+        XCTAssertEqual(after[1], 0)
+        XCTAssertEqual(after[2], 9, "no part of the refused event was queued (not even its text)")
+    }
 }

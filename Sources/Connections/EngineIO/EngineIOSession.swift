@@ -163,7 +163,19 @@ public final class EngineIOSession {
     private func checkBacklog(_ ws: WebSocket) {
         let backlog = ws.bufferedAmount  // O(1): read on every send of a broadcast burst
         guard backlog > configuration.maxQueuedBytes, state == .open else { return }
-        server.log("session \(id): \(backlog) bytes queued for a client that does not read (limit \(configuration.maxQueuedBytes)): closing as a slow consumer")
+        closeAsSlowConsumer(queued: backlog)
+    }
+
+    /// Closes a session whose client cannot keep up with `queued` bytes: its own queue's rule
+    /// above, or the delivery gate of a Socket.IO broadcast (`SocketIOConnection`), alike.
+    func closeAsSlowConsumer(queued: Int) {
+        guard state == .open else { return }
+        guard let ws = activeWebSocket else {
+            server.log("session \(id): \(queued) bytes queued for a client that does not poll (limit \(configuration.maxQueuedBytes)): closing as a slow consumer")
+            finish(.transportError)
+            return
+        }
+        server.log("session \(id): \(queued) bytes queued for a client that does not read (limit \(configuration.maxQueuedBytes)): closing as a slow consumer")
         // As a pub/sub room's `.disconnect` policy closes its subscribers (1008, with the reason).
         ws.close(code: .policyViolation, reason: "slow consumer: could not keep up with the session")
         finish(.transportError)

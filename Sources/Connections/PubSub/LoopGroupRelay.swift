@@ -1,6 +1,13 @@
 import Protocols
 import Reactor
 
+/// A relay that spans the hubs of several loops: each loop registers its hub, from its own thread,
+/// before it serves anything. `LoopGroupRelay` (one process) and the relay through a broker (many,
+/// with the broker's client) are both.
+public protocol HubRelay: PubSubRelay, Sendable {
+    func register(_ hub: PubSub, index: Int)
+}
+
 /// Rooms across the loops of one process. Each room has an owner loop (a hash of its name) that
 /// numbers its messages: a message published on any loop goes to the owner (one cross-thread hop
 /// unless it is already there), gets the room's next id, and is sent to every loop once, as the
@@ -17,7 +24,7 @@ import Reactor
 ///
 /// Each loop registers its own hub from its own thread (`register`), and a hub is only ever touched
 /// on its loop: that is the whole reason this type can be `@unchecked Sendable`.
-public final class LoopGroupRelay: PubSubRelay, @unchecked Sendable {
+public final class LoopGroupRelay: HubRelay, @unchecked Sendable {
     private let handles: [EventLoopHandle]
     private let hubs: LoopHubs  // hubs[i] is read and written only on loop i
 
@@ -37,7 +44,7 @@ public final class LoopGroupRelay: PubSubRelay, @unchecked Sendable {
         Int(FNV1a.hash(room.utf8) % UInt64(handles.count))
     }
 
-    public func relay(_ text: SharedBytes, room: String, from hub: PubSub, except: UInt?, completion: ((UInt64) -> Void)?) {
+    public func relay(_ text: SharedBytes, room: String, from hub: PubSub, except: SubscriberToken?, completion: ((UInt64) -> Void)?) {
         let origin = hub.relayIndex
         let owner = owner(of: room)
         let done = LoopBound(completion)
@@ -51,7 +58,7 @@ public final class LoopGroupRelay: PubSubRelay, @unchecked Sendable {
     }
 
     /// On the owner loop: assign the id, deliver here, and send the message to every other loop.
-    private func number(_ text: SharedBytes, room: String, on ownerHub: PubSub, origin: Int, except: UInt?, done: LoopBound<((UInt64) -> Void)?>) {
+    private func number(_ text: SharedBytes, room: String, on ownerHub: PubSub, origin: Int, except: SubscriberToken?, done: LoopBound<((UInt64) -> Void)?>) {
         let owner = ownerHub.relayIndex
         let topic = ownerHub.topic(room)
         let id = topic.lastID + 1
@@ -87,7 +94,7 @@ public final class LoopGroupRelay: PubSubRelay, @unchecked Sendable {
 }
 
 /// A value that crosses threads inside `execute` closures but is only used on the loop it came
-/// from (a publisher's completion, which answers its HTTP request).
+/// from (a publisher's completion, which answers its request).
 struct LoopBound<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }

@@ -2,32 +2,15 @@ import Protocols
 import Reactor
 
 /// Named topics (rooms) on one loop, with counters that make fan-out costs visible; and channels,
-/// on which a layer with its own per-loop state (Socket.IO's rooms) reaches its peers on the other
+/// on which a layer with its own per-loop state (rooms of its own) reaches its peers on the other
 /// loops and processes the relay spans.
-public final class PubSub {
-    /// What the hub keeps for replay, and how much a history read answers. Every bound is in
-    /// bytes as well as in count: a client can publish large messages, and name many rooms.
-    public struct Limits: Sendable {
-        /// Messages each room keeps for replay (SSE resume, polling cursors, `after=N`).
-        public var replayCapacity = 1000
-        /// Bytes each room's log keeps (texts, their encodings, and about 128 bytes per message);
-        /// the newest message stays even alone over it.
-        public var maxRoomReplayBytes = 4 << 20
-        /// Bytes every room's log keeps together, on this hub (one per loop). Past it, the oldest
-        /// messages of the least recently used room leave first.
-        public var maxReplayBytes = 64 << 20
-        /// Rooms that keep a history on this hub. Past it, the least recently used room's history
-        /// is dropped (and the room with it, unless it has subscribers: rooms with subscribers are
-        /// bounded by the connections that hold them).
-        public var maxRooms = 10_000
-        /// A history read (`Topic.page`) answers at most this many messages ...
-        public var maxPageMessages = 1000
-        /// ... and stops before the message that would take its texts past this many bytes (a
-        /// first message larger than this is answered alone).
-        public var maxPageBytes = 64 << 10
-
-        public init() {}
-    }
+///
+/// The topics themselves (`Topic`, its replay log and its slow-consumer gate) are sans-I/O, in
+/// `Protocols`; the hub is here because it belongs to a loop (a relay starts its connections on
+/// it) and hands publishes to relays that cross loops and processes.
+public final class PubSub: TopicHub {
+    /// What the hub keeps for replay, and how much a history read answers (`PubSubLimits`).
+    public typealias Limits = PubSubLimits
 
     public let loop: EventLoop
     public let limits: Limits
@@ -107,11 +90,18 @@ public final class PubSub {
 
     // MARK: Keeping rooms (called by topics)
 
+    /// A topic's publish goes to the relay, which numbers it, when there is one.
+    package func relay(_ text: SharedBytes, from topic: Topic, except: SubscriberToken?, completion: ((UInt64) -> Void)?) -> Bool {
+        guard let relay else { return false }
+        relay.relay(text, room: topic.name, from: self, except: except, completion: completion)
+        return true
+    }
+
     /// `t` gained or lost its last subscriber, or its log changed by `delta` bytes: keep it or let
     /// it go, move it to the most recently used end, and enforce the hub's bounds.
-    func roomChanged(_ t: Topic, logDelta delta: Int = 0, used: Bool = true) {
+    package func roomChanged(_ t: Topic, logDelta delta: Int = 0, used: Bool = true) {
         replayBytes += delta
-        if t.log.isEmpty {
+        if !t.keepsHistory {
             if t.inHistory { unlink(t) }
         } else if !t.inHistory {
             link(t)
@@ -124,19 +114,19 @@ public final class PubSub {
     }
 
     /// Moves `t` to the most recently used end (a read of its history).
-    func touch(_ t: Topic) {
+    package func touch(_ t: Topic) {
         guard t.inHistory, newest !== t else { return }
         unlink(t)
         link(t)
     }
 
     /// A topic went away (nobody held it): forget its name unless another topic has it.
-    func forget(_ name: String) {
+    package func forget(_ name: String) {
         if let r = rooms[name], r.kept == nil, r.named == nil { rooms[name] = nil }
     }
 
     private func updateKeeping(_ t: Topic) {
-        let needed = t.subscriberCount > 0 || !t.log.isEmpty || t.remoteHolds > 0
+        let needed = t.subscriberCount > 0 || t.keepsHistory || t.remoteHolds > 0
         // Every publish comes here: no hashing of the name when nothing changes.
         guard needed != t.isKept else { return }
         var changed = false
@@ -173,14 +163,14 @@ public final class PubSub {
     private func enforceBounds(protecting current: Topic) {
         // Too many rooms keep a history: the least recently used loses all of it.
         while historyRoomCount > limits.maxRooms, let victim = oldest, victim !== current {
-            replayBytes -= victim.log.removeAll()
+            replayBytes -= victim.dropHistory()
             unlink(victim)
             updateKeeping(victim)
         }
         // Over the byte budget: the oldest messages of the least recently used room go first.
         while replayBytes > limits.maxReplayBytes, let victim = oldest {
-            replayBytes -= victim.log.removeOldest()
-            if victim.log.isEmpty {
+            replayBytes -= victim.dropOldestMessage()
+            if !victim.keepsHistory {
                 unlink(victim)
                 updateKeeping(victim)
             }
@@ -238,38 +228,23 @@ public final class PubSub {
     }
 }
 
-/// What happens to a subscriber whose connection cannot keep up (its queue above the high
-/// watermark). The others are never slowed: delivery is write-through, and a full queue only
-/// ever affects its own connection.
-public enum SlowConsumerPolicy: Sendable {
-    /// Close the connection, with a reason (WebSocket close 1008; an event stream just ends).
-    case disconnect
-    /// Hold at most `maxPending` messages and `maxPendingBytes` bytes for the subscriber (their
-    /// texts and encodings), dropping the oldest; when the connection drains, send a marker
-    /// saying how many were dropped, then what was held. The newest is always held.
-    case dropOldest(maxPending: Int, maxPendingBytes: Int = 1 << 20)
-}
-
-/// Fan-out counters of one hub, for metrics and for checking "one encode per wire format".
-public final class PubSubCounters {
-    public internal(set) var published = 0
-    public internal(set) var delivered = 0
-    public internal(set) var encoded = 0
-}
-
 /// Gives a room one sequence of ids across loops or processes: takes each message published on
 /// some loop, numbers it, and delivers it (`Topic.deliver`) on every loop, exactly once each and
 /// in id order, calling the publisher's `completion` with the id on its own loop.
 ///
+/// `except` is the sender's token (`publish(except:)`), meaningful on the sender's loop only:
+/// deliver there with it, elsewhere with nil.
+///
 /// It also carries channel messages (`PubSub.broadcastElsewhere`), which have no ids: each goes to
 /// every loop but the sender's, once, in the order one loop sent them.
 ///
-/// The relays are `LoopGroupRelay` and `RedisRelay`. The hub's side of the contract
+/// The relays are `LoopGroupRelay` (here) and one through a broker (with the broker's client).
+/// The hub's side of the contract
 /// (`Topic.deliver(id:)`, `PubSub.receive`, `PubSub.hold`, `PubSub.relayIndex`) is `package`:
 /// an application picks a relay, it does not write one, since a mistake there breaks every
 /// room's id order.
 public protocol PubSubRelay: AnyObject {
-    func relay(_ text: SharedBytes, room: String, from hub: PubSub, except: UInt?, completion: ((UInt64) -> Void)?)
+    func relay(_ text: SharedBytes, room: String, from hub: PubSub, except: SubscriberToken?, completion: ((UInt64) -> Void)?)
     /// Delivers `message` with `PubSub.receive` on every loop the relay spans but `hub`'s. Called on `hub`'s loop.
     func broadcast(_ message: SharedBytes, channel: String, from hub: PubSub)
     /// `hub` has a receiver for `channel` (a relay through a broker subscribes to it). Called on `hub`'s loop.

@@ -9,15 +9,17 @@ import Reactor
 ///
 /// The connection keeps the stream alive until it ends (its abandon handler holds it); nothing
 /// else needs to. A stream subscribed to a topic (`subscribe(to:)`) is the topic's subscriber
-/// itself, with its slow-consumer gate inline: an idle subscriber is paid for in bytes, and the
-/// broadcast benchmark holds one to 1 KiB.
+/// itself (an idle subscriber is paid for in bytes, and the broadcast benchmark holds one to
+/// 1 KiB); the topic applies its slow-consumer gate, the one every transport shares.
 public final class SSEStream: TopicSubscriber {
     public let responder: HTTPResponder
     private let loop: EventLoop
     private var heartbeat: TimerID?
     private var onClose: (() -> Void)?
     private var topic: Topic?
-    private var gate = DeliveryGate(policy: .disconnect)
+    /// The subscription, once live (not while replaying: the replay reads the log instead).
+    private var token: SubscriberToken?
+    private var policy = SlowConsumerPolicy.disconnect
     private var finished = false
     /// The last id replayed, while catching up from the log (nil once live).
     private var replayAfter: UInt64?
@@ -58,6 +60,12 @@ public final class SSEStream: TopicSubscriber {
 
     /// The connection under the stream (for its watermarks and buffered amount).
     public var connection: Connection { responder.connection }
+
+    /// Whether the connection is below its high watermark (what the topic's gate asks).
+    public var isWritable: Bool { connection.isWritable }
+
+    /// The stream's subscription to its topic, once live (for `Topic.held(by:)`, say).
+    public var subscription: SubscriberToken? { token }
 
     /// Sends encoded event bytes (from `SSEEncoder`).
     @discardableResult
@@ -102,22 +110,28 @@ public final class SSEStream: TopicSubscriber {
                           replayingAfter after: UInt64? = nil, replayed: ((TopicMessage) -> Void)? = nil) {
         guard !finished, self.topic == nil else { return }
         self.topic = topic
-        gate = DeliveryGate(policy: policy)
+        self.policy = policy
         replayAfter = after
         onReplayed = replayed
-        topic.subscribe(self)
         responder.onWritabilityChange { [unowned self] writable in self.writabilityChanged(writable) }
-        if after != nil { replay() }
+        // While replaying, the stream is not subscribed: a live message is in the log, and the
+        // replay reaches it in order; it subscribes once caught up, in the same loop turn.
+        if after != nil { replay() } else { token = topic.subscribe(self, policy: policy) }
     }
 
     public func topic(_ topic: Topic, didPublish message: TopicMessage) {
-        // While replaying, a live message is in the log: the replay reaches it in order.
-        guard replayAfter == nil else { return }
-        switch gate.admit(message, writable: connection.isWritable) {
-        case .send: send(message.sseEvent)
-        case .hold: break
-        case .disconnect: close()
-        }
+        send(message.sseEvent)
+    }
+
+    /// The drop marker: `event: dropped` with the count as data.
+    public func topic(_ topic: Topic, didDrop count: Int) {
+        send(event: "dropped", data: String(count))
+    }
+
+    /// The gate gave up on a stream that could not keep up (`.disconnect`): it ends.
+    public func topicDidDisconnectSlowConsumer(_ topic: Topic) {
+        token = nil
+        close()
     }
 
     /// Bytes one replay writes per loop turn before it lets the others run. The kernel takes up to
@@ -150,6 +164,7 @@ public final class SSEStream: TopicSubscriber {
             case .caughtUp:
                 replayAfter = nil
                 onReplayed = nil
+                token = topic.subscribe(self, policy: policy)
             case .gap:
                 close()
             }
@@ -165,7 +180,7 @@ public final class SSEStream: TopicSubscriber {
             if isWritable { replay() }
             return
         }
-        gate.writabilityChanged(isWritable, marker: { send(event: "dropped", data: String($0)) }, send: { send($0.sseEvent) })
+        if let token, let topic { topic.writabilityChanged(token, isWritable: isWritable) }
     }
 
     private func finish() {
@@ -173,7 +188,8 @@ public final class SSEStream: TopicSubscriber {
         finished = true
         if let heartbeat { loop.cancel(heartbeat) }
         heartbeat = nil
-        topic?.unsubscribe(self)
+        if let token { topic?.unsubscribe(token) }
+        token = nil
         topic = nil
         replayAfter = nil
         onReplayed = nil

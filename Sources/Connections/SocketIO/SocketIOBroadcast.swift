@@ -97,14 +97,13 @@ public struct SocketIOBroadcast {
         send(EngineIOMessage(counters: namespace.server.engine.counters) { $0 += text }, attachments: attachments, to: targets)
     }
 
-    /// One text message and one binary message per attachment, each shared by every target.
+    /// One text message and one binary message per attachment, each shared by every target, and
+    /// handed to each through its connection's slow-consumer gate (SocketIOBroadcastDelivery.swift).
     private func send(_ text: EngineIOMessage, attachments: [[UInt8]], to targets: [SocketIOSocket]) {
         guard !targets.isEmpty else { return }
         var messages = [text]
         for attachment in attachments { messages.append(EngineIOMessage(binary: attachment, counters: namespace.server.engine.counters)) }
-        for socket in targets {
-            for message in messages { socket.session.send(message) }
-        }
+        for socket in targets { socket.connection.deliver(broadcast: messages) }
     }
 
     /// Disconnects every socket reached on this loop (with `close`, their whole sessions).

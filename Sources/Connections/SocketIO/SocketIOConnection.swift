@@ -12,6 +12,8 @@ final class SocketIOConnection: EngineIOSessionDelegate {
     /// The client's socket in each namespace it joined.
     private var sockets: [String: SocketIOSocket] = [:]
     private var connectTimer: TimerID?
+    /// The slow-consumer gate of the broadcasts that reach this client (SocketIOBroadcastDelivery.swift).
+    let broadcastGate = DeliveryGate<EngineIOMessage>(policy: SocketIOConnection.broadcastPolicy)
 
     init(server: SocketIOServer, session: EngineIOSession) {
         self.server = server

@@ -31,6 +31,9 @@ public final class WebSocket: ConnectionHandler {
     public let subprotocol: String?
     /// Room for the application's per-connection state (a chat's user, say).
     public var context: AnyObject?
+    /// The subscription `subscribe(to:)` made (WebSocket+Topic.swift): kept here, 9 bytes in
+    /// the socket, rather than in an object of its own beside every chat socket.
+    var topicToken: SubscriberToken?
 
     // Three values, not one: the handler runs while the endpoint is inside `process` and may send
     // or close, which touches the machine and the writer (see `WebSocketConnection`).

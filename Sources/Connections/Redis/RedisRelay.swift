@@ -1,14 +1,6 @@
 import Protocols
 import Reactor
 
-/// A relay that spans the hubs of several loops: each loop registers its hub, from its own thread,
-/// before it serves anything. `LoopGroupRelay` (one process) and `RedisRelay` (many) are both.
-public protocol HubRelay: PubSubRelay, Sendable {
-    func register(_ hub: PubSub, index: Int)
-}
-
-extension LoopGroupRelay: HubRelay {}
-
 /// Rooms across processes (and machines) through Redis, the way Socket.IO's Redis adapter does
 /// it, with one sequence of ids per room everywhere, so an SSE `Last-Event-ID` or a polling cursor
 /// means the same message whichever process a client reconnects to.
@@ -76,7 +68,7 @@ public final class RedisRelay: HubRelay, @unchecked Sendable {
     /// Who is waiting for one of this process's messages.
     private struct Owner: Sendable {
         let loop: Int
-        let except: UInt?
+        let except: SubscriberToken?
         let done: LoopBound<((UInt64) -> Void)?>
     }
 
@@ -156,7 +148,7 @@ public final class RedisRelay: HubRelay, @unchecked Sendable {
 
     // MARK: Publishing
 
-    public func relay(_ text: SharedBytes, room: String, from hub: PubSub, except: UInt?, completion: ((UInt64) -> Void)?) {
+    public func relay(_ text: SharedBytes, room: String, from hub: PubSub, except: SubscriberToken?, completion: ((UInt64) -> Void)?) {
         let owner = Owner(loop: hub.relayIndex, except: except, done: LoopBound(completion))
         if owner.loop == 0 {
             enqueue(text, room: room, owner: owner)

@@ -1,7 +1,5 @@
-import Protocols
-
-/// A topic's newest messages, oldest first: what a reconnecting client is replayed from (SSE
-/// `Last-Event-ID`, a polling cursor, a chat socket's `after=N`). Bounded in count (`capacity`)
+/// A topic's newest messages, oldest first: what a reconnecting client is replayed from (the
+/// last id it saw, whatever its transport calls it). Bounded in count (`capacity`)
 /// and in bytes (`maxBytes`): past either, the oldest leave. The newest message always stays,
 /// even alone over `maxBytes`, so a client that just missed it can still get it; the hub's
 /// budget over every room (`PubSub.Limits.maxReplayBytes`) has no such exception.
@@ -10,7 +8,7 @@ import Protocols
 /// that reappears on a loop starts wherever the room's numbering is), so a position is found by
 /// binary search, never by arithmetic on ids.
 struct ReplayLog {
-    private(set) var ring = MessageRing()
+    private(set) var ring = MessageRing<TopicMessage>()
     let capacity: Int
     let maxBytes: Int
 

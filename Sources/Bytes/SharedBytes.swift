@@ -15,7 +15,8 @@
 public final class SharedBytes: @unchecked Sendable {
     // A class with a tail allocation would save one pointer hop; a separately allocated buffer keeps
     // this simple and the hop is off the per-byte path.
-    @usableFromInline let base: UnsafeMutableRawPointer
+    /// `package`: the loop hands it to `writev` without a closure per segment; nothing else may.
+    @usableFromInline package let base: UnsafeMutableRawPointer
     public let count: Int
 
     /// Creates a block of `capacity` bytes and lets `initialize` fill a prefix of it, returning the

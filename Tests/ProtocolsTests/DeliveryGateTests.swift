@@ -1,6 +1,4 @@
-@testable import Connections
 @testable import Protocols
-import Reactor
 import XCTest
 
 /// The slow-consumer gate on its own: what it admits, holds, drops and hands back once the
@@ -13,7 +11,7 @@ final class DeliveryGateTests: XCTestCase {
     }
 
     func testDropOldestHoldsTheNewestAndReportsHowManyWereDropped() {
-        var gate = DeliveryGate(policy: .dropOldest(maxPending: 2))
+        let gate = DeliveryGate<TopicMessage>(policy: .dropOldest(maxPending: 2))
         XCTAssertEqual(gate.admit(message(1), writable: true), .send)
         for id: UInt64 in 2...5 { XCTAssertEqual(gate.admit(message(id), writable: false), .hold) }
         // Writable again, but older messages are still held: a new one queues behind them.
@@ -34,7 +32,7 @@ final class DeliveryGateTests: XCTestCase {
     }
 
     func testDisconnectPolicyGivesUpOnTheFirstMessageThatFindsTheConnectionFull() {
-        var gate = DeliveryGate(policy: .disconnect)
+        let gate = DeliveryGate<TopicMessage>(policy: .disconnect)
         XCTAssertEqual(gate.admit(message(1), writable: true), .send)
         XCTAssertEqual(gate.admit(message(2), writable: false), .disconnect)
     }
@@ -43,7 +41,7 @@ final class DeliveryGateTests: XCTestCase {
 extension DeliveryGateTests {
     func testDropOldestFreesWhatItDropsAndIsBoundedInBytes() {
         let big = SharedBytes([UInt8](repeating: 0x61, count: 10_000))
-        var gate = DeliveryGate(policy: .dropOldest(maxPending: 1000, maxPendingBytes: 50_000))
+        let gate = DeliveryGate<TopicMessage>(policy: .dropOldest(maxPending: 1000, maxPendingBytes: 50_000))
         weak var firstHeld: TopicMessage?
         do {
             let m = TopicMessage(id: 1, text: big, counters: counters)
@@ -55,7 +53,7 @@ extension DeliveryGateTests {
         }
         XCTAssertNil(firstHeld, "a dropped message is freed, not kept behind a start index")
         XCTAssertLessThanOrEqual(gate.heldBytes, 50_000)
-        XCTAssertEqual(gate.heldCount, 50_000 / MessageRing.cost(of: TopicMessage(id: 0, text: big, counters: counters)))
+        XCTAssertEqual(gate.heldCount, 50_000 / MessageRing<TopicMessage>.cost(of: TopicMessage(id: 0, text: big, counters: counters)))
         var markers: [Int] = []
         var sent: [UInt64] = []
         gate.writabilityChanged(true, marker: { markers.append($0) }, send: { sent.append($0.id) })

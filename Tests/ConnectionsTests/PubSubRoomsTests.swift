@@ -3,61 +3,24 @@
 import Reactor
 import XCTest
 
-/// The replay log and the hub's room bounds on their own: by count, by bytes per room and over
-/// the hub, least recently used first, and pages that continue from their last id.
-final class ReplayLogTests: XCTestCase {
+/// The hub's rooms: kept while something holds them, bounded by count, by bytes per room and over
+/// the hub, least recently used first. (The replay log alone: ProtocolsTests/ReplayLogTests.)
+final class PubSubRoomsTests: XCTestCase {
     let counters = PubSubCounters()
 
     func message(_ id: UInt64, bytes: Int = 10) -> TopicMessage {
         TopicMessage(id: id, text: SharedBytes([UInt8](repeating: 0x61, count: bytes)), counters: counters)
     }
 
-    func testEvictsByBytesKeepingTheNewestAndFindsIdsAfterward() {
-        let cost = MessageRing.cost(of: message(0, bytes: 1000))
-        var log = ReplayLog(capacity: 100, maxBytes: 3 * cost)
-        for id: UInt64 in 1...10 { _ = log.append(message(id, bytes: 1000)) }
-        XCTAssertEqual(log.count, 3)
-        XCTAssertEqual(log.bytes, 3 * cost)
-        XCTAssertEqual(log.oldestID, 8)
-        XCTAssertEqual(log.messages(after: 8).map(\.id), [9, 10])
-        XCTAssertEqual(log.messages(after: 2).map(\.id), [8, 9, 10])
-        XCTAssertEqual(log.messages(after: 10).map(\.id), [])
-        // One message over the whole cap is still kept, alone.
-        _ = log.append(message(11, bytes: 10 * cost))
-        XCTAssertEqual(log.messages(after: 0).map(\.id), [11])
-    }
-
-    func testIdsNeedNotBeConsecutive() {
-        var log = ReplayLog(capacity: 10)
-        for id: UInt64 in [3, 4, 9, 10, 20] { _ = log.append(message(id)) }
-        XCTAssertEqual(log.messages(after: 4).map(\.id), [9, 10, 20])
-        XCTAssertEqual(log.messages(after: 5).map(\.id), [9, 10, 20])
-        XCTAssertEqual(log.message(after: 10)?.id, 20)
-        XCTAssertNil(log.message(after: 20))
-    }
-
-    func testPagesStopAtTheCountOrTheBytesButNeverComeBackEmpty() {
-        var log = ReplayLog(capacity: 100)
-        for id: UInt64 in 1...10 { _ = log.append(message(id, bytes: 100)) }
-        XCTAssertEqual(log.page(after: 0, maxCount: 4, maxBytes: 1 << 20).map(\.id), [1, 2, 3, 4])
-        XCTAssertEqual(log.page(after: 4, maxCount: 100, maxBytes: 250).map(\.id), [5, 6])
-        XCTAssertEqual(log.page(after: 6, maxCount: 100, maxBytes: 10).map(\.id), [7], "a message larger than a page comes alone")
-        XCTAssertEqual(log.page(after: 10, maxCount: 100, maxBytes: 250).map(\.id), [])
-    }
-
-    func testTheRingShrinksWhenMostlyEmpty() {
-        var ring = MessageRing()
-        for id: UInt64 in 1...1000 { ring.append(message(id)) }
-        XCTAssertGreaterThanOrEqual(ring.slotCount, 1000)
-        for _ in 0..<995 { ring.removeFirst() }
-        XCTAssertLessThanOrEqual(ring.slotCount, 32)
-        XCTAssertEqual((0..<ring.count).map { ring[$0].id }, [996, 997, 998, 999, 1000])
-        while ring.removeFirst() != nil {}
-        XCTAssertEqual(ring.slotCount, 0)
-        XCTAssertEqual(ring.bytes, 0)
-    }
-
     // MARK: Rooms on the hub
+
+    func testOneNameOneTopicAndRoomsAreSeparate() throws {
+        let hub = PubSub(loop: try EventLoop())
+        let room = hub.topic("r")
+        XCTAssertEqual(room.publish("one"), 1)
+        XCTAssertTrue(hub.topic("r") === room)
+        XCTAssertEqual(hub.topic("other").lastID, 0, "rooms are separate")
+    }
 
     func testARoomThatKeepsNothingGoesWithTheLastReference() throws {
         let hub = PubSub(loop: try EventLoop())
@@ -74,9 +37,9 @@ final class ReplayLogTests: XCTestCase {
         // A subscriber keeps a room; leaving it empty lets it go.
         final class Sink: TopicSubscriber { func topic(_ topic: Topic, didPublish message: TopicMessage) {} }
         let sink = Sink()
-        hub.topic("sub").subscribe(sink)
+        let token = hub.topic("sub").subscribe(sink)
         XCTAssertEqual(hub.topicCount, 1)
-        hub.existingTopic("sub")!.unsubscribe(sink)
+        hub.existingTopic("sub")!.unsubscribe(token)
         XCTAssertEqual(hub.topicCount, 0)
 
         // A message keeps a room.
@@ -103,7 +66,7 @@ final class ReplayLogTests: XCTestCase {
 
     func testHubBudgetEvictsTheOldestMessagesOfTheLeastRecentlyUsedRoom() throws {
         let body = SharedBytes([UInt8](repeating: 0x62, count: 1000))
-        let cost = MessageRing.cost(of: TopicMessage(id: 1, text: body, counters: counters))
+        let cost = MessageRing<TopicMessage>.cost(of: TopicMessage(id: 1, text: body, counters: counters))
         var limits = PubSub.Limits()
         limits.maxReplayBytes = 10 * cost
         limits.maxRoomReplayBytes = 6 * cost
@@ -139,23 +102,5 @@ final class ReplayLogTests: XCTestCase {
         XCTAssertEqual(m3.id, 3)
         guard case .caughtUp = room.next(after: 5) else { return XCTFail("nothing after 5") }
         guard case .gap = room.next(after: 9) else { return XCTFail("from the future") }
-    }
-
-    func testANumberingThatStartsAgainClearsTheHistoryAndTellsSubscribers() throws {
-        final class Watcher: TopicSubscriber {
-            var restarts = 0
-            var ids: [UInt64] = []
-            func topic(_ topic: Topic, didPublish message: TopicMessage) { ids.append(message.id) }
-            func topicDidRestart(_ topic: Topic) { restarts += 1 }
-        }
-        let hub = PubSub(loop: try EventLoop())
-        let room = hub.topic("r")
-        let w = Watcher()
-        room.subscribe(w)
-        for id: UInt64 in 1...5 { room.deliver(id: id, text: SharedBytes("m")) }
-        room.deliver(id: 1, text: SharedBytes("new history"))
-        XCTAssertEqual(w.restarts, 1)
-        XCTAssertEqual(room.lastID, 1)
-        XCTAssertEqual(room.messages(after: 0).messages.map(\.string), ["new history"])
     }
 }

@@ -1,5 +1,3 @@
-import Protocols
-
 /// A first-in first-out run of messages with the bytes they keep alive, for the replay log and a
 /// slow subscriber's backlog. A ring buffer that grows by doubling as messages arrive and shrinks
 /// when it is mostly empty, so a room that once held a thousand messages and now holds three pays
@@ -7,9 +5,12 @@ import Protocols
 ///
 /// Each message is charged what it cost when it entered (`cost`), and that same amount is given
 /// back when it leaves, so `bytes` never drifts whatever encodings the message gains meanwhile.
-struct MessageRing {
+///
+/// Generic over the message so the one slow-consumer gate (`DeliveryGate`) holds a topic's
+/// messages and any other layer's shared messages alike (`GatedMessage`).
+struct MessageRing<Message: GatedMessage> {
     private struct Entry {
-        let message: TopicMessage
+        let message: Message
         var cost: Int
     }
 
@@ -21,20 +22,20 @@ struct MessageRing {
 
     /// What one message is taken to keep alive: its text, the encodings it has made so far, and
     /// the objects around them (the message, its shared bytes, its slot).
-    static func cost(of m: TopicMessage) -> Int { m.retainedBytes + 128 }
+    static func cost(of m: Message) -> Int { m.retainedBytes + 128 }
 
     var isEmpty: Bool { count == 0 }
     /// Slots allocated (for the tests that check rings shrink).
     var slotCount: Int { slots.count }
 
-    subscript(position: Int) -> TopicMessage {
+    subscript(position: Int) -> Message {
         slots[(head + position) % slots.count]!.message
     }
 
-    var first: TopicMessage? { count == 0 ? nil : self[0] }
-    var last: TopicMessage? { count == 0 ? nil : self[count - 1] }
+    var first: Message? { count == 0 ? nil : self[0] }
+    var last: Message? { count == 0 ? nil : self[count - 1] }
 
-    mutating func append(_ m: TopicMessage) {
+    mutating func append(_ m: Message) {
         if count == slots.count { resize(to: max(4, slots.count * 2)) }
         let cost = Self.cost(of: m)
         slots[(head + count) % slots.count] = Entry(message: m, cost: cost)
@@ -57,7 +58,7 @@ struct MessageRing {
 
     /// Removes the oldest message; returns it and the bytes given back.
     @discardableResult
-    mutating func removeFirst() -> (message: TopicMessage, cost: Int)? {
+    mutating func removeFirst() -> (message: Message, cost: Int)? {
         guard count > 0 else { return nil }
         let e = slots[head]!
         slots[head] = nil
@@ -81,9 +82,9 @@ struct MessageRing {
     }
 
     /// The messages from `position` on, oldest first.
-    func suffix(from position: Int) -> [TopicMessage] {
+    func suffix(from position: Int) -> [Message] {
         guard position < count else { return [] }
-        var out: [TopicMessage] = []
+        var out: [Message] = []
         out.reserveCapacity(count - position)
         for i in position..<count { out.append(self[i]) }
         return out
