@@ -42,3 +42,18 @@ extension HTTPRequestHead {
             expectsContinue: expectsContinue, upgradeRequested: upgradeRequested, hasHost: hasHost)
     }
 }
+
+extension HTTPRequestHead {
+    /// A head with no bytes at all: empty method name, target and path, no query, no fields,
+    /// `.other` as its method. What the glue hands out in place of a head that may no longer be
+    /// read (a stale request), so the caller gets a defined empty value rather than whatever
+    /// bytes now lie where the head was. Every range is empty, so no byte is ever read through
+    /// it; `table` only supplies valid, aligned addresses for its two pointers.
+    package static func empty(over table: HTTPHeaderTable) -> HTTPRequestHead {
+        HTTPRequestHead(
+            base: UnsafeRawPointer(table.slots), slots: table.slots, headerCount: 0, method: .other,
+            version: .http1_1, methodRange: 0..<0, targetRange: 0..<0, pathRange: 0..<0, queryRange: nil,
+            headRange: 0..<0, bodyFraming: .none, keepAlive: false, expectsContinue: false,
+            upgradeRequested: false, hasHost: false)
+    }
+}
