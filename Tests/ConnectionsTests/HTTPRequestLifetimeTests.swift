@@ -185,6 +185,31 @@ final class HTTPRequestLifetimeTests: XCTestCase {
         XCTAssertEqual(log.get.filter { $0.contains("after its response was complete") }.count, 1)
     }
 
+    /// A client that leaves before its deferred answer is no programming mistake: with the
+    /// default configuration (a trap in debug builds, as this test runs) the timer reads an empty
+    /// request quietly, no line is logged, and `onAbandoned` could still read the request.
+    func testRequestWhoseClientLeftReadsEmptyWithoutTrapOrLogLine() throws {
+        let seen = Shared<[String]>([])
+        let (server, port, log) = try startServer(routes: { router, loop in
+            router.get("/leave") { req, res in
+                res.onAbandoned { seen.with { $0.append("abandoned \(req.path) \(req.isReadable)") } }
+                loop.schedule(after: .milliseconds(150)) {
+                    let path = String(req.path)
+                    let answered = res.respond(body: "too late")
+                    seen.with { $0.append("timer '\(path)' \(req.isReadable) \(answered)") }
+                }
+            }
+        })
+        defer { server.stopAndJoin() }
+        let a = try BlockingClient(port: port)
+        a.send("GET /leave HTTP/1.1\r\nHost: t\r\n\r\n")
+        usleep(30_000)
+        a.close()
+        XCTAssertTrue(eventually { seen.get.count == 2 })
+        XCTAssertEqual(seen.get, ["abandoned /leave true", "timer '' false false"])
+        XCTAssertEqual(log.get.filter { $0.contains("after its response was complete") }, [])
+    }
+
     func testStaleReadsTrapByDefaultInDebugBuildsOnly() {
         #if DEBUG
         XCTAssertTrue(HTTPServerConfiguration().trapsOnStaleRequest)

@@ -18,7 +18,11 @@ import Reactor
 /// request never returns them. It traps when `HTTPServerConfiguration.trapsOnStaleRequest` (the
 /// default in debug builds); otherwise it returns an empty value (an empty path and body, no
 /// header, no query, `.other` as the method) and the server writes one line to its `errorLog`
-/// (at most one every 10 s). `isReadable` tells whether a read would succeed.
+/// (at most one every 10 s). A request whose client left before its response (the connection
+/// closed) reads as the same empty value, quietly: no trap, no log line, since a deferred answer
+/// cannot see that coming (its `respond` is ignored too). `res.onAbandoned` handlers run just
+/// before, and may still read the request.
+/// `isReadable` tells whether a read would succeed.
 ///
 /// What the accessors hand out (`HTTPByteView`, `head`, `body`) is borrowed: valid until control
 /// returns to the loop, even while the request stays readable (the head moves into the

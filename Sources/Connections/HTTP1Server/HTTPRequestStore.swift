@@ -28,7 +28,10 @@ import Reactor
 ///
 /// A stale read is a defined failure, never someone else's bytes: a trap when
 /// `HTTPServerConfiguration.trapsOnStaleRequest` (the default in debug builds), otherwise an
-/// empty value and a rate-limited line in the server's `errorLog` (`StaleRequestLog`).
+/// empty value and a rate-limited line in the server's `errorLog` (`StaleRequestLog`). One stale
+/// read is no mistake and gets the empty value quietly: the request whose connection closed
+/// before its response (`abandon`). The client left while its answer was being prepared; a
+/// deferred answer cannot know in advance, and its `respond` is ignored all the same.
 ///
 /// Why at run time: a compile-time check needs a `~Escapable` request whose lifetime is the
 /// handler call, and Swift 6.3.1 builds those only with the experimental `Lifetimes` feature
@@ -40,6 +43,8 @@ import Reactor
 final class HTTPRequestStore {
     struct State {
         var generation: UInt64 = 0
+        /// The generation of a request whose connection closed before its response (0: none).
+        var abandoned: UInt64 = 0
         var head: HTTPRequestHead
         var headIsBorrowed = false
         var retained = RetainedHead()
@@ -127,6 +132,13 @@ final class HTTPRequestStore {
         }
     }
 
+    /// The connection closed: a request still waiting for its response was abandoned by its
+    /// client, and reads as empty without the trap or the log line of a stale read.
+    func abandon() {
+        if state.pointee.generation & 1 == 1 { state.pointee.abandoned = state.pointee.generation }
+        end()
+    }
+
     // MARK: The request's side
 
     /// Whether a request of `generation` may still be read.
@@ -137,7 +149,7 @@ final class HTTPRequestStore {
     @inline(__always)
     func head(_ generation: UInt64, _ accessor: StaticString) -> HTTPRequestHead {
         if _fastPath(state.pointee.generation == generation) { return state.pointee.head }
-        staleRead(accessor)
+        staleRead(generation, accessor)
         return .empty(over: server.headerTable)
     }
 
@@ -147,12 +159,13 @@ final class HTTPRequestStore {
         if _fastPath(state.pointee.generation == generation) {
             return UnsafeRawBufferPointer(start: state.pointee.body, count: state.pointee.bodyCount)
         }
-        staleRead(accessor)
+        staleRead(generation, accessor)
         return UnsafeRawBufferPointer(start: nil, count: 0)
     }
 
     @inline(never)
-    private func staleRead(_ accessor: StaticString) {
+    private func staleRead(_ generation: UInt64, _ accessor: StaticString) {
+        if generation == state.pointee.abandoned { return }
         if server.configuration.trapsOnStaleRequest {
             preconditionFailure("HTTPRequest.\(accessor) read after its response was complete: copy what a deferred "
                                 + "answer needs (String(view), [UInt8](view)) before it responds")

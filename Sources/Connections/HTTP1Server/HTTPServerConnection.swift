@@ -168,8 +168,9 @@ final class HTTPServerConnection: ConnectionHandler {
     func connectionDidClose(_ c: Connection, reason: CloseReason) {
         let pending = phase == .responding || phase == .streaming
         phase = .closed
-        request.end()
         if pending { runAbandonHandlers() }
+        // After the abandon handlers, which may still read the request (to log what was left).
+        request.abandon()
         server.connectionDidClose(reason)
     }
 
@@ -405,8 +406,9 @@ final class HTTPServerConnection: ConnectionHandler {
     private func close(reason: CloseReason) {
         let pending = phase == .responding || phase == .streaming
         phase = .closed
-        request.end()
         if pending { runAbandonHandlers() }
+        // After the abandon handlers, which may still read the request (to log what was left).
+        request.abandon()
         connection.close(reason: reason)
     }
 
