@@ -29,12 +29,15 @@ import Reactor
 /// connection's own storage when the handler returns without answering). Copy what must be kept
 /// longer: `String(view)`, `[UInt8](view)`, `bodyBytes`, `bodyText`, `queryValue(_:)`.
 ///
-/// Costs: a request is a reference to its connection's request store and a generation; each
-/// accessor compares two integers. The head is copied (into storage the connection allocates
-/// once and reuses) only when a handler returns without having answered.
+/// Costs: a request is a reference to its connection and a generation; each accessor compares
+/// two integers (HTTPRequestStore.swift). The head is copied (into storage the connection
+/// allocates once and reuses) only when a handler returns without having answered.
 public struct HTTPRequest {
-    let store: HTTPRequestStore
+    // Strong, as the responder's: a request kept by a timer after its connection closed stays
+    // safe to read (it is then stale, and reads as empty).
+    let exchange: HTTPServerConnection
     let generation: UInt64
+    private var store: HTTPRequestStore { exchange.request }
 
     /// Whether the request may still be read: its response is not complete and its connection
     /// is open.
@@ -45,7 +48,7 @@ public struct HTTPRequest {
     /// The request body (empty when there is none); borrowed, like the head.
     public var body: UnsafeRawBufferPointer { store.body(generation, "body") }
     /// The connection it came on (usable whether or not the request is still readable).
-    public var connection: Connection { store.connection }
+    public var connection: Connection { exchange.connection }
 
     public var method: HTTPMethod { store.head(generation, "method").method }
     /// The path, still percent-encoded.

@@ -2,14 +2,14 @@ import Protocols
 import Reactor
 
 /// Where a connection's current request lives while it may be read, and the check that stops an
-/// `HTTPRequest` from reading past that time: one per connection, allocated with it and reused by
-/// every request on it.
+/// `HTTPRequest` from reading past that time: one per connection (`HTTPServerConnection.request`),
+/// allocated with it and reused by every request on it.
 ///
 /// The danger it closes (issue 21): a request's head points into the loop's receive buffer,
 /// which the next readable socket overwrites. A handler that captured the request in a timer used
 /// to read another client's bytes there. Now an `HTTPRequest` is this store plus the generation
-/// its request was given, and every accessor compares the two (one integer compare) before it
-/// reads through the store:
+/// its request was given (it holds the connection, which owns the store), and every accessor
+/// compares the two (one integer compare) before it reads through the store:
 ///
 ///     generation   2n ──begin──▶ 2n+1: live, readable ──────────────────end──▶ 2n+2 ──begin──▶ …
 ///     head              borrowed ──retain──▶ a copy in `retained`
@@ -38,10 +38,13 @@ import Reactor
 /// (checked: "a method cannot return a ~Escapable result" without it). It would also be the wrong
 /// contract: a deferred answer may keep its request, and read it until it responds.
 ///
-/// The state sits behind a pointer, not in `var` properties: a class's `var` pays a runtime
-/// exclusivity check on every access (DESIGN.md), and these run for every request.
-final class HTTPRequestStore {
+/// A handle to state behind a pointer, not a class with `var` properties: a class's `var` pays a
+/// runtime exclusivity check on every access (DESIGN.md), and these run for every request; and
+/// the connection's `let` handle costs one allocation per connection, not two. The connection
+/// frees it (`release`) in its deinit; a request keeps the connection, so never sooner.
+struct HTTPRequestStore {
     struct State {
+        let server: HTTPServer
         var generation: UInt64 = 0
         /// The generation of a request whose connection closed before its response (0: none).
         var abandoned: UInt64 = 0
@@ -53,18 +56,16 @@ final class HTTPRequestStore {
         var bodyCapacity = 0
     }
 
-    let server: HTTPServer
-    let connection: Connection
     private let state: UnsafeMutablePointer<State>
+    private var server: HTTPServer { state.pointee.server }
 
-    init(server: HTTPServer, connection: Connection) {
-        self.server = server
-        self.connection = connection
+    init(server: HTTPServer) {
         state = .allocate(capacity: 1)
-        state.initialize(to: State(head: .empty(over: server.headerTable)))
+        state.initialize(to: State(server: server, head: .empty(over: server.headerTable)))
     }
 
-    deinit {
+    /// Frees the storage: once, from the owning connection's deinit.
+    func release() {
         state.pointee.retained.release()
         state.pointee.body?.deallocate()
         state.deinitialize(count: 1)

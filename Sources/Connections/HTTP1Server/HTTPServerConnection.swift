@@ -27,7 +27,7 @@ final class HTTPServerConnection: ConnectionHandler {
 
     // The request being read: its head and body, and the generation that says whether an
     // `HTTPRequest` handed out for it may still read them (HTTPRequestStore.swift).
-    private let request: HTTPRequestStore
+    let request: HTTPRequestStore
     private var keepAlive = true
     private var requestVersion = HTTPVersion.http1_1
     private var isHeadRequest = false
@@ -51,8 +51,10 @@ final class HTTPServerConnection: ConnectionHandler {
         self.server = server
         self.connection = connection
         self.parser = HTTPRequestParser(limits: server.configuration.limits, headerTable: server.headerTable)
-        self.request = HTTPRequestStore(server: server, connection: connection)
+        self.request = HTTPRequestStore(server: server)
     }
+
+    deinit { request.release() }
 
     func isCurrent(_ sequence: UInt64) -> Bool {
         sequence == self.sequence && (phase == .responding || phase == .streaming)
@@ -206,7 +208,7 @@ final class HTTPServerConnection: ConnectionHandler {
         let match = server.router.match(method: h.method, path: h.path)
         switch match {
         case .handler(let handler):
-            handler(HTTPRequest(store: request, generation: request.generation), responder)
+            handler(HTTPRequest(exchange: self, generation: request.generation), responder)
             // Returned without completing its response (deferred, or streaming): the request stays
             // readable until it is, but its head points at bytes the loop reuses once this read
             // callback returns. Copy it now, into this connection's own storage.
