@@ -81,6 +81,7 @@ struct HTTPRequestStore {
     var head: HTTPRequestHead { state.pointee.head }
 
     var bodyCount: Int { state.pointee.bodyCount }
+    var retainedHeadCapacity: (bytes: Int, fields: Int) { state.pointee.retained.capacity }
     var bodyCapacity: Int { state.pointee.bodyCapacity }
 
     /// A new request: `head` is borrowed from the bytes being read.
@@ -121,11 +122,13 @@ struct HTTPRequestStore {
     /// The request is over (answered, upgraded, or its connection closed): from now on its
     /// `HTTPRequest`s are stale. The body buffer is kept for the next request unless a large body
     /// grew it past `retainedBodyCapacity` (an idle keep-alive connection must not hold a 1 MiB
-    /// upload's memory). Idempotent.
+    /// upload's memory); so is the head's copy, unless a large head grew it (`RetainedHead.trim`).
+    /// Idempotent.
     func end() {
         guard state.pointee.generation & 1 == 1 else { return }
         state.pointee.generation &+= 1
         state.pointee.bodyCount = 0
+        if !state.pointee.headIsBorrowed { state.pointee.retained.trim() }
         if state.pointee.bodyCapacity > server.configuration.retainedBodyCapacity {
             state.pointee.body?.deallocate()
             state.pointee.body = nil

@@ -3,6 +3,9 @@ import Reactor
 
 /// One published message: its id in the topic, its text, and each wire encoding made at most once.
 ///
+/// Owned, not borrowed: immutable, its bytes shared by reference, so a subscriber, an SSE stream or
+/// a long poll may keep it as long as it likes (unlike a WebSocket payload or an `HTTPByteView`).
+///
 /// A publish to ten thousand WebSocket subscribers encodes one frame; the first subscriber that
 /// asks for `webSocketFrame` pays for it and the rest share the same bytes.
 public final class TopicMessage {
