@@ -131,7 +131,7 @@ private let pageBody: StaticString = #"""
       <li><code>GET /events?room=R</code> SSE, honours <code>Last-Event-ID</code></li>
       <li><code>POST /send?room=R</code> body = text → <code>{"id":n}</code></li>
       <li><code>GET /messages?room=R&amp;cursor=N</code>, <code>GET /poll?…</code> (held)</li>
-      <li><code>GET /metrics</code>, <code>GET /plaintext</code></li>
+      <li><code>GET /metrics</code>, <code>GET /plaintext</code>, <code>GET /later?ms=N</code> (deferred)</li>
     </ul>
     <p class="hint" style="margin:.75rem 0 0">In this page's developer console:</p>
     <pre class="snippet" id="snippet-ws"></pre>

@@ -11,5 +11,6 @@ func startupBanner(hosts: [String], port: UInt16) -> String {
     echo:   WebSocket echo   \(ws)/echo
     echo:   chat             \(ws)/chat?room=lobby  \(http)/events?room=lobby (SSE)  POST \(http)/send?room=lobby
     echo:   metrics          \(http)/metrics
+    echo:   deferred answer  \(http)/later?ms=250
     """
 }

@@ -38,6 +38,21 @@ func makeWebDemo(loop: EventLoop, log: Log, options: Options, webSocketLimits: W
         res.respond(contentType: "application/octet-stream", body: req.body)
     }
 
+    // A deferred answer, written the recommended way (HTTPRequest's notes): keep the request and
+    // the responder, read the request when answering. It reads its own bytes until the answer is
+    // sent, however many other clients' requests pass through the loop meanwhile.
+    router.get("/later") { req, res in
+        guard let ms = req.queryValue("ms").flatMap({ Int($0) }), (0...1000).contains(ms) else {
+            res.respond(.badRequest, contentType: "text/plain; charset=utf-8",
+                        body: "ms must be an integer from 0 to 1000 (GET /later?ms=250)\n" as StaticString)
+            return
+        }
+        loop.schedule(after: .milliseconds(ms)) {
+            let agent = req.header("user-agent").map { String($0) } ?? ""
+            res.respond(contentType: "text/plain; charset=utf-8", body: "path=\(req.path) ua=\(agent)")
+        }
+    }
+
     // The loop's hub, from the service: with several loops its relay gives each room one
     // sequence across them.
     Chat(pubsub: pubsub, webSocket: wsConfiguration, metrics: metrics,

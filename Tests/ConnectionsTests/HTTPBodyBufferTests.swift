@@ -6,8 +6,9 @@ import Glibc
 import ReactorTestSupport
 import XCTest
 
-/// The request-body buffer of a keep-alive connection: bounded by the limit, and not kept at a
-/// large body's size once its request is answered.
+/// The request-body buffer of a keep-alive connection, and its copy of a deferred request's head:
+/// bounded by the limits, and not kept at a large body's or head's size once the request is
+/// answered.
 final class HTTPBodyBufferTests: XCTestCase {
     /// An HTTP server whose `/capacity` route answers the body-buffer capacity of the connection
     /// that asks (read between requests, when only the retained capacity is left).
@@ -19,6 +20,14 @@ final class HTTPBodyBufferTests: XCTestCase {
             router.get("/capacity") { req, res in
                 let handler = loop.handler(of: req.connection) as? HTTPServerConnection
                 res.respond(body: handler.map { String($0.bodyCapacity) } ?? "none")
+            }
+            router.get("/head-capacity") { req, res in
+                let handler = loop.handler(of: req.connection) as? HTTPServerConnection
+                res.respond(body: handler.map { "\($0.request.retainedHeadCapacity.bytes) \($0.request.retainedHeadCapacity.fields)" } ?? "none")
+            }
+            // Answered from a timer: the head is copied into the connection's storage meanwhile.
+            router.get("/deferred") { req, res in
+                loop.schedule(after: .milliseconds(5)) { res.respond(body: "\(req.head.headerCount)") }
             }
             var configuration = HTTPServerConfiguration()
             configure(&configuration)
@@ -89,6 +98,27 @@ final class HTTPBodyBufferTests: XCTestCase {
         post(client, pattern(300))
         XCTAssertEqual(readResponse(client)?.1, pattern(300))
         XCTAssertEqual(capacity(client), 0)
+    }
+
+    func headCapacity(_ client: BlockingClient) -> String? {
+        client.send("GET /head-capacity HTTP/1.1\r\nHost: t\r\n\r\n")
+        return readResponse(client).map { String(decoding: $0.1, as: UTF8.self) }
+    }
+
+    func testDeferredHeadCopyIsReusedWhenSmallAndFreedWhenLarge() throws {
+        let (server, port) = try startServer()
+        defer { server.stopAndJoin() }
+        let client = try BlockingClient(port: port)
+        defer { client.close() }
+        XCTAssertEqual(headCapacity(client), "0 0", "a connection that never deferred holds no copy")
+        client.send("GET /deferred HTTP/1.1\r\nHost: t\r\n\r\n")
+        XCTAssertEqual(readResponse(client)?.1, Array("1".utf8))
+        XCTAssertEqual(headCapacity(client), "512 16", "a small head's copy is kept for the next deferred answer")
+        // 12 KiB of head in 60 fields: copied whole while deferred, given back once answered.
+        let fields = (0..<60).map { "X-Field-\($0): \(String(repeating: "v", count: 200))\r\n" }.joined()
+        client.send("GET /deferred HTTP/1.1\r\nHost: t\r\n\(fields)\r\n")
+        XCTAssertEqual(readResponse(client)?.1, Array("61".utf8))
+        XCTAssertEqual(headCapacity(client), "0 0", "a large head's copy is kept by the idle connection")
     }
 
     func testChunkedBodyOverTheLimitIsRefusedBeforeItIsBuffered() throws {

@@ -27,6 +27,8 @@ public final class HTTPServer {
     private var dateTimer: TimerID?
     /// Connections closed, by reason, for metrics.
     public private(set) var closedConnections = 0
+    /// Reads of requests whose response was complete, logged at most once every 10 s.
+    var staleRequestLog = StaleRequestLog()
 
     public init(loop: EventLoop, router: HTTPRouter, configuration: HTTPServerConfiguration = HTTPServerConfiguration()) {
         self.loop = loop

@@ -18,6 +18,18 @@ public struct HTTPServerConfiguration: Sendable {
     /// keep-alive connection never holds its largest body's memory; at or below, the buffer is
     /// kept, so small bodies on a busy connection cost no allocation each.
     public var retainedBodyCapacity = 1024
+    /// What reading an `HTTPRequest` after its response is complete does: trap (true), or return
+    /// an empty value and write one line to the server's `log`, at most one every 10 s
+    /// (false). Either way no other request's bytes are returned. Defaults to true in debug builds
+    /// (the mistake is found where it is made), false in release builds (a service keeps serving).
+    public var trapsOnStaleRequest = HTTPServerConfiguration.isDebugBuild
 
     public init() {}
+
+    /// True when this module was compiled with assertions on (`swift build`, not `-c release`).
+    private static var isDebugBuild: Bool {
+        var debug = false
+        assert({ debug = true; return true }())
+        return debug
+    }
 }

@@ -25,11 +25,9 @@ final class HTTPServerConnection: ConnectionHandler {
     /// Numbers requests; a responder answers only the request it was made for.
     private var sequence: UInt64 = 0
 
-    // The request being read.
-    private var head: HTTPRequestHead?
-    private var headIsBorrowed = false
-    private var retained = RetainedHead()
-    private var body: [UInt8] = []
+    // The request being read: its head and body, and the generation that says whether an
+    // `HTTPRequest` handed out for it may still read them (HTTPRequestStore.swift).
+    let request: HTTPRequestStore
     private var keepAlive = true
     private var requestVersion = HTTPVersion.http1_1
     private var isHeadRequest = false
@@ -53,9 +51,10 @@ final class HTTPServerConnection: ConnectionHandler {
         self.server = server
         self.connection = connection
         self.parser = HTTPRequestParser(limits: server.configuration.limits, headerTable: server.headerTable)
+        self.request = HTTPRequestStore(server: server)
     }
 
-    deinit { retained.release() }
+    deinit { request.release() }
 
     func isCurrent(_ sequence: UInt64) -> Bool {
         sequence == self.sequence && (phase == .responding || phase == .streaming)
@@ -85,7 +84,7 @@ final class HTTPServerConnection: ConnectionHandler {
             switch event {
             case .needMoreData:
                 if phase == .readingBody {
-                    retainHeadIfBorrowed()  // the head's bytes are consumed; the body goes on
+                    request.retainHead()  // the head's bytes are consumed; the body goes on
                 } else if !parser.isIdle && !headerTimerArmed {
                     // Armed once, when a head starts: a client trickling bytes cannot push it back.
                     c.setTimeout(server.configuration.headerReadTimeout)
@@ -100,11 +99,11 @@ final class HTTPServerConnection: ConnectionHandler {
                 // The parser rejects a body over the limit before handing out its bytes (413 on
                 // the Content-Length, or on the chunk size that would cross it); this check keeps
                 // the buffer bounded even if that ever changed.
-                guard body.count + range.count <= server.configuration.limits.maxBodyLength else {
+                guard request.bodyCount + range.count <= server.configuration.limits.maxBodyLength else {
                     fail(.contentTooLarge, reason: "request body over the limit")
                     return bytes.count
                 }
-                body.append(contentsOf: UnsafeRawBufferPointer(rebasing: rest[range]))
+                request.appendBody(UnsafeRawBufferPointer(rebasing: rest[range]))
             case .end:
                 dispatch()
                 if phase != .awaitingHead { return offset }
@@ -172,6 +171,8 @@ final class HTTPServerConnection: ConnectionHandler {
         let pending = phase == .responding || phase == .streaming
         phase = .closed
         if pending { runAbandonHandlers() }
+        // After the abandon handlers, which may still read the request (to log what was left).
+        request.abandon()
         server.connectionDidClose(reason)
     }
 
@@ -179,8 +180,7 @@ final class HTTPServerConnection: ConnectionHandler {
 
     private func startRequest(_ h: HTTPRequestHead) {
         sequence &+= 1
-        head = h
-        headIsBorrowed = true
+        request.begin(h)
         keepAlive = h.keepAlive && !connection.loop.isShuttingDown
         requestVersion = h.version
         isHeadRequest = h.method == .head
@@ -199,23 +199,20 @@ final class HTTPServerConnection: ConnectionHandler {
         }
     }
 
-    private func retainHeadIfBorrowed() {
-        guard headIsBorrowed, let h = head else { return }
-        head = retained.retain(h)
-        headIsBorrowed = false
-    }
-
     private func dispatch() {
-        guard let h = head else { return }
+        guard phase == .readingBody else { return }  // dispatched already (an early final status)
+        let h = request.head
         phase = .responding
         connection.setTimeout(nil)  // the application owns the timing of its answer
         let responder = HTTPResponder(exchange: self, sequence: sequence)
         let match = server.router.match(method: h.method, path: h.path)
         switch match {
         case .handler(let handler):
-            body.withUnsafeBytes { b in
-                handler(HTTPRequest(head: h, body: b, connection: connection), responder)
-            }
+            handler(HTTPRequest(exchange: self, generation: request.generation), responder)
+            // Returned without completing its response (deferred, or streaming): the request stays
+            // readable until it is, but its head points at bytes the loop reuses once this read
+            // callback returns. Copy it now, into this connection's own storage.
+            if phase == .responding || phase == .streaming { request.retainHead() }
         case .notFound where h.method == .other, .methodNotAllowed where h.method == .other:
             keepAlive = false
             responder.respond(.notImplemented, contentType: "text/plain; charset=utf-8", body: "Not Implemented\n" as StaticString)
@@ -227,23 +224,10 @@ final class HTTPServerConnection: ConnectionHandler {
         case .options(let allow):
             responder.respond(.noContent, headers: [("Allow", allow)])
         }
-        head = nil
-        headIsBorrowed = false
-        releaseBody()
-    }
-
-    /// Empties the body buffer once its handler has returned (the request saw it borrowed, for
-    /// the call only), and gives its memory back if a large body grew it.
-    private func releaseBody() {
-        if body.capacity > server.configuration.retainedBodyCapacity {
-            body = []
-        } else if !body.isEmpty {
-            body.removeAll(keepingCapacity: true)
-        }
     }
 
     /// The body buffer's capacity (for tests: it must not keep a large body's memory).
-    var bodyCapacity: Int { body.capacity }
+    var bodyCapacity: Int { request.bodyCapacity }
 
     // MARK: Responses
 
@@ -323,6 +307,7 @@ final class HTTPServerConnection: ConnectionHandler {
         }
         connection.send(UnsafeRawBufferPointer(rebasing: server.scratch[0..<n]))
         phase = .upgraded
+        request.end()
         if !addedHeaders.isEmpty { addedHeaders = [] }
         abandonHandler = nil
         shutdownHandler = nil
@@ -384,6 +369,7 @@ final class HTTPServerConnection: ConnectionHandler {
     }
 
     private func finishResponse() {
+        request.end()  // from here on the request's bytes may be reused: it is stale
         if !addedHeaders.isEmpty { addedHeaders = [] }
         abandonHandler = nil
         shutdownHandler = nil
@@ -423,6 +409,8 @@ final class HTTPServerConnection: ConnectionHandler {
         let pending = phase == .responding || phase == .streaming
         phase = .closed
         if pending { runAbandonHandlers() }
+        // After the abandon handlers, which may still read the request (to log what was left).
+        request.abandon()
         connection.close(reason: reason)
     }
 

@@ -8,9 +8,15 @@ import Reactor
 /// as `SharedBytes` is sent byte for byte to every subscriber.
 ///
 /// The connection keeps the stream alive until it ends (its abandon handler holds it); nothing
-/// else needs to. A stream subscribed to a topic (`subscribe(to:)`) is the topic's subscriber
-/// itself (an idle subscriber is paid for in bytes, and the broadcast benchmark holds one to
-/// 1 KiB); the topic applies its slow-consumer gate, the one every transport shares.
+/// else needs to.
+///
+/// Ownership: what a stream hands back is owned (each `TopicMessage` is an immutable, shared
+/// value: keep it as long as needed). What opened it, the `HTTPRequest`, stays readable while the
+/// stream is open, since its response is not complete until the stream ends; once it ended or its
+/// client left, the request reads as empty (see `HTTPRequest`). Read `Last-Event-ID` and the query
+/// when the stream opens. A stream subscribed to a topic (`subscribe(to:)`) is the topic's
+/// subscriber itself (an idle subscriber is paid for in bytes, and the broadcast benchmark holds
+/// one to 1 KiB); the topic applies its slow-consumer gate, the one every transport shares.
 public final class SSEStream: TopicSubscriber {
     public let responder: HTTPResponder
     private let loop: EventLoop

@@ -17,6 +17,9 @@ public struct SocketIOHandshake: Sendable {
 /// session ends); after that, emits are ignored and `connected` is false. Use it on the loop's
 /// thread.
 public final class SocketIOSocket {
+    /// An event's handler. Unlike the layers below it, what it gets is owned, not borrowed: the
+    /// arguments are decoded JSON values and attachment byte arrays (`SocketIOArguments`), the ack
+    /// a small value. Keep them as long as needed; nothing points into a buffer the loop reuses.
     public typealias EventHandler = (SocketIOArguments, SocketIOAck?) -> Void
 
     /// The socket id: random, distinct from the Engine.IO session id, one per namespace.

@@ -1,7 +1,21 @@
 import Protocols
 
-/// What a WebSocket tells its owner. All calls come on the loop's thread. Payloads are borrowed
-/// and valid only during the call.
+/// What a WebSocket tells its owner. All calls come on the loop's thread.
+///
+/// Payloads are borrowed: `text`, `data` and `payload` point into the loop's receive buffer or the
+/// connection's reassembly (or inflate) buffer, and are valid only during the call; the next
+/// message, this connection's or another's, reuses those bytes. Whatever must outlive the call (a
+/// message kept for later, sent from a timer, handed to another connection's callback) is copied
+/// first, the same way as every borrowed view (Protocols' OwnedCopies.swift):
+///
+///     func webSocket(_ ws: WebSocket, didReceiveText text: UnsafeRawBufferPointer) {
+///         let kept = String(text)         // or [UInt8](text) for binary data
+///         loop.schedule(after: .seconds(1)) { ws.send(text: kept) }
+///     }
+///
+/// Nothing checks a kept payload at run time (unlike `HTTPRequest`, a payload is a raw buffer and
+/// carries no generation), so this rule is the contract. Sending a payload back during the call
+/// (`ws.send(text: text)`) needs no copy: `send` copies or encodes what it does not write at once.
 public protocol WebSocketHandler: AnyObject {
     func webSocketDidOpen(_ ws: WebSocket)
     /// A complete text message, validated UTF-8.

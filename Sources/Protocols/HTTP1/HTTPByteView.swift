@@ -2,10 +2,14 @@
 /// name or value. It holds a pointer, not a copy.
 ///
 /// Lifetime: valid only while the buffer passed to `HTTPRequestParser.next(_:)` is, which for the
-/// reactor means during the read callback. Copy out (`string`, or `Array(view)`) whatever must
-/// outlive it. This is the price of parsing in place with zero allocations per request; Swift 6.3
-/// cannot yet check it (`~Escapable` lifetimes are still an experimental feature), so it is a
-/// documented contract, like the borrowed `UnsafeRawBufferPointer` the reactor hands us.
+/// reactor means during the read callback. Copy out (`String(view)` or `[UInt8](view)`, the
+/// convention for every borrowed view: see OwnedCopies.swift) whatever must outlive it. This is
+/// the price of parsing in place with zero allocations per request. Swift 6.3 cannot check it at
+/// compile time: a `~Escapable` view returned from a property or an initializer needs
+/// `@_lifetime`, which 6.3.1 accepts only with the experimental `Lifetimes` feature (checked:
+/// "an initializer cannot return a ~Escapable result"), so it is a documented contract, like the
+/// borrowed `UnsafeRawBufferPointer` the reactor hands us. The glue's `HTTPRequest` adds what it
+/// can at run time: it refuses to hand out views once its response is complete.
 public struct HTTPByteView: RandomAccessCollection, CustomStringConvertible, CustomDebugStringConvertible {
     /// First byte of the run.
     public let start: UnsafeRawPointer
@@ -30,8 +34,9 @@ public struct HTTPByteView: RandomAccessCollection, CustomStringConvertible, Cus
     /// The bytes as a raw buffer, for copying into an outbound buffer or a hash.
     public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: start, count: count) }
 
-    /// A new String with these bytes decoded as UTF-8 (invalid sequences become U+FFFD).
-    /// Allocates when longer than 15 bytes: call it only for values the application keeps.
+    /// A new String with these bytes decoded as UTF-8 (invalid sequences become U+FFFD): the same
+    /// as `String(view)`. Allocates when longer than 15 bytes: call it only for values the
+    /// application keeps.
     public var string: String { String(decoding: bytes, as: UTF8.self) }
 
     public var description: String { string }

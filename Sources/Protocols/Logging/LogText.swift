@@ -14,7 +14,7 @@
 public enum LogText {
     /// The default cap, in bytes of escaped output.
     public static let defaultLimit = 256
-    /// The cap for a whole line escaped at a library's log funnel (`HTTPServer.errorLog`, ...).
+    /// The cap for a whole line escaped at a library's log funnel (`HTTPServer.log`, ...).
     public static let lineLimit = 1024
 
     /// `bytes` escaped and capped (see `LogText`).

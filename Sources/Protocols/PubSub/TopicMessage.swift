@@ -10,6 +10,9 @@ public protocol TopicEncoding {
 
 /// One published message: its id in the topic, its text, and each wire encoding made at most once.
 ///
+/// Owned, not borrowed: immutable, its bytes shared by reference, so a subscriber, an SSE stream or
+/// a long poll may keep it as long as it likes (unlike a WebSocket payload or an `HTTPByteView`).
+///
 /// A publish to ten thousand subscribers of one transport encodes one message: the first subscriber that
 /// asks for it pays, and the rest share the same bytes. The encodings live in a few fixed slots
 /// inside the message (no dictionary, no allocation beyond the bytes themselves), each tagged with
