@@ -136,7 +136,7 @@ public final class EngineIOServer {
     }
 
     private func start(_ session: EngineIOSession) {
-        session.scheduleHeartbeat()
+        session.start()
         onConnection?(session)
     }
 
