@@ -333,6 +333,7 @@ public struct EngineIOSessionMachine<Packet: EngineIOQueuedPacket> {
 
     /// A timer the machine armed went off at `now`.
     public mutating func timerFired(_ timer: Timer, now: UInt64) -> [Action] {
+        guard state != .closed else { return [] }  // a stale timer: the session ended
         switch timer {
         case .heartbeat:
             // The timer runs from the last pong (re-armed there), so "quiet" means "no pong".
