@@ -124,6 +124,14 @@ final class EngineIOSessionMachineTests: XCTestCase {
                        [.log("no pong within the ping timeout")] + ending(.pingTimeout, heldPoll: bytes("1")))
     }
 
+    func testAPingThatDoesNotFitTheQueueClosesWithoutRearming() {
+        var m = openMachine { $0.maxQueuedBytes = 4 }
+        XCTAssertEqual(m.enqueue(.text("4abc")), [])
+        XCTAssertEqual(m.timerFired(.heartbeat, now: 25 * Self.second),
+                       [.log("5 bytes queued for a client that does not poll (limit 4): closing as a slow consumer")]
+                       + ending(.transportError), "no heartbeat armed after the end")
+    }
+
     func testAClientPingIsAnsweredWithItsData() {
         var m = openMachine(.websocket)
         XCTAssertEqual(receive(&m, .ping, "abc"), .perform([.sendOnWebSocket(.text("3abc"))]))

@@ -344,7 +344,9 @@ public struct EngineIOSessionMachine<Packet: EngineIOQueuedPacket> {
                 return isOpen ? [.armTimer(.heartbeat, left)] : []
             case .ping(let deadline):
                 guard isOpen else { return [] }
-                return sendControl(.ping) + [.armTimer(.heartbeat, deadline)]
+                // The ping may not fit in the queue: the session is then closed, and its timer stays off.
+                let sent = sendControl(.ping)
+                return isOpen ? sent + [.armTimer(.heartbeat, deadline)] : sent
             }
         case .closing:
             return finish(closingReason)
