@@ -69,7 +69,7 @@ final class EngineIOSessionMachineRandomTests: XCTestCase {
                 XCTAssertEqual(model.finished == 1, m.state == .closed, "round \(round) \(what)")
                 XCTAssertEqual(model.heldPoll, m.holdsPoll, "round \(round) \(what)")
                 XCTAssertEqual(model.probe, m.probing, "round \(round) \(what)")
-                XCTAssertEqual(m.queuedBytes, m.queue.reduce(0) { $0 + $1.pollingByteCount }, "round \(round) \(what)")
+                XCTAssertEqual(m.queuedBytes, m.queue.reduce(0) { $0 + $1.queuedByteCount }, "round \(round) \(what)")
                 XCTAssertLessThanOrEqual(m.queuedBytes, configuration.maxQueuedBytes)
                 XCTAssertLessThanOrEqual(m.queue.count, configuration.maxQueuedPackets)
                 if m.state == .closed {

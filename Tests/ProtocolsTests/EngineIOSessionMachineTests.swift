@@ -16,7 +16,7 @@ final class EngineIOSessionMachineTests: XCTestCase {
         }
         static func text(_ s: String) -> Packet { Packet(text: Array(s.utf8)) }
 
-        var pollingByteCount: Int { isBinary ? 1 + Base64.encodedLength(bytes.count) : bytes.count }
+        var queuedByteCount: Int { isBinary ? 1 + Base64.encodedLength(bytes.count) : bytes.count }
         func appendPolling(to out: inout [UInt8]) {
             if isBinary {
                 bytes.withUnsafeBytes { EngineIOPayload.appendPacket(type: .message, data: $0, isBinary: true, to: &out) }

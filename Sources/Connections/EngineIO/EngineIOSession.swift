@@ -49,7 +49,9 @@ public final class EngineIOSession {
 
         init(text: [UInt8]) { self = .text(text) }
 
-        var pollingByteCount: Int {
+        /// As the session always counted them: a text or binary packet's own bytes, a shared
+        /// message's polling form (encoded once, and kept by the queue).
+        var queuedByteCount: Int {
             switch self {
             case .text(let bytes), .binary(let bytes): bytes.count
             case .shared(let message): message.pollingPacket.count

@@ -38,77 +38,6 @@ public struct EngineIOSessionMachine<Packet: EngineIOQueuedPacket> {
         case closed
     }
 
-    /// The timers a session runs; arming one that runs replaces it.
-    public enum Timer: Equatable, Sendable {
-        /// Alternately "send the next ping" (`pingInterval`) and "the pong is late" (`pingTimeout`).
-        case heartbeat
-        /// How long a server-closed polling session waits for the poll that takes its close packet.
-        case closing
-        /// How long a probing WebSocket may take to send `5` after it opened.
-        case upgrade
-    }
-
-    /// Where a packet the application sends goes.
-    public enum SendRoute: Equatable, Sendable {
-        /// Straight onto the WebSocket transport (then report its backlog: `webSocketBacklog`).
-        case webSocket
-        /// Into the queue: build the packet and `enqueue` it.
-        case queue
-        /// Nowhere: the session is closing or closed.
-        case drop
-    }
-
-    /// What a received packet asks of the driver.
-    public enum Reaction {
-        /// Nothing.
-        case none
-        /// Hand the packet's data to the application.
-        case deliver
-        /// Perform these.
-        case perform([Action])
-    }
-
-    /// The answer to a request the driver is handling now (not the held poll).
-    public enum Response: Equatable, Sendable {
-        /// 200, `text/plain; charset=UTF-8`, this body (a noop `6`, say).
-        case packets([UInt8])
-        /// 200, `text/html`, `ok`: a POST was taken.
-        case ok
-        /// 413 `Payload Too Large`.
-        case payloadTooLarge
-        /// The protocol's error answer (400 and its JSON body).
-        case error(EngineIORequestError)
-    }
-
-    /// One thing for the driver to do. Perform them in the order given.
-    public enum Action {
-        /// Keep the GET being handled as the held long poll.
-        case holdPoll
-        /// Answer the held long poll (200, `text/plain; charset=UTF-8`) with this body, and let go of it.
-        case answerHeldPoll([UInt8])
-        /// Answer the request being handled.
-        case respond(Response)
-        /// Send this packet on the WebSocket transport.
-        case sendOnWebSocket(Packet)
-        /// Send this text packet on the probing WebSocket (`3probe`).
-        case sendOnProbe([UInt8])
-        /// The probing WebSocket is the transport from now on.
-        case adoptProbe
-        /// Let go of the probing WebSocket and close it with this code and reason (the machine has
-        /// already forgotten it: its close is not reported back).
-        case closeProbe(WebSocketCloseCode, String)
-        /// Close the WebSocket transport with this code and reason (its queued bytes are flushed).
-        case closeWebSocket(WebSocketCloseCode, String)
-        /// Drop the WebSocket transport's connection at once, its backlog unsent (a slow consumer).
-        case abortWebSocket
-        case armTimer(Timer, Duration)
-        case cancelTimer(Timer)
-        /// One line for the error log (the driver names the session).
-        case log(String)
-        /// The session ended: leave the server's table, tell the application. The last action.
-        case finished(EngineIOCloseReason)
-    }
-
     public let configuration: EngineIOConfiguration
     public private(set) var state = State.handshake
     public private(set) var transport: EngineIOTransport
@@ -133,6 +62,7 @@ public struct EngineIOSessionMachine<Packet: EngineIOQueuedPacket> {
     }
 
     /// Whether the session is open (not closing or closed; upgrading is open).
+    @inlinable
     public var isOpen: Bool { state == .open || state == .upgrading }
 
     /// Whether a new WebSocket may probe this session.
@@ -170,7 +100,7 @@ public struct EngineIOSessionMachine<Packet: EngineIOQueuedPacket> {
             return [.log("\(queue.count) packets queued for a client that does not poll: closing")]
                 + finish(.transportError)
         }
-        let size = packet.pollingByteCount
+        let size = packet.queuedByteCount
         guard queuedBytes + size <= configuration.maxQueuedBytes else {
             return [.log("\(queuedBytes + size) bytes queued for a client that does not poll (limit \(configuration.maxQueuedBytes)): closing as a slow consumer")]
                 + finish(.transportError)
@@ -280,7 +210,7 @@ public struct EngineIOSessionMachine<Packet: EngineIOQueuedPacket> {
     /// The polling payload of `packets`: each in its polling form, separated by 0x1E.
     public static func payload(_ packets: [Packet]) -> [UInt8] {
         var body: [UInt8] = []
-        body.reserveCapacity(packets.reduce(packets.count) { $0 + $1.pollingByteCount })
+        body.reserveCapacity(packets.reduce(packets.count) { $0 + $1.queuedByteCount })
         for (i, packet) in packets.enumerated() {
             if i > 0 { body.append(EngineIOPayload.separator) }
             packet.appendPolling(to: &body)
@@ -486,17 +416,3 @@ public struct EngineIOSessionMachine<Packet: EngineIOQueuedPacket> {
         return actions
     }
 }
-
-/// A packet as the driver queues it: the machine asks its size (for the queue's byte bound) and
-/// its polling form (for the payload), and makes control packets (ping, pong, close) itself.
-public protocol EngineIOQueuedPacket {
-    /// A text packet: the type digit, then the data.
-    init(text: [UInt8])
-    /// Bytes of its polling form (what it adds to a payload, separator aside).
-    var pollingByteCount: Int { get }
-    /// Appends its polling form: text as is, binary as `b` and base64.
-    func appendPolling(to out: inout [UInt8])
-}
-
-extension EngineIOSessionMachine.Action: Equatable where Packet: Equatable {}
-extension EngineIOSessionMachine.Reaction: Equatable where Packet: Equatable {}
