@@ -41,8 +41,8 @@ public struct EngineIOSessionMachine<Packet: EngineIOQueuedPacket> {
     public let configuration: EngineIOConfiguration
     public private(set) var state = State.handshake
     public private(set) var transport: EngineIOTransport
-    /// Packets waiting for a long poll (or for the end of an upgrade), and their bytes in the
-    /// polling form (bounded by `maxQueuedBytes`).
+    /// Packets waiting for a long poll (or for the end of an upgrade), and the bytes they count
+    /// for (`queuedByteCount`, bounded by `maxQueuedBytes`).
     public private(set) var queue: [Packet] = []
     public private(set) var queuedBytes = 0
     /// Whether a long poll is held (the driver holds the responder itself).
