@@ -139,7 +139,7 @@ public final class EngineIOServer {
     }
 
     private func start(_ session: EngineIOSession) {
-        session.scheduleHeartbeat()
+        session.start()
         onConnection?(session)
     }
 

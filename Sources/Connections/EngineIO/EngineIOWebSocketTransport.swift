@@ -2,7 +2,9 @@ import Protocols
 import Reactor
 
 /// The WebSocket side of a session: either the transport of a session opened on a WebSocket, or
-/// a WebSocket probing the upgrade of a polling session (`2probe`, `3probe`, then `5`).
+/// a WebSocket probing the upgrade of a polling session (`2probe`, `3probe`, then `5`). The
+/// probe's rules (what it may say, its deadline) are the session machine's: this class only
+/// passes on what arrives.
 final class EngineIOWebSocketTransport: WebSocketHandler {
     enum Role {
         /// Opens a new session once the WebSocket is open (with the handshake's query).
@@ -18,8 +20,6 @@ final class EngineIOWebSocketTransport: WebSocketHandler {
     /// The session whose transport this WebSocket is (after the handshake or the upgrade).
     private var session: EngineIOSession?
     private weak var socket: WebSocket?
-    private var probed = false
-    private var upgradeTimer: TimerID?
 
     init(server: EngineIOServer, role: Role) {
         self.server = server
@@ -34,15 +34,7 @@ final class EngineIOWebSocketTransport: WebSocketHandler {
         case .done:
             ws.close()
         case .probe(let polling):
-            guard polling.acceptsUpgrade else {
-                ws.close(code: .policyViolation, reason: "session cannot upgrade")
-                return
-            }
             polling.probeOpened(self)
-            upgradeTimer = server.loop.schedule(after: server.configuration.upgradeTimeout) { [weak self, weak ws] in
-                self?.upgradeTimer = nil
-                ws?.close(code: .policyViolation, reason: "upgrade timed out")
-            }
         }
     }
 
@@ -52,32 +44,21 @@ final class EngineIOWebSocketTransport: WebSocketHandler {
             packet = try EngineIOPacket.decodeText(text)
         } catch {
             server.log("WebSocket \(ws.connection): bad packet: \(error)")
-            if let session { session.finish(.parseError) } else { ws.close(code: .protocolError, reason: "\(error)") }
+            if let session { session.receiveFailed(error) } else { ws.close(code: .protocolError, reason: "\(error)") }
             return
         }
         if let session {
             session.receive(packet.type, packet.data)
-            return
-        }
-        guard case .probe(let polling) = role else { return }
-        switch packet.type {
-        case .ping where !probed && packet.data.elementsEqual("probe".utf8):
-            probed = true
-            ws.send(text: "3probe")
-            polling.probeSucceeded(self)
-        case .upgrade where probed:
-            if let upgradeTimer { server.loop.cancel(upgradeTimer) }
-            upgradeTimer = nil
-            session = polling
-            polling.completeUpgrade(self, ws)
-        default:
-            ws.close(code: .protocolError, reason: "expected the upgrade probe")
+        } else if case .probe(let polling) = role {
+            polling.probeReceived(self, packet.type, packet.data)
         }
     }
 
     func webSocket(_ ws: WebSocket, didReceiveBinary data: UnsafeRawBufferPointer) {
         if let session {
             session.receiveBinary(data)
+        } else if case .probe(let polling) = role {
+            polling.probeReceivedBinary(self)
         } else {
             ws.close(code: .protocolError, reason: "binary data before the upgrade")
         }
@@ -90,8 +71,6 @@ final class EngineIOWebSocketTransport: WebSocketHandler {
     }
 
     func webSocketDidClose(_ ws: WebSocket, code: WebSocketCloseCode, reason: String) {
-        if let upgradeTimer { server.loop.cancel(upgradeTimer) }
-        upgradeTimer = nil
         if let s = session {
             session = nil
             s.webSocketClosed(ws)
@@ -101,8 +80,19 @@ final class EngineIOWebSocketTransport: WebSocketHandler {
         role = .done
     }
 
-    /// The session gave up on this probe (another one replaced it, or the session closed).
-    func abandon() {
-        if case .probe = role, session == nil { socket?.close(code: .normal) }
+    /// Sends a text packet on the probe (`3probe`).
+    func send(text: [UInt8]) {
+        text.withUnsafeBytes { _ = socket?.send(text: $0) }
+    }
+
+    /// The upgrade completed: this WebSocket is the session's transport from now on.
+    func becomeTransport(of polling: EngineIOSession) -> WebSocket? {
+        session = polling
+        return socket
+    }
+
+    /// The session let go of this probe (refused it, replaced it, gave up on it, or closed).
+    func abandon(code: WebSocketCloseCode, reason: String) {
+        if case .probe = role, session == nil { socket?.close(code: code, reason: reason) }
     }
 }

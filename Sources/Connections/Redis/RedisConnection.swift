@@ -358,6 +358,10 @@ public final class RedisConnection: ConnectionHandler {
         c.close(reason: .peerClosed, flush: false)
     }
 
+    /// The connection's coarse timeout, re-armed on every read (see `connection(_:didRead:)`):
+    /// idle, it is the health check; with replies pending, their deadline. Not `Keepalive`: the
+    /// answer awaited is the reply to any command in flight, not the PING alone, so the deadline
+    /// belongs to the pipeline, and a PING is only the probe of an idle connection.
     public func connectionDidTimeout(_ c: Connection) {
         guard c == connection else { return }
         if state == .ready && pipeline.pendingCount == 0 {

@@ -53,6 +53,8 @@ public final class SSEStream: TopicSubscriber {
         }
         if let heartbeatInterval {
             // Unowned: the timer is cancelled when the stream finishes, before it can go away.
+            // Not `Keepalive`: the heartbeat is one-way (a comment for proxies to see), with no
+            // answer to wait for, so a plain repeating timer is the whole of it.
             heartbeat = loop.scheduleRepeating(every: heartbeatInterval) { [unowned self] in
                 if !self.responder.write(Self.heartbeatBytes) { self.finish() }
             }

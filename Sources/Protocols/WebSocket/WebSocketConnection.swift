@@ -26,7 +26,9 @@ public struct WebSocketConnection {
     /// Why the connection closed (or is closing): the reason of the peer's close frame, of ours,
     /// or of our failure ("" when none was given).
     public private(set) var closeReason = ""
-    /// When we last heard from the peer (drives keepalive).
+    /// When we last heard from the peer (drives keepalive, whose rule is `Keepalive.decide`; the
+    /// two fields stay here rather than in a `Keepalive` value, which would not pack into the
+    /// 56 bytes below).
     @usableFromInline var lastHeard: UInt64 = 0
     /// When the incomplete message began, 0 when none is: `messageTimeout` runs from it.
     @usableFromInline var messageStarted: UInt64 = 0
@@ -181,20 +183,22 @@ public struct WebSocketConnection {
                 }
                 messageLeft = left
             }
-            if awaitingPong {
-                closeReason = "no pong within the deadline"
-                a.closeTransport(.timedOut)
-                return a
-            }
             var next: Duration?
+            // `awaitingPong` is only ever set with a ping interval: without one there is no
+            // keepalive, and the timer serves the message deadline alone.
             if let interval = timings.pingInterval {
-                let quietFor = Duration.nanoseconds(Int64(truncatingIfNeeded: now &- lastHeard))
-                if quietFor < interval {
-                    next = interval - quietFor
-                } else {
+                switch Keepalive.decide(quietFor: Keepalive.elapsed(since: lastHeard, now: now), awaitingAnswer: awaitingPong,
+                                        interval: interval, answerTimeout: timings.pongTimeout) {
+                case .timedOut:
+                    closeReason = "no pong within the deadline"
+                    a.closeTransport(.timedOut)
+                    return a
+                case .wait(let left):
+                    next = left
+                case .ping(let deadline):
                     a.insert(.sendPing)
                     awaitingPong = true
-                    next = timings.pongTimeout
+                    next = deadline
                 }
             }
             if let messageLeft { next = min(next ?? messageLeft, messageLeft) }
