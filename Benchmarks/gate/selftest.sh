@@ -6,12 +6,13 @@
 #
 #   1. the gate: every path against gate/budgets.txt                   must exit 0
 #   2. instruction budgets 10% under the committed ones (2 paths)       must exit 1, "instructions"
-#   3. the SSE path allowed one allocation fewer per publish            must exit 1, "allocations"
-#   4. a real regression: gate/regression.c preloaded into the server
+#   3. instruction budgets 1% under (2 paths): within the tolerance     must exit 0
+#   4. the SSE path allowed one allocation fewer per publish            must exit 1, "allocations"
+#   5. a real regression: gate/regression.c preloaded into the server
 #      (~6,000 instructions and one malloc per loop turn; 2 paths)      must exit 1, both named
-#   5. a malformed budget file                                          must exit 2 at once
+#   6. a malformed budget file                                          must exit 2 at once
 #
-# About 2 minutes on the 2-core machine, the gate's own run about 40 s of it.
+# About 75 s on the 2-core machine once built, the gate's own run about 35 s of it.
 set -uo pipefail
 bench_dir="$(cd "$(dirname "$0")/.." && pwd)"
 budgets="$bench_dir/gate/budgets.txt"
@@ -49,8 +50,12 @@ check "the committed budgets hold" 0 "within" -- --budgets "$budgets"
 # Every instruction budget 10% under the committed figure: the tree did not change, so a gate
 # with a 3% tolerance must see every path as a regression.
 awk '/^#/ || NF < 3 { print; next } { $2 = int($2 * 0.9); print }' "$budgets" >"$work/lower-ir.txt"
-check "instruction budgets 10% lower fail" 1 "OVER: instructions http-get ws-echo-32" -- \
-    --budgets "$work/lower-ir.txt" http-get ws-echo-32
+check "instruction budgets 10% lower fail" 1 "OVER: instructions http-get http-pipelined" -- \
+    --budgets "$work/lower-ir.txt" http-get http-pipelined
+
+# ... but 1% lower is within the tolerance: the gate does not fail on noise.
+awk '/^#/ || NF < 3 { print; next } { $2 = int($2 * 0.99); print }' "$budgets" >"$work/lower-1pc.txt"
+check "instruction budgets 1% lower still pass" 0 "within" -- --budgets "$work/lower-1pc.txt" http-get http-pipelined
 
 # One allocation fewer per publish than the SSE path makes (16 deliveries per publish).
 awk '/^#/ || NF < 3 { print; next } $1 == "sse" { $3 = $3 - 1 / 16 } { print }' "$budgets" >"$work/lower-allocs.txt"
