@@ -80,7 +80,7 @@ enum Callgrind {
     }
 
     /// The dump files of one callgrind run: OUT.1, OUT.2, ...
-    private static func dumps(_ outFile: String) -> [String] {
+    static func dumps(_ outFile: String) -> [String] {
         let dir = (outFile as NSString).deletingLastPathComponent
         let base = (outFile as NSString).lastPathComponent + "."
         let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
@@ -89,13 +89,13 @@ enum Callgrind {
             .map { "\(dir)/\($0)" }
     }
 
-    private static func removeDumps(_ outFile: String) {
+    static func removeDumps(_ outFile: String) {
         for file in dumps(outFile) + [outFile] { try? FileManager.default.removeItem(atPath: file) }
     }
 
     /// The "summary: N" line of a dump: instructions executed in its interval. The dump
     /// is written by the server process, so wait for it to be complete.
-    private static func summary(_ file: String) -> Double? {
+    static func summary(_ file: String) -> Double? {
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
             // "summary:" comes near the top, "totals:" is the last line: wait for that.

@@ -19,6 +19,7 @@ struct Options {
     static let usage = """
         usage: bench [--quick] [--syscalls] [--callgrind] [--warmup S] [--measure S] [--repeat N]
                      [--reactor-cmd 'CMD ... {port}'] [--reactor-bin-dir DIR] [--list] [scenario ...]
+               bench gate [options] [path ...]   (CI's budget gate: bench gate --help)
 
           --quick        1 s warmup, 2 s measured, 1 repetition; exits 0 even if targets are missed
           --syscalls     add one extra run per server with `perf stat` counting its syscalls

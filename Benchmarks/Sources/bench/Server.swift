@@ -49,15 +49,19 @@ final class RunningServer {
 
     /// `wrapper` goes between taskset and the server's command (valgrind, say); such a
     /// server runs without the malloc counter, which valgrind's own malloc would bypass.
+    /// `environment` is added last (the gate's fixed hashing seed; an LD_PRELOAD list that
+    /// names the counter and more).
     init(_ spec: ServerSpec, port: UInt16, label: String, context: Context,
-         cpus: String = CPU.server, wrapper: [String] = [], readyTimeout: Double = 10) throws {
+         cpus: String = CPU.server, wrapper: [String] = [], environment: [String: String] = [:],
+         readyTimeout: Double = 10) throws {
         self.port = port
         counterFile = "\(context.logDir)/\(label).allocs"
         try? FileManager.default.removeItem(atPath: counterFile)
+        let counter = wrapper.isEmpty ? ["LD_PRELOAD": context.mallocCounter, "MALLOC_COUNTER_OUT": counterFile] : [:]
         child = try Child(
             name: spec.name,
             command: ["taskset", "-c", cpus] + wrapper + spec.command(port),
-            environment: wrapper.isEmpty ? ["LD_PRELOAD": context.mallocCounter, "MALLOC_COUNTER_OUT": counterFile] : [:],
+            environment: counter.merging(environment) { $1 },
             logPath: context.logPath(label)
         )
         do {

@@ -1,7 +1,13 @@
 // bench: the one entry point of the benchmarks. See Benchmarks/README.md.
 //
 //   swift run -c release --package-path Benchmarks bench [--quick] [scenario ...]
+//   swift run -c release --package-path Benchmarks bench gate [--write-budgets] [path ...]
 import Foundation
+
+// The gate is a command of its own: its own options, its own exit status (Gate/Gate.swift).
+if CommandLine.arguments.dropFirst().first == "gate" {
+    Gate.main(Array(CommandLine.arguments.dropFirst(2)))
+}
 
 let options: Options
 do {

@@ -1,0 +1,36 @@
+/// One path the gate measures: a fixed load from `gate/client.py` against the reactor's `echo`
+/// demo, counted in operations, with the sentence that says how (written into the budget file).
+///
+/// The counts are chosen so that two runs agree to well under 1% (they agree to about 0.1%:
+/// the residue is the timer wheel's sweep, which grows with wall time, not with operations)
+/// while each path takes a few seconds under callgrind. The warm-up pays every one-time cost
+/// first: lazily built tables, buffers grown to their working size, and for the rooms a replay
+/// log already full (1,000 messages by default), so every publish in the window evicts one, as
+/// in a room that has lived a while.
+struct GatePath: Sendable {
+    /// The name in the budget file, on the command line, and the client's mode.
+    let name: String
+    /// Client steps before the window, and in it (a step is one request, one batch of 16
+    /// pipelined requests, one message, or one publish fanned out to 16 subscribers).
+    let warmupSteps: Int
+    let steps: Int
+    /// How the path is measured, for the budget file's last column.
+    let how: String
+
+    static let all: [GatePath] = [
+        GatePath(name: "http-get", warmupSteps: 1_000, steps: 10_000,
+                 how: "GET /plaintext on one keep-alive connection, one request at a time; op = one request (10,000 after 1,000)"),
+        GatePath(name: "http-pipelined", warmupSteps: 100, steps: 1_000,
+                 how: "GET /plaintext, 16 requests per write on one connection, the next 16 after all 16 answers; op = one request (16,000 after 1,600)"),
+        GatePath(name: "ws-echo-32", warmupSteps: 1_000, steps: 10_000,
+                 how: "GET /echo WebSocket, one 32-byte binary message at a time, echo awaited and checked; op = one message (10,000 after 1,000)"),
+        GatePath(name: "ws-echo-16k", warmupSteps: 200, steps: 2_000,
+                 how: "GET /echo WebSocket, one 16 KiB binary message at a time, echo awaited and checked; op = one message (2,000 after 200)"),
+        GatePath(name: "sse", warmupSteps: 1_100, steps: 1_000,
+                 how: "16 GET /events?room=gate-sse streams; one POST /send of 32 bytes at a time, each awaited on all 16; op = one delivery, 1/16 of the POST included (16,000 after 17,600)"),
+        GatePath(name: "broadcast", warmupSteps: 1_100, steps: 1_000,
+                 how: "16 /chat?room=gate-room WebSockets; one sends a 32-byte text, all 16 (the sender too) receive it before the next; op = one delivery (per recipient) (16,000 after 17,600)"),
+        GatePath(name: "socketio", warmupSteps: 500, steps: 5_000,
+                 how: "one Socket.IO client (WebSocket transport, namespace /) emits `message` with 32 characters, the demo emits `message-back` to it; op = one emit and its reply (5,000 after 500)"),
+    ]
+}
