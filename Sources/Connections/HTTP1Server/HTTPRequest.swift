@@ -12,6 +12,10 @@ public struct HTTPRequest {
     public let body: UnsafeRawBufferPointer
     /// The connection it came on.
     public let connection: Connection
+    /// The pattern of the route that matched, and the ranges its parameters captured in the
+    /// path (`parameters`): nil and empty, at no cost, for a route without parameters.
+    var routePattern: HTTPRoutePattern? = nil
+    var routeCaptures = HTTPRouteCaptures()
 
     public var method: HTTPMethod { head.method }
     /// The path, still percent-encoded.

@@ -26,7 +26,7 @@ public struct HTTPResponder {
         _ status: HTTPStatus = .ok, contentType: StaticString? = nil, headers: [(String, String)] = [],
         body: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)
     ) -> Bool {
-        exchange.respond(sequence, status: status, contentType: contentType, headers: headers, body: .bytes(body))
+        exchange.respond(sequence, status: status, contentType: contentType.map(HTTPContentType.static), headers: headers, body: .bytes(body))
     }
 
     @discardableResult
@@ -61,7 +61,51 @@ public struct HTTPResponder {
         _ status: HTTPStatus = .ok, contentType: StaticString? = nil, headers: [(String, String)] = [],
         body: SharedBytes
     ) -> Bool {
-        exchange.respond(sequence, status: status, contentType: contentType, headers: headers, body: .shared(body))
+        exchange.respond(sequence, status: status, contentType: contentType.map(HTTPContentType.static), headers: headers, body: .shared(body))
+    }
+
+    // MARK: A content type computed at run time
+
+    // The same calls with a `String` content type (`contentType: mime(for: file)`). Disfavoured,
+    // so a literal (`contentType: "text/plain"`) still picks the `StaticString` form, whose bytes
+    // are copied from the binary with no String in between.
+
+    @_disfavoredOverload @discardableResult
+    public func respond(
+        _ status: HTTPStatus = .ok, contentType: String, headers: [(String, String)] = [],
+        body: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)
+    ) -> Bool {
+        exchange.respond(sequence, status: status, contentType: .string(contentType), headers: headers, body: .bytes(body))
+    }
+
+    @_disfavoredOverload @discardableResult
+    public func respond(_ status: HTTPStatus = .ok, contentType: String, headers: [(String, String)] = [], body: StaticString) -> Bool {
+        respond(status, contentType: contentType, headers: headers,
+                body: UnsafeRawBufferPointer(start: body.utf8Start, count: body.utf8CodeUnitCount))
+    }
+
+    @_disfavoredOverload @discardableResult
+    public func respond(_ status: HTTPStatus = .ok, contentType: String, headers: [(String, String)] = [], body: String) -> Bool {
+        var text = body
+        return text.withUTF8 { respond(status, contentType: contentType, headers: headers, body: UnsafeRawBufferPointer($0)) }
+    }
+
+    @_disfavoredOverload @discardableResult
+    public func respond(_ status: HTTPStatus = .ok, contentType: String, headers: [(String, String)] = [], body: [UInt8]) -> Bool {
+        body.withUnsafeBytes { respond(status, contentType: contentType, headers: headers, body: $0) }
+    }
+
+    @_disfavoredOverload @discardableResult
+    public func respond(_ status: HTTPStatus = .ok, contentType: String, headers: [(String, String)] = [], body: SharedBytes) -> Bool {
+        exchange.respond(sequence, status: status, contentType: .string(contentType), headers: headers, body: .shared(body))
+    }
+
+    @_disfavoredOverload @discardableResult
+    public func beginStream(
+        _ status: HTTPStatus = .ok, contentType: String, headers: [(String, String)] = [],
+        framing: HTTPStreamFraming = .chunked
+    ) -> Bool {
+        exchange.beginStream(sequence, status: status, contentType: .string(contentType), headers: headers, framing: framing)
     }
 
     /// Adds a header to whatever answer this request gets, whoever writes it (`respond`,
@@ -90,7 +134,7 @@ public struct HTTPResponder {
         _ status: HTTPStatus = .ok, contentType: StaticString? = nil, headers: [(String, String)] = [],
         framing: HTTPStreamFraming = .chunked
     ) -> Bool {
-        exchange.beginStream(sequence, status: status, contentType: contentType, headers: headers, framing: framing)
+        exchange.beginStream(sequence, status: status, contentType: contentType.map(HTTPContentType.static), headers: headers, framing: framing)
     }
 
     /// Writes a piece of a streamed body.
@@ -133,6 +177,12 @@ public enum HTTPStreamFraming: Sendable {
     case chunked
     /// No framing: the body ends when the connection closes.
     case untilClose
+}
+
+/// A response's Content-Type: a literal from the binary, or a String built at run time.
+enum HTTPContentType {
+    case `static`(StaticString)
+    case string(String)
 }
 
 enum ResponseBody {

@@ -30,10 +30,17 @@ final class HTTPServerConnection: ConnectionHandler {
     private var headIsBorrowed = false
     private var retained = RetainedHead()
     private var body: [UInt8] = []
-    private var keepAlive = true
-    private var requestVersion = HTTPVersion.http1_1
-    private var isHeadRequest = false
-    private var streamFraming = HTTPStreamFraming.chunked
+    /// The outbound rules for the current request (HEAD, 1xx/204/304, framing, keep-alive,
+    /// 100-continue): the sans-I/O machine decides, this glue writes.
+    private var rules = HTTPResponseRules(method: .get, version: .http1_1, keepAlive: true, expectsContinue: false, bodyFraming: .none)
+    /// The current request's route, looked up once when its head arrives: its body limit and
+    /// timeout apply before the body is read, and `dispatch` calls its handler.
+    private var route = HTTPRouter.Match.notFound
+    /// The current request's body limit: its route's, else the server's.
+    private var bodyLimit = 0
+    /// How the streamed response in progress writes its pieces.
+    private var streamChunked = false
+    private var streamSendsBody = false
 
     private var inRead = false
     /// Pipelined requests are waiting in the tail for the outbound queue to drain.
@@ -52,7 +59,11 @@ final class HTTPServerConnection: ConnectionHandler {
     init(server: HTTPServer, connection: Connection) {
         self.server = server
         self.connection = connection
-        self.parser = HTTPRequestParser(limits: server.configuration.limits, headerTable: server.headerTable)
+        // The parser's own bound lets the largest route's body through; the route's (or the
+        // server's) limit is then applied when the head arrives.
+        var limits = server.configuration.limits
+        limits.maxBodyLength = max(limits.maxBodyLength, server.router.largestRouteBodyLimit)
+        self.parser = HTTPRequestParser(limits: limits, headerTable: server.headerTable)
     }
 
     deinit { retained.release() }
@@ -100,7 +111,7 @@ final class HTTPServerConnection: ConnectionHandler {
                 // The parser rejects a body over the limit before handing out its bytes (413 on
                 // the Content-Length, or on the chunk size that would cross it); this check keeps
                 // the buffer bounded even if that ever changed.
-                guard body.count + range.count <= server.configuration.limits.maxBodyLength else {
+                guard body.count + range.count <= bodyLimit else {
                     fail(.contentTooLarge, reason: "request body over the limit")
                     return bytes.count
                 }
@@ -152,11 +163,11 @@ final class HTTPServerConnection: ConnectionHandler {
         case .responding:
             // The response in progress is answered, then the connection closes. One the application
             // holds (a long poll) is answered now, not at its own timeout or the drain deadline.
-            keepAlive = false
+            rules.closeAfterResponse()
             let handler = shutdownHandler
             shutdownHandler = nil
             handler?()
-        default: keepAlive = false  // the request in progress is answered, then the connection closes
+        default: rules.closeAfterResponse()  // the request in progress is answered, then the connection closes
         }
     }
 
@@ -181,21 +192,31 @@ final class HTTPServerConnection: ConnectionHandler {
         sequence &+= 1
         head = h
         headIsBorrowed = true
-        keepAlive = h.keepAlive && !connection.loop.isShuttingDown
-        requestVersion = h.version
-        isHeadRequest = h.method == .head
+        rules = HTTPResponseRules(head: h)
+        if connection.loop.isShuttingDown { rules.closeAfterResponse() }
         phase = .readingBody
-        if h.bodyFraming != .none {
-            connection.setTimeout(server.configuration.idleTimeout)
-            if h.expectsContinue {
-                // Answer the final status now rather than read a body nobody will use.
-                if case .handler = server.router.match(method: h.method, path: h.path) {
-                    connection.send("HTTP/1.1 100 Continue\r\n\r\n")
-                } else {
-                    keepAlive = false
-                    dispatch()
-                }
-            }
+        route = server.router.match(method: h.method, path: h.path)
+        guard h.bodyFraming != .none else { return }
+        let target: HTTPRouter.Route?
+        switch route {
+        case .route(let r), .pattern(let r, _): target = r
+        default: target = nil
+        }
+        if let target, target.maxBodyBytes >= 0 {
+            bodyLimit = target.maxBodyBytes
+        } else {
+            bodyLimit = server.configuration.limits.maxBodyLength
+        }
+        if let length = h.contentLength, length > bodyLimit {
+            // Before any body byte is read, whether or not the client waits for 100-continue.
+            fail(.contentTooLarge, reason: "request body of \(length) bytes over the limit of \(bodyLimit)")
+            return
+        }
+        connection.setTimeout(target?.timeout ?? server.configuration.idleTimeout)
+        switch rules.continueDecision(routeAccepts: target != nil) {
+        case .sendContinue: connection.send("HTTP/1.1 100 Continue\r\n\r\n")
+        case .answerNowAndClose: dispatch()  // the final status now, rather than read a body nobody will use
+        case .none: break
         }
     }
 
@@ -210,14 +231,17 @@ final class HTTPServerConnection: ConnectionHandler {
         phase = .responding
         connection.setTimeout(nil)  // the application owns the timing of its answer
         let responder = HTTPResponder(exchange: self, sequence: sequence)
-        let match = server.router.match(method: h.method, path: h.path)
-        switch match {
-        case .handler(let handler):
+        switch route {
+        case .route(let r):
             body.withUnsafeBytes { b in
-                handler(HTTPRequest(head: h, body: b, connection: connection), responder)
+                r.handler(HTTPRequest(head: h, body: b, connection: connection), responder)
+            }
+        case .pattern(let r, let captures):
+            body.withUnsafeBytes { b in
+                r.handler(HTTPRequest(head: h, body: b, connection: connection, routePattern: r.pattern, routeCaptures: captures), responder)
             }
         case .notFound where h.method == .other, .methodNotAllowed where h.method == .other:
-            keepAlive = false
+            rules.closeAfterResponse()
             responder.respond(.notImplemented, contentType: "text/plain; charset=utf-8", body: "Not Implemented\n" as StaticString)
         case .notFound:
             responder.respond(.notFound, contentType: "text/plain; charset=utf-8", body: "Not Found\n" as StaticString)
@@ -248,15 +272,16 @@ final class HTTPServerConnection: ConnectionHandler {
     // MARK: Responses
 
     /// Writes a head (and a body that fits) into the server's scratch buffer and sends it in one go.
-    func respond(_ seq: UInt64, status: HTTPStatus, contentType: StaticString?, headers: [(String, String)], body: ResponseBody) -> Bool {
+    func respond(_ seq: UInt64, status: HTTPStatus, contentType: HTTPContentType?, headers: [(String, String)], body: ResponseBody) -> Bool {
         guard seq == sequence, phase == .responding else { return false }
-        let sendsBody = !isHeadRequest && status.code >= 200 && status.code != 204 && status.code != 304
+        if !headers.isEmpty && Self.asksToClose(headers) { rules.closeAfterResponse() }
+        let plan = rules.response(status: status, bodyLength: body.count)
         let scratch = server.scratch
-        guard let headLength = encodeHead(status: status, framing: .contentLength(body.count), contentType: contentType, headers: headers, into: scratch) else {
+        guard let headLength = encodeHead(status: status, plan: plan, contentType: contentType, headers: headers, into: scratch) else {
             return false
         }
         switch body {
-        case .bytes(let b) where sendsBody && b.count > 0:
+        case .bytes(let b) where plan.sendsBody:
             if headLength + b.count <= scratch.count {
                 UnsafeMutableRawBufferPointer(rebasing: scratch[headLength...]).copyMemory(from: b)
                 connection.send(UnsafeRawBufferPointer(rebasing: scratch[0..<headLength + b.count]))
@@ -264,7 +289,7 @@ final class HTTPServerConnection: ConnectionHandler {
                 connection.send(UnsafeRawBufferPointer(rebasing: scratch[0..<headLength]))
                 connection.send(b)
             }
-        case .shared(let s) where sendsBody && s.count > 0:
+        case .shared(let s) where plan.sendsBody:
             connection.send(UnsafeRawBufferPointer(rebasing: scratch[0..<headLength]))
             connection.send(s)
         default:
@@ -274,12 +299,13 @@ final class HTTPServerConnection: ConnectionHandler {
         return true
     }
 
-    func beginStream(_ seq: UInt64, status: HTTPStatus, contentType: StaticString?, headers: [(String, String)], framing: HTTPStreamFraming) -> Bool {
+    func beginStream(_ seq: UInt64, status: HTTPStatus, contentType: HTTPContentType?, headers: [(String, String)], framing: HTTPStreamFraming) -> Bool {
         guard seq == sequence, phase == .responding else { return false }
-        streamFraming = requestVersion < .http1_1 ? .untilClose : framing
-        if streamFraming == .untilClose { keepAlive = false }
-        let wireFraming: HTTPResponseFraming = streamFraming == .chunked ? .chunked : .none
-        guard let n = encodeHead(status: status, framing: wireFraming, contentType: contentType, headers: headers, into: server.scratch) else {
+        if !headers.isEmpty && Self.asksToClose(headers) { rules.closeAfterResponse() }
+        let plan = rules.stream(status: status, untilClose: framing == .untilClose)
+        streamSendsBody = plan.sendsBody
+        streamChunked = plan.sendsBody && plan.framing == .chunked
+        guard let n = encodeHead(status: status, plan: plan, contentType: contentType, headers: headers, into: server.scratch) else {
             return false
         }
         connection.send(UnsafeRawBufferPointer(rebasing: server.scratch[0..<n]))
@@ -289,8 +315,8 @@ final class HTTPServerConnection: ConnectionHandler {
 
     func writeStream(_ seq: UInt64, _ piece: ResponseBody) -> Bool {
         guard seq == sequence, phase == .streaming else { return false }
-        guard !isHeadRequest, piece.count > 0 else { return true }
-        if streamFraming == .chunked {
+        guard streamSendsBody, piece.count > 0 else { return true }
+        if streamChunked {
             let n = HTTPChunkedEncoder.writeChunkHeader(size: piece.count, into: server.scratch)!
             connection.send(UnsafeRawBufferPointer(rebasing: server.scratch[0..<n]))
         }
@@ -298,7 +324,7 @@ final class HTTPServerConnection: ConnectionHandler {
         case .bytes(let b): connection.send(b)
         case .shared(let s): connection.send(s)
         }
-        if streamFraming == .chunked {
+        if streamChunked {
             let end = HTTPChunkedEncoder.chunkEnd
             connection.send(UnsafeRawBufferPointer(start: end.utf8Start, count: end.utf8CodeUnitCount))
         }
@@ -307,7 +333,7 @@ final class HTTPServerConnection: ConnectionHandler {
 
     func endStream(_ seq: UInt64) -> Bool {
         guard seq == sequence, phase == .streaming else { return false }
-        if streamFraming == .chunked && !isHeadRequest {
+        if streamChunked {
             let last = HTTPChunkedEncoder.lastChunk
             connection.send(UnsafeRawBufferPointer(start: last.utf8Start, count: last.utf8CodeUnitCount))
         }
@@ -317,8 +343,7 @@ final class HTTPServerConnection: ConnectionHandler {
 
     func upgrade(_ seq: UInt64, headers: [(String, String)], to handler: any ConnectionHandler) -> Bool {
         guard seq == sequence, phase == .responding else { return false }
-        keepAlive = true  // no Connection: close on a 101
-        guard let n = encodeHead(status: .switchingProtocols, framing: .none, contentType: nil, headers: headers, into: server.scratch) else {
+        guard let n = encodeHead(status: .switchingProtocols, plan: rules.upgrade(), contentType: nil, headers: headers, into: server.scratch) else {
             return false
         }
         connection.send(UnsafeRawBufferPointer(rebasing: server.scratch[0..<n]))
@@ -363,14 +388,19 @@ final class HTTPServerConnection: ConnectionHandler {
         }
     }
 
-    private func encodeHead(status: HTTPStatus, framing: HTTPResponseFraming, contentType: StaticString?, headers: [(String, String)], into scratch: UnsafeMutableRawBufferPointer) -> Int? {
+    private func encodeHead(status: HTTPStatus, plan: HTTPResponseRules.Plan, contentType: HTTPContentType?, headers: [(String, String)], into scratch: UnsafeMutableRawBufferPointer) -> Int? {
         let server = self.server
         let length = server.withDate { date in
-            HTTPResponseHeadEncoder.encode(status: status, framing: framing, keepAlive: keepAlive,
-                                           requestVersion: requestVersion, date: date, into: scratch) { w in
+            HTTPResponseHeadEncoder.encode(status: status, framing: plan.framing, keepAlive: plan.keepAlive,
+                                           requestVersion: rules.requestVersion, date: date, into: scratch) { w in
                 w.header("Server", "Reactor" as StaticString)
-                if let contentType { w.header("Content-Type", contentType) }
-                for (name, value) in headers { w.header(name, value) }
+                switch contentType {
+                case .static(let text)?: w.header("Content-Type", text)
+                case .string(let text)?: w.header("Content-Type", text)
+                case nil: break
+                }
+                // When the connection closes, the encoder writes `Connection: close` itself.
+                for (name, value) in headers where plan.keepAlive || !Self.isConnectionField(name) { w.header(name, value) }
                 for (name, value) in addedHeaders { w.header(name, value) }
             }
         }
@@ -388,7 +418,7 @@ final class HTTPServerConnection: ConnectionHandler {
         abandonHandler = nil
         shutdownHandler = nil
         writabilityHandler = nil
-        if !keepAlive {
+        if !rules.keepAlive {
             close(reason: .local)
             return
         }
@@ -400,12 +430,13 @@ final class HTTPServerConnection: ConnectionHandler {
 
     private func fail(_ status: HTTPStatus, reason: String) {
         server.log("\(connection.peerAddress?.description ?? "?"): \(status.code): \(reason)")
-        keepAlive = false
+        rules.closeAfterResponse()
         if phase != .streaming {
             let text = "\(status)\n"
+            let plan = HTTPResponseRules.rejection(status: status, bodyLength: text.utf8.count)
             let scratch = server.scratch
             let n = server.withDate { date in
-                HTTPResponseHeadEncoder.encode(status: status, framing: .contentLength(text.utf8.count), keepAlive: false,
+                HTTPResponseHeadEncoder.encode(status: status, framing: plan.framing, keepAlive: plan.keepAlive,
                                                date: date, into: scratch) { w in
                     w.header("Server", "Reactor" as StaticString)
                     w.header("Content-Type", "text/plain; charset=utf-8" as StaticString)
@@ -417,6 +448,22 @@ final class HTTPServerConnection: ConnectionHandler {
             }
         }
         close(reason: .protocolError("HTTP \(status.code): \(reason)"))
+    }
+
+    /// Whether the application's headers carry `Connection: close` (only asked when it gave any).
+    private static func asksToClose(_ headers: [(String, String)]) -> Bool {
+        for (name, value) in headers where isConnectionField(name) {
+            var v = value
+            let close = v.withUTF8 { utf8 in
+                return utf8.baseAddress.map { HTTPByteView(start: $0, count: utf8.count).containsToken("close") } ?? false
+            }
+            if close { return true }
+        }
+        return false
+    }
+
+    private static func isConnectionField(_ name: String) -> Bool {
+        name.utf8.count == 10 && name.lowercased() == "connection"
     }
 
     private func close(reason: CloseReason) {
