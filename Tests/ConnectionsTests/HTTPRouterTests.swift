@@ -53,11 +53,12 @@ final class HTTPRouterTests: XCTestCase {
     private func resolve(_ router: HTTPRouter, _ method: HTTPMethod, _ path: String) -> String {
         let bytes = Array(path.utf8)
         return bytes.withUnsafeBytes { raw in
-            switch router.match(method: method, path: HTTPByteView(start: raw.baseAddress!, count: raw.count)) {
-            case .route(let r): return "route:\(r.pattern?.text ?? "static")"
-            case .pattern(let r, let captures):
+            var captures = HTTPRouteCaptures()
+            switch router.match(method: method, path: HTTPByteView(start: raw.baseAddress!, count: raw.count), captures: &captures) {
+            case .route(_, let extras) where extras?.takeUnretainedValue().pattern == nil: return "route:static"
+            case .route(_, let extras):
                 let values = (0..<captures.count).map { String(decoding: raw[captures[$0]], as: UTF8.self) }
-                return "\(r.pattern!.text)=\(values.joined(separator: ","))"
+                return "\(extras!.takeUnretainedValue().pattern!.text)=\(values.joined(separator: ","))"
             case .methodNotAllowed(let allow): return "405:\(allow)"
             case .options(let allow): return "options:\(allow)"
             case .notFound: return "404"
@@ -84,6 +85,19 @@ final class HTTPRouterTests: XCTestCase {
         XCTAssertEqual(resolve(router, .post, "/users/42"), "405:GET, HEAD, OPTIONS")
         XCTAssertEqual(resolve(router, .options, "/users/42"), "options:GET, HEAD, OPTIONS")
         XCTAssertEqual(resolve(router, .get, "/other"), "404")
+    }
+
+    func testManyExactRoutesEachFindTheirOwn() {
+        // Past the exact table's first capacity (it doubles at half full) and with colliding
+        // probe chains: every path still finds its own route, and a near miss finds none.
+        let router = HTTPRouter()
+        for i in 0..<300 { router.get("/r\(i)", noop) }
+        router.post("/r7", noop)
+        for i in 0..<300 { XCTAssertEqual(resolve(router, .get, "/r\(i)"), "route:static", "/r\(i)") }
+        XCTAssertEqual(resolve(router, .put, "/r7"), "405:GET, POST, HEAD, OPTIONS")
+        XCTAssertEqual(resolve(router, .get, "/r300"), "404")
+        XCTAssertEqual(resolve(router, .get, "/r"), "404")
+        XCTAssertEqual(resolve(router, .get, ""), "404")
     }
 
     func testGroupsPrefixAndNest() {
@@ -235,7 +249,7 @@ final class HTTPRouterTests: XCTestCase {
         let (server, port) = try start { router in
             router.get("/typed") { req, res in
                 let type = "text/" + (req.queryValue("t") ?? "plain")
-                res.respond(contentType: type, body: "x")
+                res.respond(contentType: .string(type), body: "x")
             }
             router.get("/bye") { _, res in res.respond(headers: [("Connection", "close")], body: "bye") }
         }

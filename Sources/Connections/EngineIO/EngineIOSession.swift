@@ -260,7 +260,7 @@ public final class EngineIOSession {
         if state == .closing { finish(closingReason) }
     }
 
-    static let contentType: StaticString = "text/plain; charset=UTF-8"
+    static let contentType: HTTPContentType = "text/plain; charset=UTF-8"
 
     // MARK: Receiving
 

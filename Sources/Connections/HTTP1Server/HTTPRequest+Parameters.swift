@@ -7,7 +7,7 @@ extension HTTPRequest {
     /// Borrowed like the head: copy out what must outlive it.
     public var parameters: HTTPRouteParameters {
         guard let routePattern else { return HTTPRouteParameters() }
-        return HTTPRouteParameters(pattern: routePattern, captures: routeCaptures, path: head.path)
+        return HTTPRouteParameters(pattern: routePattern.takeUnretainedValue(), captures: routeCaptures, path: head.path)
     }
 
     /// The decoded value of route parameter `name` (`/users/:id` -> `parameter("id")`), or nil

@@ -13,8 +13,10 @@ public struct HTTPRequest {
     /// The connection it came on.
     public let connection: Connection
     /// The pattern of the route that matched, and the ranges its parameters captured in the
-    /// path (`parameters`): nil and empty, at no cost, for a route without parameters.
-    var routePattern: HTTPRoutePattern? = nil
+    /// path (`parameters`): nil and empty, at no cost, for a route without parameters. Unretained:
+    /// the router keeps every pattern for good (`HTTPRouter.RouteExtras`), so a request costs no
+    /// reference count for it.
+    var routePattern: Unmanaged<HTTPRoutePattern>? = nil
     var routeCaptures = HTTPRouteCaptures()
 
     public var method: HTTPMethod { head.method }

@@ -43,32 +43,74 @@ public struct HTTPRouteOptions: Sendable {
 ///         api.post("/upload", maxBodyBytes: 16 << 20, timeout: .seconds(30)) { req, res in ... }
 ///     }
 public final class HTTPRouter {
-    /// A method, its handler and the route's overrides. A struct, not a tuple: a closure kept in
-    /// an array of tuples is stored in its most general form, and taking it out allocates a thunk
-    /// every request.
-    struct Route {
+    /// A method and its handler. A struct, not a tuple: a closure kept in an array of tuples is
+    /// stored in its most general form, and taking it out allocated a thunk every request.
+    struct MethodHandler {
         let method: HTTPMethod
         let handler: HTTPHandler
+    }
+
+    /// What a route adds to its handler: its overrides and its pattern. Made once at registration
+    /// and never freed (`make` retains it for good): routes are registered at start-up and never
+    /// removed, so a lookup, a `Match` and a request can hold it unretained, with no reference
+    /// count on the request path, and it outlives any request that names its pattern.
+    final class RouteExtras {
         /// -1: the server's body limit.
         let maxBodyBytes: Int
         let timeout: Duration?
         /// Set for a pattern route: the request names its parameters through it.
         let pattern: HTTPRoutePattern?
+
+        init(maxBodyBytes: Int, timeout: Duration?, pattern: HTTPRoutePattern?) {
+            self.maxBodyBytes = maxBodyBytes
+            self.timeout = timeout
+            self.pattern = pattern
+        }
+
+        /// nil when there is nothing to add (no pattern, no override).
+        static func make(_ options: HTTPRouteOptions, pattern: HTTPRoutePattern?) -> Unmanaged<RouteExtras>? {
+            if pattern == nil && options.maxBodyBytes == nil && options.timeout == nil { return nil }
+            return .passRetained(RouteExtras(maxBodyBytes: options.maxBodyBytes ?? -1, timeout: options.timeout, pattern: pattern))
+        }
     }
 
+    /// The routes of one path. `extras` runs beside `handlers` only once a route of this path has
+    /// a pattern or overrides: the plain path's lookup is then the same loop over the same array
+    /// it always was, with no extra reference to count.
     struct MethodTable {
-        var routes: [Route] = []
-        var anyMethod: Route?
+        var handlers: [MethodHandler] = []
+        var extras: [Unmanaged<RouteExtras>?] = []
+        var anyMethod: HTTPHandler?
 
-        func route(for method: HTTPMethod) -> Route? {
-            for entry in routes where entry.method == method { return entry }
-            if method == .head { for entry in routes where entry.method == .get { return entry } }
-            return anyMethod
+        func has(_ method: HTTPMethod) -> Bool { handlers.contains { $0.method == method } }
+
+        mutating func add(_ method: HTTPMethod, _ handler: @escaping HTTPHandler, _ routeExtras: Unmanaged<RouteExtras>?) {
+            if routeExtras != nil && extras.isEmpty { extras = Array(repeating: nil, count: handlers.count) }
+            handlers.append(MethodHandler(method: method, handler: handler))
+            if routeExtras != nil || !extras.isEmpty { extras.append(routeExtras) }
+        }
+
+        func match(_ method: HTTPMethod) -> Match? {
+            if extras.isEmpty {
+                for entry in handlers where entry.method == method { return .route(entry.handler, nil) }
+                if method == .head { for entry in handlers where entry.method == .get { return .route(entry.handler, nil) } }
+            } else {
+                for (i, entry) in handlers.enumerated() where entry.method == method { return .route(entry.handler, extras[i]) }
+                if method == .head {
+                    for (i, entry) in handlers.enumerated() where entry.method == .get { return .route(entry.handler, extras[i]) }
+                }
+            }
+            return anyMethod.map { .route($0, nil) }
+        }
+
+        /// The answer when this path has no route for `method`: 204 with Allow for OPTIONS, else 405.
+        func unrouted(_ method: HTTPMethod) -> Match {
+            method == .options ? .options(allow: allowHeader) : .methodNotAllowed(allow: allowHeader)
         }
 
         var allowHeader: String {
             if anyMethod != nil { return "GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH" }
-            var names = routes.map { $0.method.description }
+            var names = handlers.map { $0.method.description }
             if names.contains("GET") && !names.contains("HEAD") { names.append("HEAD") }
             if !names.contains("OPTIONS") { names.append("OPTIONS") }
             return names.joined(separator: ", ")
@@ -85,9 +127,7 @@ public final class HTTPRouter {
         var table = MethodTable()
     }
 
-    private var exact: [PathRoute] = []
-    /// Exact routes by a hash of the path bytes: a lookup hashes the borrowed path, no String.
-    private var exactIndex: [UInt64: [Int]] = [:]
+    private var exact = ExactRoutes()
     /// Pattern routes, most specific first.
     private var patterns: [PatternRoute] = []
     /// Prefix routes, longest prefix first.
@@ -108,21 +148,10 @@ public final class HTTPRouter {
         let parsed = try HTTPRoutePattern(pattern)
         if let limit = options.maxBodyBytes { largestRouteBodyLimit = max(largestRouteBodyLimit, limit) }
         if parsed.isStatic {
-            let route = Route(method: method, handler: handler, maxBodyBytes: options.maxBodyBytes ?? -1,
-                              timeout: options.timeout, pattern: nil)
-            let bytes = Array(pattern.utf8)
-            let hash = FNV1a.hash(bytes.withUnsafeBytes { $0 })
-            if let i = exactIndex[hash]?.first(where: { exact[$0].path == bytes }) {
-                guard !exact[i].table.routes.contains(where: { $0.method == method }) else {
-                    throw .duplicateRoute(method: method.description, pattern: pattern)
-                }
-                exact[i].table.routes.append(route)
-            } else {
-                var entry = PathRoute(path: bytes)
-                entry.table.routes.append(route)
-                exactIndex[hash, default: []].append(exact.count)
-                exact.append(entry)
-            }
+            let extras = RouteExtras.make(options, pattern: nil)
+            let i = exact.index(of: Array(pattern.utf8))
+            guard !exact[i].table.has(method) else { throw .duplicateRoute(method: method.description, pattern: pattern) }
+            exact[i].table.add(method, handler, extras)
             return
         }
         if let i = patterns.firstIndex(where: { $0.pattern.hasSameShape(as: parsed) }) {
@@ -130,16 +159,12 @@ public final class HTTPRouter {
             guard existing.parameterNames == parsed.parameterNames else {
                 throw .conflictingNames(pattern: pattern, existing: existing.text)
             }
-            guard !patterns[i].table.routes.contains(where: { $0.method == method }) else {
-                throw .duplicateRoute(method: method.description, pattern: pattern)
-            }
-            patterns[i].table.routes.append(Route(method: method, handler: handler, maxBodyBytes: options.maxBodyBytes ?? -1,
-                                                  timeout: options.timeout, pattern: existing))
+            guard !patterns[i].table.has(method) else { throw .duplicateRoute(method: method.description, pattern: pattern) }
+            patterns[i].table.add(method, handler, RouteExtras.make(options, pattern: existing))
             return
         }
         var entry = PatternRoute(pattern: parsed)
-        entry.table.routes.append(Route(method: method, handler: handler, maxBodyBytes: options.maxBodyBytes ?? -1,
-                                        timeout: options.timeout, pattern: parsed))
+        entry.table.add(method, handler, RouteExtras.make(options, pattern: parsed))
         let at = patterns.firstIndex { parsed.isMoreSpecific(than: $0.pattern) } ?? patterns.endIndex
         patterns.insert(entry, at: at)
     }
@@ -180,8 +205,7 @@ public final class HTTPRouter {
             prefixes.sort { $0.path.count > $1.path.count }
             i = prefixes.firstIndex { $0.path == bytes }
         }
-        let route = Route(method: method ?? .other, handler: handler, maxBodyBytes: -1, timeout: nil, pattern: nil)
-        if method != nil { prefixes[i!].table.routes.append(route) } else { prefixes[i!].table.anyMethod = route }
+        if let method { prefixes[i!].table.add(method, handler, nil) } else { prefixes[i!].table.anyMethod = handler }
     }
 
     /// Routes registered in `body` under `prefix` (`/api` + `/users/:id` = `/api/users/:id`);
@@ -193,47 +217,33 @@ public final class HTTPRouter {
     // MARK: Looking up
 
     enum Match {
-        case route(Route)
-        /// A pattern route, with what its parameters captured.
-        case pattern(Route, HTTPRouteCaptures)
+        /// A route's handler and extras; for a pattern route (`extras.pattern` set), `captures`
+        /// holds its parameters.
+        case route(HTTPHandler, Unmanaged<RouteExtras>?)
         case methodNotAllowed(allow: String)
         case options(allow: String)
         case notFound
     }
 
-    func match(method: HTTPMethod, path: HTTPByteView) -> Match {
-        if let table = exactTable(path) {
-            if let r = table.route(for: method) { return .route(r) }
-            return unrouted(method, table)
-        }
+    /// The route for `method` on `path`. A pattern route writes its parameters' ranges into
+    /// `captures`; an exact or prefix route leaves it alone.
+    func match(method: HTTPMethod, path: HTTPByteView, captures: inout HTTPRouteCaptures) -> Match {
+        // The exact table is used in place (by index), not copied out: a copy would count
+        // references to its arrays on every request.
+        if let m = exact.match(path.bytes, method) { return m }
         if !patterns.isEmpty {
-            var captures = HTTPRouteCaptures()
             for entry in patterns where entry.pattern.match(path.bytes, captures: &captures) {
-                if let r = entry.table.route(for: method) { return .pattern(r, captures) }
-                return unrouted(method, entry.table)
+                if let m = entry.table.match(method) { return m }
+                return entry.table.unrouted(method)
             }
         }
         if let table = prefixTable(path) {
-            if let r = table.route(for: method) { return .route(r) }
-            return unrouted(method, table)
+            if let m = table.match(method) { return m }
+            return table.unrouted(method)
         }
         return .notFound
     }
 
-    private func unrouted(_ method: HTTPMethod, _ table: MethodTable) -> Match {
-        method == .options ? .options(allow: table.allowHeader) : .methodNotAllowed(allow: table.allowHeader)
-    }
-
-    private func exactTable(_ path: HTTPByteView) -> MethodTable? {
-        guard let candidates = exactIndex[FNV1a.hash(path.bytes)] else { return nil }
-        for i in candidates where exact[i].path.count == path.count {
-            let same = exact[i].path.withUnsafeBytes { stored in
-                path.count == 0 || memcmp(stored.baseAddress!, path.start, path.count) == 0
-            }
-            if same { return exact[i].table }
-        }
-        return nil
-    }
 
     private func prefixTable(_ path: HTTPByteView) -> MethodTable? {
         for route in prefixes where route.path.count <= path.count {

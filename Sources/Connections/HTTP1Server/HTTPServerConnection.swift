@@ -33,9 +33,11 @@ final class HTTPServerConnection: ConnectionHandler {
     /// The outbound rules for the current request (HEAD, 1xx/204/304, framing, keep-alive,
     /// 100-continue): the sans-I/O machine decides, this glue writes.
     private var rules = HTTPResponseRules(method: .get, version: .http1_1, keepAlive: true, expectsContinue: false, bodyFraming: .none)
-    /// The current request's route, looked up once when its head arrives: its body limit and
-    /// timeout apply before the body is read, and `dispatch` calls its handler.
+    /// The route of a request with a body, looked up when its head arrives (its body limit and
+    /// timeout apply before the body is read) and kept for `dispatch`. A request without a body
+    /// is looked up in `dispatch` alone, as the plain path always was: no state kept.
     private var route = HTTPRouter.Match.notFound
+    private var routeCaptures = HTTPRouteCaptures()
     /// The current request's body limit: its route's, else the server's.
     private var bodyLimit = 0
     /// How the streamed response in progress writes its pieces.
@@ -163,11 +165,11 @@ final class HTTPServerConnection: ConnectionHandler {
         case .responding:
             // The response in progress is answered, then the connection closes. One the application
             // holds (a long poll) is answered now, not at its own timeout or the drain deadline.
-            rules.closeAfterResponse()
+            closeAfterResponse()
             let handler = shutdownHandler
             shutdownHandler = nil
             handler?()
-        default: rules.closeAfterResponse()  // the request in progress is answered, then the connection closes
+        default: closeAfterResponse()  // the request in progress is answered, then the connection closes
         }
     }
 
@@ -188,22 +190,31 @@ final class HTTPServerConnection: ConnectionHandler {
 
     // MARK: Requests
 
+    // Inlined into the read loop, as it was before the rules had a type of their own: the
+    // stores below then share their exclusivity checks with the loop's.
+    @inline(__always)
     private func startRequest(_ h: HTTPRequestHead) {
+        var newRules = HTTPResponseRules(head: h)
+        if connection.loop.isShuttingDown { newRules.closeAfterResponse() }
         sequence &+= 1
         head = h
         headIsBorrowed = true
-        rules = HTTPResponseRules(head: h)
-        if connection.loop.isShuttingDown { rules.closeAfterResponse() }
+        rules = newRules
         phase = .readingBody
-        route = server.router.match(method: h.method, path: h.path)
-        guard h.bodyFraming != .none else { return }
-        let target: HTTPRouter.Route?
-        switch route {
-        case .route(let r), .pattern(let r, _): target = r
-        default: target = nil
-        }
-        if let target, target.maxBodyBytes >= 0 {
-            bodyLimit = target.maxBodyBytes
+        if newRules.hasBody { startBody(h) }
+    }
+
+    /// A request with a body: its route is looked up now, so the route's body limit and timeout
+    /// apply before any body byte is read (and 100-continue is answered knowing the route).
+    private func startBody(_ h: HTTPRequestHead) {
+        var captures = HTTPRouteCaptures()
+        route = server.router.match(method: h.method, path: h.path, captures: &captures)
+        routeCaptures = captures
+        var routed = false
+        var extras: HTTPRouter.RouteExtras?
+        if case .route(_, let e) = route { routed = true; extras = e?.takeUnretainedValue() }
+        if let extras, extras.maxBodyBytes >= 0 {
+            bodyLimit = extras.maxBodyBytes
         } else {
             bodyLimit = server.configuration.limits.maxBodyLength
         }
@@ -212,8 +223,11 @@ final class HTTPServerConnection: ConnectionHandler {
             fail(.contentTooLarge, reason: "request body of \(length) bytes over the limit of \(bodyLimit)")
             return
         }
-        connection.setTimeout(target?.timeout ?? server.configuration.idleTimeout)
-        switch rules.continueDecision(routeAccepts: target != nil) {
+        connection.setTimeout(extras?.timeout ?? server.configuration.idleTimeout)
+        var newRules = rules
+        let decision = newRules.continueDecision(routeAccepts: routed)
+        rules = newRules
+        switch decision {
         case .sendContinue: connection.send("HTTP/1.1 100 Continue\r\n\r\n")
         case .answerNowAndClose: dispatch()  // the final status now, rather than read a body nobody will use
         case .none: break
@@ -231,17 +245,26 @@ final class HTTPServerConnection: ConnectionHandler {
         phase = .responding
         connection.setTimeout(nil)  // the application owns the timing of its answer
         let responder = HTTPResponder(exchange: self, sequence: sequence)
-        switch route {
-        case .route(let r):
-            body.withUnsafeBytes { b in
-                r.handler(HTTPRequest(head: h, body: b, connection: connection), responder)
-            }
-        case .pattern(let r, let captures):
-            body.withUnsafeBytes { b in
-                r.handler(HTTPRequest(head: h, body: b, connection: connection, routePattern: r.pattern, routeCaptures: captures), responder)
+        var captures = HTTPRouteCaptures()
+        let match: HTTPRouter.Match
+        if !rules.hasBody {
+            match = server.router.match(method: h.method, path: h.path, captures: &captures)
+        } else {
+            match = route
+            captures = routeCaptures
+            route = .notFound
+        }
+        switch match {
+        case .route(let handler, let extras):
+            if let pattern = extras?.takeUnretainedValue().pattern {
+                body.withUnsafeBytes { b in
+                    handler(HTTPRequest(head: h, body: b, connection: connection, routePattern: .passUnretained(pattern), routeCaptures: captures), responder)
+                }
+            } else {
+                body.withUnsafeBytes { b in handler(HTTPRequest(head: h, body: b, connection: connection), responder) }
             }
         case .notFound where h.method == .other, .methodNotAllowed where h.method == .other:
-            rules.closeAfterResponse()
+            closeAfterResponse()
             responder.respond(.notImplemented, contentType: "text/plain; charset=utf-8", body: "Not Implemented\n" as StaticString)
         case .notFound:
             responder.respond(.notFound, contentType: "text/plain; charset=utf-8", body: "Not Found\n" as StaticString)
@@ -274,10 +297,12 @@ final class HTTPServerConnection: ConnectionHandler {
     /// Writes a head (and a body that fits) into the server's scratch buffer and sends it in one go.
     func respond(_ seq: UInt64, status: HTTPStatus, contentType: HTTPContentType?, headers: [(String, String)], body: ResponseBody) -> Bool {
         guard seq == sequence, phase == .responding else { return false }
-        if !headers.isEmpty && Self.asksToClose(headers) { rules.closeAfterResponse() }
+        if !headers.isEmpty && Self.asksToClose(headers) { closeAfterResponse() }
+        let rules = self.rules  // read once: each read of a class property is an exclusivity check
         let plan = rules.response(status: status, bodyLength: body.count)
         let scratch = server.scratch
-        guard let headLength = encodeHead(status: status, plan: plan, contentType: contentType, headers: headers, into: scratch) else {
+        guard let headLength = encodeHead(status: status, plan: plan, requestVersion: rules.requestVersion, contentType: contentType,
+                                          headers: headers, into: scratch) else {
             return false
         }
         switch body {
@@ -295,17 +320,20 @@ final class HTTPServerConnection: ConnectionHandler {
         default:
             connection.send(UnsafeRawBufferPointer(rebasing: scratch[0..<headLength]))
         }
-        finishResponse()
+        finishResponse(keepAlive: plan.keepAlive)
         return true
     }
 
     func beginStream(_ seq: UInt64, status: HTTPStatus, contentType: HTTPContentType?, headers: [(String, String)], framing: HTTPStreamFraming) -> Bool {
         guard seq == sequence, phase == .responding else { return false }
-        if !headers.isEmpty && Self.asksToClose(headers) { rules.closeAfterResponse() }
-        let plan = rules.stream(status: status, untilClose: framing == .untilClose)
+        if !headers.isEmpty && Self.asksToClose(headers) { closeAfterResponse() }
+        var newRules = rules
+        let plan = newRules.stream(status: status, untilClose: framing == .untilClose)
+        rules = newRules
         streamSendsBody = plan.sendsBody
         streamChunked = plan.sendsBody && plan.framing == .chunked
-        guard let n = encodeHead(status: status, plan: plan, contentType: contentType, headers: headers, into: server.scratch) else {
+        guard let n = encodeHead(status: status, plan: plan, requestVersion: rules.requestVersion, contentType: contentType,
+                                 headers: headers, into: server.scratch) else {
             return false
         }
         connection.send(UnsafeRawBufferPointer(rebasing: server.scratch[0..<n]))
@@ -337,13 +365,14 @@ final class HTTPServerConnection: ConnectionHandler {
             let last = HTTPChunkedEncoder.lastChunk
             connection.send(UnsafeRawBufferPointer(start: last.utf8Start, count: last.utf8CodeUnitCount))
         }
-        finishResponse()
+        finishResponse(keepAlive: rules.keepAlive)
         return true
     }
 
     func upgrade(_ seq: UInt64, headers: [(String, String)], to handler: any ConnectionHandler) -> Bool {
         guard seq == sequence, phase == .responding else { return false }
-        guard let n = encodeHead(status: .switchingProtocols, plan: rules.upgrade(), contentType: nil, headers: headers, into: server.scratch) else {
+        guard let n = encodeHead(status: .switchingProtocols, plan: rules.upgrade(), requestVersion: rules.requestVersion, contentType: nil,
+                                 headers: headers, into: server.scratch) else {
             return false
         }
         connection.send(UnsafeRawBufferPointer(rebasing: server.scratch[0..<n]))
@@ -388,13 +417,14 @@ final class HTTPServerConnection: ConnectionHandler {
         }
     }
 
-    private func encodeHead(status: HTTPStatus, plan: HTTPResponseRules.Plan, contentType: HTTPContentType?, headers: [(String, String)], into scratch: UnsafeMutableRawBufferPointer) -> Int? {
+    private func encodeHead(status: HTTPStatus, plan: HTTPResponseRules.Plan, requestVersion: HTTPVersion, contentType: HTTPContentType?,
+                            headers: [(String, String)], into scratch: UnsafeMutableRawBufferPointer) -> Int? {
         let server = self.server
         let length = server.withDate { date in
             HTTPResponseHeadEncoder.encode(status: status, framing: plan.framing, keepAlive: plan.keepAlive,
-                                           requestVersion: rules.requestVersion, date: date, into: scratch) { w in
+                                           requestVersion: requestVersion, date: date, into: scratch) { w in
                 w.header("Server", "Reactor" as StaticString)
-                switch contentType {
+                switch contentType?.text {
                 case .static(let text)?: w.header("Content-Type", text)
                 case .string(let text)?: w.header("Content-Type", text)
                 case nil: break
@@ -413,12 +443,14 @@ final class HTTPServerConnection: ConnectionHandler {
         addedHeaders.append((name, value))
     }
 
-    private func finishResponse() {
+    /// `keepAlive`: what the rules decided for this response, passed in by the caller that
+    /// already holds them (one exclusivity check fewer per request than reading them again).
+    private func finishResponse(keepAlive: Bool) {
         if !addedHeaders.isEmpty { addedHeaders = [] }
         abandonHandler = nil
         shutdownHandler = nil
         writabilityHandler = nil
-        if !rules.keepAlive {
+        if !keepAlive {
             close(reason: .local)
             return
         }
@@ -430,7 +462,7 @@ final class HTTPServerConnection: ConnectionHandler {
 
     private func fail(_ status: HTTPStatus, reason: String) {
         server.log("\(connection.peerAddress?.description ?? "?"): \(status.code): \(reason)")
-        rules.closeAfterResponse()
+        closeAfterResponse()
         if phase != .streaming {
             let text = "\(status)\n"
             let plan = HTTPResponseRules.rejection(status: status, bodyLength: text.utf8.count)
@@ -448,6 +480,16 @@ final class HTTPServerConnection: ConnectionHandler {
             }
         }
         close(reason: .protocolError("HTTP \(status.code): \(reason)"))
+    }
+
+    /// The connection closes after the current response. The rules are copied, changed and stored
+    /// rather than changed in place, here and wherever they change: with no access to `rules`
+    /// spanning a call, the optimizer can drop the exclusivity checks on every one (a mutating
+    /// call on the property, if not inlined, would keep a runtime check on each read per request).
+    private func closeAfterResponse() {
+        var newRules = rules
+        newRules.closeAfterResponse()
+        rules = newRules
     }
 
     /// Whether the application's headers carry `Connection: close` (only asked when it gave any).

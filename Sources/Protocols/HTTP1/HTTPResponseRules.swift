@@ -49,7 +49,7 @@ public struct HTTPResponseRules: Sendable {
         /// and `.untilClose` streams).
         public let endsByClose: Bool
 
-        @inlinable
+        @inlinable @inline(__always)
         init(framing: HTTPResponseFraming, sendsBody: Bool, keepAlive: Bool, endsByClose: Bool = false) {
             self.framing = framing
             self.sendsBody = sendsBody
@@ -62,11 +62,13 @@ public struct HTTPResponseRules: Sendable {
     public let requestVersion: HTTPVersion
     @usableFromInline let isHead: Bool
     @usableFromInline let expectsContinue: Bool
-    @usableFromInline let hasBody: Bool
+    /// Whether the request has a body (Content-Length or chunked).
+    public let hasBody: Bool
     @usableFromInline var keepAliveValue: Bool
 
-    /// The rules for the request `head`.
-    @inlinable
+    /// The rules for the request `head`. Not inlinable, unlike the rest: the head's flags are
+    /// read here, inside this module, in one call, rather than through one cross-module call
+    /// per fact from the server.
     public init(head: HTTPRequestHead) {
         self.init(method: head.method, version: head.version, keepAlive: head.keepAlive,
                   expectsContinue: head.expectsContinue, bodyFraming: head.bodyFraming)
@@ -74,33 +76,33 @@ public struct HTTPResponseRules: Sendable {
 
     /// The rules for a request with these facts (`keepAlive` as `HTTPRequestHead.keepAlive`
     /// computes it from the version and the Connection field).
-    @inlinable
+    @inlinable @inline(__always)
     public init(method: HTTPMethod, version: HTTPVersion, keepAlive: Bool, expectsContinue: Bool,
                 bodyFraming: HTTPRequestBodyFraming) {
         self.requestVersion = version
         self.isHead = method == .head
         self.expectsContinue = expectsContinue
-        self.hasBody = bodyFraming != .none
+        if case .none = bodyFraming { self.hasBody = false } else { self.hasBody = true }
         self.keepAliveValue = keepAlive
     }
 
     /// Whether the connection would stay open after a response sent now.
-    @inlinable public var keepAlive: Bool { keepAliveValue }
+    @inlinable @inline(__always) public var keepAlive: Bool { keepAliveValue }
 
     /// The connection closes after this response: the server is shutting down, or the
     /// application asked for it (a `Connection: close` header of its own).
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func closeAfterResponse() { keepAliveValue = false }
 
     /// Whether a response with `status` may carry a body at all (never 1xx, 204, 304).
-    @inlinable
+    @inlinable @inline(__always)
     public static func statusAllowsBody(_ status: HTTPStatus) -> Bool {
         status.code >= 200 && status.code != 204 && status.code != 304
     }
 
     /// What to do about `Expect: 100-continue` once the route is known: `routeAccepts` is false
     /// when the request will get a final answer without its body (404, 405, 413, 501...).
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func continueDecision(routeAccepts: Bool) -> ContinueDecision {
         guard expectsContinue && hasBody else { return .none }
         if routeAccepts { return .sendContinue }
@@ -112,7 +114,7 @@ public struct HTTPResponseRules: Sendable {
 
     /// A complete response: `status` with a body of `bodyLength` bytes (for HEAD, the length the
     /// GET's body would have; for 304, 0 if the application gave none).
-    @inlinable
+    @inlinable @inline(__always)
     public func response(status: HTTPStatus, bodyLength: Int) -> Plan {
         guard Self.statusAllowsBody(status) else {
             // 304 may repeat the 200's Content-Length (RFC 9110 15.4.5); 1xx and 204 must not carry one.
@@ -125,7 +127,7 @@ public struct HTTPResponseRules: Sendable {
     /// A response whose body follows in pieces. `untilClose` asks for a body ended by the close
     /// (event streams); an HTTP/1.0 client gets that in any case. Changes the rules: a stream ended
     /// by the close means the connection does not stay open.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func stream(status: HTTPStatus, untilClose: Bool) -> Plan {
         guard Self.statusAllowsBody(status) else {
             return Plan(framing: .none, sendsBody: false, keepAlive: keepAliveValue)
@@ -144,7 +146,7 @@ public struct HTTPResponseRules: Sendable {
 
     /// `101 Switching Protocols`: no body, no framing, and no Connection: close (the connection
     /// goes on, in the new protocol).
-    @inlinable
+    @inlinable @inline(__always)
     public func upgrade() -> Plan {
         Plan(framing: .none, sendsBody: false, keepAlive: true)
     }
@@ -152,7 +154,7 @@ public struct HTTPResponseRules: Sendable {
     /// The server's own answer to a request it rejects (a parser error, a body over a route's
     /// limit): the head or its framing cannot be trusted, so the body is sent whatever the method
     /// (there may be no parsed head to ask) and the connection closes.
-    @inlinable
+    @inlinable @inline(__always)
     public static func rejection(status: HTTPStatus, bodyLength: Int) -> Plan {
         Plan(framing: .contentLength(bodyLength), sendsBody: bodyLength > 0, keepAlive: false)
     }
