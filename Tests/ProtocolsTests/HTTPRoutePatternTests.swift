@@ -43,6 +43,7 @@ final class HTTPRoutePatternTests: XCTestCase {
         XCTAssertEqual(refuses("/files/*/x"), .wildcardNotLast(pattern: "/files/*/x"))
         XCTAssertEqual(refuses("/*/"), .wildcardNotLast(pattern: "/*/"))
         XCTAssertEqual(refuses("/a/:id/b/:id"), .duplicateParameter(name: "id", pattern: "/a/:id/b/:id"))
+        XCTAssertEqual(refuses("/a/:*/*"), .duplicateParameter(name: "*", pattern: "/a/:*/*"), "found by the fuzzer")
         XCTAssertEqual(refuses("/a?b=1"), .invalidCharacter(pattern: "/a?b=1"))
         XCTAssertEqual(refuses("/a#x"), .invalidCharacter(pattern: "/a#x"))
         XCTAssertEqual(refuses("/a b"), .invalidCharacter(pattern: "/a b"))

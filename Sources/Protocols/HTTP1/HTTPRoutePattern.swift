@@ -57,6 +57,8 @@ public final class HTTPRoutePattern: Sendable, CustomStringConvertible {
                 names.append(name)
                 segments.append(.parameter)
             } else if piece.count == 1 && piece.first == UInt8(ascii: "*") {
+                // The wildcard's name is "*": a parameter spelled `:*` would shadow it.
+                guard !names.contains("*") else { throw .duplicateParameter(name: "*", pattern: text) }
                 names.append("*")
                 segments.append(.wildcard)
             } else {
