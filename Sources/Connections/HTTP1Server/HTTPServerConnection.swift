@@ -11,6 +11,12 @@ import Reactor
 ///          |                                          |  \--beginStream()--> streaming --end()--^
 ///          +--timeout, error, EOF, not keep-alive-----+------------------------------------> closed
 ///
+/// What goes on the wire for each response (a body or not, Content-Length or chunked or until
+/// close, Connection: close or keep-alive, 100 Continue) is decided by the sans-I/O
+/// `HTTPResponseRules` made from the request's head; this glue asks it and writes. The route of a
+/// request with a body is looked up when its head arrives, so the route's body limit and timeout
+/// apply before the body is read; a request without one is routed when it is dispatched.
+///
 /// While a response is outstanding (`responding`, `streaming`) further input is left unconsumed
 /// in the reactor's per-connection tail: pipelined requests wait their turn and are handed back
 /// (`redeliverBufferedInput`) when the response completes.
