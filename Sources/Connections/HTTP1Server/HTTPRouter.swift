@@ -8,7 +8,9 @@ public typealias HTTPHandler = (HTTPRequest, HTTPResponder) -> Void
 public struct HTTPRouteOptions: Sendable {
     /// The largest request body this route accepts, instead of `limits.maxBodyLength`; checked
     /// when the head arrives (a Content-Length over it is answered 413 before any body byte is
-    /// read) and as chunks add up. Larger or smaller than the server's.
+    /// read) and as chunks add up. Larger or smaller than the server's. Register such a route
+    /// before the server accepts connections: a connection sizes its parser's bound (the largest
+    /// limit of any route) when it opens.
     public var maxBodyBytes: Int?
     /// How long this route's request body may take to arrive, from its head, instead of
     /// `idleTimeout` (408 after it).
