@@ -140,6 +140,8 @@ public final class HTTPRouter {
 
     public init() {}
 
+    deinit { exact.release() }
+
     // MARK: Registering
 
     /// Routes `method` on `pattern`: an exact path (percent-encoded form as sent, without the
