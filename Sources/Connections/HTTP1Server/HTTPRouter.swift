@@ -52,10 +52,11 @@ public final class HTTPRouter {
         let handler: HTTPHandler
     }
 
-    /// What a route adds to its handler: its overrides and its pattern. Made once at registration
-    /// and never freed (`make` retains it for good): routes are registered at start-up and never
-    /// removed, so a lookup, a `Match` and a request can hold it unretained, with no reference
-    /// count on the request path, and it outlives any request that names its pattern.
+    /// What a route adds to its handler: its overrides and its pattern. Made once at
+    /// registration and owned by the router (`ownedExtras`, released in its deinit), so tables, a
+    /// `Match` and a connection between head and dispatch hold it unretained: no reference count
+    /// on the request path. Every holder lives shorter than the router (a connection holds its
+    /// server, which holds the router).
     final class RouteExtras {
         /// -1: the server's body limit.
         let maxBodyBytes: Int
@@ -69,11 +70,7 @@ public final class HTTPRouter {
             self.pattern = pattern
         }
 
-        /// nil when there is nothing to add (no pattern, no override).
-        static func make(_ options: HTTPRouteOptions, pattern: HTTPRoutePattern?) -> Unmanaged<RouteExtras>? {
-            if pattern == nil && options.maxBodyBytes == nil && options.timeout == nil { return nil }
-            return .passRetained(RouteExtras(maxBodyBytes: options.maxBodyBytes ?? -1, timeout: options.timeout, pattern: pattern))
-        }
+
     }
 
     /// The routes of one path. `extras` runs beside `handlers` only once a route of this path has
@@ -140,7 +137,21 @@ public final class HTTPRouter {
 
     public init() {}
 
-    deinit { exact.release() }
+    /// Every `RouteExtras` made, retained once here and released in deinit.
+    private var ownedExtras: [Unmanaged<RouteExtras>] = []
+
+    deinit {
+        exact.release()
+        for extras in ownedExtras { extras.release() }
+    }
+
+    /// The extras of a route, or nil when there is nothing to add (no pattern, no override).
+    private func makeExtras(_ options: HTTPRouteOptions, pattern: HTTPRoutePattern?) -> Unmanaged<RouteExtras>? {
+        if pattern == nil && options.maxBodyBytes == nil && options.timeout == nil { return nil }
+        let extras = Unmanaged.passRetained(RouteExtras(maxBodyBytes: options.maxBodyBytes ?? -1, timeout: options.timeout, pattern: pattern))
+        ownedExtras.append(extras)
+        return extras
+    }
 
     // MARK: Registering
 
@@ -152,7 +163,7 @@ public final class HTTPRouter {
         let parsed = try HTTPRoutePattern(pattern)
         if let limit = options.maxBodyBytes { largestRouteBodyLimit = max(largestRouteBodyLimit, limit) }
         if parsed.isStatic {
-            let extras = RouteExtras.make(options, pattern: nil)
+            let extras = makeExtras(options, pattern: nil)
             let i = exact.index(of: Array(pattern.utf8))
             guard !exact[i].table.has(method) else { throw .duplicateRoute(method: method.description, pattern: pattern) }
             exact[i].table.add(method, handler, extras)
@@ -164,11 +175,11 @@ public final class HTTPRouter {
                 throw .conflictingNames(pattern: pattern, existing: existing.text)
             }
             guard !patterns[i].table.has(method) else { throw .duplicateRoute(method: method.description, pattern: pattern) }
-            patterns[i].table.add(method, handler, RouteExtras.make(options, pattern: existing))
+            patterns[i].table.add(method, handler, makeExtras(options, pattern: existing))
             return
         }
         var entry = PatternRoute(pattern: parsed)
-        entry.table.add(method, handler, RouteExtras.make(options, pattern: parsed))
+        entry.table.add(method, handler, makeExtras(options, pattern: parsed))
         let at = patterns.firstIndex { parsed.isMoreSpecific(than: $0.pattern) } ?? patterns.endIndex
         patterns.insert(entry, at: at)
     }
