@@ -247,9 +247,9 @@ public final class HTTPRouter {
         // references to its arrays on every request.
         if let m = exact.match(path.bytes, method) { return m }
         if !patterns.isEmpty {
-            for entry in patterns where entry.pattern.match(path.bytes, captures: &captures) {
-                if let m = entry.table.match(method) { return m }
-                return entry.table.unrouted(method)
+            // By index, in place: iterating the values would copy each route (and count its references).
+            for i in patterns.indices where patterns[i].pattern.match(path.bytes, captures: &captures) {
+                return patterns[i].table.match(method) ?? patterns[i].table.unrouted(method)
             }
         }
         if let table = prefixTable(path) {

@@ -33,6 +33,17 @@ public final class HTTPRoutePattern: Sendable, CustomStringConvertible {
     /// The parameter names in order; the wildcard's is `*`.
     public let parameterNames: [String]
 
+    /// The segments as the matcher reads them: plain values (kind and a range of `literalBytes`),
+    /// so a match walks two contiguous buffers and counts no reference per segment.
+    private struct Step {
+        static let literal: UInt8 = 0, parameter: UInt8 = 1, wildcard: UInt8 = 2
+        let kind: UInt8
+        let start: Int32
+        let end: Int32
+    }
+    private let steps: [Step]
+    private let literalBytes: [UInt8]
+
     public var description: String { text }
 
     /// Whether the pattern has neither parameter nor wildcard: such a route is an exact lookup.
@@ -69,6 +80,19 @@ public final class HTTPRoutePattern: Sendable, CustomStringConvertible {
         self.text = text
         self.segments = segments
         self.parameterNames = names
+        var steps: [Step] = []
+        var literalBytes: [UInt8] = []
+        for segment in segments {
+            switch segment {
+            case .literal(let bytes):
+                steps.append(Step(kind: Step.literal, start: Int32(literalBytes.count), end: Int32(literalBytes.count + bytes.count)))
+                literalBytes += bytes
+            case .parameter: steps.append(Step(kind: Step.parameter, start: 0, end: 0))
+            case .wildcard: steps.append(Step(kind: Step.wildcard, start: 0, end: 0))
+            }
+        }
+        self.steps = steps
+        self.literalBytes = literalBytes
     }
 
     /// Whether two patterns match exactly the same paths (same literals, parameters and wildcard
@@ -96,36 +120,40 @@ public final class HTTPRoutePattern: Sendable, CustomStringConvertible {
     public func match(_ path: UnsafeRawBufferPointer, captures: inout HTTPRouteCaptures) -> Bool {
         let n = path.count
         guard n > 0, path[0] == UInt8(ascii: "/") else { return false }
-        var i = 1  // start of the current segment: just after a "/"
-        var captured = 0
-        for (k, segment) in segments.enumerated() {
-            if case .wildcard = segment {
-                captures.set(captured, i..<n)
-                captures.count = captured + 1
-                return true
+        return steps.withUnsafeBufferPointer { steps in
+            literalBytes.withUnsafeBufferPointer { literals in
+                var i = 1  // start of the current segment: just after a "/"
+                var captured = 0
+                for k in 0..<steps.count {
+                    let step = steps[k]
+                    if step.kind == Step.wildcard {
+                        captures.set(captured, i..<n)
+                        captures.count = captured + 1
+                        return true
+                    }
+                    var e = i
+                    while e < n && path[e] != UInt8(ascii: "/") { e += 1 }
+                    if step.kind == Step.literal {
+                        let start = Int(step.start)
+                        let length = Int(step.end) - start
+                        guard length == e - i else { return false }
+                        for j in 0..<length where literals[start + j] != path[i + j] { return false }
+                    } else {
+                        guard e > i else { return false }
+                        captures.set(captured, i..<e)
+                        captured += 1
+                    }
+                    if e == n {
+                        // The path ends here: it matches only if this was the last segment.
+                        guard k == steps.count - 1 else { return false }
+                        captures.count = captured
+                        return true
+                    }
+                    i = e + 1
+                }
+                return false  // the path has more segments than the pattern
             }
-            var e = i
-            while e < n && path[e] != UInt8(ascii: "/") { e += 1 }
-            switch segment {
-            case .literal(let literal):
-                guard literal.count == e - i else { return false }
-                for j in 0..<literal.count where literal[j] != path[i + j] { return false }
-            case .parameter:
-                guard e > i else { return false }
-                captures.set(captured, i..<e)
-                captured += 1
-            case .wildcard:
-                break  // handled above
-            }
-            if e == n {
-                // The path ends here: it matches only if this was the last segment.
-                guard k == segments.count - 1 else { return false }
-                captures.count = captured
-                return true
-            }
-            i = e + 1
         }
-        return false  // the path has more segments than the pattern
     }
 }
 
