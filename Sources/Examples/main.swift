@@ -3,8 +3,10 @@
 //
 //   swift run Examples loop    the echo server of "Embedding a loop", on 127.0.0.1:9000
 //   swift run Examples http    the HTTP server with a WebSocket route, on 127.0.0.1:8080
+//   swift run Examples routes  the routes of "Routes", on 127.0.0.1:8080
 //
 // Built from the public API alone, as an application would be.
+import Connections
 import Reactor
 
 let arguments = CommandLine.arguments.dropFirst()
@@ -16,6 +18,13 @@ case "http":
     try httpServerWithAWebSocketRoute(on: loop)
     try loop.handleTerminationSignals()
     loop.run()
+case "routes":
+    let loop = try EventLoop()
+    let router = HTTPRouter()
+    routesWithPatterns(on: router)
+    try HTTPServer(loop: loop, router: router).listen(on: SocketAddress(ip: "127.0.0.1", port: 8080))
+    try loop.handleTerminationSignals()
+    loop.run()
 default:
-    print("usage: Examples loop | http")
+    print("usage: Examples loop | http | routes")
 }

@@ -164,7 +164,7 @@ public final class EngineIOSession {
         if !actions.isEmpty { perform(actions) }
     }
 
-    static let contentType: StaticString = "text/plain; charset=UTF-8"
+    static let contentType: HTTPContentType = "text/plain; charset=UTF-8"
 
     // MARK: Polling
 

@@ -37,7 +37,7 @@ public struct HTTPRequest {
     // safe to read (it is then stale, and reads as empty).
     let exchange: HTTPServerConnection
     let generation: UInt64
-    private var store: HTTPRequestStore { exchange.request }
+    var store: HTTPRequestStore { exchange.request }
 
     /// Whether the request may still be read: its response is not complete and its connection
     /// is open.

@@ -54,6 +54,11 @@ struct HTTPRequestStore {
         var body: UnsafeMutableRawPointer?
         var bodyCount = 0
         var bodyCapacity = 0
+        /// The pattern of the route that matched, and the ranges of the path its parameters
+        /// captured: nil for a static route. Unretained: the router owns its patterns and
+        /// outlives every connection of its server (each holds the server, which holds it).
+        var routePattern: Unmanaged<HTTPRoutePattern>?
+        var routeCaptures = HTTPRouteCaptures()
     }
 
     private let state: UnsafeMutablePointer<State>
@@ -91,6 +96,13 @@ struct HTTPRequestStore {
         state.pointee.head = head
         state.pointee.headIsBorrowed = true
         state.pointee.bodyCount = 0
+        state.pointee.routePattern = nil
+    }
+
+    /// The current request was routed by a pattern, which captured `captures` in its path.
+    func setRoute(_ pattern: HTTPRoutePattern, _ captures: HTTPRouteCaptures) {
+        state.pointee.routePattern = .passUnretained(pattern)
+        state.pointee.routeCaptures = captures
     }
 
     /// Copies a borrowed head into this connection's own storage (allocated once, reused).
@@ -165,6 +177,15 @@ struct HTTPRequestStore {
         }
         staleRead(generation, accessor)
         return UnsafeRawBufferPointer(start: nil, count: 0)
+    }
+
+    /// The route pattern and captures of the request of `generation` (nil: a static route, or
+    /// a stale request).
+    @inline(__always)
+    func route(_ generation: UInt64, _ accessor: StaticString) -> (Unmanaged<HTTPRoutePattern>?, HTTPRouteCaptures) {
+        if _fastPath(state.pointee.generation == generation) { return (state.pointee.routePattern, state.pointee.routeCaptures) }
+        staleRead(generation, accessor)
+        return (nil, HTTPRouteCaptures())
     }
 
     @inline(never)

@@ -23,7 +23,7 @@ public struct HTTPResponder {
     /// Sends a complete response with a `Content-Length` body.
     @discardableResult
     public func respond(
-        _ status: HTTPStatus = .ok, contentType: StaticString? = nil, headers: [(String, String)] = [],
+        _ status: HTTPStatus = .ok, contentType: HTTPContentType? = nil, headers: [(String, String)] = [],
         body: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)
     ) -> Bool {
         exchange.respond(sequence, status: status, contentType: contentType, headers: headers, body: .bytes(body))
@@ -31,7 +31,7 @@ public struct HTTPResponder {
 
     @discardableResult
     public func respond(
-        _ status: HTTPStatus = .ok, contentType: StaticString? = nil, headers: [(String, String)] = [],
+        _ status: HTTPStatus = .ok, contentType: HTTPContentType? = nil, headers: [(String, String)] = [],
         body: StaticString
     ) -> Bool {
         respond(status, contentType: contentType, headers: headers,
@@ -40,7 +40,7 @@ public struct HTTPResponder {
 
     @discardableResult
     public func respond(
-        _ status: HTTPStatus = .ok, contentType: StaticString? = nil, headers: [(String, String)] = [],
+        _ status: HTTPStatus = .ok, contentType: HTTPContentType? = nil, headers: [(String, String)] = [],
         body: String
     ) -> Bool {
         var text = body
@@ -49,7 +49,7 @@ public struct HTTPResponder {
 
     @discardableResult
     public func respond(
-        _ status: HTTPStatus = .ok, contentType: StaticString? = nil, headers: [(String, String)] = [],
+        _ status: HTTPStatus = .ok, contentType: HTTPContentType? = nil, headers: [(String, String)] = [],
         body: [UInt8]
     ) -> Bool {
         body.withUnsafeBytes { respond(status, contentType: contentType, headers: headers, body: $0) }
@@ -58,7 +58,7 @@ public struct HTTPResponder {
     /// Sends a complete response whose body is shared bytes (sent by reference, never copied).
     @discardableResult
     public func respond(
-        _ status: HTTPStatus = .ok, contentType: StaticString? = nil, headers: [(String, String)] = [],
+        _ status: HTTPStatus = .ok, contentType: HTTPContentType? = nil, headers: [(String, String)] = [],
         body: SharedBytes
     ) -> Bool {
         exchange.respond(sequence, status: status, contentType: contentType, headers: headers, body: .shared(body))
@@ -87,7 +87,7 @@ public struct HTTPResponder {
     /// every subscriber) and for HTTP/1.0 clients.
     @discardableResult
     public func beginStream(
-        _ status: HTTPStatus = .ok, contentType: StaticString? = nil, headers: [(String, String)] = [],
+        _ status: HTTPStatus = .ok, contentType: HTTPContentType? = nil, headers: [(String, String)] = [],
         framing: HTTPStreamFraming = .chunked
     ) -> Bool {
         exchange.beginStream(sequence, status: status, contentType: contentType, headers: headers, framing: framing)
@@ -133,6 +133,33 @@ public enum HTTPStreamFraming: Sendable {
     case chunked
     /// No framing: the body ends when the connection closes.
     case untilClose
+}
+
+/// A response's `Content-Type`: a literal (`contentType: "text/plain"`), copied from the binary
+/// with no String in between, or a String computed at run time
+/// (`contentType: .string(mimeType(of: file))`).
+///
+/// A type of its own rather than `String` overloads beside `StaticString` ones: with both,
+/// Swift picks the `String` form for a literal (its default literal type), and the plain path
+/// would pay for a String it does not need.
+public struct HTTPContentType: ExpressibleByStringLiteral, Sendable {
+    enum Text: Sendable {
+        case `static`(StaticString)
+        case string(String)
+    }
+
+    let text: Text
+
+    public init(stringLiteral value: StaticString) { text = .static(value) }
+
+    /// A content type from a `StaticString`.
+    public init(_ value: StaticString) { text = .static(value) }
+
+    /// A content type computed at run time.
+    public init(_ value: String) { text = .string(value) }
+
+    /// A content type computed at run time: `contentType: .string(mime)`.
+    public static func string(_ value: String) -> HTTPContentType { HTTPContentType(value) }
 }
 
 enum ResponseBody {

@@ -11,6 +11,12 @@ import Reactor
 ///          |                                          |  \--beginStream()--> streaming --end()--^
 ///          +--timeout, error, EOF, not keep-alive-----+------------------------------------> closed
 ///
+/// What goes on the wire for each response (a body or not, Content-Length or chunked or until
+/// close, Connection: close or keep-alive, 100 Continue) is decided by the sans-I/O
+/// `HTTPResponseRules` made from the request's head; this glue asks it and writes. The route of a
+/// request with a body is looked up when its head arrives, so the route's body limit and timeout
+/// apply before the body is read; a request without one is routed when it is dispatched.
+///
 /// While a response is outstanding (`responding`, `streaming`) further input is left unconsumed
 /// in the reactor's per-connection tail: pipelined requests wait their turn and are handed back
 /// (`redeliverBufferedInput`) when the response completes.
@@ -28,10 +34,19 @@ final class HTTPServerConnection: ConnectionHandler {
     // The request being read: its head and body, and the generation that says whether an
     // `HTTPRequest` handed out for it may still read them (HTTPRequestStore.swift).
     let request: HTTPRequestStore
-    private var keepAlive = true
-    private var requestVersion = HTTPVersion.http1_1
-    private var isHeadRequest = false
-    private var streamFraming = HTTPStreamFraming.chunked
+    /// The outbound rules for the current request (HEAD, 1xx/204/304, framing, keep-alive,
+    /// 100-continue): the sans-I/O machine decides, this glue writes.
+    private var rules = HTTPResponseRules(method: .get, version: .http1_1, keepAlive: true, expectsContinue: false, bodyFraming: .none)
+    /// The route of a request with a body, looked up when its head arrives (its body limit and
+    /// timeout apply before the body is read) and kept for `dispatch`. A request without a body
+    /// is looked up in `dispatch` alone, as the plain path always was: no state kept.
+    private var route = HTTPRouter.Match.notFound
+    private var routeCaptures = HTTPRouteCaptures()
+    /// The current request's body limit: its route's, else the server's.
+    private var bodyLimit = 0
+    /// How the streamed response in progress writes its pieces.
+    private var streamChunked = false
+    private var streamSendsBody = false
 
     private var inRead = false
     /// Pipelined requests are waiting in the tail for the outbound queue to drain.
@@ -50,7 +65,11 @@ final class HTTPServerConnection: ConnectionHandler {
     init(server: HTTPServer, connection: Connection) {
         self.server = server
         self.connection = connection
-        self.parser = HTTPRequestParser(limits: server.configuration.limits, headerTable: server.headerTable)
+        // The parser's own bound lets the largest route's body through; the route's (or the
+        // server's) limit is then applied when the head arrives.
+        var limits = server.configuration.limits
+        limits.maxBodyLength = max(limits.maxBodyLength, server.router.largestRouteBodyLimit)
+        self.parser = HTTPRequestParser(limits: limits, headerTable: server.headerTable)
         self.request = HTTPRequestStore(server: server)
     }
 
@@ -99,7 +118,7 @@ final class HTTPServerConnection: ConnectionHandler {
                 // The parser rejects a body over the limit before handing out its bytes (413 on
                 // the Content-Length, or on the chunk size that would cross it); this check keeps
                 // the buffer bounded even if that ever changed.
-                guard request.bodyCount + range.count <= server.configuration.limits.maxBodyLength else {
+                guard request.bodyCount + range.count <= bodyLimit else {
                     fail(.contentTooLarge, reason: "request body over the limit")
                     return bytes.count
                 }
@@ -151,11 +170,11 @@ final class HTTPServerConnection: ConnectionHandler {
         case .responding:
             // The response in progress is answered, then the connection closes. One the application
             // holds (a long poll) is answered now, not at its own timeout or the drain deadline.
-            keepAlive = false
+            closeAfterResponse()
             let handler = shutdownHandler
             shutdownHandler = nil
             handler?()
-        default: keepAlive = false  // the request in progress is answered, then the connection closes
+        default: closeAfterResponse()  // the request in progress is answered, then the connection closes
         }
     }
 
@@ -178,24 +197,46 @@ final class HTTPServerConnection: ConnectionHandler {
 
     // MARK: Requests
 
+    // Inlined into the read loop, as it was before the rules had a type of their own: the
+    // stores below then share their exclusivity checks with the loop's.
+    @inline(__always)
     private func startRequest(_ h: HTTPRequestHead) {
+        var newRules = HTTPResponseRules(head: h)
+        if connection.loop.isShuttingDown { newRules.closeAfterResponse() }
         sequence &+= 1
         request.begin(h)
-        keepAlive = h.keepAlive && !connection.loop.isShuttingDown
-        requestVersion = h.version
-        isHeadRequest = h.method == .head
+        rules = newRules
         phase = .readingBody
-        if h.bodyFraming != .none {
-            connection.setTimeout(server.configuration.idleTimeout)
-            if h.expectsContinue {
-                // Answer the final status now rather than read a body nobody will use.
-                if case .handler = server.router.match(method: h.method, path: h.path) {
-                    connection.send("HTTP/1.1 100 Continue\r\n\r\n")
-                } else {
-                    keepAlive = false
-                    dispatch()
-                }
-            }
+        if newRules.hasBody { startBody(h) }
+    }
+
+    /// A request with a body: its route is looked up now, so the route's body limit and timeout
+    /// apply before any body byte is read (and 100-continue is answered knowing the route).
+    private func startBody(_ h: HTTPRequestHead) {
+        var captures = HTTPRouteCaptures()
+        route = server.router.match(method: h.method, path: h.path, captures: &captures)
+        routeCaptures = captures
+        var routed = false
+        var extras: HTTPRouter.RouteExtras?
+        if case .route(_, let e) = route { routed = true; extras = e?.takeUnretainedValue() }
+        if let extras, extras.maxBodyBytes >= 0 {
+            bodyLimit = extras.maxBodyBytes
+        } else {
+            bodyLimit = server.configuration.limits.maxBodyLength
+        }
+        if let length = h.contentLength, length > bodyLimit {
+            // Before any body byte is read, whether or not the client waits for 100-continue.
+            fail(.contentTooLarge, reason: "request body of \(length) bytes over the limit of \(bodyLimit)")
+            return
+        }
+        connection.setTimeout(extras?.timeout ?? server.configuration.idleTimeout)
+        var newRules = rules
+        let decision = newRules.continueDecision(routeAccepts: routed)
+        rules = newRules
+        switch decision {
+        case .sendContinue: connection.send("HTTP/1.1 100 Continue\r\n\r\n")
+        case .answerNowAndClose: dispatch()  // the final status now, rather than read a body nobody will use
+        case .none: break
         }
     }
 
@@ -205,16 +246,27 @@ final class HTTPServerConnection: ConnectionHandler {
         phase = .responding
         connection.setTimeout(nil)  // the application owns the timing of its answer
         let responder = HTTPResponder(exchange: self, sequence: sequence)
-        let match = server.router.match(method: h.method, path: h.path)
+        var captures = HTTPRouteCaptures()
+        let match: HTTPRouter.Match
+        if !rules.hasBody {
+            match = server.router.match(method: h.method, path: h.path, captures: &captures)
+        } else {
+            match = route
+            captures = routeCaptures
+            route = .notFound
+        }
         switch match {
-        case .handler(let handler):
+        case .route(let handler, let extras):
+            // A route with parameters: its pattern and what it captured go with the request (a
+            // static route leaves them as `begin` set them, empty: nothing to copy).
+            if let pattern = extras?.takeUnretainedValue().pattern { request.setRoute(pattern, captures) }
             handler(HTTPRequest(exchange: self, generation: request.generation), responder)
             // Returned without completing its response (deferred, or streaming): the request stays
             // readable until it is, but its head points at bytes the loop reuses once this read
             // callback returns. Copy it now, into this connection's own storage.
             if phase == .responding || phase == .streaming { request.retainHead() }
         case .notFound where h.method == .other, .methodNotAllowed where h.method == .other:
-            keepAlive = false
+            closeAfterResponse()
             responder.respond(.notImplemented, contentType: "text/plain; charset=utf-8", body: "Not Implemented\n" as StaticString)
         case .notFound:
             responder.respond(.notFound, contentType: "text/plain; charset=utf-8", body: "Not Found\n" as StaticString)
@@ -232,15 +284,18 @@ final class HTTPServerConnection: ConnectionHandler {
     // MARK: Responses
 
     /// Writes a head (and a body that fits) into the server's scratch buffer and sends it in one go.
-    func respond(_ seq: UInt64, status: HTTPStatus, contentType: StaticString?, headers: [(String, String)], body: ResponseBody) -> Bool {
+    func respond(_ seq: UInt64, status: HTTPStatus, contentType: HTTPContentType?, headers: [(String, String)], body: ResponseBody) -> Bool {
         guard seq == sequence, phase == .responding else { return false }
-        let sendsBody = !isHeadRequest && status.code >= 200 && status.code != 204 && status.code != 304
+        if !headers.isEmpty && Self.asksToClose(headers) { closeAfterResponse() }
+        let rules = self.rules  // read once: each read of a class property is an exclusivity check
+        let plan = rules.response(status: status, bodyLength: body.count)
         let scratch = server.scratch
-        guard let headLength = encodeHead(status: status, framing: .contentLength(body.count), contentType: contentType, headers: headers, into: scratch) else {
+        guard let headLength = encodeHead(status: status, plan: plan, requestVersion: rules.requestVersion, contentType: contentType,
+                                          headers: headers, into: scratch) else {
             return false
         }
         switch body {
-        case .bytes(let b) where sendsBody && b.count > 0:
+        case .bytes(let b) where plan.sendsBody:
             if headLength + b.count <= scratch.count {
                 UnsafeMutableRawBufferPointer(rebasing: scratch[headLength...]).copyMemory(from: b)
                 connection.send(UnsafeRawBufferPointer(rebasing: scratch[0..<headLength + b.count]))
@@ -248,22 +303,26 @@ final class HTTPServerConnection: ConnectionHandler {
                 connection.send(UnsafeRawBufferPointer(rebasing: scratch[0..<headLength]))
                 connection.send(b)
             }
-        case .shared(let s) where sendsBody && s.count > 0:
+        case .shared(let s) where plan.sendsBody:
             connection.send(UnsafeRawBufferPointer(rebasing: scratch[0..<headLength]))
             connection.send(s)
         default:
             connection.send(UnsafeRawBufferPointer(rebasing: scratch[0..<headLength]))
         }
-        finishResponse()
+        finishResponse(keepAlive: plan.keepAlive)
         return true
     }
 
-    func beginStream(_ seq: UInt64, status: HTTPStatus, contentType: StaticString?, headers: [(String, String)], framing: HTTPStreamFraming) -> Bool {
+    func beginStream(_ seq: UInt64, status: HTTPStatus, contentType: HTTPContentType?, headers: [(String, String)], framing: HTTPStreamFraming) -> Bool {
         guard seq == sequence, phase == .responding else { return false }
-        streamFraming = requestVersion < .http1_1 ? .untilClose : framing
-        if streamFraming == .untilClose { keepAlive = false }
-        let wireFraming: HTTPResponseFraming = streamFraming == .chunked ? .chunked : .none
-        guard let n = encodeHead(status: status, framing: wireFraming, contentType: contentType, headers: headers, into: server.scratch) else {
+        if !headers.isEmpty && Self.asksToClose(headers) { closeAfterResponse() }
+        var newRules = rules
+        let plan = newRules.stream(status: status, untilClose: framing == .untilClose)
+        rules = newRules
+        streamSendsBody = plan.sendsBody
+        streamChunked = plan.sendsBody && plan.framing == .chunked
+        guard let n = encodeHead(status: status, plan: plan, requestVersion: rules.requestVersion, contentType: contentType,
+                                 headers: headers, into: server.scratch) else {
             return false
         }
         connection.send(UnsafeRawBufferPointer(rebasing: server.scratch[0..<n]))
@@ -273,8 +332,8 @@ final class HTTPServerConnection: ConnectionHandler {
 
     func writeStream(_ seq: UInt64, _ piece: ResponseBody) -> Bool {
         guard seq == sequence, phase == .streaming else { return false }
-        guard !isHeadRequest, piece.count > 0 else { return true }
-        if streamFraming == .chunked {
+        guard streamSendsBody, piece.count > 0 else { return true }
+        if streamChunked {
             let n = HTTPChunkedEncoder.writeChunkHeader(size: piece.count, into: server.scratch)!
             connection.send(UnsafeRawBufferPointer(rebasing: server.scratch[0..<n]))
         }
@@ -282,7 +341,7 @@ final class HTTPServerConnection: ConnectionHandler {
         case .bytes(let b): connection.send(b)
         case .shared(let s): connection.send(s)
         }
-        if streamFraming == .chunked {
+        if streamChunked {
             let end = HTTPChunkedEncoder.chunkEnd
             connection.send(UnsafeRawBufferPointer(start: end.utf8Start, count: end.utf8CodeUnitCount))
         }
@@ -291,18 +350,18 @@ final class HTTPServerConnection: ConnectionHandler {
 
     func endStream(_ seq: UInt64) -> Bool {
         guard seq == sequence, phase == .streaming else { return false }
-        if streamFraming == .chunked && !isHeadRequest {
+        if streamChunked {
             let last = HTTPChunkedEncoder.lastChunk
             connection.send(UnsafeRawBufferPointer(start: last.utf8Start, count: last.utf8CodeUnitCount))
         }
-        finishResponse()
+        finishResponse(keepAlive: rules.keepAlive)
         return true
     }
 
     func upgrade(_ seq: UInt64, headers: [(String, String)], to handler: any ConnectionHandler) -> Bool {
         guard seq == sequence, phase == .responding else { return false }
-        keepAlive = true  // no Connection: close on a 101
-        guard let n = encodeHead(status: .switchingProtocols, framing: .none, contentType: nil, headers: headers, into: server.scratch) else {
+        guard let n = encodeHead(status: .switchingProtocols, plan: rules.upgrade(), requestVersion: rules.requestVersion, contentType: nil,
+                                 headers: headers, into: server.scratch) else {
             return false
         }
         connection.send(UnsafeRawBufferPointer(rebasing: server.scratch[0..<n]))
@@ -348,14 +407,20 @@ final class HTTPServerConnection: ConnectionHandler {
         }
     }
 
-    private func encodeHead(status: HTTPStatus, framing: HTTPResponseFraming, contentType: StaticString?, headers: [(String, String)], into scratch: UnsafeMutableRawBufferPointer) -> Int? {
+    private func encodeHead(status: HTTPStatus, plan: HTTPResponseRules.Plan, requestVersion: HTTPVersion, contentType: HTTPContentType?,
+                            headers: [(String, String)], into scratch: UnsafeMutableRawBufferPointer) -> Int? {
         let server = self.server
         let length = server.withDate { date in
-            HTTPResponseHeadEncoder.encode(status: status, framing: framing, keepAlive: keepAlive,
+            HTTPResponseHeadEncoder.encode(status: status, framing: plan.framing, keepAlive: plan.keepAlive,
                                            requestVersion: requestVersion, date: date, into: scratch) { w in
                 w.header("Server", "Reactor" as StaticString)
-                if let contentType { w.header("Content-Type", contentType) }
-                for (name, value) in headers { w.header(name, value) }
+                switch contentType?.text {
+                case .static(let text)?: w.header("Content-Type", text)
+                case .string(let text)?: w.header("Content-Type", text)
+                case nil: break
+                }
+                // When the connection closes, the encoder writes `Connection: close` itself.
+                for (name, value) in headers where plan.keepAlive || !Self.isConnectionField(name) { w.header(name, value) }
                 for (name, value) in addedHeaders { w.header(name, value) }
             }
         }
@@ -368,7 +433,9 @@ final class HTTPServerConnection: ConnectionHandler {
         addedHeaders.append((name, value))
     }
 
-    private func finishResponse() {
+    /// `keepAlive`: what the rules decided for this response, passed in by the caller that
+    /// already holds them (one exclusivity check fewer per request than reading them again).
+    private func finishResponse(keepAlive: Bool) {
         request.end()  // from here on the request's bytes may be reused: it is stale
         if !addedHeaders.isEmpty { addedHeaders = [] }
         abandonHandler = nil
@@ -386,12 +453,13 @@ final class HTTPServerConnection: ConnectionHandler {
 
     private func fail(_ status: HTTPStatus, reason: String) {
         server.log("\(connection.peerAddress?.description ?? "?"): \(status.code): \(reason)")
-        keepAlive = false
+        closeAfterResponse()
         if phase != .streaming {
             let text = "\(status)\n"
+            let plan = HTTPResponseRules.rejection(status: status, bodyLength: text.utf8.count)
             let scratch = server.scratch
             let n = server.withDate { date in
-                HTTPResponseHeadEncoder.encode(status: status, framing: .contentLength(text.utf8.count), keepAlive: false,
+                HTTPResponseHeadEncoder.encode(status: status, framing: plan.framing, keepAlive: plan.keepAlive,
                                                date: date, into: scratch) { w in
                     w.header("Server", "Reactor" as StaticString)
                     w.header("Content-Type", "text/plain; charset=utf-8" as StaticString)
@@ -403,6 +471,32 @@ final class HTTPServerConnection: ConnectionHandler {
             }
         }
         close(reason: .protocolError("HTTP \(status.code): \(reason)"))
+    }
+
+    /// The connection closes after the current response. The rules are copied, changed and stored
+    /// rather than changed in place, here and wherever they change: with no access to `rules`
+    /// spanning a call, the optimizer can drop the exclusivity checks on every one (a mutating
+    /// call on the property, if not inlined, would keep a runtime check on each read per request).
+    private func closeAfterResponse() {
+        var newRules = rules
+        newRules.closeAfterResponse()
+        rules = newRules
+    }
+
+    /// Whether the application's headers carry `Connection: close` (only asked when it gave any).
+    private static func asksToClose(_ headers: [(String, String)]) -> Bool {
+        for (name, value) in headers where isConnectionField(name) {
+            var v = value
+            let close = v.withUTF8 { utf8 in
+                return utf8.baseAddress.map { HTTPByteView(start: $0, count: utf8.count).containsToken("close") } ?? false
+            }
+            if close { return true }
+        }
+        return false
+    }
+
+    private static func isConnectionField(_ name: String) -> Bool {
+        name.utf8.count == 10 && name.lowercased() == "connection"
     }
 
     private func close(reason: CloseReason) {
