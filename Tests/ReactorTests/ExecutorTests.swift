@@ -161,3 +161,26 @@ extension Result where Failure == any Error {
         do { self = .success(try await body()) } catch { self = .failure(error) }
     }
 }
+
+/// `LoopBound`: a loop's value carried elsewhere and used only back on its loop.
+final class LoopBoundTests: XCTestCase {
+    final class Counter { var value = 0 }   // not Sendable: it belongs to the loop
+
+    func testTheValueIsReachedOnlyOnItsLoop() async throws {
+        let thread = try EventLoopThread()
+        let bound = onLoop(thread) { loop in LoopBound(Counter(), on: loop) }
+        // From elsewhere: hop to the loop, increment, read back.
+        for _ in 0..<10 { bound.execute { $0.value += 1 } }
+        let (value, onLoop) = try await bound.submit { c in (c.value, bound.handle.isOnLoopThread) }
+        XCTAssertEqual(value, 10)
+        XCTAssertTrue(onLoop)
+        XCTAssertFalse(bound.handle.isOnLoopThread)
+        thread.stopAndJoin()
+        do {
+            _ = try await bound.submit { $0.value }
+            XCTFail("a closed loop ran work")
+        } catch {
+            XCTAssertTrue(error is EventLoopClosedError, "\(error)")
+        }
+    }
+}
