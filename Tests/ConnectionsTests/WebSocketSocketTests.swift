@@ -85,6 +85,31 @@ final class WebSocketSocketTests: XCTestCase {
         XCTAssertNil(log.get.closed)
     }
 
+    /// A handler that wants Strings implements the String form alone: each text message arrives
+    /// as an owned String (the borrowed form's default makes it), and `send(text:)` takes one back.
+    func testAHandlerOfStringsReceivesAndSendsStrings() throws {
+        final class Shout: WebSocketHandler {
+            func webSocket(_ ws: WebSocket, didReceiveText text: String) { ws.send(text: text.uppercased()) }
+        }
+        let port = Shared<UInt16>(0)
+        let server = try EventLoopThread { loop in
+            let router = HTTPRouter()
+            router.get("/shout") { req, res in WebSocket.upgrade(req, res, handler: Shout()) }
+            port.with { $0 = try! HTTPServer(loop: loop, router: router).listen(on: SocketAddress(ip: "127.0.0.1", port: 0)).address.port }
+        }
+        defer { server.stopAndJoin() }
+        let clients = try EventLoopThread()
+        defer { clients.stopAndJoin() }
+        let log = Shared(Recorder.Log())
+        let long = String(repeating: "über ", count: 40)
+        connect(clients, port: port.get, path: "/shout", log) { ws in
+            ws.send(text: "hello")
+            ws.send(text: long)
+        }
+        XCTAssertTrue(eventually { log.get.texts.count == 2 }, "\(log.get)")
+        XCTAssertEqual(log.get.texts, ["HELLO", long.uppercased()])
+    }
+
     func testClientCloseHandshakeCarriesTheCode() throws {
         let (server, port) = try startServer()
         defer { server.stopAndJoin() }

@@ -18,8 +18,13 @@ import Protocols
 /// (`ws.send(text: text)`) needs no copy: `send` copies or encodes what it does not write at once.
 public protocol WebSocketHandler: AnyObject {
     func webSocketDidOpen(_ ws: WebSocket)
-    /// A complete text message, validated UTF-8.
+    /// A complete text message, validated UTF-8: borrowed, the zero-copy form. Its default
+    /// makes a `String` and calls the form below.
     func webSocket(_ ws: WebSocket, didReceiveText text: UnsafeRawBufferPointer)
+    /// A complete text message as an owned `String`, for handlers that want one: implement this
+    /// instead of the borrowed form (each message then costs the String's allocation when it is
+    /// longer than 15 bytes).
+    func webSocket(_ ws: WebSocket, didReceiveText text: String)
     func webSocket(_ ws: WebSocket, didReceiveBinary data: UnsafeRawBufferPointer)
     /// A pong (the answer to `ping`, or an unsolicited one).
     func webSocket(_ ws: WebSocket, didReceivePong payload: UnsafeRawBufferPointer)
@@ -36,7 +41,10 @@ public protocol WebSocketHandler: AnyObject {
 
 extension WebSocketHandler {
     public func webSocketDidOpen(_ ws: WebSocket) {}
-    public func webSocket(_ ws: WebSocket, didReceiveText text: UnsafeRawBufferPointer) {}
+    public func webSocket(_ ws: WebSocket, didReceiveText text: UnsafeRawBufferPointer) {
+        webSocket(ws, didReceiveText: String(text))
+    }
+    public func webSocket(_ ws: WebSocket, didReceiveText text: String) {}
     public func webSocket(_ ws: WebSocket, didReceiveBinary data: UnsafeRawBufferPointer) {}
     public func webSocket(_ ws: WebSocket, didReceivePong payload: UnsafeRawBufferPointer) {}
     public func webSocketWritabilityDidChange(_ ws: WebSocket, isWritable: Bool) {}
