@@ -102,7 +102,7 @@ struct Options {
       --allow-origin ORIGIN  let pages from ORIGIN (scheme://host[:port], or * for any) open
                            WebSockets, POST /send and use Socket.IO (repeatable); by default only
                            this server's own pages and clients that send no Origin may (else 403)
-      --log-level LEVEL    error, warn, info or debug (default info)
+      --log-level LEVEL    error, warning (or warn), info or debug (default info)
       -h, --help           show this help
     """
 

@@ -64,8 +64,6 @@ func makeRelay(options: Options, log: Log) throws(StartupError) -> Service.Relay
     var configuration = RedisRelay.Configuration()
     configuration.maxRooms = 2 * options.pubsub.maxRooms
     return .custom { [configuration] handles in
-        RedisRelay(handles: handles, endpoint: endpoint, address: address, configuration: configuration) { level, line in
-            log(level == .warning ? .warning : .info, line)
-        }
+        RedisRelay(handles: handles, endpoint: endpoint, address: address, configuration: configuration, log: log)
     }
 }

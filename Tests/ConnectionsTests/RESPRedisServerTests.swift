@@ -99,7 +99,8 @@ final class RESPRedisServerTests: XCTestCase {
         onLoop(thread) { loop in
             let c = RedisConnection(loop: loop, endpoint: RedisEndpoint(host: "127.0.0.1", port: port),
                                     address: try! SocketAddress(ip: "127.0.0.1", port: port),
-                                    configuration: Self.configuration(resp3: resp3)) { _, line in log.with { $0.append(line) } }
+                                    configuration: Self.configuration(resp3: resp3),
+                                    log: LogSink(level: .debug) { _, line in log.with { $0.append(line) } })
             setup(c)
             c.start()
             box.value = c

@@ -42,9 +42,8 @@ final class RESPRelayTests: XCTestCase {
             configuration.maxHeld = maxHeld
             let log = self.log
             relay = RedisRelay(handles: group.handles, endpoint: RedisEndpoint(host: "127.0.0.1", port: port),
-                               address: try SocketAddress(ip: "127.0.0.1", port: port), configuration: configuration) { _, line in
-                log.with { $0.append(line) }
-            }
+                               address: try SocketAddress(ip: "127.0.0.1", port: port), configuration: configuration,
+                               log: LogSink(level: .debug) { _, line in log.with { $0.append(line) } })
             hubs = Array(repeating: nil, count: loops)
             recorders = (0..<loops).map { _ in Recorder() }
             for i in 0..<loops {

@@ -259,6 +259,6 @@ final class SocketIORelayTests: XCTestCase {
         var configuration = RedisRelay.Configuration()
         configuration.redis = RESPRedisServerTests.configuration()
         return RedisRelay(handles: handles, endpoint: RedisEndpoint(host: "127.0.0.1", port: port),
-                          address: try! SocketAddress(ip: "127.0.0.1", port: port), configuration: configuration) { _, _ in }
+                          address: try! SocketAddress(ip: "127.0.0.1", port: port), configuration: configuration, log: .discard)
     }
 }

@@ -27,14 +27,14 @@ public final class RedisConnection: ConnectionHandler {
     public enum State: Sendable, Equatable {
         case idle, connecting, handshaking, ready, waitingToReconnect, closed
     }
-    public enum LogLevel: Sendable { case info, warning }
 
     public let loop: EventLoop
     public let endpoint: RedisEndpoint
     public let address: SocketAddress
     public let configuration: RedisConfiguration
-    /// Where state changes are reported (once per change).
-    public var log: (LogLevel, String) -> Void
+    /// Where state changes are reported (once per change): `.info` for connects and recoveries,
+    /// `.warning` for outages and refusals.
+    public var log: LogSink
     /// Whether losing the server is logged (a second connection to the same server, which fails
     /// with the first, can leave that to it). Recoveries and refusals are always logged.
     public var reportsOutages = true
@@ -74,7 +74,7 @@ public final class RedisConnection: ConnectionHandler {
     /// `address` is `endpoint` resolved (before the loop runs: resolving blocks).
     public init(loop: EventLoop, endpoint: RedisEndpoint, address: SocketAddress,
                 configuration: RedisConfiguration = RedisConfiguration(),
-                log: @escaping (LogLevel, String) -> Void = { _, _ in }) {
+                log: LogSink = .standardError()) {
         self.loop = loop
         self.endpoint = endpoint
         self.address = address

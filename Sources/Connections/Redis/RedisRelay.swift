@@ -80,7 +80,7 @@ public final class RedisRelay: HubRelay, @unchecked Sendable {
     public let endpoint: RedisEndpoint
     private let address: SocketAddress
     private let configuration: Configuration
-    private let log: (RedisConnection.LogLevel, String) -> Void
+    private let log: LogSink
     private let handles: [EventLoopHandle]
     private let hubs: LoopHubs
 
@@ -114,7 +114,7 @@ public final class RedisRelay: HubRelay, @unchecked Sendable {
     /// `endpoint` resolved (before the loops run). `log` is called on loop 0.
     public init(handles: [EventLoopHandle], endpoint: RedisEndpoint, address: SocketAddress,
                 configuration: Configuration = Configuration(),
-                log: @escaping (RedisConnection.LogLevel, String) -> Void) {
+                log: LogSink = .standardError()) {
         precondition(!handles.isEmpty && configuration.maxHeld > 0 && configuration.catchUpPage > 0)
         self.handles = handles
         self.hubs = LoopHubs(count: handles.count)
@@ -123,7 +123,7 @@ public final class RedisRelay: HubRelay, @unchecked Sendable {
         self.configuration = configuration
         // Lines name rooms (a client's choice, percent-decoded: any byte) and Redis's error
         // text: escaped and capped once, whole, here (`LogText`).
-        self.log = { level, line in log(level, LogText.escape(line, limit: LogText.lineLimit)) }
+        self.log = LogSink(level: log.level) { level, line in log(level, LogText.escape(line, limit: LogText.lineLimit)) }
         self.sequencer = RedisRoomSequencer(maxRooms: configuration.maxRooms)
         self.token = (0..<16).map { _ in Hex.digit(UInt8.random(in: 0..<16)) }
     }
@@ -387,9 +387,8 @@ public final class RedisRelay: HubRelay, @unchecked Sendable {
         var subscriberConfiguration = commandConfiguration
         subscriberConfiguration.clientName = commandConfiguration.clientName! + "-sub"
         let commands = RedisConnection(loop: loop, endpoint: endpoint, address: address, configuration: commandConfiguration, log: log)
-        let subscriber = RedisConnection(loop: loop, endpoint: endpoint, address: address, configuration: subscriberConfiguration) { [log] level, line in
-            log(level, level == .info ? line + " (subscriber)" : line)
-        }
+        let subscriber = RedisConnection(loop: loop, endpoint: endpoint, address: address, configuration: subscriberConfiguration,
+                                         log: LogSink(level: log.level) { [log] level, line in log(level, level == .info ? line + " (subscriber)" : line) })
         // Both connections fail together when Redis is down: the command one says so, once.
         subscriber.reportsOutages = false
         self.commands = commands
