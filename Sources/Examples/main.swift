@@ -4,6 +4,8 @@
 //   swift run Examples loop    the echo server of "Embedding a loop", on 127.0.0.1:9000
 //   swift run Examples http    the HTTP server with a WebSocket route, on 127.0.0.1:8080
 //   swift run Examples routes  the routes of "Routes", on 127.0.0.1:8080
+//   swift run Examples service the service of docs/SERVICE.md, four loops on port 8080
+//   swift run Examples tcp-async  the async TCP echo of docs/SERVICE.md, on 127.0.0.1:7000
 //
 // Built from the public API alone, as an application would be.
 import Connections
@@ -13,6 +15,13 @@ let arguments = CommandLine.arguments.dropFirst()
 switch arguments.first {
 case "loop":
     try embeddingALoop()
+case "service":
+    try runTheService()
+case "tcp-async":
+    let loop = try EventLoop()
+    asyncEcho(on: loop)
+    try loop.handleTerminationSignals()
+    loop.run()
 case "http":
     let loop = try EventLoop()
     try httpServerWithAWebSocketRoute(on: loop)
@@ -26,5 +35,5 @@ case "routes":
     try loop.handleTerminationSignals()
     loop.run()
 default:
-    print("usage: Examples loop | http | routes")
+    print("usage: Examples loop | http | routes | service | tcp-async")
 }

@@ -1,9 +1,9 @@
 import Foundation
 import XCTest
 
-/// Every ```swift block of README.md must appear verbatim in one file of Sources/Examples, which
-/// the package compiles: a README snippet that no longer builds, or one edited without its
-/// compiled copy (or the other way round), fails here.
+/// Every ```swift block of README.md and of the guides in docs/ must appear verbatim in one file of
+/// Sources/Examples, which the package compiles: a snippet that no longer builds, or one edited
+/// without its compiled copy (or the other way round), fails here.
 ///
 /// "Verbatim" allows one thing: the copy may be indented as a whole (it sits in a function
 /// body). A block's leading `import` lines must be imports of the same file.
@@ -12,9 +12,18 @@ final class ReadmeSnippetsTests: XCTestCase {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     func testEverySwiftBlockOfTheReadmeIsCompiledInExamples() throws {
-        let readme = try String(contentsOf: Self.root.appendingPathComponent("README.md"), encoding: .utf8)
-        let blocks = Self.swiftBlocks(readme)
-        XCTAssertFalse(blocks.isEmpty, "README.md has no ```swift block: has the layout changed?")
+        try checkBlocks(of: "README.md")
+    }
+
+    /// docs/SERVICE.md, the service author's guide: every snippet compiled too.
+    func testEverySwiftBlockOfTheServiceGuideIsCompiledInExamples() throws {
+        try checkBlocks(of: "docs/SERVICE.md")
+    }
+
+    private func checkBlocks(of document: String) throws {
+        let text = try String(contentsOf: Self.root.appendingPathComponent(document), encoding: .utf8)
+        let blocks = Self.swiftBlocks(text)
+        XCTAssertFalse(blocks.isEmpty, "\(document) has no ```swift block: has the layout changed?")
 
         let folder = Self.root.appendingPathComponent("Sources/Examples")
         let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".swift") }.sorted()
@@ -22,7 +31,7 @@ final class ReadmeSnippetsTests: XCTestCase {
 
         for block in blocks {
             let found = sources.contains { Self.contains($0, block) }
-            XCTAssertTrue(found, "this README.md block is not in Sources/Examples verbatim (\(names.joined(separator: ", "))):\n\(block.joined(separator: "\n"))")
+            XCTAssertTrue(found, "this \(document) block is not in Sources/Examples verbatim (\(names.joined(separator: ", "))):\n\(block.joined(separator: "\n"))")
         }
     }
 

@@ -28,6 +28,10 @@ extension WebSocket: TopicSubscriber {
         topicToken = topic.subscribe(self)
     }
 
+    /// The token of the topic this socket subscribed to with `subscribe(to:)`: what
+    /// `topic.publish(_:except:)` takes to leave the sender out.
+    public var subscription: SubscriberToken? { topicToken }
+
     /// Leaves `topic` (nothing if the gate already dropped the socket, or it never subscribed).
     public func unsubscribe(from topic: Topic) {
         guard let token = topicToken else { return }
