@@ -13,9 +13,7 @@ final class HTTPBodyBufferTests: XCTestCase {
     /// An HTTP server whose `/capacity` route answers the body-buffer capacity of the connection
     /// that asks (read between requests, when only the retained capacity is left).
     func startServer(configure: @escaping @Sendable (inout HTTPServerConfiguration) -> Void = { _ in }) throws -> (EventLoopThread, UInt16) {
-        let port = Shared<UInt16>(0)
-        let thread = try EventLoopThread { loop in
-            let router = HTTPRouter()
+        try startHTTPServer(configure: configure) { router, loop in
             router.post("/echo-body") { req, res in res.respond(body: req.body) }
             router.get("/capacity") { req, res in
                 let handler = loop.handler(of: req.connection) as? HTTPServerConnection
@@ -29,13 +27,7 @@ final class HTTPBodyBufferTests: XCTestCase {
             router.get("/deferred") { req, res in
                 loop.schedule(after: .milliseconds(5)) { res.respond(body: "\(req.head.headerCount)") }
             }
-            var configuration = HTTPServerConfiguration()
-            configure(&configuration)
-            let server = HTTPServer(loop: loop, router: router, configuration: configuration)
-            let listener = try server.listen(on: SocketAddress(ip: "127.0.0.1", port: 0))
-            port.with { $0 = listener.address.port }
         }
-        return (thread, port.get)
     }
 
     /// Reads one Content-Length response; returns its status and body.

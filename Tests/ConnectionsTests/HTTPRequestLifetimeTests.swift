@@ -18,10 +18,10 @@ final class HTTPRequestLifetimeTests: XCTestCase {
         configure: @escaping @Sendable (inout HTTPServerConfiguration) -> Void = { _ in },
         routes: @escaping @Sendable (HTTPRouter, EventLoop) -> Void = { _, _ in }
     ) throws -> (EventLoopThread, UInt16, Shared<[String]>) {
-        let port = Shared<UInt16>(0)
         let log = Shared<[String]>([])
-        let thread = try EventLoopThread { loop in
-            let router = HTTPRouter()
+        let (thread, port) = try startHTTPServer(configure: configure, made: { server in
+            server.log.sink = LogSink(level: .debug) { _, line in log.with { $0.append(line) } }
+        }) { router, loop in
             router.onPrefix("/later") { req, res in
                 let ms = req.queryValue("ms").flatMap { Int($0) } ?? 0
                 loop.schedule(after: .milliseconds(ms)) {
@@ -30,14 +30,8 @@ final class HTTPRequestLifetimeTests: XCTestCase {
                 }
             }
             routes(router, loop)
-            var configuration = HTTPServerConfiguration()
-            configure(&configuration)
-            let server = HTTPServer(loop: loop, router: router, configuration: configuration)
-            server.log.sink = LogSink(level: .debug) { _, line in log.with { $0.append(line) } }
-            let listener = try server.listen(on: SocketAddress(ip: "127.0.0.1", port: 0))
-            port.with { $0 = listener.address.port }
         }
-        return (thread, port.get, log)
+        return (thread, port, log)
     }
 
     /// The leak: A's answer is deferred 300 ms; B's request, of the same length and

@@ -120,17 +120,7 @@ final class HTTPRouterTests: XCTestCase {
         configure: @escaping @Sendable (inout HTTPServerConfiguration) -> Void = { _ in },
         routes: @escaping @Sendable (HTTPRouter) -> Void
     ) throws -> (EventLoopThread, UInt16) {
-        let port = Shared<UInt16>(0)
-        let thread = try EventLoopThread { loop in
-            let router = HTTPRouter()
-            routes(router)
-            var configuration = HTTPServerConfiguration()
-            configure(&configuration)
-            let server = HTTPServer(loop: loop, router: router, configuration: configuration)
-            let listener = try server.listen(on: SocketAddress(ip: "127.0.0.1", port: 0))
-            port.with { $0 = listener.address.port }
-        }
-        return (thread, port.get)
+        try startHTTPServer(configure: configure) { router, _ in routes(router) }
     }
 
     func testParametersReachTheHandlerByName() throws {

@@ -85,20 +85,12 @@ final class HTTPServerTests: XCTestCase {
         configure: @escaping @Sendable (inout HTTPServerConfiguration) -> Void = { _ in },
         routes: @escaping @Sendable (HTTPRouter, EventLoop) -> Void = { _, _ in }
     ) throws -> (EventLoopThread, UInt16) {
-        let port = Shared<UInt16>(0)
-        let thread = try EventLoopThread(configuration: loopConfiguration) { loop in
-            let router = HTTPRouter()
+        try startHTTPServer(loopConfiguration: loopConfiguration, configure: configure) { router, loop in
             router.get("/plaintext") { _, res in res.respond(contentType: "text/plain", body: "Hello, World!" as StaticString) }
             router.get("/query") { req, res in res.respond(body: req.queryValue("i") ?? "-") }
             router.post("/echo-body") { req, res in res.respond(body: req.body) }
             routes(router, loop)
-            var configuration = HTTPServerConfiguration()
-            configure(&configuration)
-            let server = HTTPServer(loop: loop, router: router, configuration: configuration)
-            let listener = try server.listen(on: SocketAddress(ip: "127.0.0.1", port: 0))
-            port.with { $0 = listener.address.port }
         }
-        return (thread, port.get)
     }
 
     func testPipelinedRequestsAreAnsweredInOrderInOneWrite() throws {

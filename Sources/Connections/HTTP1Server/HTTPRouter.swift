@@ -44,7 +44,7 @@ public struct HTTPRouteOptions: Sendable {
 ///     router.group("/api") { api in
 ///         api.post("/upload", maxBodyBytes: 16 << 20, timeout: .seconds(30)) { req, res in ... }
 ///     }
-public final class HTTPRouter {
+public final class HTTPRouter: HTTPRouteRegistering {
     /// A method and its handler. A struct, not a tuple: a closure kept in an array of tuples is
     /// stored in its most general form, and taking it out allocated a thunk every request.
     struct MethodHandler {
@@ -195,21 +195,6 @@ public final class HTTPRouter {
         }
     }
 
-    public func get(_ path: String, maxBodyBytes: Int? = nil, timeout: Duration? = nil, _ handler: @escaping HTTPHandler) {
-        on(.get, path, maxBodyBytes: maxBodyBytes, timeout: timeout, handler)
-    }
-    public func post(_ path: String, maxBodyBytes: Int? = nil, timeout: Duration? = nil, _ handler: @escaping HTTPHandler) {
-        on(.post, path, maxBodyBytes: maxBodyBytes, timeout: timeout, handler)
-    }
-    public func put(_ path: String, maxBodyBytes: Int? = nil, timeout: Duration? = nil, _ handler: @escaping HTTPHandler) {
-        on(.put, path, maxBodyBytes: maxBodyBytes, timeout: timeout, handler)
-    }
-    public func patch(_ path: String, maxBodyBytes: Int? = nil, timeout: Duration? = nil, _ handler: @escaping HTTPHandler) {
-        on(.patch, path, maxBodyBytes: maxBodyBytes, timeout: timeout, handler)
-    }
-    public func delete(_ path: String, maxBodyBytes: Int? = nil, timeout: Duration? = nil, _ handler: @escaping HTTPHandler) {
-        on(.delete, path, maxBodyBytes: maxBodyBytes, timeout: timeout, handler)
-    }
 
     /// Routes every path that starts with `prefix`; `method` nil means any method.
     public func onPrefix(_ prefix: String, method: HTTPMethod? = nil, _ handler: @escaping HTTPHandler) {
@@ -272,7 +257,7 @@ public final class HTTPRouter {
 }
 
 /// Routes registered under a common prefix (`HTTPRouter.group`). A value: keep it or nest it.
-public struct HTTPRouteGroup {
+public struct HTTPRouteGroup: HTTPRouteRegistering {
     let router: HTTPRouter
     /// Without a trailing `/`, so `"/api"` + `"/users"` gives `"/api/users"`.
     let prefix: String
@@ -299,6 +284,21 @@ public struct HTTPRouteGroup {
                    _ handler: @escaping HTTPHandler) {
         router.on(method, full(path), maxBodyBytes: maxBodyBytes, timeout: timeout, handler)
     }
+
+    /// A group nested in this one.
+    public func group(_ prefix: String, _ body: (HTTPRouteGroup) -> Void) {
+        body(HTTPRouteGroup(router: router, prefix: self.prefix + HTTPRouteGroup.trimmed(prefix)))
+    }
+}
+
+/// What routes can be registered on: the router, and a group of it. The method shorthands are
+/// written once, here, over `on`.
+public protocol HTTPRouteRegistering {
+    /// Routes `method` on `path` (a pattern); a pattern the router refuses stops the program.
+    func on(_ method: HTTPMethod, _ path: String, maxBodyBytes: Int?, timeout: Duration?, _ handler: @escaping HTTPHandler)
+}
+
+extension HTTPRouteRegistering {
     public func get(_ path: String, maxBodyBytes: Int? = nil, timeout: Duration? = nil, _ handler: @escaping HTTPHandler) {
         on(.get, path, maxBodyBytes: maxBodyBytes, timeout: timeout, handler)
     }
@@ -313,10 +313,5 @@ public struct HTTPRouteGroup {
     }
     public func delete(_ path: String, maxBodyBytes: Int? = nil, timeout: Duration? = nil, _ handler: @escaping HTTPHandler) {
         on(.delete, path, maxBodyBytes: maxBodyBytes, timeout: timeout, handler)
-    }
-
-    /// A group nested in this one.
-    public func group(_ prefix: String, _ body: (HTTPRouteGroup) -> Void) {
-        body(HTTPRouteGroup(router: router, prefix: self.prefix + HTTPRouteGroup.trimmed(prefix)))
     }
 }
