@@ -80,7 +80,8 @@ final class DemoMetrics {
     /// is then not logged again.
     func webSocketFailing(_ ws: WebSocket, _ t: DemoTransport, code: WebSocketCloseCode, reason: String) {
         let peer = ws.connection.peerAddress?.description ?? "\(ws.connection)"
-        errors("\(peer): \(t.label): WebSocket closed \(code.rawValue): \(reason.isEmpty ? "no reason given" : LogText.escape(reason))")
+        // The reason is the peer's text (at most 123 bytes): `errors` escapes the whole line once.
+        errors("\(peer): \(t.label): WebSocket closed \(code.rawValue): \(reason.isEmpty ? "no reason given" : reason)")
         failuresLogged.insert(ws.connection.id)
     }
 
@@ -98,8 +99,8 @@ final class DemoMetrics {
         // A drop or the peer's own error close: the descriptor is gone, so the handle names it.
         let peer = "\(ws.connection)"
         let what = code == .abnormal ? "dropped" : "closed \(code.rawValue)"
-        // The reason is the peer's own close reason: escaped and capped (`LogText`).
-        errors("\(peer): \(t.label): WebSocket \(what): \(reason.isEmpty ? "no reason given" : LogText.escape(reason))")
+        // The reason is the peer's own close reason: `errors` escapes and caps the whole line once.
+        errors("\(peer): \(t.label): WebSocket \(what): \(reason.isEmpty ? "no reason given" : reason)")
     }
 
     // MARK: Rooms
