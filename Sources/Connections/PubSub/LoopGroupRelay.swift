@@ -47,7 +47,7 @@ public final class LoopGroupRelay: HubRelay, @unchecked Sendable {
     public func relay(_ text: SharedBytes, room: String, from hub: PubSub, except: SubscriberToken?, completion: ((UInt64) -> Void)?) {
         let origin = hub.relayIndex
         let owner = owner(of: room)
-        let done = LoopBound(completion)
+        let done = LoopBound(completion, on: hub.loop)
         if owner == origin {
             number(text, room: room, on: hub, origin: origin, except: except, done: done)
         } else {
@@ -91,11 +91,4 @@ public final class LoopGroupRelay: HubRelay, @unchecked Sendable {
 
     /// Every loop is reached anyway: nothing to subscribe.
     public func listen(channel: String, from hub: PubSub) {}
-}
-
-/// A value that crosses threads inside `execute` closures but is only used on the loop it came
-/// from (a publisher's completion, which answers its request).
-struct LoopBound<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
 }

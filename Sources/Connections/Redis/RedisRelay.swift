@@ -149,7 +149,7 @@ public final class RedisRelay: HubRelay, @unchecked Sendable {
     // MARK: Publishing
 
     public func relay(_ text: SharedBytes, room: String, from hub: PubSub, except: SubscriberToken?, completion: ((UInt64) -> Void)?) {
-        let owner = Owner(loop: hub.relayIndex, except: except, done: LoopBound(completion))
+        let owner = Owner(loop: hub.relayIndex, except: except, done: LoopBound(completion, on: hub.loop))
         if owner.loop == 0 {
             enqueue(text, room: room, owner: owner)
         } else {

@@ -1,0 +1,83 @@
+import Connections
+import Glibc
+import Protocols
+import Reactor
+import ReactorTestSupport
+import XCTest
+
+/// Route handlers written with async/await, over real sockets on 127.0.0.1.
+final class AsyncRouteTests: XCTestCase {
+    private static func get(_ port: UInt16, _ target: String, agent: String = "t") throws -> String {
+        let c = try BlockingClient(port: port)
+        defer { c.close() }
+        c.send("GET \(target) HTTP/1.1\r\nHost: t\r\nUser-Agent: \(agent)\r\nConnection: close\r\n\r\n")
+        return String(decoding: c.receiveAll(), as: UTF8.self)
+    }
+
+    /// The handler returns a response; between its awaits it runs on the loop's thread, and the
+    /// request it was given reads its own bytes after an await, while other requests pass.
+    func testAnAsyncHandlerAnswersFromTheLoopAfterAwaiting() throws {
+        let (server, port) = try startHTTPServer { router, _ in
+            router.get("/plaintext-async") { _ in HTTPResponse(contentType: "text/plain", body: "Hello, World!") }
+            router.get("/slow/:n") { req async throws -> HTTPResponse in
+                let before = req.connection.loop.handle.isOnLoopThread
+                try await Task.sleep(for: .milliseconds(Int(req.parameter("n") ?? "0") ?? 0))
+                let after = req.connection.loop.handle.isOnLoopThread
+                let agent = req.header("user-agent").map { String($0) } ?? "-"
+                return HTTPResponse(contentType: "text/plain", body: "path=\(req.path) ua=\(agent) loop=\(before && after)")
+            }
+        }
+        defer { server.stopAndJoin() }
+        XCTAssertTrue(try Self.get(port, "/plaintext-async").hasSuffix("\r\n\r\nHello, World!"))
+        let answers = Shared<[String: String]>([:])
+        let threads = (0..<8).map { i in
+            Thread {
+                let text = (try? Self.get(port, "/slow/\(80 - 10 * i)", agent: "client-\(i)")) ?? ""
+                answers.with { $0["client-\(i)"] = String(text.split(separator: "\r\n").last ?? "") }
+            }
+        }
+        threads.forEach { $0.start() }
+        XCTAssertTrue(eventually { answers.get.count == 8 })
+        for i in 0..<8 {
+            XCTAssertEqual(answers.get["client-\(i)"], "path=/slow/\(80 - 10 * i) ua=client-\(i) loop=true")
+        }
+    }
+
+    /// A thrown error answers 500 and logs one line.
+    func testAThrowingHandlerAnswers500() throws {
+        struct Broken: Error {}
+        let lines = Shared<[String]>([])
+        let (server, port) = try startHTTPServer(made: { server in
+            server.log.sink = LogSink(level: .debug) { _, line in lines.with { $0.append(line) } }
+        }) { router, _ in
+            router.get("/broken") { _ async throws -> HTTPResponse in throw Broken() }
+        }
+        defer { server.stopAndJoin() }
+        XCTAssertTrue(try Self.get(port, "/broken").hasPrefix("HTTP/1.1 500 "))
+        XCTAssertTrue(eventually { lines.get.contains { $0.contains("GET /broken: the async handler threw Broken()") } }, "\(lines.get)")
+    }
+
+    /// A client that goes away cancels the handler's task.
+    func testAClientThatLeavesCancelsTheTask() throws {
+        let cancelled = Shared(false)
+        let started = Shared(false)
+        let (server, port) = try startHTTPServer { router, _ in
+            router.get("/wait") { _ async throws -> HTTPResponse in
+                started.with { $0 = true }
+                do {
+                    try await Task.sleep(for: .seconds(30))
+                } catch {
+                    cancelled.with { $0 = error is CancellationError }
+                    throw error
+                }
+                return HTTPResponse(body: "late")
+            }
+        }
+        defer { server.stopAndJoin() }
+        let c = try BlockingClient(port: port)
+        c.send("GET /wait HTTP/1.1\r\nHost: t\r\n\r\n")
+        XCTAssertTrue(eventually { started.get })
+        c.close()
+        XCTAssertTrue(eventually { cancelled.get }, "the task saw its cancellation")
+    }
+}
