@@ -8,7 +8,7 @@ func startupBanner(hosts: [String], port: UInt16) -> String {
     let ws = "ws://\(host):\(port)"
     return """
     echo: open \(http)/ in a browser
-    echo:   WebSocket echo   \(ws)/echo
+    echo:   WebSocket echo   \(ws)/echo  \(ws)/echo-async (written with async/await)
     echo:   chat             \(ws)/chat?room=lobby  \(http)/events?room=lobby (SSE)  POST \(http)/send?room=lobby
     echo:   metrics          \(http)/metrics
     echo:   deferred answer  \(http)/later?ms=250

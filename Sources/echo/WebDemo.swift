@@ -29,9 +29,21 @@ func makeWebDemo(loop: EventLoop, log: Log, options: Options, webSocketLimits: W
         WebSocket.upgrade(req, res, configuration: wsConfiguration, handler: echo)
     }
 
+    // The same echo written with async/await: a task on this loop per socket.
+    router.get("/echo-async") { req, res in
+        WebSocket.upgrade(req, res, configuration: wsConfiguration) { ws in
+            for try await message in ws.messages { try await ws.send(message) }
+        }
+    }
+
     // The TechEmpower-style plaintext answer: the benchmark's request path.
     router.get("/plaintext") { _, res in
         res.respond(contentType: "text/plain", body: "Hello, World!" as StaticString)
+    }
+
+    // The same answer from an async route: a task on this loop per request.
+    router.get("/plaintext-async") { _ in
+        HTTPResponse(contentType: "text/plain", body: "Hello, World!")
     }
 
     router.post("/echo-body") { req, res in

@@ -39,9 +39,10 @@ def assert_plaintext(r):
 # MARK: GET /plaintext
 
 
-def test_get_plaintext_body_and_headers():
+@pytest.mark.parametrize("path", ["/plaintext", "/plaintext-async"])
+def test_get_plaintext_body_and_headers(path):
     with Client() as c:
-        r = c.request("GET", "/plaintext")
+        r = c.request("GET", path)
     assert r.http_version == b"1.1"
     assert r.reason == b"OK"
     assert_plaintext(r)
@@ -330,16 +331,17 @@ def test_expect_is_ignored_for_http_1_0():
 # MARK: HEAD, OPTIONS, 404, 405
 
 
-def test_head_plaintext_has_length_and_no_body():
+@pytest.mark.parametrize("path", ["/plaintext", "/plaintext-async"])
+def test_head_plaintext_has_length_and_no_body(path):
     with Client() as c:
-        get = c.request("GET", "/plaintext")
-        head = c.request("HEAD", "/plaintext")
+        get = c.request("GET", path)
+        head = c.request("HEAD", path)
         assert head.status == 200
         assert head.body == b""  # h11 knows HEAD answers carry none: a stray byte would break the next parse
         assert head.header("content-length") == "13"
         assert head.header("content-type") == get.header("content-type")
         # The connection is still in sync: a body after the HEAD answer would be read here.
-        assert_plaintext(c.request("GET", "/plaintext"))
+        assert_plaintext(c.request("GET", path))
 
 
 def test_head_root_matches_get_root():

@@ -11,7 +11,11 @@ PORT = int(os.environ["REACTOR_PORT"])
 BASE = f"ws://127.0.0.1:{PORT}"
 
 
-@pytest.mark.parametrize("path", ["/echo", "/"])
+# /echo-async is the same echo written with async/await: held to the same contract.
+ECHO_PATHS = ["/echo", "/echo-async"]
+
+
+@pytest.mark.parametrize("path", ["/echo", "/", "/echo-async"])
 def test_text_and_binary_echo(path):
     with connect(BASE + path, compression=None) as ws:
         ws.send("hello")
@@ -22,24 +26,27 @@ def test_text_and_binary_echo(path):
         assert ws.recv() == "ünïcödé ✓ 🎉"
 
 
+@pytest.mark.parametrize("path", ECHO_PATHS)
 @pytest.mark.parametrize("size", [0, 125, 126, 65535, 65536, 1 << 20])
-def test_sizes_across_length_encodings(size):
+def test_sizes_across_length_encodings(size, path):
     payload = bytes(i * 7 & 0xFF for i in range(size))
-    with connect(BASE + "/echo", compression=None, max_size=None) as ws:
+    with connect(BASE + path, compression=None, max_size=None) as ws:
         ws.send(payload)
         assert ws.recv() == payload
 
 
-def test_fragmented_message_is_reassembled():
-    with connect(BASE + "/echo", compression=None) as ws:
+@pytest.mark.parametrize("path", ECHO_PATHS)
+def test_fragmented_message_is_reassembled(path):
+    with connect(BASE + path, compression=None) as ws:
         ws.send(["frag", "men", "ted"])
         assert ws.recv() == "fragmented"
         ws.send([b"a", b"b"])
         assert ws.recv() == b"ab"
 
 
-def test_permessage_deflate_is_negotiated_and_works():
-    with connect(BASE + "/echo", max_size=None) as ws:  # websockets offers deflate by default
+@pytest.mark.parametrize("path", ECHO_PATHS)
+def test_permessage_deflate_is_negotiated_and_works(path):
+    with connect(BASE + path, max_size=None) as ws:  # websockets offers deflate by default
         extensions = [e.name for e in ws.protocol.extensions]
         assert "permessage-deflate" in extensions
         text = "compressible " * 10_000
@@ -54,16 +61,18 @@ def test_ping_is_answered():
         assert ws.ping(b"are you there").wait(5)
 
 
-def test_many_messages_in_order():
-    with connect(BASE + "/echo", compression=None) as ws:
+@pytest.mark.parametrize("path", ECHO_PATHS)
+def test_many_messages_in_order(path):
+    with connect(BASE + path, compression=None) as ws:
         for i in range(1000):
             ws.send(f"message {i}")
         for i in range(1000):
             assert ws.recv() == f"message {i}"
 
 
-def test_close_handshake_echoes_the_code():
-    with connect(BASE + "/echo") as ws:
+@pytest.mark.parametrize("path", ECHO_PATHS)
+def test_close_handshake_echoes_the_code(path):
+    with connect(BASE + path) as ws:
         ws.close(code=4001, reason="bye")
         assert ws.protocol.close_rcvd is not None
         assert ws.protocol.close_rcvd.code == 4001

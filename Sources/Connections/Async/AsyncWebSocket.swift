@@ -1,0 +1,217 @@
+import Protocols
+import Reactor
+
+/// A message of an `AsyncWebSocket`, owned (it may cross an `await`).
+public enum WebSocketMessage: Sendable, Equatable {
+    case text(String)
+    case binary([UInt8])
+}
+
+/// A WebSocket for async code, server or client side: an actor on its loop (the loop is its
+/// executor), over the same `WebSocket` and connection machine as the callback API.
+///
+///     router.get("/echo-async") { req, res in
+///         WebSocket.upgrade(req, res) { ws in
+///             for try await message in ws.messages { try await ws.send(message) }
+///         }
+///     }
+///
+/// `messages` ends when the connection closes (`closeCode` then says how). Messages the reader
+/// has not taken are held up to `inboundHighWatermark` bytes, then the socket is not read until
+/// the reader is down to `inboundLowWatermark`: a slow reader slows its peer, it does not grow
+/// memory. `send` suspends while the connection's outbound queue is above its high watermark.
+public actor AsyncWebSocket {
+    public nonisolated let handle: EventLoopHandle
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { handle.asUnownedSerialExecutor() }
+    public nonisolated let inboundHighWatermark: Int
+    public nonisolated let inboundLowWatermark: Int
+
+    private var socket: LoopBound<WebSocket>?
+    private var opened = false
+    private var openWaiter: CheckedContinuation<Void, any Error>?
+    private var inbound: [WebSocketMessage] = []
+    private var inboundHead = 0
+    private var inboundBytes = 0
+    private var readPaused = false
+    private var readWaiter: CheckedContinuation<WebSocketMessage?, any Error>?
+    private var writeWaiters: [CheckedContinuation<Void, any Error>] = []
+    /// The close code once the connection has closed (ours, the peer's, or 1006 for a drop).
+    public private(set) var closeCode: WebSocketCloseCode?
+    public private(set) var closeReason = ""
+
+    init(handle: EventLoopHandle, inboundHighWatermark: Int, inboundLowWatermark: Int) {
+        precondition(inboundLowWatermark >= 0 && inboundLowWatermark <= inboundHighWatermark,
+                     "the low watermark (\(inboundLowWatermark)) must be between 0 and the high one (\(inboundHighWatermark))")
+        self.handle = handle
+        self.inboundHighWatermark = inboundHighWatermark
+        self.inboundLowWatermark = inboundLowWatermark
+    }
+
+    /// The messages, until the connection closes. One reader at a time.
+    public nonisolated var messages: Messages { Messages(socket: self) }
+
+    /// The next message, nil once the connection has closed.
+    public func receive() async throws -> WebSocketMessage? {
+        precondition(readWaiter == nil, "AsyncWebSocket: two readers at once")
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<WebSocketMessage?, any Error>) in
+                // Decided inside the body: the runtime may run it as a job of its own, after
+                // callbacks that queued a message or closed the connection.
+                if let message = takeMessage() {
+                    continuation.resume(returning: message)
+                } else if closeCode != nil {
+                    continuation.resume(returning: nil)
+                } else {
+                    readWaiter = continuation
+                }
+            }
+        } onCancel: {
+            handle.execute { [self] _ in self.assumeIsolated { $0.cancelRead() } }
+        }
+    }
+
+    /// Sends a message; suspends while the outbound queue is above its high watermark. Throws
+    /// `AsyncWebSocketError.closed` once the connection is closing or closed.
+    public func send(_ message: WebSocketMessage) async throws {
+        guard closeCode == nil, let ws = socket?.value, ws.isOpen else { throw AsyncWebSocketError.closed }
+        switch message {
+        case .text(let text): ws.send(text: text)
+        case .binary(let bytes): ws.send(binary: bytes)
+        }
+        try await waitUntilWritable()
+    }
+
+    public func send(text: String) async throws { try await send(.text(text)) }
+
+    public func send(binary: [UInt8]) async throws { try await send(.binary(binary)) }
+
+    /// Starts the closing handshake with `code`.
+    public func close(code: WebSocketCloseCode = .normal, reason: String = "") {
+        socket?.value.close(code: code, reason: reason)
+    }
+
+    // MARK: Calls from the loop (the handler, on the loop's thread)
+
+    func attach(_ socket: LoopBound<WebSocket>) {
+        self.socket = socket
+    }
+
+    func didOpen() {
+        opened = true
+        openWaiter?.resume()
+        openWaiter = nil
+    }
+
+    func waitUntilOpen() async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            if opened {
+                continuation.resume()
+            } else if closeCode != nil {
+                continuation.resume(throwing: AsyncWebSocketError.closed)
+            } else {
+                openWaiter = continuation
+            }
+        }
+    }
+
+    func received(_ message: WebSocketMessage) {
+        if let waiter = readWaiter {
+            readWaiter = nil
+            waiter.resume(returning: message)
+            return
+        }
+        inbound.append(message)
+        inboundBytes += message.byteCount
+        if inboundBytes > inboundHighWatermark, !readPaused, let ws = socket?.value {
+            readPaused = true
+            ws.connection.pauseReading()
+        }
+    }
+
+    func writabilityChanged(_ isWritable: Bool) {
+        guard isWritable else { return }
+        let waiters = writeWaiters
+        writeWaiters.removeAll()
+        for w in waiters { w.resume() }
+    }
+
+    func closed(code: WebSocketCloseCode, reason: String) {
+        closeCode = code
+        closeReason = reason
+        openWaiter?.resume(throwing: AsyncWebSocketError.closed)
+        openWaiter = nil
+        if let waiter = readWaiter {
+            readWaiter = nil
+            waiter.resume(returning: nil)
+        }
+        let waiters = writeWaiters
+        writeWaiters.removeAll()
+        for w in waiters { w.resume(throwing: AsyncWebSocketError.closed) }
+    }
+
+    // MARK: Internals
+
+    private func takeMessage() -> WebSocketMessage? {
+        guard inboundHead < inbound.count else { return nil }
+        let message = inbound[inboundHead]
+        inboundHead += 1
+        inboundBytes -= message.byteCount
+        if inboundHead == inbound.count {
+            inbound.removeAll(keepingCapacity: true)
+            inboundHead = 0
+        }
+        if readPaused, inboundBytes <= inboundLowWatermark, let ws = socket?.value {
+            readPaused = false
+            ws.connection.resumeReading()
+        }
+        return message
+    }
+
+    private func waitUntilWritable() async throws {
+        guard let ws = socket?.value, !ws.isWritable else { return }
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            if closeCode != nil {
+                continuation.resume(throwing: AsyncWebSocketError.closed)
+            } else if socket?.value.isWritable ?? true {
+                continuation.resume()
+            } else {
+                writeWaiters.append(continuation)
+            }
+        }
+    }
+
+    private func cancelRead() {
+        guard let waiter = readWaiter else { return }
+        readWaiter = nil
+        waiter.resume(throwing: CancellationError())
+    }
+}
+
+public enum AsyncWebSocketError: Error, Sendable {
+    /// The connection is closing or closed (`closeCode` says how).
+    case closed
+}
+
+extension AsyncWebSocket {
+    /// `AsyncWebSocket.messages`.
+    public struct Messages: AsyncSequence, Sendable {
+        public typealias Element = WebSocketMessage
+        let socket: AsyncWebSocket
+
+        public struct AsyncIterator: AsyncIteratorProtocol {
+            let socket: AsyncWebSocket
+            public mutating func next() async throws -> WebSocketMessage? { try await socket.receive() }
+        }
+
+        public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(socket: socket) }
+    }
+}
+
+extension WebSocketMessage {
+    var byteCount: Int {
+        switch self {
+        case .text(let t): t.utf8.count
+        case .binary(let b): b.count
+        }
+    }
+}
