@@ -60,7 +60,20 @@ enum AsyncRoute {
                 return
             }
             handle.checkIsolated()
-            res.respond(response.status, contentType: response.contentType, headers: response.headers, body: response.body)
+            switch response.body {
+            case .bytes(let body):
+                res.respond(response.status, contentType: response.contentType, headers: response.headers, body: body)
+            case .stream(let framing, let write):
+                guard res.beginStream(response.status, contentType: response.contentType, headers: response.headers, framing: framing) else { return }
+                do {
+                    try await write(HTTPBodyWriter(res))
+                    res.end()
+                } catch {
+                    // The head is gone: no status can say it now. A body cut short is told by
+                    // closing the connection (an unfinished chunked body, or a short one).
+                    res.connection.close(reason: .local, flush: true)
+                }
+            }
         }
         res.onAbandoned { task.cancel() }
     }
