@@ -15,8 +15,8 @@ public typealias HTTPAsyncHandler = (HTTPRequest) async throws -> HTTPResponse
 extension HTTPRouteRegistering {
     /// Routes `method` on `path` to an async handler (see `HTTPAsyncHandler`).
     public func on(_ method: HTTPMethod, _ path: String, maxBodyBytes: Int? = nil, timeout: Duration? = nil,
-                   async handler: @escaping HTTPAsyncHandler) {
-        on(method, path, maxBodyBytes: maxBodyBytes, timeout: timeout) { req, res in
+                   streamsBody: Bool = false, async handler: @escaping HTTPAsyncHandler) {
+        on(method, path, maxBodyBytes: maxBodyBytes, timeout: timeout, streamsBody: streamsBody) { req, res in
             AsyncRoute.start(handler, req, res)
         }
     }
@@ -24,11 +24,13 @@ extension HTTPRouteRegistering {
     public func get(_ path: String, maxBodyBytes: Int? = nil, timeout: Duration? = nil, async handler: @escaping HTTPAsyncHandler) {
         on(.get, path, maxBodyBytes: maxBodyBytes, timeout: timeout, async: handler)
     }
-    public func post(_ path: String, maxBodyBytes: Int? = nil, timeout: Duration? = nil, async handler: @escaping HTTPAsyncHandler) {
-        on(.post, path, maxBodyBytes: maxBodyBytes, timeout: timeout, async: handler)
+    public func post(_ path: String, maxBodyBytes: Int? = nil, timeout: Duration? = nil, streamsBody: Bool = false,
+                     async handler: @escaping HTTPAsyncHandler) {
+        on(.post, path, maxBodyBytes: maxBodyBytes, timeout: timeout, streamsBody: streamsBody, async: handler)
     }
-    public func put(_ path: String, maxBodyBytes: Int? = nil, timeout: Duration? = nil, async handler: @escaping HTTPAsyncHandler) {
-        on(.put, path, maxBodyBytes: maxBodyBytes, timeout: timeout, async: handler)
+    public func put(_ path: String, maxBodyBytes: Int? = nil, timeout: Duration? = nil, streamsBody: Bool = false,
+                    async handler: @escaping HTTPAsyncHandler) {
+        on(.put, path, maxBodyBytes: maxBodyBytes, timeout: timeout, streamsBody: streamsBody, async: handler)
     }
     public func delete(_ path: String, maxBodyBytes: Int? = nil, timeout: Duration? = nil, async handler: @escaping HTTPAsyncHandler) {
         on(.delete, path, maxBodyBytes: maxBodyBytes, timeout: timeout, async: handler)

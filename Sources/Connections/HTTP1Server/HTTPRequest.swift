@@ -47,6 +47,10 @@ public struct HTTPRequest {
     public var head: HTTPRequestHead { store.head(generation, "head") }
     /// The request body (empty when there is none); borrowed, like the head.
     public var body: UnsafeRawBufferPointer { store.body(generation, "body") }
+    /// The body as it arrives, for a route registered with `streamsBody: true` (nil for other
+    /// routes, whose handler gets the whole body in `body`). The stream itself may be kept until
+    /// the body has ended.
+    public var bodyStream: HTTPBodyStream? { store.bodyStream(generation) }
     /// The connection it came on (usable whether or not the request is still readable).
     public var connection: Connection { exchange.connection }
 

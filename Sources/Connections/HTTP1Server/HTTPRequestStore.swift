@@ -59,6 +59,8 @@ struct HTTPRequestStore {
         /// outlives every connection of its server (each holds the server, which holds it).
         var routePattern: Unmanaged<HTTPRoutePattern>?
         var routeCaptures = HTTPRouteCaptures()
+        /// The body as it arrives, for a route that streams its body (nil otherwise).
+        var bodyStream: HTTPBodyStream?
     }
 
     private let state: UnsafeMutablePointer<State>
@@ -97,6 +99,12 @@ struct HTTPRequestStore {
         state.pointee.headIsBorrowed = true
         state.pointee.bodyCount = 0
         state.pointee.routePattern = nil
+        if state.pointee.bodyStream != nil { state.pointee.bodyStream = nil }
+    }
+
+    /// The current request's body arrives through `stream` (a route that streams its body).
+    func setBodyStream(_ stream: HTTPBodyStream) {
+        state.pointee.bodyStream = stream
     }
 
     /// The current request was routed by a pattern, which captured `captures` in its path.
@@ -186,6 +194,14 @@ struct HTTPRequestStore {
         if _fastPath(state.pointee.generation == generation) { return (state.pointee.routePattern, state.pointee.routeCaptures) }
         staleRead(generation, accessor)
         return (nil, HTTPRouteCaptures())
+    }
+
+    /// The streamed body of the request of `generation` (nil: the route buffers its body, or a
+    /// stale request).
+    func bodyStream(_ generation: UInt64) -> HTTPBodyStream? {
+        if _fastPath(state.pointee.generation == generation) { return state.pointee.bodyStream }
+        staleRead(generation, "bodyStream")
+        return nil
     }
 
     @inline(never)

@@ -15,11 +15,15 @@ public struct HTTPRouteOptions: Sendable {
     /// How long this route's request body may take to arrive, from its head, instead of
     /// `idleTimeout` (408 after it).
     public var timeout: Duration?
+    /// The handler runs when the head arrives and reads the body as it comes
+    /// (`HTTPRequest.bodyStream`), instead of after the whole body was buffered.
+    public var streamsBody: Bool
 
-    public init(maxBodyBytes: Int? = nil, timeout: Duration? = nil) {
+    public init(maxBodyBytes: Int? = nil, timeout: Duration? = nil, streamsBody: Bool = false) {
         precondition(maxBodyBytes.map { $0 >= 0 } ?? true, "maxBodyBytes must not be negative")
         self.maxBodyBytes = maxBodyBytes
         self.timeout = timeout
+        self.streamsBody = streamsBody
     }
 }
 
@@ -63,11 +67,13 @@ public final class HTTPRouter: HTTPRouteRegistering {
         let timeout: Duration?
         /// Set for a pattern route: the request names its parameters through it.
         let pattern: HTTPRoutePattern?
+        let streamsBody: Bool
 
-        init(maxBodyBytes: Int, timeout: Duration?, pattern: HTTPRoutePattern?) {
+        init(maxBodyBytes: Int, timeout: Duration?, pattern: HTTPRoutePattern?, streamsBody: Bool) {
             self.maxBodyBytes = maxBodyBytes
             self.timeout = timeout
             self.pattern = pattern
+            self.streamsBody = streamsBody
         }
 
 
@@ -147,8 +153,9 @@ public final class HTTPRouter: HTTPRouteRegistering {
 
     /// The extras of a route, or nil when there is nothing to add (no pattern, no override).
     private func makeExtras(_ options: HTTPRouteOptions, pattern: HTTPRoutePattern?) -> Unmanaged<RouteExtras>? {
-        if pattern == nil && options.maxBodyBytes == nil && options.timeout == nil { return nil }
-        let extras = Unmanaged.passRetained(RouteExtras(maxBodyBytes: options.maxBodyBytes ?? -1, timeout: options.timeout, pattern: pattern))
+        if pattern == nil && options.maxBodyBytes == nil && options.timeout == nil && !options.streamsBody { return nil }
+        let extras = Unmanaged.passRetained(RouteExtras(maxBodyBytes: options.maxBodyBytes ?? -1, timeout: options.timeout,
+                                                        pattern: pattern, streamsBody: options.streamsBody))
         ownedExtras.append(extras)
         return extras
     }
@@ -184,16 +191,6 @@ public final class HTTPRouter: HTTPRouteRegistering {
         patterns.insert(entry, at: at)
     }
 
-    /// Routes `method` on `pattern` (see `register`); a pattern it refuses stops the program with
-    /// the reason.
-    public func on(_ method: HTTPMethod, _ pattern: String, maxBodyBytes: Int? = nil, timeout: Duration? = nil,
-                   _ handler: @escaping HTTPHandler) {
-        do {
-            try register(method, pattern, options: HTTPRouteOptions(maxBodyBytes: maxBodyBytes, timeout: timeout), handler)
-        } catch {
-            preconditionFailure("HTTPRouter: \(error)")
-        }
-    }
 
 
     /// Routes every path that starts with `prefix`; `method` nil means any method.
@@ -280,10 +277,6 @@ public struct HTTPRouteGroup: HTTPRouteRegistering {
         try router.register(method, full(path), options: options, handler)
     }
 
-    public func on(_ method: HTTPMethod, _ path: String, maxBodyBytes: Int? = nil, timeout: Duration? = nil,
-                   _ handler: @escaping HTTPHandler) {
-        router.on(method, full(path), maxBodyBytes: maxBodyBytes, timeout: timeout, handler)
-    }
 
     /// A group nested in this one.
     public func group(_ prefix: String, _ body: (HTTPRouteGroup) -> Void) {
@@ -294,22 +287,34 @@ public struct HTTPRouteGroup: HTTPRouteRegistering {
 /// What routes can be registered on: the router, and a group of it. The method shorthands are
 /// written once, here, over `on`.
 public protocol HTTPRouteRegistering {
-    /// Routes `method` on `path` (a pattern); a pattern the router refuses stops the program.
-    func on(_ method: HTTPMethod, _ path: String, maxBodyBytes: Int?, timeout: Duration?, _ handler: @escaping HTTPHandler)
+    /// Routes `method` on `path` (an exact path or a pattern) with `options`; throws when the
+    /// pattern cannot be parsed or `method` is already routed on a path of the same shape.
+    func register(_ method: HTTPMethod, _ path: String, options: HTTPRouteOptions, _ handler: @escaping HTTPHandler) throws(HTTPRoutePatternError)
 }
 
 extension HTTPRouteRegistering {
+    /// Routes `method` on `path`; a pattern the router refuses stops the program with the reason
+    /// (use `register` to handle it instead, for patterns read from configuration).
+    public func on(_ method: HTTPMethod, _ path: String, maxBodyBytes: Int? = nil, timeout: Duration? = nil,
+                   streamsBody: Bool = false, _ handler: @escaping HTTPHandler) {
+        do {
+            try register(method, path, options: HTTPRouteOptions(maxBodyBytes: maxBodyBytes, timeout: timeout, streamsBody: streamsBody), handler)
+        } catch {
+            preconditionFailure("HTTPRouter: \(error)")
+        }
+    }
+
     public func get(_ path: String, maxBodyBytes: Int? = nil, timeout: Duration? = nil, _ handler: @escaping HTTPHandler) {
         on(.get, path, maxBodyBytes: maxBodyBytes, timeout: timeout, handler)
     }
-    public func post(_ path: String, maxBodyBytes: Int? = nil, timeout: Duration? = nil, _ handler: @escaping HTTPHandler) {
-        on(.post, path, maxBodyBytes: maxBodyBytes, timeout: timeout, handler)
+    public func post(_ path: String, maxBodyBytes: Int? = nil, timeout: Duration? = nil, streamsBody: Bool = false, _ handler: @escaping HTTPHandler) {
+        on(.post, path, maxBodyBytes: maxBodyBytes, timeout: timeout, streamsBody: streamsBody, handler)
     }
-    public func put(_ path: String, maxBodyBytes: Int? = nil, timeout: Duration? = nil, _ handler: @escaping HTTPHandler) {
-        on(.put, path, maxBodyBytes: maxBodyBytes, timeout: timeout, handler)
+    public func put(_ path: String, maxBodyBytes: Int? = nil, timeout: Duration? = nil, streamsBody: Bool = false, _ handler: @escaping HTTPHandler) {
+        on(.put, path, maxBodyBytes: maxBodyBytes, timeout: timeout, streamsBody: streamsBody, handler)
     }
-    public func patch(_ path: String, maxBodyBytes: Int? = nil, timeout: Duration? = nil, _ handler: @escaping HTTPHandler) {
-        on(.patch, path, maxBodyBytes: maxBodyBytes, timeout: timeout, handler)
+    public func patch(_ path: String, maxBodyBytes: Int? = nil, timeout: Duration? = nil, streamsBody: Bool = false, _ handler: @escaping HTTPHandler) {
+        on(.patch, path, maxBodyBytes: maxBodyBytes, timeout: timeout, streamsBody: streamsBody, handler)
     }
     public func delete(_ path: String, maxBodyBytes: Int? = nil, timeout: Duration? = nil, _ handler: @escaping HTTPHandler) {
         on(.delete, path, maxBodyBytes: maxBodyBytes, timeout: timeout, handler)

@@ -44,6 +44,10 @@ final class HTTPServerConnection: ConnectionHandler {
     private var routeCaptures = HTTPRouteCaptures()
     /// The current request's body limit: its route's, else the server's.
     private var bodyLimit = 0
+    /// The body still arriving for a route that streams its body: its handler runs from the
+    /// head, and the body's bytes go to this stream as they are parsed, while the response may
+    /// already be under way (`HTTPBodyStream`).
+    private var streamingBody: HTTPBodyStream?
     /// How the streamed response in progress writes its pieces.
     private var streamChunked = false
     private var streamSendsBody = false
@@ -90,7 +94,10 @@ final class HTTPServerConnection: ConnectionHandler {
     func connection(_ c: Connection, didRead bytes: UnsafeRawBufferPointer) -> Int {
         switch phase {
         case .closed: return bytes.count
-        case .responding, .streaming, .upgraded: return 0  // pipelined input waits for the current response
+        case .responding, .streaming:
+            // Pipelined input waits for the current response; a streamed request body does not.
+            if streamingBody == nil { return 0 }
+        case .upgraded: return 0
         case .awaitingHead, .readingBody: break
         }
         inRead = true
@@ -102,6 +109,7 @@ final class HTTPServerConnection: ConnectionHandler {
             offset += consumed
             switch event {
             case .needMoreData:
+                if streamingBody != nil { return offset }
                 if phase == .readingBody {
                     request.retainHead()  // the head's bytes are consumed; the body goes on
                 } else if !parser.isIdle && !headerTimerArmed {
@@ -114,6 +122,25 @@ final class HTTPServerConnection: ConnectionHandler {
                 headerTimerArmed = false
                 startRequest(h)
                 if phase == .closed { return bytes.count }
+            case .body(let range) where streamingBody != nil:
+                let stream = streamingBody!  // checked by the pattern
+                guard stream.receivedBytes + range.count <= bodyLimit else {
+                    stream.finish(.tooLarge)
+                    fail(.contentTooLarge, reason: "streamed request body over the limit of \(bodyLimit)")
+                    return bytes.count
+                }
+                stream.deliver(UnsafeRawBufferPointer(rebasing: rest[range]))
+                if phase == .closed { return bytes.count }  // the handler answered and the connection closed
+            case .end where streamingBody != nil:
+                let stream = streamingBody!
+                streamingBody = nil
+                var newRules = rules
+                newRules.bodyStreamingEnded()
+                rules = newRules
+                connection.setTimeout(nil)  // the body is in; the application owns the answer's timing
+                stream.finish(nil)
+                if phase == .closed { return bytes.count }
+                if phase != .awaitingHead { return offset }  // pipelined input waits for the response
             case .body(let range):
                 // The parser rejects a body over the limit before handing out its bytes (413 on
                 // the Content-Length, or on the chunk size that would cross it); this check keeps
@@ -153,6 +180,10 @@ final class HTTPServerConnection: ConnectionHandler {
     }
 
     func connectionDidTimeout(_ c: Connection) {
+        if streamingBody != nil {
+            fail(.requestTimeout, reason: "streamed request body not received in time")
+            return
+        }
         switch phase {
         case .awaitingHead where parser.isIdle:
             close(reason: .timeout)  // idle keep-alive: closes quietly
@@ -189,6 +220,10 @@ final class HTTPServerConnection: ConnectionHandler {
     func connectionDidClose(_ c: Connection, reason: CloseReason) {
         let pending = phase == .responding || phase == .streaming
         phase = .closed
+        if let stream = streamingBody {
+            streamingBody = nil
+            stream.finish(.connectionClosed)
+        }
         if pending { runAbandonHandlers() }
         // After the abandon handlers, which may still read the request (to log what was left).
         request.abandon()
@@ -235,8 +270,22 @@ final class HTTPServerConnection: ConnectionHandler {
         rules = newRules
         switch decision {
         case .sendContinue: connection.send("HTTP/1.1 100 Continue\r\n\r\n")
-        case .answerNowAndClose: dispatch()  // the final status now, rather than read a body nobody will use
+        case .answerNowAndClose:
+            dispatch()  // the final status now, rather than read a body nobody will use
+            return
         case .none: break
+        }
+        if let extras, extras.streamsBody {
+            // The handler runs now, and reads the body as it is parsed.
+            let stream = HTTPBodyStream(connection: connection)
+            request.setBodyStream(stream)
+            streamingBody = stream
+            var newRules = rules
+            newRules.bodyStreamingStarted()
+            rules = newRules
+            dispatch()
+            // The body's arrival stays bounded in time as a buffered body's is.
+            if streamingBody != nil && phase != .closed { connection.setTimeout(extras.timeout ?? server.configuration.idleTimeout) }
         }
     }
 
@@ -259,7 +308,15 @@ final class HTTPServerConnection: ConnectionHandler {
         case .route(let handler, let extras):
             // A route with parameters: its pattern and what it captured go with the request (a
             // static route leaves them as `begin` set them, empty: nothing to copy).
-            if let pattern = extras?.takeUnretainedValue().pattern { request.setRoute(pattern, captures) }
+            if let extras = extras?.takeUnretainedValue() {
+                if let pattern = extras.pattern { request.setRoute(pattern, captures) }
+                if extras.streamsBody && !rules.hasBody {
+                    // No body to stream: the handler reads one that has ended, empty.
+                    let empty = HTTPBodyStream(connection: connection)
+                    empty.finish(nil)
+                    request.setBodyStream(empty)
+                }
+            }
             handler(HTTPRequest(exchange: self, generation: request.generation), responder)
             // Returned without completing its response (deferred, or streaming): the request stays
             // readable until it is, but its head points at bytes the loop reuses once this read
@@ -436,6 +493,14 @@ final class HTTPServerConnection: ConnectionHandler {
     /// `keepAlive`: what the rules decided for this response, passed in by the caller that
     /// already holds them (one exclusivity check fewer per request than reading them again).
     private func finishResponse(keepAlive: Bool) {
+        var keepAlive = keepAlive
+        if let stream = streamingBody {
+            // Answered before its body ended: the rest is not read, so the connection cannot
+            // find the next request's start. It closes after this response.
+            streamingBody = nil
+            keepAlive = false
+            stream.finish(.responseCompleted)
+        }
         request.end()  // from here on the request's bytes may be reused: it is stale
         if !addedHeaders.isEmpty { addedHeaders = [] }
         abandonHandler = nil

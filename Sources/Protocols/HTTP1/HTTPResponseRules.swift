@@ -65,6 +65,8 @@ public struct HTTPResponseRules: Sendable {
     /// Whether the request has a body (Content-Length or chunked).
     public let hasBody: Bool
     @usableFromInline var keepAliveValue: Bool
+    /// `keepAliveValue` as it was when a streamed request body began (`bodyStreamingStarted`).
+    @usableFromInline var keepAliveAfterBody = false
 
     /// The rules for the request `head`. Not inlinable, unlike the rest: the head's flags are
     /// read here, inside this module, in one call, rather than through one cross-module call
@@ -92,7 +94,25 @@ public struct HTTPResponseRules: Sendable {
     /// The connection closes after this response: the server is shutting down, or the
     /// application asked for it (a `Connection: close` header of its own).
     @inlinable @inline(__always)
-    public mutating func closeAfterResponse() { keepAliveValue = false }
+    public mutating func closeAfterResponse() {
+        keepAliveValue = false
+        keepAliveAfterBody = false
+    }
+
+    /// The handler reads the request's body as it arrives (a route that streams it), so the
+    /// response may start before the body has ended. Until `bodyStreamingEnded()`, a response
+    /// closes the connection after it: the rest of the body would not be read, and the next
+    /// request's start could not be found.
+    public mutating func bodyStreamingStarted() {
+        keepAliveAfterBody = keepAliveValue
+        keepAliveValue = false
+    }
+
+    /// The streamed body has been read to its end: the connection may stay open again, unless
+    /// something asked it to close meanwhile.
+    public mutating func bodyStreamingEnded() {
+        keepAliveValue = keepAliveAfterBody
+    }
 
     /// Whether a response with `status` may carry a body at all (never 1xx, 204, 304).
     @inlinable @inline(__always)
