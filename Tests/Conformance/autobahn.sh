@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # WebSocket conformance of the echo demo server (RFC 6455 + permessage-deflate, RFC 7692), judged
-# by the Autobahn|Testsuite fuzzing client (`wstest -m fuzzingclient`) against ws://127.0.0.1:PORT/echo.
+# by the Autobahn|Testsuite fuzzing client (`wstest -m fuzzingclient`) against ws://127.0.0.1:PORT/echo
+# (and, in the CI selection, cases 1.* to 10.* against /echo-async, the same echo written with
+# async/await: agent "Reactor-async").
 # Every selected case must end OK, NON-STRICT or INFORMATIONAL (UNIMPLEMENTED counts as failed);
 # Tests/Conformance/autobahn/reactor_autobahn.py says exactly how a case is judged.
 #
@@ -8,7 +10,8 @@
 #                        10.*, and three of each of the twelve groups of 12.* and 13.*
 #                        (permessage-deflate with each payload kind and each negotiated parameter
 #                        set): X.Y.1 (16-byte messages), X.Y.5 (4 KiB) and X.Y.11 (8 KiB sent in
-#                        256-byte fragments, so compressed continuation frames); 337 cases
+#                        256-byte fragments, so compressed continuation frames); 337 cases,
+#                        and 1.* to 10.* again at /echo-async
 #   autobahn.sh --full   every case, 1.* to 13.* (autobahn/fuzzingclient-full.json): 517 cases.
 #                        autobahn-full.sh runs this (.ci/run leaves *-full.sh to people).
 #
