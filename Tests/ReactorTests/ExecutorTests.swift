@@ -50,6 +50,24 @@ final class ExecutorTests: XCTestCase {
         thread.stopAndJoin()
     }
 
+    /// Jobs run in the order they were enqueued: from the loop's own thread (its local queue)
+    /// and from another thread (the handle's queue), each FIFO.
+    func testJobsRunInTheOrderTheyWereEnqueued() throws {
+        let thread = try EventLoopThread()
+        let handle = thread.handle
+        let order = Shared<[Int]>([])
+        handle.execute { _ in
+            for i in 0..<50 { Task(executorPreference: handle) { order.with { $0.append(i) } } }
+        }
+        XCTAssertTrue(eventually { order.get.count == 50 })
+        XCTAssertEqual(order.get, Array(0..<50), "from the loop's thread")
+        order.with { $0 = [] }
+        for i in 0..<50 { Task(executorPreference: handle) { order.with { $0.append(i) } } }
+        XCTAssertTrue(eventually { order.get.count == 50 })
+        XCTAssertEqual(Set(order.get), Set(0..<50), "from another thread: every one ran")
+        thread.stopAndJoin()
+    }
+
     /// `assumeIsolated` works from a plain callback on the loop (checkIsolated), so callback code
     /// can touch an actor that lives on the loop synchronously.
     func testAssumeIsolatedWorksFromACallback() async throws {
