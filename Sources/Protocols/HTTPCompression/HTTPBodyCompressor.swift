@@ -1,5 +1,8 @@
 import CZlib
 
+// Apart from HTTP1/: the parser's files (fuzzed without zlib) do not link the C library; this
+// one does. The choice of coding, a parser of `Accept-Encoding`, is HTTP1/HTTPContentCoding.
+
 /// Compresses whole response bodies with one HTTP content coding (`gzip` or `deflate`), through
 /// the system zlib, for answers built in full before they are sent (an Engine.IO long poll's).
 ///
