@@ -22,7 +22,8 @@ let package = Package(
         // options), for the loop. No logic.
         .target(name: "CEpollShim"),
         // The system zlib (Debian's zlib1g-dev) and callable forms of its init macros, for
-        // permessage-deflate alone; its module map links libz. No logic.
+        // permessage-deflate and HTTP content codings (Engine.IO's polling compression); its module
+        // map links libz. No logic.
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         // `SharedBytes`, alone: the immutable, reference-counted byte block an encoded message
         // travels in. Below the loop (which queues it by reference) and the machines (which encode

@@ -33,6 +33,15 @@ struct Options {
     var maxRoomsPerSocket = SocketIOConfiguration().maxRoomsPerSocket
     var maxRoomNameBytes = SocketIOConfiguration().maxRoomNameBytes
     var maxSessionQueueBytes = EngineIOConfiguration().maxQueuedBytes
+    /// Engine.IO: upgrade deadline, transports, compression of either transport, session cookie
+    /// (the reference server's `upgradeTimeout`, `transports`, `allowUpgrades`,
+    /// `perMessageDeflate`, `httpCompression`, `cookie`).
+    var upgradeTimeoutMilliseconds = 10_000
+    var engineTransports = EngineIOConfiguration().transports
+    var allowUpgrades = true
+    var engineDeflate = false
+    var pollingCompression = true
+    var engineCookie: String?
     /// Event loops (one per thread); nil: one per core.
     var threads: Int? = 1
     var logLevel = LogLevel.info
@@ -75,6 +84,19 @@ struct Options {
       --ping-timeout MS    close a session whose pong is MS ms late (default 20000)
       --max-payload N      largest Engine.IO POST body or WebSocket message in bytes (default 1000000)
       --connect-timeout MS close a Socket.IO client that joins no namespace within MS ms (default 45000)
+      --upgrade-timeout MS cancel a Socket.IO/Engine.IO transport upgrade not done within MS ms (default 10000)
+      --eio-transports LIST
+                           Socket.IO/Engine.IO transports clients may use: polling,websocket (the
+                           default), polling or websocket
+      --eio-no-upgrades    do not offer polling sessions the upgrade to WebSocket
+      --eio-permessage-deflate
+                           let Socket.IO/Engine.IO WebSockets negotiate permessage-deflate, compressing
+                           messages of 1024 bytes or more (default off, as the reference server)
+      --eio-no-http-compression
+                           send Socket.IO/Engine.IO long-poll answers uncompressed (default: gzip or
+                           deflate from 1024 bytes when the client accepts it, as the reference server)
+      --eio-cookie NAME    set a cookie NAME=<session id> on Socket.IO/Engine.IO handshakes, for load
+                           balancers that route by cookie (default none)
       --tail-pool-bytes N  bytes of released input-tail buffers each loop keeps for reuse (default 1048576)
       --retained-body-capacity N
                            request-body buffer bytes a keep-alive connection keeps between requests
@@ -159,11 +181,31 @@ struct Options {
                 case "--header-timeout", "--idle-timeout":
                     guard let n = Int(try value(a)), n > 0 else { throw UsageError("\(a) takes a positive number of milliseconds") }
                     if a == "--header-timeout" { o.headerTimeoutMilliseconds = n } else { o.idleTimeoutMilliseconds = n }
-                case "--ping-interval", "--ping-timeout", "--connect-timeout":
+                case "--eio-transports":
+                    var list: [EngineIOTransport] = []
+                    for name in try value(a).split(separator: ",") {
+                        guard let t = EngineIOTransport(rawValue: String(name)) else {
+                            throw UsageError("--eio-transports takes polling, websocket or both, comma-separated")
+                        }
+                        if !list.contains(t) { list.append(t) }
+                    }
+                    guard !list.isEmpty else { throw UsageError("--eio-transports needs at least one transport") }
+                    o.engineTransports = list
+                case "--eio-no-upgrades": o.allowUpgrades = false
+                case "--eio-permessage-deflate": o.engineDeflate = true
+                case "--eio-no-http-compression": o.pollingCompression = false
+                case "--eio-cookie":
+                    let name = try value(a)
+                    guard !name.isEmpty, name.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && !"()<>@,;:\\\"/[]?={}".utf8.contains($0) }) else {
+                        throw UsageError("--eio-cookie takes a cookie name (a token)")
+                    }
+                    o.engineCookie = name
+                case "--ping-interval", "--ping-timeout", "--connect-timeout", "--upgrade-timeout":
                     guard let n = Int(try value(a)), n > 0 else { throw UsageError("\(a) takes a positive number of milliseconds") }
                     switch a {
                     case "--ping-interval": o.pingIntervalMilliseconds = n
                     case "--ping-timeout": o.pingTimeoutMilliseconds = n
+                    case "--upgrade-timeout": o.upgradeTimeoutMilliseconds = n
                     default: o.connectTimeoutMilliseconds = n
                     }
                 case "--max-payload":

@@ -35,6 +35,12 @@ func installSocketIODemo(on router: HTTPRouter, loop: EventLoop, options: Option
     engine.maxPayload = options.maxPayload
     engine.origins = options.origins
     engine.maxQueuedBytes = options.maxSessionQueueBytes
+    engine.upgradeTimeout = .milliseconds(options.upgradeTimeoutMilliseconds)
+    engine.transports = options.engineTransports
+    engine.allowUpgrades = options.allowUpgrades
+    engine.perMessageDeflate = options.engineDeflate ? EngineIOCompression() : nil
+    engine.httpCompression = options.pollingCompression ? EngineIOCompression() : nil
+    engine.cookie = options.engineCookie.map { EngineIOCookie(name: $0) }
     engine.webSocket.limits.incompleteMessageBudget = options.webSocketMessageBudget
     options.configureWebSocket(&engine.webSocket)
 

@@ -123,6 +123,11 @@ final class EngineIOPacketTests: XCTestCase {
         XCTAssertEqual(route(eio: "abc"), .reject(.unsupportedProtocolVersion))
         XCTAssertEqual(route(eio: "3"), .reject(.unsupportedProtocolVersion))
         XCTAssertEqual(route(.post), .reject(.badHandshakeMethod))
+        // A transport the configuration does not enable is unknown (`transports`).
+        XCTAssertEqual(EngineIORoute.classify(method: .get, eio: "4", transport: "polling", sid: nil, isWebSocketUpgrade: false,
+                                              enabled: [.websocket]), .reject(.unknownTransport))
+        XCTAssertEqual(EngineIORoute.classify(method: .get, eio: "4", transport: "websocket", sid: "s", isWebSocketUpgrade: true,
+                                              enabled: [.polling]), .reject(.unknownTransport))
         XCTAssertEqual(route(.put), .reject(.badHandshakeMethod))
         XCTAssertEqual(route(.put, sid: "s"), .reject(.badRequest))
         XCTAssertEqual(route(transport: "websocket"), .reject(.badRequest))

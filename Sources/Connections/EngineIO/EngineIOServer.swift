@@ -46,7 +46,11 @@ public final class EngineIOServer {
 
     /// Handles one Engine.IO request (for applications that route by themselves).
     public func handle(_ req: HTTPRequest, _ res: HTTPResponder) {
-        switch configuration.origins.verdict(req.head) {
+        let verdict = configuration.origins.verdict(req.head)
+        // Every answer to a browser's request depends on its Origin (CORS headers or none, 403 or
+        // not): say so to caches, whatever the verdict.
+        if verdict != .noOrigin { res.addHeader("Vary", "Origin") }
+        switch verdict {
         case .noOrigin, .sameOrigin:
             break
         case .refused:
@@ -58,25 +62,32 @@ public final class EngineIOServer {
         }
         let route = EngineIORoute.classify(
             method: req.method, eio: req.queryValue("EIO"), transport: req.queryValue("transport"),
-            sid: req.queryValue("sid"), isWebSocketUpgrade: WebSocketHandshake.isUpgradeRequest(req.head))
+            sid: req.queryValue("sid"), isWebSocketUpgrade: WebSocketHandshake.isUpgradeRequest(req.head),
+            enabled: configuration.transports)
         switch route {
         case .reject(let error):
             respondError(error, res)
         case .openPolling:
             let session = makeSession(transport: .polling, query: req.query?.string ?? "", connection: req.connection)
-            let open = EngineIOHandshake.openPacketData(
-                sid: session.id, upgrades: configuration.allowUpgrades ? ["websocket"] : [], configuration: configuration)
+            let open = EngineIOHandshake.openPacketData(sid: session.id, upgrades: upgrades, configuration: configuration)
             var body: [UInt8] = [EngineIOPacketType.open.digit]
             body += open
+            addCookie(session, res)
             res.respond(contentType: EngineIOSession.contentType, body: body)
             start(session)
         case .openWebSocket:
+            // The session opens once the socket does, after the 101 is written: its id is drawn
+            // now, so the cookie, if any, can ride on the 101.
+            let sid = newSessionID()
+            if let cookie = configuration.cookie { res.addHeader("Set-Cookie", cookie.headerValue(sid: sid)) }
             WebSocket.upgrade(req, res, configuration: configuration.effectiveWebSocket,
-                              handler: EngineIOWebSocketTransport(server: self, role: .open(query: req.query?.string ?? "")))
+                              handler: EngineIOWebSocketTransport(server: self, role: .open(query: req.query?.string ?? "", sid: sid)))
         case .poll(let sid):
             guard let session = lookUp(sid, res) else { return }
             guard session.transport == .polling else { return respondError(.badRequest, res) }
-            session.poll(res)
+            let coding = configuration.httpCompression == nil
+                ? nil : HTTPContentCoding.preferred(acceptEncoding: req.header("accept-encoding"))
+            session.poll(res, coding: coding)
         case .post(let sid):
             guard let session = lookUp(sid, res) else { return }
             guard session.transport == .polling else { return respondError(.badRequest, res) }
@@ -89,7 +100,19 @@ public final class EngineIOServer {
         }
     }
 
-    /// A CORS preflight from an allowed origin: which methods and headers its page may use.
+    /// What a polling session may upgrade to: the WebSocket, when upgrades and it are enabled.
+    private var upgrades: [String] {
+        configuration.allowUpgrades && configuration.transports.contains(.websocket) ? ["websocket"] : []
+    }
+
+    /// The session cookie on the handshake's answer, when `configuration.cookie` asks for one.
+    func addCookie(_ session: EngineIOSession, _ res: HTTPResponder) {
+        guard let cookie = configuration.cookie else { return }
+        res.addHeader("Set-Cookie", cookie.headerValue(sid: session.id))
+    }
+
+    /// A CORS preflight from an allowed origin: which methods and headers its page may use (the
+    /// two Engine.IO uses, and whatever headers it asked for, as the `cors` module reflects them).
     private func answerPreflight(_ req: HTTPRequest, _ res: HTTPResponder) {
         addCORSHeaders(req, res)
         res.addHeader("Access-Control-Allow-Methods", "GET, POST")
@@ -100,13 +123,12 @@ public final class EngineIOServer {
         res.respond(.noContent)
     }
 
-    /// Names the page's origin (never `*`: the answer allows credentials, as socket.io's
-    /// `cors: {origin, credentials: true}` does), and says the answer depends on it.
+    /// Names the page's origin (never `*`, which browsers refuse beside credentials), with
+    /// credentials unless `corsCredentials` is off, as socket.io's `cors: {origin, credentials}`.
     private func addCORSHeaders(_ req: HTTPRequest, _ res: HTTPResponder) {
         guard let origin = req.header("origin") else { return }
         res.addHeader("Access-Control-Allow-Origin", origin.string)
-        res.addHeader("Access-Control-Allow-Credentials", "true")
-        res.addHeader("Vary", "Origin")
+        if configuration.corsCredentials { res.addHeader("Access-Control-Allow-Credentials", "true") }
     }
 
     private func lookUp(_ sid: String, _ res: HTTPResponder) -> EngineIOSession? {
@@ -117,9 +139,15 @@ public final class EngineIOServer {
         return session
     }
 
-    private func makeSession(transport: EngineIOTransport, query: String, connection: Connection) -> EngineIOSession {
+    private func newSessionID() -> String {
         var id = EngineIOHandshake.makeSessionID()
         while sessions[id] != nil { id = EngineIOHandshake.makeSessionID() }
+        return id
+    }
+
+    private func makeSession(transport: EngineIOTransport, query: String, connection: Connection, id wanted: String? = nil) -> EngineIOSession {
+        // A wanted id (drawn before a WebSocket opened) is taken unless a session took it since.
+        let id = wanted.flatMap { sessions[$0] == nil ? $0 : nil } ?? newSessionID()
         let session = EngineIOSession(
             id: id, server: self, transport: transport, query: query, peerAddress: connection.peerAddress)
         sessions[id] = session
@@ -128,8 +156,8 @@ public final class EngineIOServer {
 
     /// A WebSocket opened without a session: the session starts on it. `query` is the one of
     /// the handshake request, whose bytes are gone by now.
-    func openSession(on ws: WebSocket, query: String) -> EngineIOSession {
-        let session = makeSession(transport: .websocket, query: query, connection: ws.connection)
+    func openSession(on ws: WebSocket, query: String, sid: String) -> EngineIOSession {
+        let session = makeSession(transport: .websocket, query: query, connection: ws.connection, id: sid)
         session.attach(webSocket: ws)
         var packet: [UInt8] = [EngineIOPacketType.open.digit]
         packet += EngineIOHandshake.openPacketData(sid: session.id, upgrades: [], configuration: configuration)

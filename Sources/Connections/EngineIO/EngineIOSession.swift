@@ -31,6 +31,8 @@ public final class EngineIOSession {
     /// The held long poll, while the machine says one is held (`holdsPoll`).
     private var heldPoll: HTTPResponder?
     private var heldPollNumber = 0
+    /// The content coding the held poll's request accepts, if compression applies.
+    private var heldPollCoding: HTTPContentCoding?
     /// The WebSocket transport once it is the transport.
     private var webSocket: WebSocket?
     /// The WebSocket probing the upgrade, while the machine says one does (`probing`).
@@ -168,11 +170,25 @@ public final class EngineIOSession {
 
     // MARK: Polling
 
-    /// A long poll arrived.
-    func poll(_ res: HTTPResponder) {
+    /// A long poll arrived; `coding` is what its answer may be compressed with.
+    func poll(_ res: HTTPResponder, coding: HTTPContentCoding?) {
         let heldPollGone = heldPoll.map { !$0.isPending } ?? false
         if heldPollGone { heldPoll = nil }
-        perform(machine.pollArrived(heldPollGone: heldPollGone), request: res)
+        perform(machine.pollArrived(heldPollGone: heldPollGone), request: res, coding: coding)
+    }
+
+    /// Answers a long poll with `body`, compressed when the request accepts a coding, the
+    /// configuration's `httpCompression` is on and the body reaches its threshold (the reference
+    /// server's rule). The compressor is the loop's, shared; a body that does not shrink goes
+    /// out plain.
+    private func answerPoll(_ res: HTTPResponder, _ body: [UInt8], coding: HTTPContentCoding?) {
+        if let coding, let threshold = configuration.httpCompression?.threshold, body.count >= threshold,
+           let compressor = loop.local(HTTPBodyCompressors.self, orMake: { HTTPBodyCompressors() }).compressor(for: coding),
+           let compressed = body.withUnsafeBytes({ compressor.compress($0) }) {
+            res.respond(contentType: Self.contentType, headers: [("Content-Encoding", coding.rawValue)], body: compressed)
+        } else {
+            res.respond(contentType: Self.contentType, body: body)
+        }
     }
 
     /// Packets posted by the client: each is fed to the machine as it decodes, and what it asks
@@ -276,14 +292,15 @@ public final class EngineIOSession {
     /// Runs on the loop's thread; an action may feed the machine again (a responder's shutdown
     /// hook runs at once while the loop drains): each input returns its actions before any is
     /// performed, so the machine is never entered twice at once.
-    private func perform(_ actions: [EngineIOSessionMachine<Outgoing>.Action], request: HTTPResponder? = nil) {
+    private func perform(_ actions: [EngineIOSessionMachine<Outgoing>.Action], request: HTTPResponder? = nil,
+                         coding: HTTPContentCoding? = nil) {
         // The transport socket as it was: `finished` lets go of it before a slow consumer's abort.
         let transportSocket = webSocket
         for action in actions {
             switch action {
             case .holdPoll:
                 guard let res = request else { continue }
-                hold(res)
+                hold(res, coding: coding)
             case .answerHeldPoll(let body):
                 guard let res = heldPoll else { continue }
                 heldPoll = nil
@@ -292,11 +309,11 @@ public final class EngineIOSession {
                     perform(machine.heldPollLost())
                     continue
                 }
-                res.respond(contentType: Self.contentType, body: body)
+                answerPoll(res, body, coding: heldPollCoding)
             case .respond(let response):
                 guard let res = request else { continue }
                 switch response {
-                case .packets(let body): res.respond(contentType: Self.contentType, body: body)
+                case .packets(let body): answerPoll(res, body, coding: coding)
                 case .ok: res.respond(contentType: "text/html", body: "ok" as StaticString)
                 case .payloadTooLarge:
                     res.respond(.contentTooLarge, contentType: "text/plain; charset=utf-8", body: "Payload Too Large\n" as StaticString)
@@ -337,8 +354,9 @@ public final class EngineIOSession {
         }
     }
 
-    private func hold(_ res: HTTPResponder) {
+    private func hold(_ res: HTTPResponder, coding: HTTPContentCoding?) {
         heldPoll = res
+        heldPollCoding = coding
         heldPollNumber += 1
         let number = heldPollNumber
         res.onAbandoned { [weak self] in

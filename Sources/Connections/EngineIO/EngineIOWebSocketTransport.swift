@@ -7,8 +7,9 @@ import Reactor
 /// passes on what arrives.
 final class EngineIOWebSocketTransport: WebSocketHandler {
     enum Role {
-        /// Opens a new session once the WebSocket is open (with the handshake's query).
-        case open(query: String)
+        /// Opens a new session once the WebSocket is open (with the handshake's query, and the id
+        /// drawn for it before the handshake was answered).
+        case open(query: String, sid: String)
         /// Probes the upgrade of this polling session.
         case probe(EngineIOSession)
         /// Closed: holds nothing, so no cycle outlives the connection.
@@ -29,8 +30,8 @@ final class EngineIOWebSocketTransport: WebSocketHandler {
     func webSocketDidOpen(_ ws: WebSocket) {
         socket = ws
         switch role {
-        case .open(let query):
-            session = server.openSession(on: ws, query: query)
+        case .open(let query, let sid):
+            session = server.openSession(on: ws, query: query, sid: sid)
         case .done:
             ws.close()
         case .probe(let polling):

@@ -21,11 +21,34 @@ public struct EngineIOConfiguration: Sendable {
     public var maxQueuedBytes = 2 * 1024 * 1024
     /// Whether sessions may upgrade from polling to WebSocket (`upgrades` in the handshake).
     public var allowUpgrades = true
+    /// The transports clients may use (`transports`): a request naming another one gets error 0,
+    /// "Transport unknown", and the handshake offers the upgrade only when `.websocket` is here.
+    public var transports: [EngineIOTransport] = [.polling, .websocket]
+    /// permessage-deflate on the WebSocket transport (`perMessageDeflate`): off by default, as in
+    /// the reference server, so a client that offers it gets no extension in the answer. Some
+    /// clients (Node's `ws`) compress asynchronously once it is agreed and can reorder their
+    /// upgrade packets against concurrent polls; and compression costs CPU on every large
+    /// message. On, messages of `threshold` bytes or more are compressed.
+    public var perMessageDeflate: EngineIOCompression? = nil
+    /// Compression of long-poll answers (`httpCompression`): on by default, as in the reference
+    /// server. An answer of `threshold` bytes or more goes out gzip- or deflate-coded when the
+    /// request's `Accept-Encoding` takes one (gzip preferred at equal weight). The compressed
+    /// body is never larger than the plain one (past it the plain one is sent), and the zlib
+    /// state is one per loop, shared by every session.
+    public var httpCompression: EngineIOCompression? = EngineIOCompression()
+    /// The cookie that names the session id on the handshake answer (`cookie`): off by default,
+    /// as in the reference server. Load balancers that route by cookie use it for sticky sessions.
+    public var cookie: EngineIOCookie? = nil
     /// Which browser origins may open and use sessions, on both transports. Others get 403
     /// (`Forbidden`, code 4); allowed cross-origin pages get CORS answers, preflights included
     /// (the reference server's `cors` option, with credentials). Default: only pages this server
     /// served, and clients that send no `Origin`.
     public var origins = OriginPolicy.sameOrigin
+    /// Whether CORS answers to allowed cross-origin pages carry `Access-Control-Allow-Credentials:
+    /// true` (cookies and HTTP authentication ride along). On by default: `origins` already names
+    /// the pages trusted, and a cookie-routed load balancer (`cookie`) needs it. The reference's
+    /// `cors` option leaves it to `cors.credentials` (false unless set).
+    public var corsCredentials = true
     /// Options of the WebSocket transport. Its own keepalive pings are turned off (Engine.IO
     /// pings at its own layer) and its message limits follow `maxPayload`.
     public var webSocket = WebSocketConfiguration()
@@ -39,7 +62,42 @@ public struct EngineIOConfiguration: Sendable {
         c.origins = origins
         c.limits.maxMessageSize = maxPayload
         c.limits.maxFrameSize = maxPayload
+        c.permessageDeflate = perMessageDeflate != nil
+        c.compressionThreshold = perMessageDeflate?.threshold ?? c.compressionThreshold
         return c
+    }
+}
+
+/// When a compression applies (`EngineIOConfiguration.perMessageDeflate`, `.httpCompression`).
+public struct EngineIOCompression: Sendable, Hashable {
+    /// Messages and answers shorter than this go out uncompressed: compressing them costs more
+    /// CPU than the bytes it saves. The reference server's default, 1024 bytes.
+    public var threshold: Int
+
+    public init(threshold: Int = 1024) { self.threshold = threshold }
+}
+
+/// The session cookie of the handshake answer, with the reference server's attributes
+/// (`io`, `Path=/`, `HttpOnly`, `SameSite=Lax`).
+public struct EngineIOCookie: Sendable, Hashable {
+    public var name: String
+    public var path: String
+    public var httpOnly: Bool
+    public var sameSite: String
+
+    public init(name: String = "io", path: String = "/", httpOnly: Bool = true, sameSite: String = "Lax") {
+        self.name = name
+        self.path = path
+        self.httpOnly = httpOnly
+        self.sameSite = sameSite
+    }
+
+    /// The `Set-Cookie` value naming session `sid` (ids are URL-safe base64: no quoting needed).
+    public func headerValue(sid: String) -> String {
+        var value = "\(name)=\(sid); Path=\(path)"
+        if httpOnly { value += "; HttpOnly" }
+        if !sameSite.isEmpty { value += "; SameSite=\(sameSite)" }
+        return value
     }
 }
 

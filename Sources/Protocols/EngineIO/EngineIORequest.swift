@@ -59,15 +59,17 @@ public enum EngineIORoute: Hashable, Sendable {
     case reject(EngineIORequestError)
 
     /// Classifies a request. `eio`, `transport` and `sid` are the decoded query values (nil when
-    /// absent); `isWebSocketUpgrade` is whether it carries `Upgrade: websocket`.
+    /// absent); `isWebSocketUpgrade` is whether it carries `Upgrade: websocket`; a transport not
+    /// in `enabled` is unknown (the reference server's `transports` option).
     ///
     /// The checks come in the reference server's order: transport, then protocol version, then
     /// the method and the handshake, so a request with several faults gets the same code there
     /// and here.
     public static func classify(
-        method: HTTPMethod, eio: String?, transport: String?, sid: String?, isWebSocketUpgrade: Bool
+        method: HTTPMethod, eio: String?, transport: String?, sid: String?, isWebSocketUpgrade: Bool,
+        enabled: [EngineIOTransport] = [.polling, .websocket]
     ) -> EngineIORoute {
-        guard let name = transport, let transport = EngineIOTransport(rawValue: name) else {
+        guard let name = transport, let transport = EngineIOTransport(rawValue: name), enabled.contains(transport) else {
             return .reject(.unknownTransport)
         }
         guard eio == "4" else { return .reject(.unsupportedProtocolVersion) }

@@ -303,3 +303,43 @@ def test_defaults_and_connect_timeout():
         r = requests.get(f"{server.url}/socket.io/?EIO=4&transport=polling&sid={sid}", timeout=5)
         assert r.text == "1" and time.time() - started < 2
         assert requests.get(f"{server.url}/socket.io/?EIO=4&transport=polling&sid={sid}", timeout=5).status_code == 400
+
+
+def test_large_poll_answers_are_compressed_small_ones_not():
+    # httpCompression, on by default as in the reference: requests accepts gzip and deflate.
+    sid = handshake()["sid"]
+    big = "4" + "compress me, I repeat myself. " * 200
+    assert post(sid, big).text == "ok"
+    r = poll(sid)
+    assert r.headers.get("content-encoding") == "gzip" and r.text == big
+    assert int(r.headers["content-length"]) < len(big) // 4
+    assert post(sid, "4small").text == "ok"
+    r = poll(sid)
+    assert "content-encoding" not in r.headers and r.text == "4small"
+    assert post(sid, big).text == "ok"
+    r = requests.get(url(sid=sid), headers={"Accept-Encoding": "identity"}, timeout=5)
+    assert "content-encoding" not in r.headers and r.text == big
+    with Server("--eio-no-http-compression") as server:
+        sid = handshake(base=server.url)["sid"]
+        requests.post(f"{server.url}/engine.io/?EIO=4&transport=polling&sid={sid}", data=big.encode(), timeout=5)
+        r = requests.get(f"{server.url}/engine.io/?EIO=4&transport=polling&sid={sid}", timeout=5)
+        assert "content-encoding" not in r.headers and r.text == big
+
+
+@pytest.mark.parametrize("path", ["/engine.io/", "/socket.io/"])
+def test_websocket_deflate_is_declined_unless_turned_on(path):
+    # perMessageDeflate, off by default as in the reference.
+    offer = ["Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits"]
+    ws = websocket.create_connection(ws_url(path), header=offer, timeout=5)
+    try:
+        assert "sec-websocket-extensions" not in (ws.getheaders() or {})
+        assert ws.recv()[0] == "0"
+    finally:
+        ws.close()
+    with Server("--eio-permessage-deflate") as server:
+        ws = websocket.create_connection(server.url.replace("http", "ws") + path + "?EIO=4&transport=websocket",
+                                         header=offer, timeout=5)
+        try:
+            assert ws.getheaders()["sec-websocket-extensions"].startswith("permessage-deflate")
+        finally:
+            ws.close()

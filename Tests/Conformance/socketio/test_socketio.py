@@ -147,6 +147,20 @@ def test_acks_from_client_to_server(transports):
         client.disconnect()
 
 
+@pytest.mark.parametrize("transports", [("polling",), ("websocket",)])
+def test_large_messages_round_trip(transports):
+    # Over polling the answers are gzip-coded (python-socketio's requests accepts it); the
+    # client sees the same text.
+    client, rec = connect(transports=transports)
+    try:
+        text = "a long message that compresses well; " * 1000
+        assert client.call("echo", text, timeout=5) == text
+        client.emit("message", (text, {"again": text}))
+        assert rec.wait("message-back") == [(text, {"again": text})]
+    finally:
+        client.disconnect()
+
+
 @pytest.mark.parametrize("transports", [("websocket",), ("polling",)])
 def test_acks_from_server_to_client(transports):
     client, rec = connect(transports=transports)
