@@ -29,22 +29,18 @@ public actor AsyncWebSocket {
     private var socket: LoopBound<WebSocket>?
     private var opened = false
     private var openWaiter: CheckedContinuation<Void, any Error>?
-    private var inbound: [WebSocketMessage] = []
-    private var inboundHead = 0
-    private var inboundBytes = 0
-    private var readPaused = false
-    private var readWaiter: CheckedContinuation<WebSocketMessage?, any Error>?
+    /// What the reader has not taken yet: the socket is not read past its high watermark.
+    private var inbound: AsyncInbox<WebSocketMessage>
     private var writeWaiters: [CheckedContinuation<Void, any Error>] = []
     /// The close code once the connection has closed (ours, the peer's, or 1006 for a drop).
     public private(set) var closeCode: WebSocketCloseCode?
     public private(set) var closeReason = ""
 
     init(handle: EventLoopHandle, inboundHighWatermark: Int, inboundLowWatermark: Int) {
-        precondition(inboundLowWatermark >= 0 && inboundLowWatermark <= inboundHighWatermark,
-                     "the low watermark (\(inboundLowWatermark)) must be between 0 and the high one (\(inboundHighWatermark))")
         self.handle = handle
         self.inboundHighWatermark = inboundHighWatermark
         self.inboundLowWatermark = inboundLowWatermark
+        self.inbound = AsyncInbox(highWatermark: inboundHighWatermark, lowWatermark: inboundLowWatermark)
     }
 
     /// The messages, until the connection closes. One reader at a time.
@@ -52,21 +48,12 @@ public actor AsyncWebSocket {
 
     /// The next message, nil once the connection has closed.
     public func receive() async throws -> WebSocketMessage? {
-        precondition(readWaiter == nil, "AsyncWebSocket: two readers at once")
-        return try await withTaskCancellationHandler {
+        try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<WebSocketMessage?, any Error>) in
-                // Decided inside the body: the runtime may run it as a job of its own, after
-                // callbacks that queued a message or closed the connection.
-                if let message = takeMessage() {
-                    continuation.resume(returning: message)
-                } else if closeCode != nil {
-                    continuation.resume(returning: nil)
-                } else {
-                    readWaiter = continuation
-                }
+                if inbound.read(into: continuation) { socket?.value.connection.resumeReading() }
             }
         } onCancel: {
-            handle.execute { [self] _ in self.assumeIsolated { $0.cancelRead() } }
+            handle.execute { [self] _ in self.assumeIsolated { $0.inbound.cancelWaiter() } }
         }
     }
 
@@ -115,17 +102,7 @@ public actor AsyncWebSocket {
     }
 
     func received(_ message: WebSocketMessage) {
-        if let waiter = readWaiter {
-            readWaiter = nil
-            waiter.resume(returning: message)
-            return
-        }
-        inbound.append(message)
-        inboundBytes += message.byteCount
-        if inboundBytes > inboundHighWatermark, !readPaused, let ws = socket?.value {
-            readPaused = true
-            ws.connection.pauseReading()
-        }
+        if inbound.deliver(message, size: message.byteCount) { socket?.value.connection.pauseReading() }
     }
 
     func writabilityChanged(_ isWritable: Bool) {
@@ -140,32 +117,13 @@ public actor AsyncWebSocket {
         closeReason = reason
         openWaiter?.resume(throwing: AsyncWebSocketError.closed)
         openWaiter = nil
-        if let waiter = readWaiter {
-            readWaiter = nil
-            waiter.resume(returning: nil)
-        }
+        inbound.finish(nil)
         let waiters = writeWaiters
         writeWaiters.removeAll()
         for w in waiters { w.resume(throwing: AsyncWebSocketError.closed) }
     }
 
     // MARK: Internals
-
-    private func takeMessage() -> WebSocketMessage? {
-        guard inboundHead < inbound.count else { return nil }
-        let message = inbound[inboundHead]
-        inboundHead += 1
-        inboundBytes -= message.byteCount
-        if inboundHead == inbound.count {
-            inbound.removeAll(keepingCapacity: true)
-            inboundHead = 0
-        }
-        if readPaused, inboundBytes <= inboundLowWatermark, let ws = socket?.value {
-            readPaused = false
-            ws.connection.resumeReading()
-        }
-        return message
-    }
 
     private func waitUntilWritable() async throws {
         guard let ws = socket?.value, !ws.isWritable else { return }
@@ -178,12 +136,6 @@ public actor AsyncWebSocket {
                 writeWaiters.append(continuation)
             }
         }
-    }
-
-    private func cancelRead() {
-        guard let waiter = readWaiter else { return }
-        readWaiter = nil
-        waiter.resume(throwing: CancellationError())
     }
 }
 

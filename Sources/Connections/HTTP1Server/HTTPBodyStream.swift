@@ -27,18 +27,16 @@ public final class HTTPBodyStream {
 
     private var chunkHandler: ((UnsafeRawBufferPointer) -> Void)?
     private var endHandler: ((HTTPBodyStreamError?) -> Void)?
-    private var held: [[UInt8]] = []
-    private var heldHead = 0
-    private var heldBytes = 0
-    private var pausedForHeld = false
+    /// Chunks no reader has taken yet (owned copies).
+    private var held: AsyncInbox<[UInt8]>
     private var pausedByUser = false
     private var outcome: HTTPBodyStreamError??   // nil: still arriving; .some(nil): ended well
-    private var waiter: CheckedContinuation<[UInt8]?, any Error>?
 
     init(connection: Connection, highWatermark: Int = 256 << 10, lowWatermark: Int = 64 << 10) {
         self.connection = connection
         self.highWatermark = highWatermark
         self.lowWatermark = lowWatermark
+        self.held = AsyncInbox(highWatermark: highWatermark, lowWatermark: lowWatermark)
     }
 
     // MARK: Callbacks
@@ -46,14 +44,17 @@ public final class HTTPBodyStream {
     /// `body` gets every chunk from now on (first those already held), borrowed.
     public func onChunk(_ body: @escaping (UnsafeRawBufferPointer) -> Void) {
         chunkHandler = body
-        while let chunk = takeHeld() { chunk.withUnsafeBytes(body) }
+        while let (chunk, restart) = held.takeKept() {
+            if restart { resumeUnlessPausedByUser() }
+            chunk.withUnsafeBytes(body)
+        }
         if outcome != nil { runEnd() }
     }
 
     /// `body` runs once when the body has ended (nil) or failed (the reason).
     public func onEnd(_ body: @escaping (HTTPBodyStreamError?) -> Void) {
         endHandler = body
-        if outcome != nil && (chunkHandler != nil || heldHead == held.count) { runEnd() }
+        if outcome != nil && (chunkHandler != nil || !held.hasKept) { runEnd() }
     }
 
     /// Stops reading the socket (TCP then slows the client) until `resume()`.
@@ -64,7 +65,7 @@ public final class HTTPBodyStream {
 
     public func resume() {
         pausedByUser = false
-        if !pausedForHeld { connection.resumeReading() }
+        if !held.isPausing { connection.resumeReading() }
     }
 
     // MARK: Async
@@ -88,17 +89,8 @@ public final class HTTPBodyStream {
     func next() async throws -> [UInt8]? {
         connection.loop.handle.checkIsolated()
         precondition(chunkHandler == nil, "HTTPBodyStream: read with onChunk and as chunks at once")
-        precondition(waiter == nil, "HTTPBodyStream: two readers at once")
         return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[UInt8]?, any Error>) in
-            // Decided inside the body: the runtime may run it as a job of its own, after
-            // chunks or the end arrived.
-            if let chunk = takeHeld() {
-                continuation.resume(returning: chunk)
-            } else if let outcome {
-                if let error = outcome { continuation.resume(throwing: error) } else { continuation.resume(returning: nil) }
-            } else {
-                waiter = continuation
-            }
+            if held.read(into: continuation) { resumeUnlessPausedByUser() }
         }
     }
 
@@ -110,54 +102,27 @@ public final class HTTPBodyStream {
             chunkHandler(bytes)
             return
         }
-        if let waiter {
-            self.waiter = nil
-            waiter.resume(returning: [UInt8](bytes))
-            return
-        }
-        held.append([UInt8](bytes))
-        heldBytes += bytes.count
-        if heldBytes > highWatermark && !pausedForHeld {
-            pausedForHeld = true
-            connection.pauseReading()
-        }
+        if held.deliver([UInt8](bytes), size: bytes.count) { connection.pauseReading() }
     }
 
     func finish(_ error: HTTPBodyStreamError?) {
         guard outcome == nil else { return }
         outcome = .some(error)
-        if pausedForHeld || pausedByUser {
+        if held.isPausing || pausedByUser {
             // The body is over: what follows on the connection (the next request) is read again.
-            pausedForHeld = false
             pausedByUser = false
             connection.resumeReading()
         }
-        if let waiter {
-            self.waiter = nil
-            if let error { waiter.resume(throwing: error) } else { waiter.resume(returning: nil) }
-        }
-        if chunkHandler != nil || heldHead == held.count { runEnd() }
+        held.finish(error)
+        if chunkHandler != nil || !held.hasKept { runEnd() }
     }
 
     var isFinished: Bool { outcome != nil }
 
     // MARK: Internals
 
-    private func takeHeld() -> [UInt8]? {
-        guard heldHead < held.count else { return nil }
-        let chunk = held[heldHead]
-        held[heldHead] = []
-        heldHead += 1
-        heldBytes -= chunk.count
-        if heldHead == held.count {
-            held.removeAll(keepingCapacity: true)
-            heldHead = 0
-        }
-        if pausedForHeld && heldBytes <= lowWatermark {
-            pausedForHeld = false
-            if !pausedByUser { connection.resumeReading() }
-        }
-        return chunk
+    private func resumeUnlessPausedByUser() {
+        if !pausedByUser { connection.resumeReading() }
     }
 
     private func runEnd() {

@@ -31,20 +31,17 @@ public actor TCPChannel {
     }
     private var opened = false
     private var openWaiter: CheckedContinuation<Void, any Error>?
-    private var chunks = ChunkQueue()
-    private var readPaused = false
-    private var readWaiter: CheckedContinuation<[UInt8]?, any Error>?
+    /// What the reader has not taken yet: the socket is not read past its high watermark.
+    private var inboundChunks: AsyncInbox<[UInt8]>
     private var writeWaiters: [CheckedContinuation<Void, any Error>] = []
-    /// Set once the connection has closed (or the peer's EOF arrived, for the reader).
+    /// Set once the connection has closed.
     private var closeReason: CloseReason?
-    private var inboundEnded = false
 
     init(handle: EventLoopHandle, inboundHighWatermark: Int, inboundLowWatermark: Int) {
-        precondition(inboundLowWatermark >= 0 && inboundLowWatermark <= inboundHighWatermark,
-                     "the low watermark (\(inboundLowWatermark)) must be between 0 and the high one (\(inboundHighWatermark))")
         self.handle = handle
         self.inboundHighWatermark = inboundHighWatermark
         self.inboundLowWatermark = inboundLowWatermark
+        self.inboundChunks = AsyncInbox(highWatermark: inboundHighWatermark, lowWatermark: inboundLowWatermark)
     }
 
     /// The inbound bytes, chunk by chunk, until the peer's EOF (then the sequence ends) or a
@@ -53,30 +50,13 @@ public actor TCPChannel {
 
     /// The next inbound chunk, nil after the peer's EOF.
     public func read() async throws -> [UInt8]? {
-        precondition(readWaiter == nil, "TCPChannel: two readers at once")
-        return try await withTaskCancellationHandler {
+        try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[UInt8]?, any Error>) in
-                // Decided here, not before: the runtime may run this body as a job of its own,
-                // after callbacks that queued a chunk or ended the stream.
-                switch takeChunk() {
-                case .some(let result): continuation.resume(with: result)
-                case .none: readWaiter = continuation
-                }
+                if inboundChunks.read(into: continuation) { connection?.resumeReading() }
             }
         } onCancel: {
-            handle.execute { [self] _ in self.assumeIsolated { $0.cancelRead() } }
+            handle.execute { [self] _ in self.assumeIsolated { $0.inboundChunks.cancelWaiter() } }
         }
-    }
-
-    /// What a read gets now, or nil when it must wait.
-    private func takeChunk() -> Result<[UInt8]?, any Error>? {
-        if let chunk = chunks.popFirst() {
-            resumeReadingIfDrained()
-            return .success(chunk)
-        }
-        if inboundEnded { return .success(nil) }
-        if let closeReason { return .failure(TCPChannelError.closed(closeReason)) }
-        return nil
     }
 
     /// Writes `bytes`; suspends while the outbound queue is above its high watermark.
@@ -125,24 +105,11 @@ public actor TCPChannel {
     }
 
     func received(_ chunk: [UInt8]) {
-        if let waiter = readWaiter {
-            readWaiter = nil
-            waiter.resume(returning: chunk)
-            return
-        }
-        chunks.append(chunk)
-        if chunks.bytes > inboundHighWatermark, !readPaused, let connection {
-            readPaused = true
-            connection.pauseReading()
-        }
+        if inboundChunks.deliver(chunk, size: chunk.count) { connection?.pauseReading() }
     }
 
     func receivedEOF() {
-        inboundEnded = true
-        if let waiter = readWaiter {
-            readWaiter = nil
-            waiter.resume(returning: nil)
-        }
+        inboundChunks.finish(nil)
         connection?.close(reason: .peerClosed)
     }
 
@@ -156,13 +123,10 @@ public actor TCPChannel {
     func closed(_ reason: CloseReason) {
         reference = nil
         closeReason = reason
-        if reason == .peerClosed { inboundEnded = true }
         openWaiter?.resume(throwing: TCPChannelError.closed(reason))
         openWaiter = nil
-        if let waiter = readWaiter {
-            readWaiter = nil
-            if inboundEnded { waiter.resume(returning: nil) } else { waiter.resume(throwing: TCPChannelError.closed(reason)) }
-        }
+        // After an EOF the sequence has ended already (this finish is then ignored).
+        inboundChunks.finish(reason == .peerClosed ? nil : TCPChannelError.closed(reason))
         let waiters = writeWaiters
         writeWaiters.removeAll()
         for w in waiters { w.resume(throwing: TCPChannelError.closed(reason)) }
@@ -184,17 +148,6 @@ public actor TCPChannel {
         }
     }
 
-    private func resumeReadingIfDrained() {
-        guard readPaused, chunks.bytes <= inboundLowWatermark, let connection else { return }
-        readPaused = false
-        connection.resumeReading()
-    }
-
-    private func cancelRead() {
-        guard let waiter = readWaiter else { return }
-        readWaiter = nil
-        waiter.resume(throwing: CancellationError())
-    }
 }
 
 /// Why a channel operation failed.
@@ -218,30 +171,6 @@ extension TCPChannel {
     }
 }
 
-/// Owned chunks waiting for the reader, and their byte total.
-struct ChunkQueue {
-    private var items: [[UInt8]] = []
-    private var head = 0
-    private(set) var bytes = 0
-
-    mutating func append(_ chunk: [UInt8]) {
-        items.append(chunk)
-        bytes += chunk.count
-    }
-
-    mutating func popFirst() -> [UInt8]? {
-        guard head < items.count else { return nil }
-        let chunk = items[head]
-        items[head] = []
-        head += 1
-        bytes -= chunk.count
-        if head == items.count {
-            items.removeAll(keepingCapacity: true)
-            head = 0
-        }
-        return chunk
-    }
-}
 
 /// A connection by number (Sendable), for actors on the loop.
 struct ConnectionReference: Sendable {
