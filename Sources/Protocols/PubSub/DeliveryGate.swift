@@ -66,9 +66,16 @@ public struct DeliveryGate<Message: GatedMessage> {
 
     /// What to do with a new message, given whether the connection takes it now. A message that
     /// finds older ones held queues behind them, writable or not, so order holds.
+    /// The `.disconnect` answer is inlined where a publish walks its subscribers (one test, no
+    /// call); holding is out of line.
+    @inline(__always)
     public func admit(_ message: Message, writable: Bool) -> Action {
         guard let b = held else { return writable ? .send : .disconnect }
         if writable && !b.isHolding { return .send }
+        return hold(message, in: b)
+    }
+
+    private func hold(_ message: Message, in b: Backlog) -> Action {
         b.isHolding = true
         b.ring.append(message)
         while b.ring.count > 1 && (b.ring.count > b.maxPending || b.ring.bytes > b.maxPendingBytes) {
