@@ -84,7 +84,13 @@ public struct EngineIOSessionMachine<Packet: EngineIOQueuedPacket> {
 
     /// Where the application's next packet goes.
     @inlinable
-    public var sendRoute: SendRoute {
+    public var sendRoute: SendRoute { Self.sendRoute(state: state, transport: transport) }
+
+    /// The same, from the two fields it reads: for a driver that keeps the machine behind a
+    /// pointer and reads them in place (calling the getter on `pointee` copies the whole machine
+    /// first, and this runs on every send).
+    @inlinable
+    public static func sendRoute(state: State, transport: EngineIOTransport) -> SendRoute {
         switch state {
         case .open: transport == .websocket ? .webSocket : .queue
         case .upgrading: .queue
