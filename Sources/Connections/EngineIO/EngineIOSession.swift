@@ -92,7 +92,7 @@ public final class EngineIOSession {
     }
 
     /// Whether the session is open (not closing or closed).
-    public var isOpen: Bool { machine.pointee.isOpen }
+    public var isOpen: Bool { machine.pointee.state.isOpen }
 
     /// Packets waiting for a long poll (or for the end of an upgrade).
     public var queuedPacketCount: Int { machine.pointee.queue.count }
