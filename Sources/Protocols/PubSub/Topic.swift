@@ -93,9 +93,12 @@ package protocol TopicHub: AnyObject {
 public final class Topic {
     public let name: String
     /// The id of the newest message (0 before the first).
-    public private(set) var lastID: UInt64 = 0
+    /// Unchecked, like `hub` below and the hub's fields: every publish reads and writes them, a
+    /// checked class `var` costs a run-time exclusivity check per access (DESIGN.md), and each
+    /// access is one load or store with no call inside, on the topic's loop.
+    @exclusivity(unchecked) public private(set) var lastID: UInt64 = 0
     let counters: PubSubCounters
-    package weak var hub: (any TopicHub)?
+    @exclusivity(unchecked) package weak var hub: (any TopicHub)?
     let pageMessages: Int
     let pageBytes: Int
     var log: ReplayLog
