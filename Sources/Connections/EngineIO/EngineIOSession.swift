@@ -17,7 +17,7 @@ public final class EngineIOSession {
     public let id: String
     public let server: EngineIOServer
     /// The transport packets currently travel on.
-    public var transport: EngineIOTransport { machine.transport }
+    public var transport: EngineIOTransport { machine.pointee.transport }
     /// Receives the session's messages and its close. Kept strongly until the session closes.
     public var delegate: (any EngineIOSessionDelegate)?
     /// Room for the application's per-session state.
@@ -27,7 +27,12 @@ public final class EngineIOSession {
     public let peerAddress: SocketAddress?
 
     /// The session's rules (state, queue, heartbeat, upgrade); this class performs what it asks.
-    private var machine: EngineIOSessionMachine<Outgoing>
+    /// Reached through a pointer the session owns (allocated with it, freed in its deinit), as
+    /// the loop's state is (DESIGN.md): held in a class `var`, the machine was copied whole to
+    /// read `sendRoute` on every send, and each access paid a run-time exclusivity check (about
+    /// 680 instructions per Socket.IO emit and reply, both together). The machine is never
+    /// entered twice at once: its actions are performed after it returns (`perform`).
+    private let machine: UnsafeMutablePointer<EngineIOSessionMachine<Outgoing>>
     /// The held long poll, while the machine says one is held (`holdsPoll`).
     private var heldPoll: HTTPResponder?
     private var heldPollNumber = 0
@@ -72,21 +77,32 @@ public final class EngineIOSession {
     init(id: String, server: EngineIOServer, transport: EngineIOTransport, query: String, peerAddress: SocketAddress?) {
         self.id = id
         self.server = server
-        self.machine = EngineIOSessionMachine(transport: transport, configuration: server.configuration)
+        self.machine = .allocate(capacity: 1)
+        self.machine.initialize(to: EngineIOSessionMachine(transport: transport, configuration: server.configuration))
         self.query = query
         self.peerAddress = peerAddress
     }
 
+    /// Where the next packet goes, from the machine's two fields read in place.
+    private var sendRoute: EngineIOSessionMachine<Outgoing>.SendRoute {
+        EngineIOSessionMachine<Outgoing>.sendRoute(state: machine.pointee.state, transport: machine.pointee.transport)
+    }
+
+    deinit {
+        machine.deinitialize(count: 1)
+        machine.deallocate()
+    }
+
     /// Whether the session is open (not closing or closed).
-    public var isOpen: Bool { machine.isOpen }
+    public var isOpen: Bool { machine.pointee.state.isOpen }
 
     /// Packets waiting for a long poll (or for the end of an upgrade).
-    public var queuedPacketCount: Int { machine.queue.count }
+    public var queuedPacketCount: Int { machine.pointee.queue.count }
 
     /// Bytes waiting for the client: the polling queue, or what the WebSocket transport's
     /// connection has not written yet.
     public var queuedByteCount: Int {
-        machine.queuedBytes + (machine.sendRoute == .webSocket ? webSocket?.bufferedAmount ?? 0 : 0)
+        machine.pointee.queuedBytes + (sendRoute == .webSocket ? webSocket?.bufferedAmount ?? 0 : 0)
     }
 
     var loop: EventLoop { server.loop }
@@ -103,7 +119,7 @@ public final class EngineIOSession {
     /// already holds the type digit). The message is encoded straight into a buffer the server
     /// reuses, so a message on the WebSocket transport costs no allocation.
     public func sendText(_ write: (inout [UInt8]) -> Void) {
-        let route = machine.sendRoute
+        let route = sendRoute
         guard route != .drop else { return }
         server.scratch.removeAll(keepingCapacity: true)
         server.scratch.append(EngineIOPacketType.message.digit)
@@ -113,19 +129,19 @@ public final class EngineIOSession {
             server.scratch.withUnsafeBytes { _ = ws.send(text: $0) }
             reportBacklog(ws)
         } else {
-            perform(machine.enqueue(.text(server.scratch)))
+            perform(machine.pointee.enqueue(.text(server.scratch)))
         }
     }
 
     /// Sends a binary message.
     public func send(binary: UnsafeRawBufferPointer) {
-        switch machine.sendRoute {
+        switch sendRoute {
         case .webSocket:
             guard let ws = webSocket else { return }
             ws.send(binary: binary)
             reportBacklog(ws)
         case .queue:
-            perform(machine.enqueue(.binary(Array(binary))))
+            perform(machine.pointee.enqueue(.binary(Array(binary))))
         case .drop:
             return
         }
@@ -135,13 +151,13 @@ public final class EngineIOSession {
 
     /// Sends a message encoded once for many sessions (a broadcast).
     public func send(_ message: EngineIOMessage) {
-        switch machine.sendRoute {
+        switch sendRoute {
         case .webSocket:
             guard let ws = webSocket else { return }
             ws.send(frame: message.webSocketFrame)
             reportBacklog(ws)
         case .queue:
-            perform(machine.enqueue(.shared(message)))
+            perform(machine.pointee.enqueue(.shared(message)))
         case .drop:
             return
         }
@@ -155,14 +171,14 @@ public final class EngineIOSession {
 
     /// The slow-consumer rule on the WebSocket transport: the connection's queue is the session's.
     private func reportBacklog(_ ws: WebSocket) {
-        let actions = machine.webSocketBacklog(ws.bufferedAmount)  // O(1): read on every send of a broadcast burst
+        let actions = machine.pointee.webSocketBacklog(ws.bufferedAmount)  // O(1): read on every send of a broadcast burst
         if !actions.isEmpty { perform(actions) }
     }
 
     /// Closes a session whose client cannot keep up with `queued` bytes, as its own bounds would:
     /// the delivery gate of a Socket.IO broadcast (`SocketIOBroadcastDelivery`) calls it.
     func closeAsSlowConsumer(queued: Int) {
-        let actions = machine.slowConsumer(queued: queued)
+        let actions = machine.pointee.slowConsumer(queued: queued)
         if !actions.isEmpty { perform(actions) }
     }
 
@@ -174,7 +190,7 @@ public final class EngineIOSession {
     func poll(_ res: HTTPResponder, coding: HTTPContentCoding?) {
         let heldPollGone = heldPoll.map { !$0.isPending } ?? false
         if heldPollGone { heldPoll = nil }
-        perform(machine.pollArrived(heldPollGone: heldPollGone), request: res, coding: coding)
+        perform(machine.pointee.pollArrived(heldPollGone: heldPollGone), request: res, coding: coding)
     }
 
     /// Answers a long poll with `body`, compressed when the request accepts a coding, the
@@ -194,7 +210,7 @@ public final class EngineIOSession {
     /// Packets posted by the client: each is fed to the machine as it decodes, and what it asks
     /// (deliver to the application, answer a ping) is done before the next one.
     func post(_ req: HTTPRequest, _ res: HTTPResponder) {
-        if let refused = machine.postArrived(byteCount: req.body.count) {
+        if let refused = machine.pointee.postArrived(byteCount: req.body.count) {
             return perform(refused, request: res)
         }
         do throws(EngineIOProtocolError) {
@@ -205,15 +221,15 @@ public final class EngineIOSession {
                 }
             }
         } catch {
-            return perform(machine.postFailed(error), request: res)
+            return perform(machine.pointee.postFailed(error), request: res)
         }
-        perform(machine.postEnded(), request: res)
+        perform(machine.pointee.postEnded(), request: res)
     }
 
     // MARK: Receiving
 
     func receive(_ type: EngineIOPacketType, _ data: UnsafeRawBufferPointer) {
-        switch machine.receive(type, data, now: loop.now) {
+        switch machine.pointee.receive(type, data, now: loop.now) {
         case .none: break
         case .deliver: delegate?.engineIOSession(self, didReceiveText: data)
         case .perform(let actions): perform(actions)
@@ -221,20 +237,20 @@ public final class EngineIOSession {
     }
 
     func receiveBinary(_ data: UnsafeRawBufferPointer) {
-        guard machine.receiveBinary() else { return }
+        guard machine.pointee.receiveBinary() else { return }
         delegate?.engineIOSession(self, didReceiveBinary: data)
     }
 
     /// A packet on the WebSocket transport did not decode.
     func receiveFailed(_ error: EngineIOProtocolError) {
-        perform(machine.receiveFailed(error))
+        perform(machine.pointee.receiveFailed(error))
     }
 
     // MARK: Lifecycle
 
     /// The open packet went out: the heartbeat starts.
     func start() {
-        perform(machine.open(now: loop.now))
+        perform(machine.pointee.open(now: loop.now))
     }
 
     /// The session was opened on a WebSocket: it is the transport from the start.
@@ -244,7 +260,7 @@ public final class EngineIOSession {
 
     /// A WebSocket with this session's id opened: it may now probe.
     func probeOpened(_ handler: EngineIOWebSocketTransport) {
-        guard let actions = machine.probeOpened() else {
+        guard let actions = machine.pointee.probeOpened() else {
             handler.abandon(code: .policyViolation, reason: EngineIOSessionMachine<Outgoing>.refusedProbeReason)
             return
         }
@@ -255,35 +271,35 @@ public final class EngineIOSession {
     /// A text packet on the probing WebSocket.
     func probeReceived(_ handler: EngineIOWebSocketTransport, _ type: EngineIOPacketType, _ data: UnsafeRawBufferPointer) {
         guard probe === handler else { return handler.abandon(code: .normal, reason: "") }
-        perform(machine.probeReceived(type, data))
+        perform(machine.pointee.probeReceived(type, data))
     }
 
     /// Binary data on the probing WebSocket.
     func probeReceivedBinary(_ handler: EngineIOWebSocketTransport) {
         guard probe === handler else { return handler.abandon(code: .normal, reason: "") }
-        perform(machine.probeReceivedBinary())
+        perform(machine.pointee.probeReceivedBinary())
     }
 
     /// The probing WebSocket failed or closed before the upgrade completed: stay on polling.
     func probeFailed(_ handler: EngineIOWebSocketTransport) {
         guard probe === handler else { return }
         probe = nil
-        perform(machine.probeClosed())
+        perform(machine.pointee.probeClosed())
     }
 
     /// Whether a new WebSocket may probe this session.
-    var acceptsUpgrade: Bool { machine.acceptsUpgrade }
+    var acceptsUpgrade: Bool { machine.pointee.acceptsUpgrade }
 
     /// The transport WebSocket closed.
     func webSocketClosed(_ ws: WebSocket) {
         guard webSocket === ws else { return }
-        perform(machine.webSocketClosed())
+        perform(machine.pointee.webSocketClosed())
     }
 
     /// Closes for `reason`. A server-initiated close first delivers what is queued and a close
     /// packet; any other reason ends the session at once.
     func close(_ reason: EngineIOCloseReason) {
-        perform(machine.close(reason))
+        perform(machine.pointee.close(reason))
     }
 
     // MARK: Performing the machine's actions
@@ -306,7 +322,7 @@ public final class EngineIOSession {
                 heldPoll = nil
                 guard res.isPending else {
                     // The poll's connection is gone (its abandonment normally ends the session first).
-                    perform(machine.heldPollLost())
+                    perform(machine.pointee.heldPollLost())
                     continue
                 }
                 answerPoll(res, body, coding: heldPollCoding)
@@ -362,7 +378,7 @@ public final class EngineIOSession {
         res.onAbandoned { [weak self] in
             guard let self, self.heldPollNumber == number, self.heldPoll != nil else { return }
             self.heldPoll = nil
-            self.perform(self.machine.heldPollAbandoned())
+            self.perform(self.machine.pointee.heldPollAbandoned())
         }
         // A graceful shutdown ends the session at once: the held poll carries what is queued and
         // a close packet, as the reference server answers it when it closes.
@@ -377,7 +393,7 @@ public final class EngineIOSession {
         setTimerID(timer, loop.schedule(after: delay) { [weak self] in
             guard let self else { return }
             self.setTimerID(timer, nil)
-            self.perform(self.machine.timerFired(timer, now: self.loop.now))
+            self.perform(self.machine.pointee.timerFired(timer, now: self.loop.now))
         })
     }
 

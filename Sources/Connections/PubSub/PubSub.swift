@@ -25,12 +25,15 @@ public final class PubSub: TopicHub {
         weak var named: Topic?
     }
     private var rooms: [String: Room] = [:]
+    // Every publish reads and writes the four below (`roomChanged`), and a checked class `var`
+    // costs a run-time exclusivity check per access (DESIGN.md). Unchecked: each access is one
+    // load or store with no call inside, on the hub's loop, so none can overlap another.
     /// Rooms that keep messages, least recently used first (a list through the topics).
-    private var oldest: Topic?
-    private var newest: Topic?
-    public private(set) var historyRoomCount = 0
+    @exclusivity(unchecked) private var oldest: Topic?
+    @exclusivity(unchecked) private var newest: Topic?
+    @exclusivity(unchecked) public private(set) var historyRoomCount = 0
     /// Bytes kept by every room's replay log on this hub.
-    public private(set) var replayBytes = 0
+    @exclusivity(unchecked) public private(set) var replayBytes = 0
     private var channelReceivers: [String: (SharedBytes) -> Void] = [:]
 
     /// Numbers and spreads messages beyond this loop (other loops, other processes); nil: this
@@ -105,7 +108,8 @@ public final class PubSub: TopicHub {
             if t.inHistory { unlink(t) }
         } else if !t.inHistory {
             link(t)
-        } else if used {
+        } else if used && newest !== t {
+            // Already the most recently used (every publish to a busy room): nothing moves.
             unlink(t)
             link(t)
         }

@@ -36,6 +36,12 @@ public struct EngineIOSessionMachine<Packet: EngineIOQueuedPacket> {
         /// Closed by the server on polling: the close packet waits for the client's next poll.
         case closing
         case closed
+
+        /// Open, or upgrading (which is open). A driver that keeps the machine behind a pointer
+        /// asks the state read in place (`pointee.state.isOpen`): a getter called on `pointee`
+        /// copies the whole machine first.
+        @inlinable
+        public var isOpen: Bool { self == .open || self == .upgrading }
     }
 
     public let configuration: EngineIOConfiguration
@@ -63,7 +69,7 @@ public struct EngineIOSessionMachine<Packet: EngineIOQueuedPacket> {
 
     /// Whether the session is open (not closing or closed; upgrading is open).
     @inlinable
-    public var isOpen: Bool { state == .open || state == .upgrading }
+    public var isOpen: Bool { state.isOpen }
 
     /// Whether a new WebSocket may probe this session.
     public var acceptsUpgrade: Bool {
@@ -84,7 +90,13 @@ public struct EngineIOSessionMachine<Packet: EngineIOQueuedPacket> {
 
     /// Where the application's next packet goes.
     @inlinable
-    public var sendRoute: SendRoute {
+    public var sendRoute: SendRoute { Self.sendRoute(state: state, transport: transport) }
+
+    /// The same, from the two fields it reads: for a driver that keeps the machine behind a
+    /// pointer and reads them in place (calling the getter on `pointee` copies the whole machine
+    /// first, and this runs on every send).
+    @inlinable
+    public static func sendRoute(state: State, transport: EngineIOTransport) -> SendRoute {
         switch state {
         case .open: transport == .websocket ? .webSocket : .queue
         case .upgrading: .queue

@@ -93,9 +93,12 @@ package protocol TopicHub: AnyObject {
 public final class Topic {
     public let name: String
     /// The id of the newest message (0 before the first).
-    public private(set) var lastID: UInt64 = 0
+    /// Unchecked, like `hub` below and the hub's fields: every publish reads and writes them, a
+    /// checked class `var` costs a run-time exclusivity check per access (DESIGN.md), and each
+    /// access is one load or store with no call inside, on the topic's loop.
+    @exclusivity(unchecked) public private(set) var lastID: UInt64 = 0
     let counters: PubSubCounters
-    package weak var hub: (any TopicHub)?
+    @exclusivity(unchecked) package weak var hub: (any TopicHub)?
     let pageMessages: Int
     let pageBytes: Int
     var log: ReplayLog
@@ -116,14 +119,17 @@ public final class Topic {
     private var slots: [Slot] = []
     private var freeSlot = UInt32.max
 
-    // The hub's least-recently-used list of rooms that keep messages (see `PubSub`).
-    package var older: Topic?
-    package var newer: Topic?
-    package var inHistory = false
+    // The hub's least-recently-used list of rooms that keep messages (see `PubSub`). The hub
+    // reads these on every publish from its own module, where a checked `var` of a class costs a
+    // run-time exclusivity check per access. Unchecked: each access is one load or store with no
+    // call inside, on the topic's loop, so none can overlap another.
+    @exclusivity(unchecked) package var older: Topic?
+    @exclusivity(unchecked) package var newer: Topic?
+    @exclusivity(unchecked) package var inHistory = false
     /// Whether the hub holds it strongly (it has subscribers, history, or remote holds).
-    package var isKept = false
+    @exclusivity(unchecked) package var isKept = false
     /// Other loops that keep this room, when this loop numbers it (see `PubSub.hold`).
-    package var remoteHolds = 0
+    @exclusivity(unchecked) package var remoteHolds = 0
 
     /// A room named `name`. Its messages count their encodings in `counters` (the hub's, shared
     /// by its topics; also what its subscription generations come from).
@@ -251,18 +257,22 @@ public final class Topic {
         counters.published += 1
         // Walk a snapshot (a retain, no copy): a delivery may unsubscribe (a held request
         // answers once, a gate disconnects), and a subscriber that left meanwhile is skipped.
+        // Each entry is read in place, field by field, not copied whole: a copy retains and
+        // releases its subscriber and its gate, for every recipient of every publish.
         let targets = entries
-        for e in targets where e.token != except {
-            guard isSubscribed(e.token) else { continue }
+        for i in targets.indices {
+            let token = targets[i].token
+            guard token != except, isSubscribed(token) else { continue }
             counters.delivered += 1
-            switch e.gate.admit(message, writable: e.subscriber.isWritable) {
+            let subscriber = targets[i].subscriber
+            switch targets[i].gate.admit(message, writable: subscriber.isWritable) {
             case .send:
-                e.subscriber.topic(self, didPublish: message)
+                subscriber.topic(self, didPublish: message)
             case .hold:
                 break
             case .disconnect:
-                unsubscribe(e.token)
-                e.subscriber.topicDidDisconnectSlowConsumer(self)
+                unsubscribe(token)
+                subscriber.topicDidDisconnectSlowConsumer(self)
             }
         }
         // The encodings the delivery made stay with the message in the log: charge them (with or

@@ -22,7 +22,12 @@ public final class TopicMessage: GatedMessage {
     /// The message as published (UTF-8 text).
     public let text: SharedBytes
     let counters: PubSubCounters
-    @usableFromInline var cache = EncodingCache()
+    /// Unchecked: every subscriber of a publish reads it (inlined into the transport's module,
+    /// where the compiler cannot prove accesses apart, so a checked `var` costs a run-time
+    /// exclusivity check per recipient: +85 instructions per WebSocket delivery). No access to it
+    /// can overlap another: each is one read or one store with no call inside (`encoded(as:)`
+    /// encodes before it stores), on the topic's loop.
+    @exclusivity(unchecked) @usableFromInline var cache = EncodingCache()
 
     /// Three (encoding, bytes) pairs, inline: a lookup compares one or two pointers. A fourth
     /// wire format asked of the same message is encoded for each request (and counted), not
@@ -85,9 +90,11 @@ public final class TopicMessage: GatedMessage {
 
 /// Fan-out counters of one hub, for metrics and for checking "one encode per wire format".
 public final class PubSubCounters {
-    public internal(set) var published = 0
-    public internal(set) var delivered = 0
-    public internal(set) var encoded = 0
+    // Counted on every publish (and `delivered` for every recipient): unchecked, since a checked
+    // class `var` costs a run-time exclusivity check per access, and each is one increment.
+    @exclusivity(unchecked) public internal(set) var published = 0
+    @exclusivity(unchecked) public internal(set) var delivered = 0
+    @exclusivity(unchecked) public internal(set) var encoded = 0
     /// The last subscription generation handed out (`SubscriberToken`), over every topic of the
     /// hub: a token from a room that was dropped and made again still names nobody in the new one.
     var lastGeneration: UInt32 = 0
