@@ -38,9 +38,12 @@ let package = Package(
             dependencies: ["Bytes", "CEpollShim"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
-        // The sans-I/O state machines: bytes in, events and bytes to send out. HTTP/1 parser and
-        // response head encoder, WebSocket frames, handshake, endpoint and permessage-deflate,
-        // SSE, JSON, RESP, Engine.IO and Socket.IO packets, SHA-1, base64, UTF-8, and the pub/sub
+        // The sans-I/O state machines: bytes in, events, actions and bytes to send out. HTTP/1
+        // parser, the server's response rules (HEAD, 1xx/204/304, framing, keep-alive,
+        // 100-continue), route patterns and response head encoder, WebSocket frames, handshake and
+        // the connection machine (close and ping handshakes) with permessage-deflate, SSE, JSON,
+        // RESP, Engine.IO packets and the session machine, Socket.IO packets, gzip/deflate bodies,
+        // SHA-1, base64, UTF-8, and the pub/sub
         // topic (its replay log, its one slow-consumer gate, its messages and their cached
         // encodings), which names no transport: each transport brings its subscriber and its
         // encoding. No socket, no loop: it does not depend on Reactor, so every edge case is a
@@ -53,7 +56,9 @@ let package = Package(
         // Each protocol machine bound to a reactor connection: HTTP server, router and responder,
         // WebSocket connection and client (and its topic subscriber), SSE stream (and its), long
         // polls, the pub/sub hub and its relays (other loops; Redis, with the Redis client),
-        // Engine.IO/Socket.IO servers and sessions. Every file that imports
+        // Engine.IO/Socket.IO servers and sessions; the async forms over the same machines
+        // (async routes and streamed bodies, AsyncWebSocket); `Service` (a server's loops in one
+        // call) and the log sink. Every file that imports
         // Reactor beside Protocols lives here. What it needs of Protocols and users must not
         // touch is `package` there.
         .target(
