@@ -27,6 +27,8 @@ struct Options {
     /// WebSocket: bytes the incomplete messages of one loop may hold together, the deadline for
     /// finishing a message, and whether permessage-deflate keeps context between messages.
     var webSocketMessageBudget = WebSocketLimits().incompleteMessageBudget
+    /// Bytes of received messages `/echo-async` holds for its reader before it stops reading.
+    var asyncInboundBytes = 1 << 20
     var webSocketMessageTimeoutMilliseconds = 30_000
     var webSocketContextTakeover = false
     /// Socket.IO: rooms per socket, room name length, bytes queued per session.
@@ -73,6 +75,8 @@ struct Options {
       --ws-message-budget N
                            bytes all unfinished WebSocket messages of one loop may hold together
                            (default 67108864; a socket whose message would cross it: close 1013)
+      --ws-async-inbound N bytes of received messages /echo-async keeps for its reader before it stops
+                           reading the socket (default 1048576; reading resumes at a quarter)
       --ws-message-timeout MS
                            a WebSocket message begun must end within MS ms, else close 1008 (default 30000)
       --ws-deflate-context-takeover
@@ -164,6 +168,9 @@ struct Options {
                 case "--ws-message-budget":
                     guard let n = Int(try value(a)), n > 0 else { throw UsageError("--ws-message-budget takes a positive number of bytes") }
                     o.webSocketMessageBudget = n
+                case "--ws-async-inbound":
+                    guard let n = Int(try value(a)), n > 0 else { throw UsageError("--ws-async-inbound takes a positive number of bytes") }
+                    o.asyncInboundBytes = n
                 case "--ws-message-timeout":
                     guard let n = Int(try value(a)), n > 0 else { throw UsageError("--ws-message-timeout takes a positive number of milliseconds") }
                     o.webSocketMessageTimeoutMilliseconds = n

@@ -31,7 +31,8 @@ func makeWebDemo(loop: EventLoop, log: Log, options: Options, webSocketLimits: W
 
     // The same echo written with async/await: a task on this loop per socket.
     router.get("/echo-async") { req, res in
-        WebSocket.upgrade(req, res, configuration: wsConfiguration) { ws in
+        WebSocket.upgrade(req, res, configuration: wsConfiguration,
+                          inboundHighWatermark: options.asyncInboundBytes, inboundLowWatermark: options.asyncInboundBytes / 4) { ws in
             for try await message in ws.messages { try await ws.send(message) }
         }
     }

@@ -159,3 +159,41 @@ def test_idle_compressed_sockets_hold_no_compression_state():
         with_takeover, _ = idle_cost_kib("--ws-deflate-context-takeover", count=200)
     print(f"\nRSS per idle compressed socket: {per_socket:.1f} KiB (context takeover: {with_takeover:.1f} KiB)")
     assert per_socket <= 16, f"{per_socket:.1f} KiB per idle compressed socket"
+
+
+def test_async_echo_clients_that_never_read_hold_bounded_memory():
+    """50 clients flood `/echo-async` (the echo written with async/await) with 64 KiB messages and
+    never read the echoes. Each socket's task stops when its sends suspend at the outbound
+    watermark; the messages it has not taken stay under its inbound bound (1 MiB), and past it
+    the server stops reading the socket, so TCP holds the rest in the clients. Memory stays
+    bounded, and everyone else is served."""
+    message = frame(0x2, bytes(range(256)) * 256)   # 64 KiB binary, masked
+    sockets = []
+    with Judge(budget_mib=256) as judge:
+        try:
+            for _ in range(50):
+                s, status, head, rest = upgrade("/echo-async")
+                assert status == 101, head
+                s.setblocking(False)
+                sockets.append(s)
+            sent = 0
+            deadline = time.monotonic() + 3.0
+            while time.monotonic() < deadline:
+                progressed = False
+                for s in sockets:
+                    try:
+                        s.send(message)
+                        sent += 1
+                        progressed = True
+                    except (BlockingIOError, InterruptedError):
+                        pass
+                if not progressed:
+                    time.sleep(0.05)
+            growth = judge.sample_rss()
+            print(f"\n50 async sockets not reading: {sent} x 64 KiB sent in 3 s, RSS +{growth / 1024:.0f} MiB")
+            # Unbounded, the server would hold everything sent (and its echo) in memory.
+            assert sent * 64 > growth * 2, (sent, growth)
+            assert alive()
+        finally:
+            for s in sockets:
+                s.close()
