@@ -116,14 +116,18 @@ extension EventLoop {
     /// by batches: a handler may ask for another redelivery while its own runs.
     func runRedeliveries() {
         while !s.pointee.redeliveries.isEmpty {
-            let batch = s.pointee.redeliveries
-            s.pointee.redeliveries.removeAll(keepingCapacity: true)
-            for token in batch {
-                let c = connection(token: token)
+            // Swapped, not copied: a copy would share the buffer, and emptying the shared one
+            // would allocate a new one on every batch (a deferred HTTP response makes one).
+            swap(&s.pointee.redeliveries, &s.pointee.redeliveryBatch)
+            var i = 0
+            while i < s.pointee.redeliveryBatch.count {
+                let c = connection(token: s.pointee.redeliveryBatch[i])
+                i += 1
                 guard let slot = liveSlot(c), slot.pointee.kind == .connection,
                       slot.pointee.flags.isDisjoint(with: [.readPausedByUser, .closeAfterFlush]) else { continue }
                 handleReadable(c.fd, fromSocket: false)
             }
+            s.pointee.redeliveryBatch.removeAll(keepingCapacity: true)
         }
     }
 }

@@ -70,6 +70,9 @@ struct LoopState: ~Copyable {
     var closingReasons: [Int32: CloseReason] = [:]
     /// Connections whose kept input must be handed to their handler again this iteration.
     var redeliveries: [UInt64] = []
+    /// The batch `runRedeliveries` works through, swapped with `redeliveries` so that neither
+    /// array is ever shared, and emptying one keeps its buffer (no allocation per batch).
+    var redeliveryBatch: [UInt64] = []
     /// Connections with sends deferred to the end of this iteration (`flushPending`), by token,
     /// and the sends themselves, chained per connection from `Slot.deferredLast`. Both keep their
     /// capacity, so deferring allocates nothing once the loop has seen its busiest iteration.
