@@ -28,10 +28,10 @@ public actor AsyncWebSocket {
 
     private var socket: LoopBound<WebSocket>?
     private var opened = false
-    private var openWaiter: CheckedContinuation<Void, any Error>?
+    private var openWaiters = AsyncWaiters()
     /// What the reader has not taken yet: the socket is not read past its high watermark.
     private var inbound: AsyncInbox<WebSocketMessage>
-    private var writeWaiters: [CheckedContinuation<Void, any Error>] = []
+    private var writeWaiters = AsyncWaiters()
     /// The close code once the connection has closed (ours, the peer's, or 1006 for a drop).
     public private(set) var closeCode: WebSocketCloseCode?
     public private(set) var closeReason = ""
@@ -85,8 +85,7 @@ public actor AsyncWebSocket {
 
     func didOpen() {
         opened = true
-        openWaiter?.resume()
-        openWaiter = nil
+        openWaiters.resumeAll()
     }
 
     func waitUntilOpen() async throws {
@@ -96,7 +95,7 @@ public actor AsyncWebSocket {
             } else if closeCode != nil {
                 continuation.resume(throwing: AsyncWebSocketError.closed)
             } else {
-                openWaiter = continuation
+                openWaiters.add(continuation)
             }
         }
     }
@@ -107,20 +106,15 @@ public actor AsyncWebSocket {
 
     func writabilityChanged(_ isWritable: Bool) {
         guard isWritable else { return }
-        let waiters = writeWaiters
-        writeWaiters.removeAll()
-        for w in waiters { w.resume() }
+        writeWaiters.resumeAll()
     }
 
     func closed(code: WebSocketCloseCode, reason: String) {
         closeCode = code
         closeReason = reason
-        openWaiter?.resume(throwing: AsyncWebSocketError.closed)
-        openWaiter = nil
+        openWaiters.resumeAll(throwing: AsyncWebSocketError.closed)
         inbound.finish(nil)
-        let waiters = writeWaiters
-        writeWaiters.removeAll()
-        for w in waiters { w.resume(throwing: AsyncWebSocketError.closed) }
+        writeWaiters.resumeAll(throwing: AsyncWebSocketError.closed)
     }
 
     // MARK: Internals
@@ -133,7 +127,7 @@ public actor AsyncWebSocket {
             } else if socket?.value.isWritable ?? true {
                 continuation.resume()
             } else {
-                writeWaiters.append(continuation)
+                writeWaiters.add(continuation)
             }
         }
     }

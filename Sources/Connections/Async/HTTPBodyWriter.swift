@@ -9,15 +9,15 @@ import Reactor
 /// Used from the route's task, which runs on the loop (each method checks it).
 public final class HTTPBodyWriter {
     let responder: HTTPResponder
-    private var waiters: [CheckedContinuation<Void, any Error>] = []
+    private var waiters = AsyncWaiters()
     private var gone = false
 
     init(_ responder: HTTPResponder) {
         self.responder = responder
-        responder.onWritabilityChange { [weak self] writable in if writable { self?.resumeWaiters(nil) } }
+        responder.onWritabilityChange { [weak self] writable in if writable { self?.waiters.resumeAll() } }
         responder.onAbandoned { [weak self] in
             self?.gone = true
-            self?.resumeWaiters(HTTPBodyWriterError.clientGone)
+            self?.waiters.resumeAll(throwing: HTTPBodyWriterError.clientGone)
         }
     }
 
@@ -44,16 +44,8 @@ public final class HTTPBodyWriter {
             } else if responder.connection.isWritable {
                 continuation.resume()
             } else {
-                waiters.append(continuation)
+                waiters.add(continuation)
             }
-        }
-    }
-
-    private func resumeWaiters(_ error: (any Error)?) {
-        let waiting = waiters
-        waiters.removeAll()
-        for w in waiting {
-            if let error { w.resume(throwing: error) } else { w.resume() }
         }
     }
 }

@@ -30,10 +30,10 @@ public actor TCPChannel {
         reference.map { r in handle.assumeIsolated { loop in Connection(loop: loop, fd: r.fd, generation: r.generation) } }
     }
     private var opened = false
-    private var openWaiter: CheckedContinuation<Void, any Error>?
+    private var openWaiters = AsyncWaiters()
     /// What the reader has not taken yet: the socket is not read past its high watermark.
     private var inboundChunks: AsyncInbox<[UInt8]>
-    private var writeWaiters: [CheckedContinuation<Void, any Error>] = []
+    private var writeWaiters = AsyncWaiters()
     /// Set once the connection has closed.
     private var closeReason: CloseReason?
 
@@ -86,8 +86,7 @@ public actor TCPChannel {
 
     func didOpen() {
         opened = true
-        openWaiter?.resume()
-        openWaiter = nil
+        openWaiters.resumeAll()
     }
 
     /// Waits for an outbound connect to complete.
@@ -99,7 +98,7 @@ public actor TCPChannel {
             } else if let closeReason {
                 continuation.resume(throwing: TCPChannelError.closed(closeReason))
             } else {
-                openWaiter = continuation
+                openWaiters.add(continuation)
             }
         }
     }
@@ -115,21 +114,16 @@ public actor TCPChannel {
 
     func writabilityChanged(_ isWritable: Bool) {
         guard isWritable else { return }
-        let waiters = writeWaiters
-        writeWaiters.removeAll()
-        for w in waiters { w.resume() }
+        writeWaiters.resumeAll()
     }
 
     func closed(_ reason: CloseReason) {
         reference = nil
         closeReason = reason
-        openWaiter?.resume(throwing: TCPChannelError.closed(reason))
-        openWaiter = nil
+        openWaiters.resumeAll(throwing: TCPChannelError.closed(reason))
         // After an EOF the sequence has ended already (this finish is then ignored).
         inboundChunks.finish(reason == .peerClosed ? nil : TCPChannelError.closed(reason))
-        let waiters = writeWaiters
-        writeWaiters.removeAll()
-        for w in waiters { w.resume(throwing: TCPChannelError.closed(reason)) }
+        writeWaiters.resumeAll(throwing: TCPChannelError.closed(reason))
     }
 
     // MARK: Internals
@@ -143,7 +137,7 @@ public actor TCPChannel {
             } else if self.connection?.isWritable ?? true {
                 continuation.resume()
             } else {
-                writeWaiters.append(continuation)
+                writeWaiters.add(continuation)
             }
         }
     }
