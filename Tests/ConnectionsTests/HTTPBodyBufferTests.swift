@@ -30,28 +30,13 @@ final class HTTPBodyBufferTests: XCTestCase {
         }
     }
 
-    /// Reads one Content-Length response; returns its status and body.
-    func readResponse(_ client: BlockingClient) -> (Int, [UInt8])? {
-        var head: [UInt8] = []
-        while !head.ends(with: Array("\r\n\r\n".utf8)) {
-            let b = client.receive(exactly: 1)
-            guard b.count == 1 else { return nil }
-            head += b
-        }
-        let text = String(decoding: head, as: UTF8.self)
-        let status = Int(text.split(separator: " ")[1]) ?? 0
-        let length = text.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
-            .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) } ?? 0
-        return (status, client.receive(exactly: length))
-    }
-
     func post(_ client: BlockingClient, _ body: [UInt8]) {
         client.send(Array("POST /echo-body HTTP/1.1\r\nHost: t\r\nContent-Length: \(body.count)\r\n\r\n".utf8) + body)
     }
 
     func capacity(_ client: BlockingClient) -> Int? {
         client.send("GET /capacity HTTP/1.1\r\nHost: t\r\n\r\n")
-        return readResponse(client).flatMap { Int(String(decoding: $0.1, as: UTF8.self)) }
+        return readHTTPResponse(client).flatMap { Int(String(decoding: $0.1, as: UTF8.self)) }
     }
 
     func testLargeBodyCapacityIsReleasedAfterItsRequestOnAKeepAliveConnection() throws {
@@ -61,7 +46,7 @@ final class HTTPBodyBufferTests: XCTestCase {
         defer { client.close() }
         let big = pattern(1024 * 1024, seed: 9)
         post(client, big)
-        let echoed = readResponse(client)
+        let echoed = readHTTPResponse(client)
         XCTAssertEqual(echoed?.0, 200)
         XCTAssertTrue(echoed?.1 == big, "the body came back wrong")
         let after = capacity(client)
@@ -76,7 +61,7 @@ final class HTTPBodyBufferTests: XCTestCase {
         let client = try BlockingClient(port: port)
         defer { client.close() }
         post(client, pattern(300))
-        XCTAssertEqual(readResponse(client)?.1, pattern(300))
+        XCTAssertEqual(readHTTPResponse(client)?.1, pattern(300))
         let kept = capacity(client) ?? 0
         XCTAssertGreaterThanOrEqual(kept, 300, "a small body's buffer was not kept for reuse")
         XCTAssertLessThanOrEqual(kept, HTTPServerConfiguration().retainedBodyCapacity)
@@ -88,13 +73,13 @@ final class HTTPBodyBufferTests: XCTestCase {
         let client = try BlockingClient(port: port)
         defer { client.close() }
         post(client, pattern(300))
-        XCTAssertEqual(readResponse(client)?.1, pattern(300))
+        XCTAssertEqual(readHTTPResponse(client)?.1, pattern(300))
         XCTAssertEqual(capacity(client), 0)
     }
 
     func headCapacity(_ client: BlockingClient) -> String? {
         client.send("GET /head-capacity HTTP/1.1\r\nHost: t\r\n\r\n")
-        return readResponse(client).map { String(decoding: $0.1, as: UTF8.self) }
+        return readHTTPResponse(client).map { String(decoding: $0.1, as: UTF8.self) }
     }
 
     func testDeferredHeadCopyIsReusedWhenSmallAndFreedWhenLarge() throws {
@@ -104,12 +89,12 @@ final class HTTPBodyBufferTests: XCTestCase {
         defer { client.close() }
         XCTAssertEqual(headCapacity(client), "0 0", "a connection that never deferred holds no copy")
         client.send("GET /deferred HTTP/1.1\r\nHost: t\r\n\r\n")
-        XCTAssertEqual(readResponse(client)?.1, Array("1".utf8))
+        XCTAssertEqual(readHTTPResponse(client)?.1, Array("1".utf8))
         XCTAssertEqual(headCapacity(client), "512 16", "a small head's copy is kept for the next deferred answer")
         // 12 KiB of head in 60 fields: copied whole while deferred, given back once answered.
         let fields = (0..<60).map { "X-Field-\($0): \(String(repeating: "v", count: 200))\r\n" }.joined()
         client.send("GET /deferred HTTP/1.1\r\nHost: t\r\n\(fields)\r\n")
-        XCTAssertEqual(readResponse(client)?.1, Array("61".utf8))
+        XCTAssertEqual(readHTTPResponse(client)?.1, Array("61".utf8))
         XCTAssertEqual(headCapacity(client), "0 0", "a large head's copy is kept by the idle connection")
     }
 
@@ -121,7 +106,7 @@ final class HTTPBodyBufferTests: XCTestCase {
         // 600 bytes, then a chunk that would carry the sum past 1000: refused on its size line.
         client.send("POST /echo-body HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n258\r\n"
                     + String(repeating: "a", count: 600) + "\r\n1f4\r\n")
-        XCTAssertEqual(readResponse(client)?.0, 413)
+        XCTAssertEqual(readHTTPResponse(client)?.0, 413)
     }
 }
 

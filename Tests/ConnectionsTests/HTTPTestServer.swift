@@ -1,4 +1,5 @@
 import Connections
+import Foundation
 import Reactor
 import ReactorTestSupport
 
@@ -23,4 +24,20 @@ func startHTTPServer(
         port.with { $0 = listener.address.port }
     }
     return (thread, port.get)
+}
+
+/// Reads one Content-Length response from `client`: its status and body (nil at EOF or timeout
+/// inside the head).
+func readHTTPResponse(_ client: BlockingClient) -> (status: Int, body: [UInt8])? {
+    var head: [UInt8] = []
+    while !head.ends(with: Array("\r\n\r\n".utf8)) {
+        let b = client.receive(exactly: 1)
+        guard b.count == 1 else { return nil }
+        head += b
+    }
+    let text = String(decoding: head, as: UTF8.self)
+    let status = Int(text.split(separator: " ")[1]) ?? 0
+    let length = text.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
+        .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) } ?? 0
+    return (status, client.receive(exactly: length))
 }

@@ -37,9 +37,9 @@ final class StreamedBodyTests: XCTestCase {
             offset += n
         }
         let expected = body.reduce(UInt64(0)) { $0 &+ UInt64($1) }
-        XCTAssertEqual(Self.readResponse(c)?.body, "\(body.count) \(expected) ok")
+        XCTAssertEqual(readHTTPResponse(c).map { String(decoding: $0.body, as: UTF8.self) }, "\(body.count) \(expected) ok")
         c.send("GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n")
-        XCTAssertEqual(Self.readResponse(c)?.body, "Hello", "the connection stays open after a streamed body")
+        XCTAssertEqual(readHTTPResponse(c).map { String(decoding: $0.body, as: UTF8.self) }, "Hello", "the connection stays open after a streamed body")
     }
 
     /// An async handler reads a chunked body with `for try await`.
@@ -57,7 +57,7 @@ final class StreamedBodyTests: XCTestCase {
         c.send("POST /upload-async HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
         usleep(20_000)
         c.send("6\r\n world\r\n0\r\n\r\n")
-        XCTAssertEqual(Self.readResponse(c)?.body, "got hello world")
+        XCTAssertEqual(readHTTPResponse(c).map { String(decoding: $0.body, as: UTF8.self) }, "got hello world")
     }
 
     /// A response completed before the body ended closes the connection after it (the rest of
@@ -124,20 +124,5 @@ final class StreamedBodyTests: XCTestCase {
         XCTAssertGreaterThan(held.get, 0)
         XCTAssertLessThan(held.get, 256 << 10 + 512 << 10, "received \(held.get) bytes with nobody reading: bounded by the watermark and one read")
         c.reset()
-    }
-
-    /// Reads one Content-Length response: status and body.
-    static func readResponse(_ c: BlockingClient) -> (status: Int, body: String)? {
-        var head: [UInt8] = []
-        while !head.ends(with: Array("\r\n\r\n".utf8)) {
-            let b = c.receive(exactly: 1)
-            guard b.count == 1 else { return nil }
-            head += b
-        }
-        let text = String(decoding: head, as: UTF8.self)
-        let status = Int(text.split(separator: " ")[1]) ?? 0
-        let length = text.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
-            .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) } ?? 0
-        return (status, String(decoding: c.receive(exactly: length), as: UTF8.self))
     }
 }
