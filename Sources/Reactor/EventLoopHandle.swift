@@ -35,6 +35,8 @@ public final class EventLoopHandle: @unchecked Sendable {
     /// release of the loop then takes the runtime's slow path (+7-12% instructions per WebSocket
     /// message and per broadcast delivery, measured by `bench gate`).
     unowned(unsafe) var loop: EventLoop?
+    /// The executor of the actors on this loop (`asUnownedSerialExecutor()`).
+    let serialExecutor: EventLoopSerialExecutor
 
     /// Made by the loop, on the loop's thread.
     init(wakeFD: Int32) {
@@ -42,6 +44,8 @@ public final class EventLoopHandle: @unchecked Sendable {
         self.ownerThread = pthread_self()
         self.localJobs = .allocate(capacity: 1)
         localJobs.initialize(to: LocalJobQueue())
+        self.serialExecutor = EventLoopSerialExecutor()
+        serialExecutor.handle = self
     }
 
     deinit {

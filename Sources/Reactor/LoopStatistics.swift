@@ -16,6 +16,8 @@ public struct LoopStatistics: Sendable {
     public var iterations: UInt64 = 0
     /// Times another thread woke the loop through its handle (`execute`, a job from elsewhere).
     public var wakeups: UInt64 = 0
+    /// Jobs of Swift concurrency run on the loop: a task started or resumed there, an actor's job.
+    public var jobs: UInt64 = 0
 
     /// How long each iteration's work took (from the wait's return to the end of its dispatch),
     /// in buckets by powers of two of microseconds: bucket i counts iterations that took less than

@@ -50,6 +50,37 @@ final class ExecutorTests: XCTestCase {
         thread.stopAndJoin()
     }
 
+    /// A task that prefers the loop runs its nonisolated async calls there with no job per call:
+    /// the loop is its task executor, not an isolation it must switch out of (a switch is a job
+    /// through the queue). 200 nested calls cost no more than the task's start and its one yield.
+    func testNonisolatedCallsOfAPreferringTaskAreNotJobs() throws {
+        let thread = try EventLoopThread()
+        let handle = thread.handle
+        let result = Shared<(jobs: UInt64, sum: Int, onLoop: Bool)?>(nil)
+        @Sendable func step(_ i: Int) async -> Int { i }
+        @Sendable func sum(_ n: Int) async -> Int {
+            var total = 0
+            for i in 0..<n { total += await step(i) }
+            return total
+        }
+        handle.execute { loop in
+            let before = loop.statistics.jobs
+            Task(executorPreference: handle) {
+                let total = await sum(200)
+                await Task.yield()
+                handle.assumeIsolated { loop in
+                    result.with { $0 = (loop.statistics.jobs - before, total, handle.isOnLoopThread) }
+                }
+            }
+        }
+        XCTAssertTrue(eventually { result.get != nil })
+        let r = result.get!
+        XCTAssertEqual(r.sum, 19_900)
+        XCTAssertTrue(r.onLoop)
+        XCTAssertLessThanOrEqual(r.jobs, 3, "the start, the yield and at most one hop; no job for the 400 calls and returns")
+        thread.stopAndJoin()
+    }
+
     /// Jobs run in the order they were enqueued: from the loop's own thread (its local queue)
     /// and from another thread (the handle's queue), each FIFO.
     func testJobsRunInTheOrderTheyWereEnqueued() throws {
