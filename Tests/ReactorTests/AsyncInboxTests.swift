@@ -1,4 +1,4 @@
-import Reactor
+@_spi(AsyncPlumbing) import Reactor
 import XCTest
 
 /// `AsyncInbox`, the bounded queue behind every inbound async sequence, alone.
@@ -26,20 +26,20 @@ final class AsyncInboxTests: XCTestCase {
         let box = InboxBox(AsyncInbox<Int>(highWatermark: 100, lowWatermark: 0))
         _ = box.inbox.deliver(7, size: 1)
         box.inbox.finish(Boom())
-        let first: Int? = try await withCheckedThrowingContinuation { c in _ = box.inbox.read(into: c) }
+        let first: Int? = try await withUnsafeThrowingContinuation { c in _ = box.inbox.read(into: c) }
         XCTAssertEqual(first, 7, "what was kept comes before the failure")
         do {
-            let _: Int? = try await withCheckedThrowingContinuation { c in _ = box.inbox.read(into: c) }
+            let _: Int? = try await withUnsafeThrowingContinuation { c in _ = box.inbox.read(into: c) }
             XCTFail("no failure")
         } catch {
             XCTAssertTrue(error is Boom)
         }
         let ended = InboxBox(AsyncInbox<Int>(highWatermark: 100, lowWatermark: 0))
         ended.inbox.finish(nil)
-        let none: Int? = try await withCheckedThrowingContinuation { c in _ = ended.inbox.read(into: c) }
+        let none: Int? = try await withUnsafeThrowingContinuation { c in _ = ended.inbox.read(into: c) }
         XCTAssertNil(none)
         ended.inbox.finish(Boom())   // once only: ignored
-        let still: Int? = try await withCheckedThrowingContinuation { c in _ = ended.inbox.read(into: c) }
+        let still: Int? = try await withUnsafeThrowingContinuation { c in _ = ended.inbox.read(into: c) }
         XCTAssertNil(still)
     }
 }

@@ -1,5 +1,5 @@
 import Protocols
-import Reactor
+@_spi(AsyncPlumbing) import Reactor
 
 /// A message of an `AsyncWebSocket`, owned (it may cross an `await`).
 public enum WebSocketMessage: Sendable, Equatable {
@@ -26,12 +26,16 @@ public actor AsyncWebSocket {
     public nonisolated let inboundHighWatermark: Int
     public nonisolated let inboundLowWatermark: Int
 
-    private var socket: LoopBound<WebSocket>?
+    // The state the loop's callbacks touch on each message is `nonisolated(unsafe)`, so that the
+    // callbacks reach it with no `assumeIsolated` closure (which cost two allocations per
+    // message). Sound for the same reason `assumeIsolated` is: it is touched only on the loop's
+    // thread, which is this actor's executor; the callbacks check it (`handle.checkIsolated`).
+    private nonisolated(unsafe) var socket: LoopBound<WebSocket>?
     private var opened = false
     private var openWaiters = AsyncWaiters()
     /// What the reader has not taken yet: the socket is not read past its high watermark.
-    private var inbound: AsyncInbox<WebSocketMessage>
-    private var writeWaiters = AsyncWaiters()
+    private nonisolated(unsafe) var inbound: AsyncInbox<WebSocketMessage>
+    private nonisolated(unsafe) var writeWaiters = AsyncWaiters()
     /// The close code once the connection has closed (ours, the peer's, or 1006 for a drop).
     public private(set) var closeCode: WebSocketCloseCode?
     public private(set) var closeReason = ""
@@ -48,8 +52,14 @@ public actor AsyncWebSocket {
 
     /// The next message, nil once the connection has closed.
     public func receive() async throws -> WebSocketMessage? {
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<WebSocketMessage?, any Error>) in
+        // A message already kept is taken with no suspension (and no cancellation handler, whose
+        // status record costs a lock on the task): under load the reader usually finds one.
+        if let (message, restart) = inbound.takeKept() {
+            if restart { socket?.value.connection.resumeReading() }
+            return message
+        }
+        return try await withTaskCancellationHandler {
+            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<WebSocketMessage?, any Error>) in
                 if inbound.read(into: continuation) { socket?.value.connection.resumeReading() }
             }
         } onCancel: {
@@ -89,7 +99,7 @@ public actor AsyncWebSocket {
     }
 
     func waitUntilOpen() async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+        try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
             if opened {
                 continuation.resume()
             } else if closeCode != nil {
@@ -100,11 +110,13 @@ public actor AsyncWebSocket {
         }
     }
 
-    func received(_ message: WebSocketMessage) {
+    nonisolated func received(_ message: WebSocketMessage) {
+        handle.checkIsolated()
         if inbound.deliver(message, size: message.byteCount) { socket?.value.connection.pauseReading() }
     }
 
-    func writabilityChanged(_ isWritable: Bool) {
+    nonisolated func writabilityChanged(_ isWritable: Bool) {
+        handle.checkIsolated()
         guard isWritable else { return }
         writeWaiters.resumeAll()
     }
@@ -121,7 +133,7 @@ public actor AsyncWebSocket {
 
     private func waitUntilWritable() async throws {
         guard let ws = socket?.value, !ws.isWritable else { return }
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+        try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
             if closeCode != nil {
                 continuation.resume(throwing: AsyncWebSocketError.closed)
             } else if socket?.value.isWritable ?? true {
@@ -147,6 +159,11 @@ extension AsyncWebSocket {
         public struct AsyncIterator: AsyncIteratorProtocol {
             let socket: AsyncWebSocket
             public mutating func next() async throws -> WebSocketMessage? { try await socket.receive() }
+            /// What `for try await` calls: it runs where the loop runs, so a loop isolated to the
+            /// socket (an upgrade's body) receives with no hop off the actor and back.
+            public mutating func next(isolation actor: isolated (any Actor)?) async throws(any Error) -> WebSocketMessage? {
+                try await socket.receive()
+            }
         }
 
         public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(socket: socket) }

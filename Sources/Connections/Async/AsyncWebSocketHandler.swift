@@ -7,9 +7,9 @@ import Reactor
 /// on the loop, and closes the socket when `body` returns.
 final class AsyncWebSocketHandler: WebSocketHandler {
     let socket: AsyncWebSocket
-    let body: ((AsyncWebSocket) async throws -> Void)?
+    let body: ((isolated AsyncWebSocket) async throws -> Void)?
 
-    init(_ socket: AsyncWebSocket, body: ((AsyncWebSocket) async throws -> Void)?) {
+    init(_ socket: AsyncWebSocket, body: ((isolated AsyncWebSocket) async throws -> Void)?) {
         self.socket = socket
         self.body = body
     }
@@ -20,6 +20,10 @@ final class AsyncWebSocketHandler: WebSocketHandler {
         socket.assumeIsolated { $0.didOpen() }
         guard let body else { return }
         let run = LoopBound(body, on: ws.connection.loop)
+        // The body runs isolated to the socket, whose executor is the loop: its `receive` and
+        // `send` are calls on its own actor, not hops (a nonisolated body hopped in and out of
+        // the actor for each: six jobs per echoed message). The loop is also the task's executor
+        // preference, so nonisolated functions it awaits run on the loop too.
         let socket = self.socket
         let task = Task(executorPreference: socket.handle) {
             do {
@@ -36,17 +40,15 @@ final class AsyncWebSocketHandler: WebSocketHandler {
     private var closeTask: Task<Void, Never>?
 
     func webSocket(_ ws: WebSocket, didReceiveText text: UnsafeRawBufferPointer) {
-        let message = WebSocketMessage.text(String(text))
-        socket.assumeIsolated { $0.received(message) }
+        socket.received(.text(String(text)))
     }
 
     func webSocket(_ ws: WebSocket, didReceiveBinary data: UnsafeRawBufferPointer) {
-        let message = WebSocketMessage.binary([UInt8](data))
-        socket.assumeIsolated { $0.received(message) }
+        socket.received(.binary([UInt8](data)))
     }
 
     func webSocketWritabilityDidChange(_ ws: WebSocket, isWritable: Bool) {
-        socket.assumeIsolated { $0.writabilityChanged(isWritable) }
+        socket.writabilityChanged(isWritable)
     }
 
     func webSocketDidClose(_ ws: WebSocket, code: WebSocketCloseCode, reason: String) {
@@ -58,14 +60,14 @@ final class AsyncWebSocketHandler: WebSocketHandler {
 
 extension WebSocket {
     /// Upgrades to a WebSocket handled by async code: `body` runs as a task on the loop once the
-    /// socket is open, and the socket closes (1000) when it returns, or (1011) when it throws.
+    /// socket is open, isolated to the socket (an actor on the loop), and the socket closes (1000) when it returns, or (1011) when it throws.
     /// The peer closing, or the server's drain deadline, cancels the task.
     @discardableResult
     public static func upgrade(
         _ request: HTTPRequest, _ responder: HTTPResponder,
         configuration: WebSocketConfiguration = WebSocketConfiguration(),
         inboundHighWatermark: Int = 1 << 20, inboundLowWatermark: Int = 256 << 10,
-        body: @escaping (AsyncWebSocket) async throws -> Void
+        body: @escaping (isolated AsyncWebSocket) async throws -> Void
     ) -> AsyncWebSocket? {
         let socket = AsyncWebSocket(handle: responder.connection.loop.handle,
                                     inboundHighWatermark: inboundHighWatermark, inboundLowWatermark: inboundLowWatermark)

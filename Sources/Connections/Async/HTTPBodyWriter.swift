@@ -1,5 +1,5 @@
 import Protocols
-import Reactor
+@_spi(AsyncPlumbing) import Reactor
 
 /// Writes a streamed response body from async code (`HTTPResponse(stream:)`), on the response's
 /// loop: each write goes out at once, and suspends while the connection's outbound queue is
@@ -36,7 +36,7 @@ public final class HTTPBodyWriter {
 
     private func waitUntilWritable() async throws {
         guard !responder.connection.isWritable else { return }
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+        try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
             // Decided inside the body: the runtime may run it as a job of its own, after the
             // writability or abandon callbacks it must see.
             if gone {

@@ -1,5 +1,5 @@
 import Protocols
-import Reactor
+@_spi(AsyncPlumbing) import Reactor
 
 /// A request body read as it arrives, for a route registered with `streamsBody: true`: the
 /// handler runs when the head arrives, and the body follows here, chunk by chunk, instead of
@@ -89,7 +89,7 @@ public final class HTTPBodyStream {
     func next() async throws -> [UInt8]? {
         connection.loop.handle.checkIsolated()
         precondition(chunkHandler == nil, "HTTPBodyStream: read with onChunk and as chunks at once")
-        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[UInt8]?, any Error>) in
+        return try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<[UInt8]?, any Error>) in
             if held.read(into: continuation) { resumeUnlessPausedByUser() }
         }
     }

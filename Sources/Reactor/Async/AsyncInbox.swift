@@ -10,42 +10,52 @@
 /// miss them and wait forever.
 ///
 /// Not thread-safe: its owner keeps it on the loop (an actor on the loop, or a class used there).
-package struct AsyncInbox<Element: Sendable> {
-    package let highWatermark: Int
-    package let lowWatermark: Int
-    private var kept: [(element: Element, size: Int)] = []
-    private var head = 0
+///
+/// Public behind an SPI, not `package`, and inlinable, so that each owner's module specializes it
+/// for its element (`@inlinable package` declarations are not inlined across modules by Swift
+/// 6.3's optimizer: checked on a two-module package). Used generically across
+/// the module boundary, every call looked up the element's metadata at run time (the tuple
+/// `(element:size:)` hashed its labels on each `deliver`: a tenth of an async echo's instructions).
+/// Its continuations are unsafe ones: a checked continuation allocates a canary per wait, and the
+/// one-resume rule is this type's own invariant (each path takes `waiter` before resuming it).
+@_spi(AsyncPlumbing) public struct AsyncInbox<Element: Sendable> {
+    public let highWatermark: Int
+    public let lowWatermark: Int
+    @usableFromInline var kept: [(element: Element, size: Int)] = []
+    @usableFromInline var head = 0
     /// Bytes kept for the reader.
-    package private(set) var bytes = 0
-    private var waiter: CheckedContinuation<Element?, any Error>?
+    @inlinable public var bytes: Int { keptBytes }
+    @usableFromInline var keptBytes = 0
+    @usableFromInline var waiter: UnsafeContinuation<Element?, any Error>?
     /// nil while items may still come; then `.some(nil)` for an end, `.some(error)` for a failure.
-    private var end: (any Error)??
+    @usableFromInline var end: (any Error)??
     /// Whether the inbox has asked its owner to stop its source (and not yet to restart it).
-    package private(set) var isPausing = false
+    @inlinable public var isPausing: Bool { pausing }
+    @usableFromInline var pausing = false
 
-    package init(highWatermark: Int, lowWatermark: Int) {
+    @inlinable public init(highWatermark: Int, lowWatermark: Int) {
         precondition(lowWatermark >= 0 && lowWatermark <= highWatermark,
                      "the low watermark (\(lowWatermark)) must be between 0 and the high one (\(highWatermark))")
         self.highWatermark = highWatermark
         self.lowWatermark = lowWatermark
     }
 
-    package var isFinished: Bool { end != nil }
-    package var hasKept: Bool { head < kept.count }
-    package var hasWaiter: Bool { waiter != nil }
+    @inlinable public var isFinished: Bool { end != nil }
+    @inlinable public var hasKept: Bool { head < kept.count }
+    @inlinable public var hasWaiter: Bool { waiter != nil }
 
     /// An item arrived: handed to the waiting reader, or kept. True when the owner should stop
     /// its source now (the kept bytes passed the high watermark).
-    package mutating func deliver(_ element: Element, size: Int) -> Bool {
+    @inlinable public mutating func deliver(_ element: Element, size: Int) -> Bool {
         if let waiter {
             self.waiter = nil
             waiter.resume(returning: element)
             return false
         }
         kept.append((element, size))
-        bytes += size
-        if bytes > highWatermark && !isPausing {
-            isPausing = true
+        keptBytes += size
+        if keptBytes > highWatermark && !pausing {
+            pausing = true
             return true
         }
         return false
@@ -54,7 +64,7 @@ package struct AsyncInbox<Element: Sendable> {
     /// The reader's turn, from inside its continuation's body: resumed at once with a kept item,
     /// the end (nil) or the failure, or left waiting for the next `deliver` or `finish`. True
     /// when the owner should restart its source (the kept bytes fell to the low watermark).
-    package mutating func read(into continuation: CheckedContinuation<Element?, any Error>) -> Bool {
+    @inlinable public mutating func read(into continuation: UnsafeContinuation<Element?, any Error>) -> Bool {
         precondition(waiter == nil, "two readers of one inbound sequence at once")
         if let (element, restart) = takeKept() {
             continuation.resume(returning: element)
@@ -69,34 +79,34 @@ package struct AsyncInbox<Element: Sendable> {
     }
 
     /// A kept item, for a reader that does not wait (callbacks); `restart` as in `read`.
-    package mutating func takeKept() -> (element: Element, restart: Bool)? {
+    @inlinable public mutating func takeKept() -> (element: Element, restart: Bool)? {
         guard head < kept.count else { return nil }
         let (element, size) = kept[head]
         head += 1
-        bytes -= size
+        keptBytes -= size
         if head == kept.count {
             kept.removeAll(keepingCapacity: true)
             head = 0
         }
-        if isPausing && bytes <= lowWatermark {
-            isPausing = false
+        if pausing && keptBytes <= lowWatermark {
+            pausing = false
             return (element, true)
         }
         return (element, false)
     }
 
     /// No more items: after what is kept, the reader gets nil, or `error`. Once only.
-    package mutating func finish(_ error: (any Error)?) {
+    @inlinable public mutating func finish(_ error: (any Error)?) {
         guard end == nil else { return }
         end = .some(error)
-        isPausing = false
+        pausing = false
         guard let waiter else { return }
         self.waiter = nil
         if let error { waiter.resume(throwing: error) } else { waiter.resume(returning: nil) }
     }
 
     /// The waiting reader gives up: its task was cancelled.
-    package mutating func cancelWaiter() {
+    @inlinable public mutating func cancelWaiter() {
         guard let waiter else { return }
         self.waiter = nil
         waiter.resume(throwing: CancellationError())

@@ -51,7 +51,7 @@ public actor TCPChannel {
     /// The next inbound chunk, nil after the peer's EOF.
     public func read() async throws -> [UInt8]? {
         try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[UInt8]?, any Error>) in
+            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<[UInt8]?, any Error>) in
                 if inboundChunks.read(into: continuation) { connection?.resumeReading() }
             }
         } onCancel: {
@@ -91,7 +91,7 @@ public actor TCPChannel {
 
     /// Waits for an outbound connect to complete.
     func waitUntilOpen() async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+        try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
             // Decided inside the body (see `read`).
             if opened {
                 continuation.resume()
@@ -130,7 +130,7 @@ public actor TCPChannel {
 
     private func waitUntilWritable() async throws {
         guard let connection, !connection.isWritable else { return }
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+        try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
             // Decided inside the body (see `read`).
             if let closeReason {
                 continuation.resume(throwing: TCPChannelError.closed(closeReason))
