@@ -12,6 +12,8 @@ public struct HTTPResponse: Sendable {
 
     public enum Body: Sendable {
         case bytes([UInt8])
+        /// Text sent as its UTF-8 bytes: a literal or a short string costs no allocation.
+        case text(String)
         /// Written by the closure, as a task on the loop, then ended; chunked for HTTP/1.1
         /// clients, or ended by closing the connection (`.untilClose`, and for HTTP/1.0).
         case stream(HTTPStreamFraming, @Sendable (HTTPBodyWriter) async throws -> Void)
@@ -25,7 +27,10 @@ public struct HTTPResponse: Sendable {
     }
 
     public init(_ status: HTTPStatus = .ok, contentType: HTTPContentType? = nil, headers: [(String, String)] = [], body: String) {
-        self.init(status, contentType: contentType, headers: headers, body: Array(body.utf8))
+        self.status = status
+        self.contentType = contentType
+        self.headers = headers
+        self.body = .text(body)
     }
 
     /// A streamed body: `write` runs once the head is sent, and the body ends when it returns.

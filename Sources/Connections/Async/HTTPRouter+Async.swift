@@ -10,7 +10,7 @@ import Reactor
 /// A thrown error answers 500 (and one line in the server's log); a client that goes away, or a
 /// shutdown whose drain deadline passes, cancels the task (`Task.isCancelled`, or the
 /// `CancellationError` its next cancellable `await` throws).
-public typealias HTTPAsyncHandler = (HTTPRequest) async throws -> HTTPResponse
+public typealias HTTPAsyncHandler = nonisolated(nonsending) (HTTPRequest) async throws -> HTTPResponse
 
 extension HTTPRouteRegistering {
     /// Routes `method` on `path` to an async handler (see `HTTPAsyncHandler`).
@@ -37,46 +37,145 @@ extension HTTPRouteRegistering {
     }
 }
 
-/// Runs one async handler as a task on the request's loop.
+/// One request for an async route: what the connection's route task needs to answer it.
+/// Unchecked Sendable because it passes from the connection to the task only through the
+/// task's continuation, and both run on the connection's loop (see `LoopOwnedConnection`).
+struct AsyncRouteCall: @unchecked Sendable {
+    let handler: HTTPAsyncHandler
+    let request: HTTPRequest
+    let responder: HTTPResponder
+}
+
+/// A connection's async-route task and what passes between it and the connection, kept by the
+/// connection (`HTTPServerConnection.asyncRoutes`).
+///
+/// One task per connection serves its async requests one after another, as a connection serves
+/// requests one at a time (pipelined ones wait): between requests it is suspended on `waiter`,
+/// and a request resumes it. A task per request would cost its creation, a slab and a box for
+/// its closure (three allocations and about 9,000 instructions per request); a suspended task
+/// costs one resumption. Hummingbird keeps a task per connection the same way.
+struct AsyncRouteSlot {
+    var task: Task<Void, Never>?
+    /// A request the task has not taken yet (it was busy finishing the previous one).
+    var pending: AsyncRouteCall?
+    /// The task, suspended between requests.
+    var waiter: UnsafeContinuation<AsyncRouteCall?, Never>?
+    /// The task is inside a handler (or its streamed body). A request that arrives meanwhile
+    /// can only follow a response the server completed on its own (a streamed request body
+    /// that broke its route's limit, say, answered while the handler still runs): that task is
+    /// cancelled and left to finish alone, and a new one serves the request, so a handler that
+    /// lost its response does not hold up the requests behind it.
+    var isRunningHandler = false
+}
+
+/// Runs async handlers on the request's loop, through the connection's route task.
+///
+/// A task that is cancelled (its client left, the drain deadline passed, or it was replaced)
+/// takes no further request and touches the slot no more: the slot then belongs to its successor.
 enum AsyncRoute {
     static func start(_ handler: @escaping HTTPAsyncHandler, _ req: HTTPRequest, _ res: HTTPResponder) {
-        let loop = res.connection.loop
-        let handle = loop.handle
-        // The handler, the request and the responder belong to the loop and are not Sendable.
-        // The task runs with the loop as its executor preference, so its code runs on the loop's
-        // thread: `LoopBound` carries them there, and checks it when they are taken out.
-        let parts = (handler, req, res)
-        let work = LoopBound(parts, on: loop)
-        let task = Task(executorPreference: handle) {
-            let (handler, req, res) = work.value
-            let response: HTTPResponse
-            do {
-                response = try await handler(req)
-            } catch is CancellationError {
-                return  // the client left, or the drain deadline passed: nobody to answer
-            } catch {
-                handle.assumeIsolated { _ in
-                    res.exchange.server.log("\(req.method) \(req.path): the async handler threw \(error): 500")
-                }
-                res.respond(.internalServerError, contentType: "text/plain; charset=utf-8", body: "Internal Server Error\n" as StaticString)
-                return
-            }
-            handle.checkIsolated()
-            switch response.body {
-            case .bytes(let body):
-                res.respond(response.status, contentType: response.contentType, headers: response.headers, body: body)
-            case .stream(let framing, let write):
-                guard res.beginStream(response.status, contentType: response.contentType, headers: response.headers, framing: framing) else { return }
-                do {
-                    try await write(HTTPBodyWriter(res))
-                    res.end()
-                } catch {
-                    // The head is gone: no status can say it now. A body cut short is told by
-                    // closing the connection (an unfinished chunked body, or a short one).
-                    res.connection.close(reason: .local, flush: true)
-                }
+        let exchange = res.exchange
+        let call = AsyncRouteCall(handler: handler, request: req, responder: res)
+        if let waiter = exchange.asyncRoutes.waiter {
+            exchange.asyncRoutes.waiter = nil
+            waiter.resume(returning: call)
+            return
+        }
+        exchange.asyncRoutes.pending = call
+        if let task = exchange.asyncRoutes.task {
+            // Busy: between a response and its next wait (it takes `pending` there), or still
+            // inside a handler whose response came from elsewhere (replaced, see the slot).
+            guard exchange.asyncRoutes.isRunningHandler else { return }
+            task.cancel()
+        }
+        // The connection belongs to the loop and is not Sendable. The task runs with the loop as
+        // its executor preference, so its code runs on the loop's thread (`serve` checks it).
+        let owned = LoopOwnedConnection(exchange: exchange)
+        exchange.asyncRoutes.isRunningHandler = false
+        exchange.asyncRoutes.task = Task(executorPreference: exchange.connection.loop.handle) {
+            await serve(owned.exchange)
+        }
+    }
+
+    /// The connection's route task: answers requests until it is cancelled or the connection
+    /// has no more use for it (closed, or upgraded).
+    private static func serve(_ exchange: HTTPServerConnection) async {
+        exchange.connection.loop.handle.checkIsolated()
+        while let call = await nextCall(exchange) {
+            exchange.asyncRoutes.isRunningHandler = true
+            await answer(call, exchange)
+            if Task.isCancelled { return }
+            exchange.asyncRoutes.isRunningHandler = false
+        }
+    }
+
+    @inline(__always)
+    private static func nextCall(_ exchange: HTTPServerConnection) async -> AsyncRouteCall? {
+        if Task.isCancelled { return nil }
+        if let call = exchange.asyncRoutes.pending {
+            exchange.asyncRoutes.pending = nil
+            return call
+        }
+        return await withUnsafeContinuation { waiter in
+            // Decided here, not before the `await`: the body may run as a job of its own, after
+            // a request arrived or the connection closed (AsyncInbox says more).
+            if Task.isCancelled {
+                waiter.resume(returning: nil)
+            } else if let call = exchange.asyncRoutes.pending {
+                exchange.asyncRoutes.pending = nil
+                waiter.resume(returning: call)
+            } else {
+                exchange.asyncRoutes.waiter = waiter
             }
         }
-        res.onAbandoned { task.cancel() }
+    }
+
+    @inline(__always)
+    private static func answer(_ call: AsyncRouteCall, _ exchange: HTTPServerConnection) async {
+        let (req, res) = (call.request, call.responder)
+        let response: HTTPResponse
+        do {
+            response = try await call.handler(req)
+        } catch {
+            // Cancelled: the client left, the drain deadline passed, or the server answered on
+            // its own and the task was replaced. Nobody to answer, and the slot is no longer this task's.
+            if Task.isCancelled { return }
+            exchange.server.log("\(req.method) \(req.path): the async handler threw \(error): 500")
+            exchange.asyncRoutes.isRunningHandler = false
+            res.respond(.internalServerError, contentType: "text/plain; charset=utf-8", body: "Internal Server Error\n" as StaticString)
+            return
+        }
+        if Task.isCancelled { return }
+        exchange.connection.loop.handle.checkIsolated()
+        switch response.body {
+        case .bytes(let body):
+            // Not running a handler any more: the response may start the next pipelined
+            // request at once, which this task then takes.
+            exchange.asyncRoutes.isRunningHandler = false
+            res.respond(response.status, contentType: response.contentType, headers: response.headers, body: body)
+        case .text(let body):
+            exchange.asyncRoutes.isRunningHandler = false
+            res.respond(response.status, contentType: response.contentType, headers: response.headers, body: body)
+        case .stream(let framing, let write):
+            guard res.beginStream(response.status, contentType: response.contentType, headers: response.headers, framing: framing) else { return }
+            do {
+                try await write(HTTPBodyWriter(res))
+                if Task.isCancelled { return }
+                exchange.asyncRoutes.isRunningHandler = false
+                res.end()
+            } catch {
+                // The head is gone: no status can say it now. A body cut short is told by
+                // closing the connection (an unfinished chunked body, or a short one).
+                res.connection.close(reason: .local, flush: true)
+            }
+        }
     }
 }
+
+/// The connection, carried into its route task: one reference, so the task's closure needs no
+/// box. Sound to send because the task runs on the connection's loop (its executor preference),
+/// which `AsyncRoute.serve` checks before touching it.
+private struct LoopOwnedConnection: @unchecked Sendable {
+    let exchange: HTTPServerConnection
+}
+

@@ -62,6 +62,8 @@ final class HTTPServerConnection: ConnectionHandler {
     private var abandonHandler: (() -> Void)?
     private var shutdownHandler: (() -> Void)?
     private var writabilityHandler: ((Bool) -> Void)?
+    /// The task that serves this connection's async routes, once one was used (`AsyncRoute`).
+    var asyncRoutes = AsyncRouteSlot()
     /// Headers a layer added for whatever answer the current request gets (`HTTPResponder.addHeader`):
     /// empty, and so allocation-free, on the plain path.
     private var addedHeaders: [(String, String)] = []
@@ -426,6 +428,7 @@ final class HTTPServerConnection: ConnectionHandler {
         request.end()
         if !addedHeaders.isEmpty { addedHeaders = [] }
         abandonHandler = nil
+        if asyncRoutes.task != nil { endAsyncRoutes() }
         shutdownHandler = nil
         connection.setTimeout(nil)
         connection.setHandler(handler)
@@ -504,6 +507,7 @@ final class HTTPServerConnection: ConnectionHandler {
         request.end()  // from here on the request's bytes may be reused: it is stale
         if !addedHeaders.isEmpty { addedHeaders = [] }
         abandonHandler = nil
+        if asyncRoutes.pending != nil { asyncRoutes.pending = nil }  // completed before its task took it
         shutdownHandler = nil
         writabilityHandler = nil
         if !keepAlive {
@@ -573,9 +577,18 @@ final class HTTPServerConnection: ConnectionHandler {
         connection.close(reason: reason)
     }
 
+    /// The connection has no more use for its async-route task (it closed, or was upgraded): a
+    /// waiting task ends, a running one is cancelled (its client left).
+    private func endAsyncRoutes() {
+        let slot = asyncRoutes
+        asyncRoutes = AsyncRouteSlot()
+        if let waiter = slot.waiter { waiter.resume(returning: nil) } else { slot.task?.cancel() }
+    }
+
     private func runAbandonHandlers() {
         let handler = abandonHandler
         abandonHandler = nil
+        if asyncRoutes.task != nil { endAsyncRoutes() }
         shutdownHandler = nil
         writabilityHandler = nil
         handler?()
