@@ -18,7 +18,7 @@ Bounded: every socket read times out after 60 s and the whole run after --deadli
 (SIGALRM); nothing but 127.0.0.1 is ever dialled.
 
 usage: client.py PATH --port P --pid PID --marks callgrind|signals --ops N --warmup W
-paths: http-get, http-pipelined, ws-echo-32, ws-echo-16k, sse, broadcast, socketio
+paths: http-get, http-pipelined, ws-echo-32, ws-echo-16k, the same three (not 16k) on the async API (-async), sse, broadcast, socketio
 """
 import argparse
 import os
@@ -137,9 +137,9 @@ def upgrade(port, target):
 # Each path: set up, then `step(i)` is one operation (or one publish of FANOUT deliveries).
 # Returns (step, operations per step).
 
-def http_path(port, depth):
+def http_path(port, depth, target="/plaintext"):
     c = Conn(port)
-    batch = ("GET /plaintext HTTP/1.1\r\nHost: %s:%d\r\n\r\n" % (HOST, port)).encode() * depth
+    batch = ("GET %s HTTP/1.1\r\nHost: %s:%d\r\n\r\n" % (target, HOST, port)).encode() * depth
 
     def step(_):
         c.send(batch)
@@ -150,8 +150,8 @@ def http_path(port, depth):
     return step, depth
 
 
-def ws_echo_path(port, size):
-    c = upgrade(port, "/echo")
+def ws_echo_path(port, size, target="/echo"):
+    c = upgrade(port, target)
     payload = bytes((i * 7 + 1) & 0xFF for i in range(size))
     frame = masked_frame(0x2, payload)
     want = server_frame(0x2, payload)
@@ -229,6 +229,9 @@ PATHS = {
     "http-pipelined": lambda port: http_path(port, 16),
     "ws-echo-32": lambda port: ws_echo_path(port, 32),
     "ws-echo-16k": lambda port: ws_echo_path(port, 16384),
+    "http-get-async": lambda port: http_path(port, 1, "/plaintext-async"),
+    "http-pipelined-async": lambda port: http_path(port, 16, "/plaintext-async"),
+    "ws-echo-32-async": lambda port: ws_echo_path(port, 32, "/echo-async"),
     "sse": sse_path,
     "broadcast": broadcast_path,
     "socketio": socketio_path,

@@ -95,6 +95,12 @@ public struct Connection: Hashable, CustomStringConvertible {
     /// while busy (an HTTP server holding pipelined requests behind a response completed later).
     public func redeliverBufferedInput() { loop.redeliverBufferedInput(self) }
 
+    /// Hands the unconsumed input back to the handler now, before returning. Only from code that
+    /// runs on the loop outside this connection's own callbacks (a task's job): inside a read
+    /// callback the tail is not kept yet. Does nothing for a connection that is closed, closing,
+    /// or paused by its handler.
+    public func deliverBufferedInputNow() { loop.deliverBufferedInputNow(self) }
+
     // MARK: Timeouts
 
     /// Arms (or re-arms) this connection's one timeout; nil disarms it. When it fires the handler's

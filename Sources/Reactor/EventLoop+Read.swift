@@ -112,6 +112,13 @@ extension EventLoop {
         s.pointee.redeliveries.append(c.id)
     }
 
+    /// `Connection.deliverBufferedInputNow`: what a redelivery does, at once.
+    func deliverBufferedInputNow(_ c: Connection) {
+        guard let slot = liveSlot(c), slot.pointee.kind == .connection,
+              slot.pointee.flags.isDisjoint(with: [.readPausedByUser, .closeAfterFlush]) else { return }
+        handleReadable(c.fd, fromSocket: false)
+    }
+
     /// Hands every queued connection its kept input, until no handler asks again. Takes the list
     /// by batches: a handler may ask for another redelivery while its own runs.
     func runRedeliveries() {

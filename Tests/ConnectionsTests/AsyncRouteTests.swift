@@ -110,4 +110,24 @@ final class AsyncRouteTests: XCTestCase {
         XCTAssertEqual(second.count, 2)
         XCTAssertNotEqual(second.first?.task, first.first?.task, "another connection, another task")
     }
+
+    /// Async and callback routes pipelined on one connection, each behind the other: answered in
+    /// order (an async answer hands the requests behind it over at once, a callback's in turn).
+    func testAsyncAndCallbackRoutesPipelinedTogetherAnswerInOrder() throws {
+        let (server, port) = try startHTTPServer { router, _ in
+            router.get("/a/:n") { req async throws -> HTTPResponse in
+                try await Task.sleep(for: .milliseconds(2))
+                return HTTPResponse(body: "async \(req.parameter("n") ?? "?")")
+            }
+            router.get("/c/:n") { req, res in res.respond(body: "callback \(req.parameter("n") ?? "?")") }
+        }
+        defer { server.stopAndJoin() }
+        let client = try BlockingClient(port: port)
+        defer { client.close() }
+        let targets = ["/a/0", "/c/1", "/c/2", "/a/3", "/a/4", "/c/5", "/a/6"]
+        client.send(targets.map { "GET \($0) HTTP/1.1\r\nHost: t\r\n\r\n" }.joined())
+        let reader = HTTPServerTests.Reader(client)
+        let bodies = targets.compactMap { _ in reader.response()?.text }
+        XCTAssertEqual(bodies, ["async 0", "callback 1", "callback 2", "async 3", "async 4", "callback 5", "async 6"])
+    }
 }

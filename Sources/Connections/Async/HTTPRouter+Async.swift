@@ -66,6 +66,8 @@ struct AsyncRouteSlot {
     /// cancelled and left to finish alone, and a new one serves the request, so a handler that
     /// lost its response does not hold up the requests behind it.
     var isRunningHandler = false
+    /// The task is completing its response: requests pipelined behind it are handed over at once.
+    var isAnswering = false
 }
 
 /// Runs async handlers on the request's loop, through the connection's route task.
@@ -152,17 +154,23 @@ enum AsyncRoute {
             // Not running a handler any more: the response may start the next pipelined
             // request at once, which this task then takes.
             exchange.asyncRoutes.isRunningHandler = false
+            exchange.asyncRoutes.isAnswering = true
             res.respond(response.status, contentType: response.contentType, headers: response.headers, body: body)
+            exchange.asyncRoutes.isAnswering = false
         case .text(let body):
             exchange.asyncRoutes.isRunningHandler = false
+            exchange.asyncRoutes.isAnswering = true
             res.respond(response.status, contentType: response.contentType, headers: response.headers, body: body)
+            exchange.asyncRoutes.isAnswering = false
         case .stream(let framing, let write):
             guard res.beginStream(response.status, contentType: response.contentType, headers: response.headers, framing: framing) else { return }
             do {
                 try await write(HTTPBodyWriter(res))
                 if Task.isCancelled { return }
                 exchange.asyncRoutes.isRunningHandler = false
+                exchange.asyncRoutes.isAnswering = true
                 res.end()
+                exchange.asyncRoutes.isAnswering = false
             } catch {
                 // The head is gone: no status can say it now. A body cut short is told by
                 // closing the connection (an unfinished chunked body, or a short one).

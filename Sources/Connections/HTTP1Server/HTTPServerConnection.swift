@@ -517,7 +517,12 @@ final class HTTPServerConnection: ConnectionHandler {
         phase = .awaitingHead
         connection.setTimeout(server.configuration.idleTimeout)
         // A response completed later: requests that arrived behind it are still in the tail.
-        if !inRead { connection.redeliverBufferedInput() }
+        // From the async route task, at once: the next request then reaches the task before it
+        // waits (no suspension and resumption per pipelined request); from elsewhere (a timer,
+        // a publish fanning out), later in this iteration.
+        if !inRead {
+            if asyncRoutes.isAnswering { connection.deliverBufferedInputNow() } else { connection.redeliverBufferedInput() }
+        }
     }
 
     private func fail(_ status: HTTPStatus, reason: String) {
