@@ -75,7 +75,9 @@ public actor AsyncWebSocket {
         case .text(let text): ws.send(text: text)
         case .binary(let bytes): ws.send(binary: bytes)
         }
-        try await waitUntilWritable()
+        // Checked here, not only inside: each call of an async function is a switch check that
+        // costs the runtime a lock on the task (its executor preference); most sends need none.
+        if !ws.isWritable { try await waitUntilWritable() }
     }
 
     public func send(text: String) async throws { try await send(.text(text)) }
