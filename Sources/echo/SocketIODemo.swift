@@ -28,7 +28,12 @@ import Reactor
 ///
 /// Broadcasts (`chat` to a room, `shout` to the namespace) go through `hub`'s relay too: with
 /// `--threads N` they reach the sockets of every loop, with `--redis` those of every process.
-func installSocketIODemo(on router: HTTPRouter, loop: EventLoop, options: Options, log: Log, hub: PubSub) {
+///
+/// With `--threads N` both endpoints' servers join a group of loops (`groups`): a polling request
+/// or an upgrade that lands on another loop than its session's is handed to that loop, so clients
+/// need no sticky sessions inside the process.
+func installSocketIODemo(on router: HTTPRouter, loop: EventLoop, options: Options, log: Log, hub: PubSub,
+                         groups: (EngineIODemoGroups, index: Int)? = nil) {
     var engine = EngineIOConfiguration()
     engine.pingInterval = .milliseconds(options.pingIntervalMilliseconds)
     engine.pingTimeout = .milliseconds(options.pingTimeoutMilliseconds)
@@ -55,13 +60,26 @@ func installSocketIODemo(on router: HTTPRouter, loop: EventLoop, options: Option
         io.of(name).on("connection") { socket in SocketIODemo.connected(socket) }
     }
     io.relayBroadcasts(through: hub)
+    if let (groups, index) = groups { io.engine.join(groups.socketIO, index: index) }
     io.install(on: router, path: "/socket.io/")
 
     let raw = EngineIOServer(loop: loop, configuration: engine)
     raw.log = RateLimitedLog(sink: log, level: .debug, label: "engine.io: ", loop: loop)
     let echo = EngineIOEcho()
     raw.onConnection = { session in session.delegate = echo }
+    if let (groups, index) = groups { raw.join(groups.engineIO, index: index) }
     raw.install(on: router, path: "/engine.io/")
+}
+
+/// The loop groups of the demo's two Engine.IO endpoints, made once for every loop's setup.
+struct EngineIODemoGroups: Sendable {
+    let socketIO: EngineIOLoopGroup
+    let engineIO: EngineIOLoopGroup
+
+    init(count: Int) {
+        socketIO = EngineIOLoopGroup(count: count)
+        engineIO = EngineIOLoopGroup(count: count)
+    }
 }
 
 enum SocketIODemo {

@@ -37,8 +37,10 @@ serviceConfiguration.pubsub = options.pubsub
 let service: Service
 do {
     serviceConfiguration.relay = try makeRelay(options: options, log: log)
+    // Each Engine.IO endpoint's servers, one per loop, hand requests to the loop of their session.
+    let engineGroups = EngineIODemoGroups(count: serviceConfiguration.threads)
     service = try Service(configuration: serviceConfiguration) { context in
-        try serve(context, options: options, log: log)
+        try serve(context, options: options, log: log, engineGroups: engineGroups)
     }
 } catch let error as StartupError {
     log(.error, error.message)

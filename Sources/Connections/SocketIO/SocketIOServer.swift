@@ -35,10 +35,11 @@ public struct SocketIOConfiguration: Sendable {
 /// CONNECT_ERROR "Invalid namespace". Everything runs on the loop's thread.
 ///
 /// One server belongs to one loop: its sessions and rooms live there. Loops that share a port
-/// (SO_REUSEPORT) would each see only some of a polling client's requests, so serve Socket.IO
-/// from a single loop (or give each loop its own port, or let clients use the WebSocket transport
-/// alone). Broadcasts reach the sockets of other loops and processes once the server relays them
-/// through a hub (`relayBroadcasts(through:)`).
+/// (SO_REUSEPORT) each see only some of a polling client's requests: join each loop's server to
+/// one `EngineIOLoopGroup` (`io.engine.join(group, index:)`) and a request that lands on another
+/// loop than its session's is handed to that loop, so no sticky sessions are needed inside the
+/// process (across processes they still are). Broadcasts reach the sockets of other loops and
+/// processes once the server relays them through a hub (`relayBroadcasts(through:)`).
 public final class SocketIOServer {
     public let loop: EventLoop
     public let configuration: SocketIOConfiguration
