@@ -6,7 +6,9 @@ import Reactor
 ///
 /// Socket.IO contract, the same on the namespaces `/`, `/chat` and `/custom`:
 ///
-///   on connect                 emit `auth` with the CONNECT packet's auth payload (`{}` when none)
+///   on connect                 emit `auth` with the CONNECT packet's auth payload (`{}` when none);
+///                              a socket recovered by connection state recovery (`--sio-recovery`)
+///                              gets `recovered` first
 ///   join {room}                join, emit `joined {room}` to the socket, ack `{ok: true, room}`;
 ///                              a room named like a socket id (another socket's private room), too
 ///                              long, or past the socket's room limit: ack `{ok: false, error}`
@@ -54,6 +56,12 @@ func installSocketIODemo(on router: HTTPRouter, loop: EventLoop, options: Option
     configuration.connectTimeout = .milliseconds(options.connectTimeoutMilliseconds)
     configuration.maxRoomsPerSocket = options.maxRoomsPerSocket
     configuration.maxRoomNameBytes = options.maxRoomNameBytes
+    if let window = options.recoveryWindowMilliseconds {
+        var recovery = SocketIOConnectionStateRecovery(maxDisconnectionDuration: .milliseconds(window))
+        recovery.limits.maxPacketBytes = options.recoveryBytes
+        recovery.limits.maxSessionBytes = options.recoveryBytes
+        configuration.connectionStateRecovery = recovery
+    }
     let io = SocketIOServer(loop: loop, configuration: configuration)
     io.log = RateLimitedLog(sink: log, level: .debug, label: "socket.io: ", loop: loop)
     for name in ["/", "/chat", "/custom"] {
@@ -84,6 +92,7 @@ struct EngineIODemoGroups: Sendable {
 
 enum SocketIODemo {
     static func connected(_ socket: SocketIOSocket) {
+        if socket.recovered { socket.emit("recovered", .string(socket.id)) }
         socket.emit("auth", socket.auth)
 
         // Handlers run only while the socket is connected, and are dropped when it disconnects.

@@ -73,12 +73,14 @@ public struct SocketIOBroadcast {
     public func emit(_ event: String, _ args: SocketIOArguments) {
         let targets = sockets
         let hub = isLocal ? nil : namespace.server.hub.flatMap { $0.reachesOtherLoops ? $0 : nil }
-        guard !targets.isEmpty || hub != nil else { return }
+        // With recovery on, a broadcast is logged even when it reaches no one connected here: a
+        // dropped member may come back for it.
+        guard !targets.isEmpty || hub != nil || namespace.recovery != nil else { return }
         var data: [JSONValue] = [.string(event)]
         data += args.values
         let packet = SocketIOPacket(.event, namespace: namespace.name, data: .array(data), attachments: args.attachments)
         let text = EngineIOMessage(counters: namespace.server.engine.counters) { SocketIOPacketEncoder.write(packet, into: &$0) }
-        send(text, attachments: packet.attachments, to: targets)
+        send(recorded(text, attachments: packet.attachments) ?? text, attachments: packet.attachments, to: targets)
         guard let hub else { return }
         // The packet's text as just encoded, less Engine.IO's type digit: no second JSON encoding.
         let envelope = text.packet.withUnsafeBytes { bytes in
@@ -93,8 +95,19 @@ public struct SocketIOBroadcast {
     /// reached: a relayed broadcast.
     func deliver(text: [UInt8], attachments: [[UInt8]]) {
         let targets = sockets
-        guard !targets.isEmpty else { return }
-        send(EngineIOMessage(counters: namespace.server.engine.counters) { $0 += text }, attachments: attachments, to: targets)
+        guard !targets.isEmpty || namespace.recovery != nil else { return }
+        let message = namespace.recovery == nil ? nil
+            : text.withUnsafeBytes { namespace.recordEvent($0, attachments: attachments, rooms: rooms, except: exceptRooms) }
+        send(message ?? EngineIOMessage(counters: namespace.server.engine.counters) { $0 += text }, attachments: attachments, to: targets)
+    }
+
+    /// With recovery on, `text` logged and with its offset (each loop numbers its own log, so a
+    /// relayed broadcast travels without one and gets this loop's); nil with recovery off.
+    private func recorded(_ text: EngineIOMessage, attachments: [[UInt8]]) -> EngineIOMessage? {
+        guard namespace.recovery != nil else { return nil }
+        return text.packet.withUnsafeBytes { bytes in
+            namespace.recordEvent(UnsafeRawBufferPointer(rebasing: bytes.dropFirst()), attachments: attachments, rooms: rooms, except: exceptRooms)
+        }
     }
 
     /// One text message and one binary message per attachment, each shared by every target, and

@@ -44,10 +44,42 @@ public final class SocketIONamespace {
     private var middlewares: [(SocketIOSocket) -> SocketIOConnectError?] = []
     private(set) var sockets: [String: SocketIOSocket] = [:]
     private(set) var rooms: [String: Set<String>] = [:]
+    /// Connection state recovery's packets and dropped sessions, when it is on.
+    private(set) var recovery: SocketIORecoveryStore?
 
     init(name: String, server: SocketIOServer) {
         self.name = name
         self.server = server
+        self.recovery = server.configuration.connectionStateRecovery.map { SocketIORecoveryStore(limits: $0.limits) }
+    }
+
+    // MARK: Connection state recovery
+
+    /// What recovery keeps now: packets and their bytes, dropped sessions and their bytes.
+    public var recoveryState: (packets: Int, packetBytes: Int, sessions: Int, sessionBytes: Int)? {
+        recovery.map { ($0.packetCount, $0.packetBytes, $0.sessionCount, $0.sessionBytes) }
+    }
+
+    /// With recovery on, logs an EVENT packet (`plain`: its Socket.IO text, without Engine.IO's
+    /// type digit or an offset) sent to `rooms` but not `except`, and returns the message to send
+    /// instead, the offset appended as its last argument; nil with recovery off.
+    func recordEvent(_ plain: UnsafeRawBufferPointer, attachments: [[UInt8]], rooms: Set<String>, except: Set<String>) -> EngineIOMessage? {
+        guard recovery != nil, let text = SocketIORecoveryStore.appendingOffset(recovery!.nextOffset(), to: plain) else { return nil }
+        recovery!.record(text: SharedBytes(text), attachments: attachments, rooms: Array(rooms), except: Array(except), now: server.loop.now)
+        return EngineIOMessage(counters: server.engine.counters) { $0 += text }
+    }
+
+    /// Keeps a socket that dropped for a recoverable reason.
+    func persist(_ socket: SocketIOSocket, reason: String) {
+        guard recovery != nil, let pid = socket.pid, SocketIORecoveryStore.isRecoverable(reason) else { return }
+        recovery!.persist(sid: socket.id, pid: pid, rooms: Array(socket.rooms), now: server.loop.now)
+    }
+
+    /// The dropped session `pid` names and what it missed since `offset`, if it can come back.
+    func restore(pid: String, offset: String) -> SocketIORecoveryStore.Restored? {
+        guard recovery != nil, let restored = recovery!.restore(pid: pid, offset: offset, now: server.loop.now),
+              sockets[restored.session.sid] == nil else { return nil }
+        return restored
     }
 
     /// Runs `handler` for every socket that connects to this namespace.

@@ -15,8 +15,36 @@ public struct SocketIOConfiguration: Sendable {
     public var maxRoomsPerSocket = 1_000
     /// Longest room name in UTF-8 bytes: a longer one is refused by `join`.
     public var maxRoomNameBytes = 256
+    /// Connection state recovery (the reference's `connectionStateRecovery`): nil, off, as the
+    /// reference's default.
+    public var connectionStateRecovery: SocketIOConnectionStateRecovery?
 
     public init() {}
+}
+
+/// Connection state recovery as Socket.IO 4.6 defines it (SocketIORecoveryStore.swift): a client
+/// that dropped (transport close, ping timeout, ...) and reconnects within
+/// `maxDisconnectionDuration` with its private session id and last offset gets its socket id, its
+/// rooms and every packet it missed back, and `socket.recovered` is true. Each namespace of each
+/// loop keeps its own state: with several loops a client recovers when its new session lands on
+/// the loop that held its socket (about 1 in N), else it gets a fresh socket, as outside the
+/// window. The reference's defaults: 2 minutes, middlewares skipped on recovery.
+public struct SocketIOConnectionStateRecovery: Sendable {
+    /// The window, and the bounds on what each namespace keeps (packets and dropped sessions,
+    /// by count and bytes).
+    public var limits = SocketIORecoveryStore.Limits()
+    /// Whether a recovered socket skips the namespace's middlewares (`use`).
+    public var skipMiddlewares = true
+
+    public var maxDisconnectionDuration: Duration {
+        get { limits.maxDisconnectionDuration }
+        set { limits.maxDisconnectionDuration = newValue }
+    }
+
+    public init(maxDisconnectionDuration: Duration = .seconds(120), skipMiddlewares: Bool = true) {
+        self.limits.maxDisconnectionDuration = maxDisconnectionDuration
+        self.skipMiddlewares = skipMiddlewares
+    }
 }
 
 /// A Socket.IO v5 server (`io`) on one loop, on top of an `EngineIOServer`.
