@@ -75,7 +75,7 @@ public struct SocketIOBroadcast {
         let hub = isLocal ? nil : namespace.server.hub.flatMap { $0.reachesOtherLoops ? $0 : nil }
         // With recovery on, a broadcast is logged even when it reaches no one connected here: a
         // dropped member may come back for it.
-        guard !targets.isEmpty || hub != nil || namespace.recovery != nil else { return }
+        guard !targets.isEmpty || hub != nil || namespace.recordsForRecovery else { return }
         var data: [JSONValue] = [.string(event)]
         data += args.values
         let packet = SocketIOPacket(.event, namespace: namespace.name, data: .array(data), attachments: args.attachments)
@@ -95,8 +95,8 @@ public struct SocketIOBroadcast {
     /// reached: a relayed broadcast.
     func deliver(text: [UInt8], attachments: [[UInt8]]) {
         let targets = sockets
-        guard !targets.isEmpty || namespace.recovery != nil else { return }
-        let message = namespace.recovery == nil ? nil
+        guard !targets.isEmpty || namespace.recordsForRecovery else { return }
+        let message = !namespace.recordsForRecovery ? nil
             : text.withUnsafeBytes { namespace.recordEvent($0, attachments: attachments, rooms: rooms, except: exceptRooms) }
         send(message ?? EngineIOMessage(counters: namespace.server.engine.counters) { $0 += text }, attachments: attachments, to: targets)
     }
@@ -104,7 +104,7 @@ public struct SocketIOBroadcast {
     /// With recovery on, `text` logged and with its offset (each loop numbers its own log, so a
     /// relayed broadcast travels without one and gets this loop's); nil with recovery off.
     private func recorded(_ text: EngineIOMessage, attachments: [[UInt8]]) -> EngineIOMessage? {
-        guard namespace.recovery != nil else { return nil }
+        guard namespace.recordsForRecovery else { return nil }
         return text.packet.withUnsafeBytes { bytes in
             namespace.recordEvent(UnsafeRawBufferPointer(rebasing: bytes.dropFirst()), attachments: attachments, rooms: rooms, except: exceptRooms)
         }

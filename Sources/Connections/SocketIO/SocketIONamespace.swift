@@ -46,11 +46,15 @@ public final class SocketIONamespace {
     private(set) var rooms: [String: Set<String>] = [:]
     /// Connection state recovery's packets and dropped sessions, when it is on.
     private(set) var recovery: SocketIORecoveryStore?
+    /// Whether recovery is on: a plain flag for the emit paths, which must not touch the store
+    /// (an optional struct of collections) when it is off.
+    let recordsForRecovery: Bool
 
     init(name: String, server: SocketIOServer) {
         self.name = name
         self.server = server
         self.recovery = server.configuration.connectionStateRecovery.map { SocketIORecoveryStore(limits: $0.limits) }
+        self.recordsForRecovery = recovery != nil
     }
 
     // MARK: Connection state recovery

@@ -91,7 +91,7 @@ public final class SocketIOSocket {
     public func emit(_ event: String, _ args: SocketIOArguments) {
         guard connected else { return }
         let packet = eventPacket(event, args, id: nil)
-        if namespace.recovery != nil {
+        if namespace.recordsForRecovery {
             // Logged for recovery, to this socket's own room, with its offset (as the reference
             // sends a socket's emits through its adapter when recovery is on).
             var plain: [UInt8] = []
