@@ -22,6 +22,11 @@ import Reactor
 /// Beyond the contract, for the conformance suite:
 ///
 ///   disconnect-me              the server disconnects the socket from the namespace
+///   ask {room, question}       the server emits `question` with the question to the room (the asker
+///                              included if a member) asking each client for an ack, and acks the
+///                              asker with `{ok: true, answers}` once every client answered, or
+///                              `{ok: false, error: "timeout", answers}` after 2 s (broadcast acks,
+///                              across loops too)
 ///   server-ack ...args         the server emits `ack-request` with the args and asks for an ack; it
 ///                              then emits `ack-response` with the client's reply, or `ack-error`
 ///                              with "timeout" (5 s) — acknowledgements in the other direction
@@ -127,6 +132,17 @@ enum SocketIODemo {
         socket.on("message") { [unowned socket] args, _ in socket.emit("message-back", args) }
         socket.on("message-with-ack") { args, ack in ack?.send(args) }
         socket.on("disconnect-me") { [unowned socket] _, _ in socket.disconnect() }
+        socket.on("ask") { [unowned socket] args, ack in
+            guard let room = roomName(args[0]) else { return ack?(["ok": false, "error": "room required"]) ?? () }
+            socket.namespace.to(room).emitWithAck("question", [args[0]?["question"] ?? .null], timeout: .seconds(2)) { result in
+                switch result {
+                case .success(let answers):
+                    ack?(["ok": true, "answers": .array(answers.map { .array($0.values) })])
+                case .failure(let timeout):
+                    ack?(["ok": false, "error": "timeout", "answers": .array(timeout.responses.map { .array($0.values) })])
+                }
+            }
+        }
         socket.on("server-ack") { [unowned socket] args, _ in
             socket.emitWithAck("ack-request", args, timeout: .seconds(5)) { [weak socket] result in
                 switch result {

@@ -116,6 +116,13 @@ public final class SocketIONamespace {
 
     public func emit(_ event: String, _ args: SocketIOArguments) { SocketIOBroadcast(namespace: self).emit(event, args) }
 
+    /// Emits to every socket of the namespace and collects one answer per client (see
+    /// `SocketIOBroadcast.emitWithAck`).
+    public func emitWithAck(_ event: String, _ args: SocketIOArguments = [], timeout: Duration,
+                            _ callback: @escaping (Result<[SocketIOArguments], SocketIOBroadcastAckTimeout>) -> Void) {
+        SocketIOBroadcast(namespace: self).emitWithAck(event, args, timeout: timeout, callback)
+    }
+
     /// A broadcast to the sockets in `room` (chain `to` for more rooms, `except` to exclude).
     public func to(_ room: String) -> SocketIOBroadcast { SocketIOBroadcast(namespace: self).to(room) }
 
@@ -138,10 +145,35 @@ public final class SocketIONamespace {
     /// malformed (dropped, and logged).
     public internal(set) var relayedOut = 0
     public private(set) var relayedIn = 0
-    public private(set) var relayedRejected = 0
+    public internal(set) var relayedRejected = 0
+
+    /// Ack ids of this namespace's emits asking for an ack (a socket's, a broadcast's): one
+    /// sequence, so a broadcast's id never meets a socket's own pending one.
+    private var lastAckID: UInt64 = 0
+    func nextAckID() -> UInt64 {
+        defer { lastAckID &+= 1 }
+        return lastAckID
+    }
+
+    /// This loop's broadcasts with acks still collecting answers from other loops, by request id.
+    private(set) var broadcastAcks: [UInt64: SocketIOBroadcastAckCollector] = [:]
+
+    /// Files `collector` under a new request id (random, so ids of different loops and processes
+    /// do not meet), until it finishes.
+    func register(_ collector: SocketIOBroadcastAckCollector) -> UInt64 {
+        var id = UInt64.random(in: .min ... .max)
+        while broadcastAcks[id] != nil { id = UInt64.random(in: .min ... .max) }
+        broadcastAcks[id] = collector
+        collector.onFinish = { [weak self] in self?.broadcastAcks[id] = nil }
+        return id
+    }
 
     /// A broadcast made on another loop or process: delivered to this loop's sockets it reaches.
     func receiveRelayed(_ message: SharedBytes) {
+        if message.withUnsafeBytes({ SocketIOBroadcastAckWire.isRequest($0) }) {
+            relayedIn += 1
+            return message.withUnsafeBytes { receiveAckRequest($0) }
+        }
         let decoded = message.withUnsafeBytes { bytes -> Result<SocketIOBroadcastEnvelope, SocketIOBroadcastEnvelope.DecodingError> in
             do throws(SocketIOBroadcastEnvelope.DecodingError) { return .success(try SocketIOBroadcastEnvelope(decoding: bytes)) } catch { return .failure(error) }
         }

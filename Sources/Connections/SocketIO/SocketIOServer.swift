@@ -125,6 +125,7 @@ public final class SocketIOServer {
 
     private func listen(_ ns: SocketIONamespace, on hub: PubSub) {
         hub.listen(channel: ns.relayChannel) { [weak ns] message in ns?.receiveRelayed(message) }
+        hub.listen(channel: ns.ackChannel) { [weak ns] message in ns?.receiveAckReply(message) }
     }
 
     /// The namespace named `name` if it exists.

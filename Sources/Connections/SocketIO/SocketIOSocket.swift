@@ -43,7 +43,6 @@ public final class SocketIOSocket {
     private var anyHandlers: [(String, SocketIOArguments, SocketIOAck?) -> Void] = []
     private var disconnectHandlers: [(String) -> Void] = []
     private var pendingAcks: [UInt64: (timer: TimerID?, callback: (Result<SocketIOArguments, SocketIOAckError>) -> Void)] = [:]
-    private var nextAckID: UInt64 = 0
     /// Whether a refused join was logged: once per socket, so a client asking for rooms in a loop
     /// writes one line, not one per request.
     private var loggedRefusedJoin = false
@@ -115,14 +114,26 @@ public final class SocketIOSocket {
             callback(.failure(.disconnected))
             return
         }
-        let ackID = nextAckID
-        nextAckID &+= 1
+        let ackID = namespace.nextAckID()
         let timer = connection.server.loop.schedule(after: timeout) { [weak self] in
             guard let self, let pending = self.pendingAcks.removeValue(forKey: ackID) else { return }
             pending.callback(.failure(.timeout))
         }
         pendingAcks[ackID] = (timer, callback)
         connection.send(eventPacket(event, args, id: ackID))
+    }
+
+    /// Waits for the client's answer to ack id `id` (a broadcast's, sent by the caller): false
+    /// when the socket is disconnected.
+    func expectAck(_ id: UInt64, _ callback: @escaping (Result<SocketIOArguments, SocketIOAckError>) -> Void) -> Bool {
+        guard connected else { return false }
+        pendingAcks[id] = (nil, callback)
+        return true
+    }
+
+    /// Stops waiting for ack id `id` (its broadcast's timeout passed).
+    func forgetAck(_ id: UInt64) {
+        pendingAcks[id] = nil
     }
 
     /// A broadcast to `room`, excluding this socket.
