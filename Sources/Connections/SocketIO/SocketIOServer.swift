@@ -114,8 +114,9 @@ public final class SocketIOServer {
     /// other hubs of `hub`'s relay: this process's other loops, and other processes when the relay
     /// goes through Redis. Each namespace has a channel of its own; a server receives only the
     /// namespaces it has (`of`), and delivers to its sockets there, leaving out the except-rooms
-    /// (the sender), as if the emit had been made here. A broadcast asking for acks (`emitWithAck`) travels with its answers (SocketIOBroadcastAck.swift). Call it once, on the
-    /// loop; without a relay (one loop, no broker) nothing changes.
+    /// (the sender), as if the emit had been made here. A broadcast asking for acks
+    /// (`emitWithAck`) travels too, and its answers come back (SocketIOBroadcastAck.swift). Call
+    /// it once, on the loop; without a relay (one loop, no broker) nothing changes.
     public func relayBroadcasts(through hub: PubSub) {
         precondition(self.hub == nil, "relayBroadcasts(through:) is called once")
         precondition(hub.loop === loop, "the hub must belong to the server's loop")
