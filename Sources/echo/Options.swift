@@ -131,8 +131,8 @@ struct Options {
                            within MS ms gets its id, rooms and missed packets (default off; the
                            reference's window is 120000)
       --sio-recovery-bytes N
-                           bytes each Socket.IO namespace keeps per loop for recovery: its packet
-                           log, and its dropped sessions, each (default 4194304)
+                           bytes each Socket.IO namespace keeps for recovery (shared by the loops):
+                           its packet log, and its dropped sessions, each (default 4194304)
       --redis URL          share chat rooms and Socket.IO broadcasts with other echo processes
                            through Redis pub/sub (redis://host:port[/db]; see docs/SCALING.md)
       --allow-origin ORIGIN  let pages from ORIGIN (scheme://host[:port], or * for any) open

@@ -10,7 +10,7 @@ struct StartupError: Error {
 
 /// Sets up one loop of the service: its protocol handlers and its own listeners (the service puts
 /// every loop on the same port). Runs on that loop's thread.
-func serve(_ context: ServiceLoop, options: Options, log: Log, engineGroups: EngineIODemoGroups) throws(StartupError) {
+func serve(_ context: ServiceLoop, options: Options, log: Log, socketIOShared: SocketIODemoShared) throws(StartupError) {
     let port = options.port
     let makeHandler: (Connection) -> any ConnectionHandler
     switch options.mode {
@@ -23,7 +23,7 @@ func serve(_ context: ServiceLoop, options: Options, log: Log, engineGroups: Eng
         limits.maxFrameSize = options.maxMessageSize
         limits.incompleteMessageBudget = options.webSocketMessageBudget
         let web = makeWebDemo(loop: context.loop, log: log, options: options, webSocketLimits: limits, pubsub: context.pubsub,
-                              engineGroups: (engineGroups, context.index))
+                              socketIOShared: (socketIOShared, context.index))
         makeHandler = { c in web.makeHandler(for: c) }
     }
 

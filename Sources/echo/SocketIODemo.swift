@@ -40,7 +40,7 @@ import Reactor
 /// or an upgrade that lands on another loop than its session's is handed to that loop, so clients
 /// need no sticky sessions inside the process.
 func installSocketIODemo(on router: HTTPRouter, loop: EventLoop, options: Options, log: Log, hub: PubSub,
-                         groups: (EngineIODemoGroups, index: Int)? = nil) {
+                         groups: (SocketIODemoShared, index: Int)? = nil) {
     var engine = EngineIOConfiguration()
     engine.pingInterval = .milliseconds(options.pingIntervalMilliseconds)
     engine.pingTimeout = .milliseconds(options.pingTimeoutMilliseconds)
@@ -61,12 +61,8 @@ func installSocketIODemo(on router: HTTPRouter, loop: EventLoop, options: Option
     configuration.connectTimeout = .milliseconds(options.connectTimeoutMilliseconds)
     configuration.maxRoomsPerSocket = options.maxRoomsPerSocket
     configuration.maxRoomNameBytes = options.maxRoomNameBytes
-    if let window = options.recoveryWindowMilliseconds {
-        var recovery = SocketIOConnectionStateRecovery(maxDisconnectionDuration: .milliseconds(window))
-        recovery.limits.maxPacketBytes = options.recoveryBytes
-        recovery.limits.maxSessionBytes = options.recoveryBytes
-        configuration.connectionStateRecovery = recovery
-    }
+    // One value for every loop: its store is shared, so a client recovers on any loop.
+    configuration.connectionStateRecovery = groups?.0.recovery ?? SocketIODemoShared.recovery(options)
     let io = SocketIOServer(loop: loop, configuration: configuration)
     io.log = RateLimitedLog(sink: log, level: .debug, label: "socket.io: ", loop: loop)
     for name in ["/", "/chat", "/custom"] {
@@ -84,14 +80,26 @@ func installSocketIODemo(on router: HTTPRouter, loop: EventLoop, options: Option
     raw.install(on: router, path: "/engine.io/")
 }
 
-/// The loop groups of the demo's two Engine.IO endpoints, made once for every loop's setup.
-struct EngineIODemoGroups: Sendable {
+/// What the demo's loops share, made once before their setups: the loop groups of its two
+/// Engine.IO endpoints, and Socket.IO's connection state recovery (its store).
+struct SocketIODemoShared: Sendable {
     let socketIO: EngineIOLoopGroup
     let engineIO: EngineIOLoopGroup
+    let recovery: SocketIOConnectionStateRecovery?
 
-    init(count: Int) {
+    init(count: Int, options: Options) {
         socketIO = EngineIOLoopGroup(count: count)
         engineIO = EngineIOLoopGroup(count: count)
+        recovery = Self.recovery(options)
+    }
+
+    /// `--sio-recovery` and `--sio-recovery-bytes`, or nil (off).
+    static func recovery(_ options: Options) -> SocketIOConnectionStateRecovery? {
+        guard let window = options.recoveryWindowMilliseconds else { return nil }
+        var recovery = SocketIOConnectionStateRecovery(maxDisconnectionDuration: .milliseconds(window))
+        recovery.limits.maxPacketBytes = options.recoveryBytes
+        recovery.limits.maxSessionBytes = options.recoveryBytes
+        return recovery
     }
 }
 

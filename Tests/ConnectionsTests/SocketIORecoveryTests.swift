@@ -206,4 +206,88 @@ final class SocketIORecoveryTests: XCTestCase {
         XCTAssertEqual(onLoop(thread) { _ in io.value.sockets.recoveryState?.sessions }, 0)
         XCTAssertEqual(onLoop(thread) { _ in io.value.sockets.recoveryState?.packets }, 1, "the welcome")
     }
+
+    // MARK: Across loops
+
+    /// Two loops, each with its own port, joined as `--threads 2` joins them: one loop group, one
+    /// relay, and one configuration value (so one recovery store).
+    final class TwoLoops: @unchecked Sendable {
+        let stop: () -> Void
+        let handles: [EventLoopHandle]
+        private(set) var ports: [UInt16] = []
+        private var servers: [SocketIOServer?] = [nil, nil]  // servers[i] touched only on loop i
+
+        init() throws {
+            let first = try EventLoopThread()
+            let group = try EventLoopGroup(count: 2, first: first.handle) { _, _ in }
+            stop = { group.stopOthers(); first.stopAndJoin() }
+            handles = group.handles
+            let relay = LoopGroupRelay(handles: group.handles)
+            let engines = EngineIOLoopGroup(count: 2)
+            var configuration = SocketIOConfiguration()
+            configuration.engine.pingInterval = .seconds(60)
+            configuration.connectionStateRecovery = SocketIOConnectionStateRecovery(maxDisconnectionDuration: .seconds(5))
+            for i in 0..<2 {
+                ports.append(onLoop(handles[i]) { [self, configuration] loop -> UInt16 in
+                    let hub = PubSub(loop: loop)
+                    relay.register(hub, index: i)
+                    let io = SocketIOServer(loop: loop, configuration: configuration)
+                    io.engine.join(engines, index: i)
+                    io.on("connection") { socket in
+                        socket.emit("welcome", .bool(socket.recovered))
+                        socket.on("join") { [unowned socket] args, ack in
+                            socket.join(args[0]?.stringValue ?? "")
+                            ack?("ok")
+                        }
+                    }
+                    io.relayBroadcasts(through: hub)
+                    let router = HTTPRouter()
+                    io.install(on: router)
+                    servers[i] = io
+                    return try! HTTPServer(loop: loop, router: router).listen(on: SocketAddress(ip: "127.0.0.1", port: 0)).address.port
+                })
+            }
+        }
+
+        func on<T: Sendable>(_ i: Int, _ body: @escaping @Sendable (SocketIOServer) -> T) -> T {
+            onLoop(handles[i]) { [self] _ in body(servers[i]!) }
+        }
+    }
+
+    func testAClientThatDroppedFromOneLoopRecoversOnTheOther() throws {
+        let loops = try TwoLoops()
+        defer { loops.stop() }
+        let first = try Client(port: loops.ports[0])
+        XCTAssertEqual(EngineIOHandshake.loopIndex(ofSessionID: first.sid), 0)
+        try first.post("40")
+        let connected = try first.packets(2)
+        let answer = try JSONValue.parse(String(connected[0].dropFirst()))
+        let sid = try XCTUnwrap(answer["sid"]?.stringValue), pid = try XCTUnwrap(answer["pid"]?.stringValue)
+        try first.post(#"420["join","r1"]"#)
+        XCTAssertEqual(try first.packets(1), [#"30["ok"]"#])
+        loops.on(1) { $0.to("r1").emit("news", "m1") }  // made on loop 1, relayed to loop 0
+        let m1 = try event(try first.packets(1)[0])
+        XCTAssertEqual(m1.dropLast(), ["news", "m1"])
+        let offset = try XCTUnwrap(m1.last?.stringValue)
+
+        try first.post("1")
+        XCTAssertTrue(eventually { loops.on(0) { $0.sockets.socketCount } == 0 })
+        loops.on(0) { $0.to("r1").emit("news", "m2") }
+        loops.on(1) { $0.to("r1").emit("news", "m3") }
+
+        // Back through loop 1's port: a session of loop 1, which finds the state loop 0 kept.
+        let second = try Client(port: loops.ports[1])
+        XCTAssertEqual(EngineIOHandshake.loopIndex(ofSessionID: second.sid), 1)
+        try second.post(#"40{"pid":"\#(pid)","offset":"\#(offset)"}"#)
+        let back = try second.packets(4)
+        XCTAssertEqual(try JSONValue.parse(String(back[0].dropFirst()))["sid"]?.stringValue, sid)
+        let m2 = try event(back[1]), m3 = try event(back[2])
+        XCTAssertEqual(m2.dropLast(), ["news", "m2"])
+        XCTAssertEqual(m3.dropLast(), ["news", "m3"])
+        XCTAssertNotEqual(m2.last, m3.last, "one offset sequence across the loops")
+        XCTAssertEqual(try event(back[3]).dropLast(), ["welcome", true])
+        // Its room now holds it on loop 1: a broadcast from loop 0 reaches it there.
+        loops.on(0) { $0.to("r1").emit("news", "m4") }
+        XCTAssertEqual(try event(try second.packets(1)[0]).dropLast(), ["news", "m4"])
+    }
 }

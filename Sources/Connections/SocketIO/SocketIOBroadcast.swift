@@ -79,8 +79,10 @@ public struct SocketIOBroadcast {
         var data: [JSONValue] = [.string(event)]
         data += args.values
         let packet = SocketIOPacket(.event, namespace: namespace.name, data: .array(data), attachments: args.attachments)
-        let text = EngineIOMessage(counters: namespace.server.engine.counters) { SocketIOPacketEncoder.write(packet, into: &$0) }
-        send(recorded(text, attachments: packet.attachments) ?? text, attachments: packet.attachments, to: targets)
+        let plain = EngineIOMessage(counters: namespace.server.engine.counters) { SocketIOPacketEncoder.write(packet, into: &$0) }
+        // With recovery on, the packet as logged, its offset appended: what every loop sends.
+        let text = recorded(plain, attachments: packet.attachments) ?? plain
+        send(text, attachments: packet.attachments, to: targets)
         guard let hub else { return }
         // The packet's text as just encoded, less Engine.IO's type digit: no second JSON encoding.
         let envelope = text.packet.withUnsafeBytes { bytes in
@@ -93,16 +95,16 @@ public struct SocketIOBroadcast {
 
     /// Delivers a packet encoded elsewhere (its text part, and its attachments) to every socket
     /// reached: a relayed broadcast.
+    /// (With recovery on, the loop that made it logged it in the store the loops share, and its
+    /// text carries its offset already.)
     func deliver(text: [UInt8], attachments: [[UInt8]]) {
         let targets = sockets
-        guard !targets.isEmpty || namespace.recordsForRecovery else { return }
-        let message = !namespace.recordsForRecovery ? nil
-            : text.withUnsafeBytes { namespace.recordEvent($0, attachments: attachments, rooms: rooms, except: exceptRooms) }
-        send(message ?? EngineIOMessage(counters: namespace.server.engine.counters) { $0 += text }, attachments: attachments, to: targets)
+        guard !targets.isEmpty else { return }
+        send(EngineIOMessage(counters: namespace.server.engine.counters) { $0 += text }, attachments: attachments, to: targets)
     }
 
-    /// With recovery on, `text` logged and with its offset (each loop numbers its own log, so a
-    /// relayed broadcast travels without one and gets this loop's); nil with recovery off.
+    /// With recovery on, `text` logged in the loops' shared store, with its offset appended; nil
+    /// with recovery off.
     private func recorded(_ text: EngineIOMessage, attachments: [[UInt8]]) -> EngineIOMessage? {
         guard namespace.recordsForRecovery else { return nil }
         return text.packet.withUnsafeBytes { bytes in

@@ -44,8 +44,8 @@ public final class SocketIONamespace {
     private var middlewares: [(SocketIOSocket) -> SocketIOConnectError?] = []
     private(set) var sockets: [String: SocketIOSocket] = [:]
     private(set) var rooms: [String: Set<String>] = [:]
-    /// Connection state recovery's packets and dropped sessions, when it is on.
-    private(set) var recovery: SocketIORecoveryStore?
+    /// Connection state recovery, when it is on (its state is shared by the loops: `stores`).
+    let recovery: SocketIOConnectionStateRecovery?
     /// Whether recovery is on: a plain flag for the emit paths, which must not touch the store
     /// (an optional struct of collections) when it is off.
     let recordsForRecovery: Bool
@@ -53,7 +53,7 @@ public final class SocketIONamespace {
     init(name: String, server: SocketIOServer) {
         self.name = name
         self.server = server
-        self.recovery = server.configuration.connectionStateRecovery.map { SocketIORecoveryStore(limits: $0.limits) }
+        self.recovery = server.configuration.connectionStateRecovery
         self.recordsForRecovery = recovery != nil
     }
 
@@ -61,27 +61,33 @@ public final class SocketIONamespace {
 
     /// What recovery keeps now: packets and their bytes, dropped sessions and their bytes.
     public var recoveryState: (packets: Int, packetBytes: Int, sessions: Int, sessionBytes: Int)? {
-        recovery.map { ($0.packetCount, $0.packetBytes, $0.sessionCount, $0.sessionBytes) }
+        recovery.flatMap { $0.stores.state(of: name) ?? (0, 0, 0, 0) }
     }
 
     /// With recovery on, logs an EVENT packet (`plain`: its Socket.IO text, without Engine.IO's
     /// type digit or an offset) sent to `rooms` but not `except`, and returns the message to send
     /// instead, the offset appended as its last argument; nil with recovery off.
     func recordEvent(_ plain: UnsafeRawBufferPointer, attachments: [[UInt8]], rooms: Set<String>, except: Set<String>) -> EngineIOMessage? {
-        guard recovery != nil, let text = SocketIORecoveryStore.appendingOffset(recovery!.nextOffset(), to: plain) else { return nil }
-        recovery!.record(text: SharedBytes(text), attachments: attachments, rooms: Array(rooms), except: Array(except), now: server.loop.now)
-        return EngineIOMessage(counters: server.engine.counters) { $0 += text }
+        guard let recovery else { return nil }
+        let now = server.loop.now
+        let text = recovery.stores.with(name, limits: recovery.limits) {
+            $0.record(plain: plain, attachments: attachments, rooms: Array(rooms), except: Array(except), now: now)
+        }
+        return text.map { text in EngineIOMessage(counters: server.engine.counters) { $0 += text } }
     }
 
     /// Keeps a socket that dropped for a recoverable reason.
     func persist(_ socket: SocketIOSocket, reason: String) {
-        guard recovery != nil, let pid = socket.pid, SocketIORecoveryStore.isRecoverable(reason) else { return }
-        recovery!.persist(sid: socket.id, pid: pid, rooms: Array(socket.rooms), now: server.loop.now)
+        guard let recovery, let pid = socket.pid, SocketIORecoveryStore.isRecoverable(reason) else { return }
+        let (sid, rooms, now) = (socket.id, Array(socket.rooms), server.loop.now)
+        recovery.stores.with(name, limits: recovery.limits) { $0.persist(sid: sid, pid: pid, rooms: rooms, now: now) }
     }
 
     /// The dropped session `pid` names and what it missed since `offset`, if it can come back.
     func restore(pid: String, offset: String) -> SocketIORecoveryStore.Restored? {
-        guard recovery != nil, let restored = recovery!.restore(pid: pid, offset: offset, now: server.loop.now),
+        guard let recovery else { return nil }
+        let now = server.loop.now
+        guard let restored = recovery.stores.with(name, limits: recovery.limits, { $0.restore(pid: pid, offset: offset, now: now) }),
               sockets[restored.session.sid] == nil else { return nil }
         return restored
     }

@@ -25,16 +25,20 @@ public struct SocketIOConfiguration: Sendable {
 /// Connection state recovery as Socket.IO 4.6 defines it (SocketIORecoveryStore.swift): a client
 /// that dropped (transport close, ping timeout, ...) and reconnects within
 /// `maxDisconnectionDuration` with its private session id and last offset gets its socket id, its
-/// rooms and every packet it missed back, and `socket.recovered` is true. Each namespace of each
-/// loop keeps its own state: with several loops a client recovers when its new session lands on
-/// the loop that held its socket (about 1 in N), else it gets a fresh socket, as outside the
-/// window. The reference's defaults: 2 minutes, middlewares skipped on recovery.
+/// rooms and every packet it missed back, and `socket.recovered` is true. The reference's
+/// defaults: 2 minutes, middlewares skipped on recovery.
+///
+/// The state lives in `stores`, which every copy of this value shares: give the servers of every
+/// loop the same value (made once, before the loops' setups) and a client recovers whichever loop
+/// its new connection lands on (SocketIORecoveryStores.swift).
 public struct SocketIOConnectionStateRecovery: Sendable {
     /// The window, and the bounds on what each namespace keeps (packets and dropped sessions,
     /// by count and bytes).
     public var limits = SocketIORecoveryStore.Limits()
     /// Whether a recovered socket skips the namespace's middlewares (`use`).
     public var skipMiddlewares = true
+    /// The packets and dropped sessions of every namespace, shared by every copy of this value.
+    public let stores = SocketIORecoveryStores()
 
     public var maxDisconnectionDuration: Duration {
         get { limits.maxDisconnectionDuration }

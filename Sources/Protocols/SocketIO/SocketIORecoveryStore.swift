@@ -41,7 +41,7 @@ public struct SocketIORecoveryStore {
     }
 
     /// What a successful recovery gives back: the session, and the packets it missed, oldest first.
-    public struct Restored {
+    public struct Restored: Sendable {
         public let session: Session
         public let missed: [SocketIORecoverablePacket]
     }
@@ -91,6 +91,15 @@ public struct SocketIORecoveryStore {
         lastID += 1
         _ = log.append(SocketIORecoverablePacket(id: lastID, text: text, attachments: attachments, rooms: rooms, except: except, emittedAt: now))
         return String(lastID)
+    }
+
+    /// Logs an EVENT whose Socket.IO text without an offset is `plain`: the offset is appended
+    /// (`appendingOffset`) and the packet logged under it. Returns the text as sent, or nil (and
+    /// nothing logged) for a text that is not an event's array.
+    public mutating func record(plain: UnsafeRawBufferPointer, attachments: [[UInt8]], rooms: [String], except: [String], now: UInt64) -> [UInt8]? {
+        guard let text = Self.appendingOffset(nextOffset(), to: plain) else { return nil }
+        record(text: SharedBytes(text), attachments: attachments, rooms: rooms, except: except, now: now)
+        return text
     }
 
     /// `packet` (the Socket.IO text of an EVENT, whose data is a JSON array) with `offset` as one
@@ -183,7 +192,9 @@ public struct SocketIORecoveryStore {
 
 /// One EVENT packet kept for recovery: its Socket.IO text (offset included) and attachments, and
 /// whom it was for.
-public final class SocketIORecoverablePacket: ReplayableMessage {
+///
+/// Immutable, so it may be read from any loop of a process that shares one store.
+public final class SocketIORecoverablePacket: ReplayableMessage, Sendable {
     public let id: UInt64
     public let text: SharedBytes
     public let attachments: [[UInt8]]

@@ -25,9 +25,12 @@ def event(message):
     return json.loads(message[2:])
 
 
-def open_socket(server, connect_packet="40"):
+def open_socket(server, connect_packet="40", engine=None):
     ws = websocket.create_connection(f"ws://127.0.0.1:{server.port}/socket.io/?EIO=4&transport=websocket", timeout=5)
-    assert ws.recv()[0] == "0"
+    opened = ws.recv()
+    assert opened[0] == "0"
+    if engine is not None:
+        engine.append(json.loads(opened[1:])["sid"])
     ws.send(connect_packet)
     reply = recv(ws)
     assert reply.startswith("40{"), reply
@@ -73,6 +76,41 @@ def test_a_dropped_client_gets_its_id_rooms_and_missed_packets_back():
             finally:
                 back.close()
         finally:
+            other.disconnect()
+
+
+ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def test_a_client_recovers_whichever_loop_it_lands_on():
+    # --threads 2: each reconnection is a new connection the kernel puts on either loop; the
+    # loops share one recovery store, so it recovers every time (12 times: both loops are hit).
+    with Server("--threads", "2", "--sio-recovery", "5000") as server:
+        room = "r-" + uuid.uuid4().hex[:8]
+        engine_sids = []
+        ws, hello = open_socket(server, engine=engine_sids)
+        sid, pid = hello["sid"], hello["pid"]
+        recv(ws)  # auth
+        ws.send("420" + json.dumps(["join", {"room": room}]))
+        offset = event(recv(ws))[-1]
+        recv(ws)  # the join's ack
+        other, _ = connect(url=server.url)
+        try:
+            for cycle in range(12):
+                ws.close()
+                time.sleep(0.2)
+                other.emit("chat", {"room": room, "text": f"missed {cycle}"})
+                time.sleep(0.2)
+                ws, again = open_socket(server, "40" + json.dumps({"pid": pid, "offset": offset}), engine=engine_sids)
+                assert again == {"sid": sid, "pid": pid}, f"cycle {cycle}"
+                missed = event(recv(ws))
+                assert missed[:2] == ["chat", {"room": room, "text": f"missed {cycle}", "from": other.get_sid()}]
+                assert event(recv(ws))[:2] == ["recovered", sid]
+                offset = event(recv(ws))[-1]  # auth's: the last offset seen
+            loops = {ALPHABET.index(s[0]) * 64 + ALPHABET.index(s[1]) for s in engine_sids}
+            assert loops == {0, 1}, "the sessions landed on both loops"
+        finally:
+            ws.close()
             other.disconnect()
 
 
