@@ -35,6 +35,10 @@ struct Options {
     var maxRoomsPerSocket = SocketIOConfiguration().maxRoomsPerSocket
     var maxRoomNameBytes = SocketIOConfiguration().maxRoomNameBytes
     var maxSessionQueueBytes = EngineIOConfiguration().maxQueuedBytes
+    /// Socket.IO connection state recovery: its window (nil: off) and the bytes each namespace
+    /// keeps for it, packets and dropped sessions each.
+    var recoveryWindowMilliseconds: Int?
+    var recoveryBytes = SocketIORecoveryStore.Limits().maxPacketBytes
     /// Engine.IO: upgrade deadline, transports, compression of either transport, session cookie
     /// (the reference server's `upgradeTimeout`, `transports`, `allowUpgrades`,
     /// `perMessageDeflate`, `httpCompression`, `cookie`).
@@ -123,6 +127,12 @@ struct Options {
       --max-session-queue N
                            bytes an Engine.IO/Socket.IO session may hold for a client that does not
                            read or poll; past it the session closes (default 2097152)
+      --sio-recovery MS    Socket.IO connection state recovery: a client that drops and comes back
+                           within MS ms gets its id, rooms and missed packets (default off; the
+                           reference's window is 120000)
+      --sio-recovery-bytes N
+                           bytes each Socket.IO namespace keeps for recovery (shared by the loops):
+                           its packet log, and its dropped sessions, each (default 4194304)
       --redis URL          share chat rooms and Socket.IO broadcasts with other echo processes
                            through Redis pub/sub (redis://host:port[/db]; see docs/SCALING.md)
       --allow-origin ORIGIN  let pages from ORIGIN (scheme://host[:port], or * for any) open
@@ -182,6 +192,9 @@ struct Options {
                     case "--max-socket-room-name": o.maxRoomNameBytes = n
                     default: o.maxSessionQueueBytes = n
                     }
+                case "--sio-recovery", "--sio-recovery-bytes":
+                    guard let n = Int(try value(a)), n > 0 else { throw UsageError("\(a) takes a positive number") }
+                    if a == "--sio-recovery" { o.recoveryWindowMilliseconds = n } else { o.recoveryBytes = n }
                 case "--max-message-size":
                     guard let n = Int(try value(a)), n > 0 else { throw UsageError("--max-message-size takes a positive number") }
                     o.maxMessageSize = n

@@ -10,7 +10,7 @@ struct StartupError: Error {
 
 /// Sets up one loop of the service: its protocol handlers and its own listeners (the service puts
 /// every loop on the same port). Runs on that loop's thread.
-func serve(_ context: ServiceLoop, options: Options, log: Log) throws(StartupError) {
+func serve(_ context: ServiceLoop, options: Options, log: Log, socketIOShared: SocketIODemoShared) throws(StartupError) {
     let port = options.port
     let makeHandler: (Connection) -> any ConnectionHandler
     switch options.mode {
@@ -22,7 +22,8 @@ func serve(_ context: ServiceLoop, options: Options, log: Log) throws(StartupErr
         limits.maxMessageSize = options.maxMessageSize
         limits.maxFrameSize = options.maxMessageSize
         limits.incompleteMessageBudget = options.webSocketMessageBudget
-        let web = makeWebDemo(loop: context.loop, log: log, options: options, webSocketLimits: limits, pubsub: context.pubsub)
+        let web = makeWebDemo(loop: context.loop, log: log, options: options, webSocketLimits: limits, pubsub: context.pubsub,
+                              socketIOShared: (socketIOShared, context.index))
         makeHandler = { c in web.makeHandler(for: c) }
     }
 

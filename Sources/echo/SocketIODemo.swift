@@ -6,7 +6,9 @@ import Reactor
 ///
 /// Socket.IO contract, the same on the namespaces `/`, `/chat` and `/custom`:
 ///
-///   on connect                 emit `auth` with the CONNECT packet's auth payload (`{}` when none)
+///   on connect                 emit `auth` with the CONNECT packet's auth payload (`{}` when none);
+///                              a socket recovered by connection state recovery (`--sio-recovery`)
+///                              gets `recovered` first
 ///   join {room}                join, emit `joined {room}` to the socket, ack `{ok: true, room}`;
 ///                              a room named like a socket id (another socket's private room), too
 ///                              long, or past the socket's room limit: ack `{ok: false, error}`
@@ -20,6 +22,11 @@ import Reactor
 /// Beyond the contract, for the conformance suite:
 ///
 ///   disconnect-me              the server disconnects the socket from the namespace
+///   ask {room, question}       the server emits `question` with the question to the room (the asker
+///                              included if a member) asking each client for an ack, and acks the
+///                              asker with `{ok: true, answers}` once every client answered, or
+///                              `{ok: false, error: "timeout", answers}` after 2 s (broadcast acks,
+///                              across loops too)
 ///   server-ack ...args         the server emits `ack-request` with the args and asks for an ack; it
 ///                              then emits `ack-response` with the client's reply, or `ack-error`
 ///                              with "timeout" (5 s) — acknowledgements in the other direction
@@ -28,7 +35,12 @@ import Reactor
 ///
 /// Broadcasts (`chat` to a room, `shout` to the namespace) go through `hub`'s relay too: with
 /// `--threads N` they reach the sockets of every loop, with `--redis` those of every process.
-func installSocketIODemo(on router: HTTPRouter, loop: EventLoop, options: Options, log: Log, hub: PubSub) {
+///
+/// With `--threads N` both endpoints' servers join a group of loops (`groups`): a polling request
+/// or an upgrade that lands on another loop than its session's is handed to that loop, so clients
+/// need no sticky sessions inside the process.
+func installSocketIODemo(on router: HTTPRouter, loop: EventLoop, options: Options, log: Log, hub: PubSub,
+                         groups: (SocketIODemoShared, index: Int)? = nil) {
     var engine = EngineIOConfiguration()
     engine.pingInterval = .milliseconds(options.pingIntervalMilliseconds)
     engine.pingTimeout = .milliseconds(options.pingTimeoutMilliseconds)
@@ -49,23 +61,51 @@ func installSocketIODemo(on router: HTTPRouter, loop: EventLoop, options: Option
     configuration.connectTimeout = .milliseconds(options.connectTimeoutMilliseconds)
     configuration.maxRoomsPerSocket = options.maxRoomsPerSocket
     configuration.maxRoomNameBytes = options.maxRoomNameBytes
+    // One value for every loop: its store is shared, so a client recovers on any loop.
+    configuration.connectionStateRecovery = groups?.0.recovery ?? SocketIODemoShared.recovery(options)
     let io = SocketIOServer(loop: loop, configuration: configuration)
     io.log = RateLimitedLog(sink: log, level: .debug, label: "socket.io: ", loop: loop)
     for name in ["/", "/chat", "/custom"] {
         io.of(name).on("connection") { socket in SocketIODemo.connected(socket) }
     }
     io.relayBroadcasts(through: hub)
+    if let (groups, index) = groups { io.engine.join(groups.socketIO, index: index) }
     io.install(on: router, path: "/socket.io/")
 
     let raw = EngineIOServer(loop: loop, configuration: engine)
     raw.log = RateLimitedLog(sink: log, level: .debug, label: "engine.io: ", loop: loop)
     let echo = EngineIOEcho()
     raw.onConnection = { session in session.delegate = echo }
+    if let (groups, index) = groups { raw.join(groups.engineIO, index: index) }
     raw.install(on: router, path: "/engine.io/")
+}
+
+/// What the demo's loops share, made once before their setups: the loop groups of its two
+/// Engine.IO endpoints, and Socket.IO's connection state recovery (its store).
+struct SocketIODemoShared: Sendable {
+    let socketIO: EngineIOLoopGroup
+    let engineIO: EngineIOLoopGroup
+    let recovery: SocketIOConnectionStateRecovery?
+
+    init(count: Int, options: Options) {
+        socketIO = EngineIOLoopGroup(count: count)
+        engineIO = EngineIOLoopGroup(count: count)
+        recovery = Self.recovery(options)
+    }
+
+    /// `--sio-recovery` and `--sio-recovery-bytes`, or nil (off).
+    static func recovery(_ options: Options) -> SocketIOConnectionStateRecovery? {
+        guard let window = options.recoveryWindowMilliseconds else { return nil }
+        var recovery = SocketIOConnectionStateRecovery(maxDisconnectionDuration: .milliseconds(window))
+        recovery.limits.maxPacketBytes = options.recoveryBytes
+        recovery.limits.maxSessionBytes = options.recoveryBytes
+        return recovery
+    }
 }
 
 enum SocketIODemo {
     static func connected(_ socket: SocketIOSocket) {
+        if socket.recovered { socket.emit("recovered", .string(socket.id)) }
         socket.emit("auth", socket.auth)
 
         // Handlers run only while the socket is connected, and are dropped when it disconnects.
@@ -100,6 +140,17 @@ enum SocketIODemo {
         socket.on("message") { [unowned socket] args, _ in socket.emit("message-back", args) }
         socket.on("message-with-ack") { args, ack in ack?.send(args) }
         socket.on("disconnect-me") { [unowned socket] _, _ in socket.disconnect() }
+        socket.on("ask") { [unowned socket] args, ack in
+            guard let room = roomName(args[0]) else { return ack?(["ok": false, "error": "room required"]) ?? () }
+            socket.namespace.to(room).emitWithAck("question", [args[0]?["question"] ?? .null], timeout: .seconds(2)) { result in
+                switch result {
+                case .success(let answers):
+                    ack?(["ok": true, "answers": .array(answers.map { .array($0.values) })])
+                case .failure(let timeout):
+                    ack?(["ok": false, "error": "timeout", "answers": .array(timeout.responses.map { .array($0.values) })])
+                }
+            }
+        }
         socket.on("server-ack") { [unowned socket] args, _ in
             socket.emitWithAck("ack-request", args, timeout: .seconds(5)) { [weak socket] result in
                 switch result {

@@ -3,7 +3,8 @@ import Protocols
 import Reactor
 
 /// The web demo's routes on one HTTP server.
-func makeWebDemo(loop: EventLoop, log: Log, options: Options, webSocketLimits: WebSocketLimits, pubsub: PubSub) -> HTTPServer {
+func makeWebDemo(loop: EventLoop, log: Log, options: Options, webSocketLimits: WebSocketLimits, pubsub: PubSub,
+                 socketIOShared: (SocketIODemoShared, index: Int)? = nil) -> HTTPServer {
     let router = HTTPRouter()
 
     // Counts by transport for /metrics, and the rate-limited log of connection errors.
@@ -71,7 +72,7 @@ func makeWebDemo(loop: EventLoop, log: Log, options: Options, webSocketLimits: W
     Chat(pubsub: pubsub, webSocket: wsConfiguration, metrics: metrics,
          sseSlowConsumer: .dropOldest(maxPending: options.ssePending, maxPendingBytes: options.ssePendingBytes)).install(on: router)
     metrics.install(on: router, pubsub: pubsub)
-    installSocketIODemo(on: router, loop: loop, options: options, log: log, hub: pubsub)
+    installSocketIODemo(on: router, loop: loop, options: options, log: log, hub: pubsub, groups: socketIOShared)
 
     var http = HTTPServerConfiguration()
     http.headerReadTimeout = .milliseconds(options.headerTimeoutMilliseconds)

@@ -37,8 +37,11 @@ serviceConfiguration.pubsub = options.pubsub
 let service: Service
 do {
     serviceConfiguration.relay = try makeRelay(options: options, log: log)
+    // Each Engine.IO endpoint's servers, one per loop, hand requests to the loop of their session,
+    // and share one connection state recovery store.
+    let socketIOShared = SocketIODemoShared(count: serviceConfiguration.threads, options: options)
     service = try Service(configuration: serviceConfiguration) { context in
-        try serve(context, options: options, log: log)
+        try serve(context, options: options, log: log, socketIOShared: socketIOShared)
     }
 } catch let error as StartupError {
     log(.error, error.message)

@@ -107,6 +107,26 @@ final class EngineIOPacketTests: XCTestCase {
         XCTAssertEqual(seen.count, 1000)
     }
 
+    func testSessionIDsNamingALoopCarryItsIndexAndStayTwentyURLSafeCharacters() {
+        var seen = Set<String>()
+        for loop in [0, 1, 2, 63, 64, 255, EngineIOHandshake.maxLoops - 1] {
+            for _ in 0..<100 {
+                let id = EngineIOHandshake.makeSessionID(loop: loop)
+                XCTAssertEqual(id.utf8.count, 20)
+                XCTAssertTrue(id.utf8.allSatisfy { $0 == 0x2D || $0 == 0x5F || (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) }, id)
+                XCTAssertEqual(EngineIOHandshake.loopIndex(ofSessionID: id), loop, id)
+                seen.insert(id)
+            }
+        }
+        XCTAssertEqual(seen.count, 700, "the other 18 characters stay random")
+        // Shapes that carry no index: nil, never a trap.
+        for sid in ["", "A", "AAAAAAAAAAAAAAAAAAA", "AAAAAAAAAAAAAAAAAAAAA", "!AAAAAAAAAAAAAAAAAAA", "A AAAAAAAAAAAAAAAAAA", "éAAAAAAAAAAAAAAAAAA"] {
+            XCTAssertNil(EngineIOHandshake.loopIndex(ofSessionID: sid), sid)
+        }
+        XCTAssertEqual(EngineIOHandshake.loopIndex(ofSessionID: "__AAAAAAAAAAAAAAAAAA"), 4095)
+        XCTAssertEqual(EngineIOHandshake.loopIndex(ofSessionID: "ABAAAAAAAAAAAAAAAAAA"), 1)
+    }
+
     func testRequestClassification() {
         func route(_ method: HTTPMethod = .get, eio: String? = "4", transport: String? = "polling", sid: String? = nil, upgrade: Bool = false) -> EngineIORoute {
             EngineIORoute.classify(method: method, eio: eio, transport: transport, sid: sid, isWebSocketUpgrade: upgrade)

@@ -12,7 +12,7 @@ final class ReplayLogTests: XCTestCase {
 
     func testEvictsByBytesKeepingTheNewestAndFindsIdsAfterward() {
         let cost = MessageRing<TopicMessage>.cost(of: message(0, bytes: 1000))
-        var log = ReplayLog(capacity: 100, maxBytes: 3 * cost)
+        var log = ReplayLog<TopicMessage>(capacity: 100, maxBytes: 3 * cost)
         for id: UInt64 in 1...10 { _ = log.append(message(id, bytes: 1000)) }
         XCTAssertEqual(log.count, 3)
         XCTAssertEqual(log.bytes, 3 * cost)
@@ -26,7 +26,7 @@ final class ReplayLogTests: XCTestCase {
     }
 
     func testIdsNeedNotBeConsecutive() {
-        var log = ReplayLog(capacity: 10)
+        var log = ReplayLog<TopicMessage>(capacity: 10)
         for id: UInt64 in [3, 4, 9, 10, 20] { _ = log.append(message(id)) }
         XCTAssertEqual(log.messages(after: 4).map(\.id), [9, 10, 20])
         XCTAssertEqual(log.messages(after: 5).map(\.id), [9, 10, 20])
@@ -35,7 +35,7 @@ final class ReplayLogTests: XCTestCase {
     }
 
     func testPagesStopAtTheCountOrTheBytesButNeverComeBackEmpty() {
-        var log = ReplayLog(capacity: 100)
+        var log = ReplayLog<TopicMessage>(capacity: 100)
         for id: UInt64 in 1...10 { _ = log.append(message(id, bytes: 100)) }
         XCTAssertEqual(log.page(after: 0, maxCount: 4, maxBytes: 1 << 20).map(\.id), [1, 2, 3, 4])
         XCTAssertEqual(log.page(after: 4, maxCount: 100, maxBytes: 250).map(\.id), [5, 6])

@@ -23,6 +23,8 @@ public final class EngineIOServer {
     public let counters = EngineIOCounters()
 
     private var sessions: [String: EngineIOSession] = [:]
+    /// This server's part in a group of loops (`join`), if any.
+    private(set) var forwarding: EngineIOForwarding?
     /// One buffer every session encodes its outgoing text packets into (the loop is single-threaded).
     var scratch: [UInt8] = []
 
@@ -38,6 +40,16 @@ public final class EngineIOServer {
 
     /// The open session with this id.
     public func session(id: String) -> EngineIOSession? { sessions[id] }
+
+    /// Makes this server loop `index`'s member of `group`: its session ids name this loop, and
+    /// requests for sessions of the group's other loops are handed to them instead of being
+    /// refused as unknown (EngineIOLoopGroup.swift). Call once, on the loop, before serving.
+    public func join(_ group: EngineIOLoopGroup, index: Int) {
+        precondition(forwarding == nil, "join is called once")
+        precondition((0..<group.count).contains(index), "loop index \(index) out of the group's 0 ..< \(group.count)")
+        forwarding = EngineIOForwarding(group: group, index: index, server: self)
+        group.register(self, index: index)
+    }
 
     /// Serves every request whose path starts with `path`, any method.
     public func install(on router: HTTPRouter, path: String = "/engine.io/") {
@@ -83,16 +95,26 @@ public final class EngineIOServer {
             WebSocket.upgrade(req, res, configuration: configuration.effectiveWebSocket,
                               handler: EngineIOWebSocketTransport(server: self, role: .open(query: req.query?.string ?? "", sid: sid)))
         case .poll(let sid):
-            guard let session = lookUp(sid, res) else { return }
-            guard session.transport == .polling else { return respondError(.badRequest, res) }
             let coding = configuration.httpCompression == nil
                 ? nil : HTTPContentCoding.preferred(acceptEncoding: req.header("accept-encoding"))
-            session.poll(res, coding: coding)
-        case .post(let sid):
+            if let forwarding, let owner = forwarding.owner(of: sid) {
+                return forwarding.forward(.poll(coding: coding), sid: sid, to: owner, res)
+            }
             guard let session = lookUp(sid, res) else { return }
             guard session.transport == .polling else { return respondError(.badRequest, res) }
-            session.post(req, res)
+            session.poll(.local(res), coding: coding)
+        case .post(let sid):
+            if let forwarding, let owner = forwarding.owner(of: sid) {
+                let body = req.body.count <= configuration.maxPayload ? Array(req.body) : []
+                return forwarding.forward(.post(body: body, byteCount: req.body.count), sid: sid, to: owner, res)
+            }
+            guard let session = lookUp(sid, res) else { return }
+            guard session.transport == .polling else { return respondError(.badRequest, res) }
+            session.post(req.body, byteCount: req.body.count, .local(res))
         case .upgrade(let sid):
+            if let forwarding, let owner = forwarding.owner(of: sid) {
+                return forwarding.forwardUpgrade(req, res, sid: sid, to: owner)
+            }
             guard let session = lookUp(sid, res) else { return }
             guard session.acceptsUpgrade else { return respondError(.badRequest, res) }
             WebSocket.upgrade(req, res, configuration: configuration.effectiveWebSocket,
@@ -139,9 +161,11 @@ public final class EngineIOServer {
         return session
     }
 
+    /// A fresh id, naming this loop when the server is in a group.
     private func newSessionID() -> String {
-        var id = EngineIOHandshake.makeSessionID()
-        while sessions[id] != nil { id = EngineIOHandshake.makeSessionID() }
+        func draw() -> String { forwarding.map { EngineIOHandshake.makeSessionID(loop: $0.index) } ?? EngineIOHandshake.makeSessionID() }
+        var id = draw()
+        while sessions[id] != nil { id = draw() }
         return id
     }
 
@@ -181,6 +205,10 @@ public final class EngineIOServer {
     }
 
     func respondError(_ error: EngineIORequestError, _ res: HTTPResponder) {
+        Self.respondError(error, res)
+    }
+
+    static func respondError(_ error: EngineIORequestError, _ res: HTTPResponder) {
         res.respond(HTTPStatus(code: error.statusCode), contentType: "application/json", body: error.body)
     }
 }

@@ -33,13 +33,17 @@ public final class EngineIOSession {
     /// 680 instructions per Socket.IO emit and reply, both together). The machine is never
     /// entered twice at once: its actions are performed after it returns (`perform`).
     private let machine: UnsafeMutablePointer<EngineIOSessionMachine<Outgoing>>
-    /// The held long poll, while the machine says one is held (`holdsPoll`).
-    private var heldPoll: HTTPResponder?
+    /// The held long poll, while the machine says one is held (`holdsPoll`): its own responder,
+    /// or the stand-in for one held by another loop of the group.
+    private var heldPoll: EngineIOPollResponder?
     private var heldPollNumber = 0
     /// The content coding the held poll's request accepts, if compression applies.
     private var heldPollCoding: HTTPContentCoding?
     /// The WebSocket transport once it is the transport.
     private var webSocket: WebSocket?
+    /// The transport when it is a WebSocket on another loop of the group (an upgrade that landed
+    /// there): checked only where `webSocket` is nil, so a local socket's sends pay nothing for it.
+    private var remoteSocket: EngineIORemoteSocket?
     /// The WebSocket probing the upgrade, while the machine says one does (`probing`).
     private var probe: EngineIOWebSocketTransport?
     /// The machine's timers in the loop's wheel.
@@ -125,7 +129,7 @@ public final class EngineIOSession {
         server.scratch.append(EngineIOPacketType.message.digit)
         write(&server.scratch)
         if route == .webSocket {
-            guard let ws = webSocket else { return }
+            guard let ws = webSocket else { return server.scratch.withUnsafeBytes { remoteSocket?.send(text: $0) } }
             server.scratch.withUnsafeBytes { _ = ws.send(text: $0) }
             reportBacklog(ws)
         } else {
@@ -137,7 +141,7 @@ public final class EngineIOSession {
     public func send(binary: UnsafeRawBufferPointer) {
         switch sendRoute {
         case .webSocket:
-            guard let ws = webSocket else { return }
+            guard let ws = webSocket else { return remoteSocket?.send(binary: binary) ?? () }
             ws.send(binary: binary)
             reportBacklog(ws)
         case .queue:
@@ -153,7 +157,7 @@ public final class EngineIOSession {
     public func send(_ message: EngineIOMessage) {
         switch sendRoute {
         case .webSocket:
-            guard let ws = webSocket else { return }
+            guard let ws = webSocket else { return remoteSocket?.send(frame: message.webSocketFrame) ?? () }
             ws.send(frame: message.webSocketFrame)
             reportBacklog(ws)
         case .queue:
@@ -187,7 +191,7 @@ public final class EngineIOSession {
     // MARK: Polling
 
     /// A long poll arrived; `coding` is what its answer may be compressed with.
-    func poll(_ res: HTTPResponder, coding: HTTPContentCoding?) {
+    func poll(_ res: EngineIOPollResponder, coding: HTTPContentCoding?) {
         let heldPollGone = heldPoll.map { !$0.isPending } ?? false
         if heldPollGone { heldPoll = nil }
         perform(machine.pointee.pollArrived(heldPollGone: heldPollGone), request: res, coding: coding)
@@ -197,7 +201,7 @@ public final class EngineIOSession {
     /// configuration's `httpCompression` is on and the body reaches its threshold (the reference
     /// server's rule). The compressor is the loop's, shared; a body that does not shrink goes
     /// out plain.
-    private func answerPoll(_ res: HTTPResponder, _ body: [UInt8], coding: HTTPContentCoding?) {
+    private func answerPoll(_ res: EngineIOPollResponder, _ body: [UInt8], coding: HTTPContentCoding?) {
         if let coding, let threshold = configuration.httpCompression?.threshold, body.count >= threshold,
            let compressor = loop.local(HTTPBodyCompressors.self, orMake: { HTTPBodyCompressors() }).compressor(for: coding),
            let compressed = body.withUnsafeBytes({ compressor.compress($0) }) {
@@ -208,13 +212,14 @@ public final class EngineIOSession {
     }
 
     /// Packets posted by the client: each is fed to the machine as it decodes, and what it asks
-    /// (deliver to the application, answer a ping) is done before the next one.
-    func post(_ req: HTTPRequest, _ res: HTTPResponder) {
-        if let refused = machine.pointee.postArrived(byteCount: req.body.count) {
+    /// (deliver to the application, answer a ping) is done before the next one. `byteCount` is
+    /// the body's length, which a body forwarded from another loop carries alone when too large.
+    func post(_ body: UnsafeRawBufferPointer, byteCount: Int, _ res: EngineIOPollResponder) {
+        if let refused = machine.pointee.postArrived(byteCount: byteCount) {
             return perform(refused, request: res)
         }
         do throws(EngineIOProtocolError) {
-            try EngineIOPayload.decode(req.body) { element in
+            try EngineIOPayload.decode(body) { element in
                 switch element {
                 case .text(let type, let data): receive(type, data)
                 case .binary(let data): receiveBinary(data)
@@ -296,6 +301,17 @@ public final class EngineIOSession {
         perform(machine.pointee.webSocketClosed())
     }
 
+    /// The upgrade on another loop completed: that socket is the transport.
+    func attach(remote: EngineIORemoteSocket) {
+        remoteSocket = remote
+    }
+
+    /// The transport WebSocket on another loop closed.
+    func remoteSocketClosed(_ remote: EngineIORemoteSocket) {
+        guard remoteSocket === remote else { return }
+        perform(machine.pointee.webSocketClosed())
+    }
+
     /// Closes for `reason`. A server-initiated close first delivers what is queued and a close
     /// packet; any other reason ends the session at once.
     func close(_ reason: EngineIOCloseReason) {
@@ -308,10 +324,11 @@ public final class EngineIOSession {
     /// Runs on the loop's thread; an action may feed the machine again (a responder's shutdown
     /// hook runs at once while the loop drains): each input returns its actions before any is
     /// performed, so the machine is never entered twice at once.
-    private func perform(_ actions: [EngineIOSessionMachine<Outgoing>.Action], request: HTTPResponder? = nil,
+    private func perform(_ actions: [EngineIOSessionMachine<Outgoing>.Action], request: EngineIOPollResponder? = nil,
                          coding: HTTPContentCoding? = nil) {
         // The transport socket as it was: `finished` lets go of it before a slow consumer's abort.
         let transportSocket = webSocket
+        let remoteTransport = remoteSocket
         for action in actions {
             switch action {
             case .holdPoll:
@@ -333,10 +350,17 @@ public final class EngineIOSession {
                 case .ok: res.respond(contentType: "text/html", body: "ok" as StaticString)
                 case .payloadTooLarge:
                     res.respond(.contentTooLarge, contentType: "text/plain; charset=utf-8", body: "Payload Too Large\n" as StaticString)
-                case .error(let error): server.respondError(error, res)
+                case .error(let error): res.respondError(error)
                 }
             case .sendOnWebSocket(let packet):
-                guard let ws = webSocket else { continue }
+                guard let ws = webSocket else {
+                    switch packet {
+                    case .text(let bytes): bytes.withUnsafeBytes { remoteSocket?.send(text: $0) }
+                    case .binary(let bytes): bytes.withUnsafeBytes { remoteSocket?.send(binary: $0) }
+                    case .shared(let message): remoteSocket?.send(frame: message.webSocketFrame)
+                    }
+                    continue
+                }
                 switch packet {
                 case .text(let bytes): bytes.withUnsafeBytes { _ = ws.send(text: $0) }
                 case .binary(let bytes): ws.send(binary: bytes)
@@ -347,16 +371,18 @@ public final class EngineIOSession {
             case .adoptProbe:
                 guard let p = probe else { continue }
                 probe = nil
-                webSocket = p.becomeTransport(of: self)
+                p.becomeTransport(of: self)
             case .closeProbe(let code, let reason):
                 let p = probe
                 probe = nil
                 p?.abandon(code: code, reason: reason)
             case .closeWebSocket(let code, let reason):
                 transportSocket?.close(code: code, reason: reason)
+                remoteTransport?.close(code: code, reason: reason)
             case .abortWebSocket:
                 // The backlog is not flushed to a client that does not read: it is dropped now.
                 transportSocket?.connection.close(reason: .slowConsumer, flush: false)
+                remoteTransport?.abort()
             case .armTimer(let timer, let delay):
                 arm(timer, delay)
             case .cancelTimer(let timer):
@@ -370,7 +396,7 @@ public final class EngineIOSession {
         }
     }
 
-    private func hold(_ res: HTTPResponder, coding: HTTPContentCoding?) {
+    private func hold(_ res: EngineIOPollResponder, coding: HTTPContentCoding?) {
         heldPoll = res
         heldPollCoding = coding
         heldPollNumber += 1
@@ -418,6 +444,7 @@ public final class EngineIOSession {
     private func finished(_ reason: EngineIOCloseReason) {
         heldPoll = nil
         webSocket = nil
+        remoteSocket = nil
         probe = nil
         server.sessionDidClose(self)
         let d = delegate

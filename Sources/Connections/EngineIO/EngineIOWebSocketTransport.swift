@@ -5,6 +5,11 @@ import Reactor
 /// a WebSocket probing the upgrade of a polling session (`2probe`, `3probe`, then `5`). The
 /// probe's rules (what it may say, its deadline) are the session machine's: this class only
 /// passes on what arrives.
+///
+/// The socket is this loop's (`WebSocket`), or, for the upgrade of a session whose polling
+/// requests landed elsewhere, one on another loop of the group (`EngineIORemoteSocket`): then
+/// its messages arrive through `receiveText`, `receiveBinary` and `closed`, called by the
+/// session's loop as they cross over (EngineIORemoteWebSocket.swift).
 final class EngineIOWebSocketTransport: WebSocketHandler {
     enum Role {
         /// Opens a new session once the WebSocket is open (with the handshake's query, and the id
@@ -21,10 +26,15 @@ final class EngineIOWebSocketTransport: WebSocketHandler {
     /// The session whose transport this WebSocket is (after the handshake or the upgrade).
     private var session: EngineIOSession?
     private weak var socket: WebSocket?
+    /// The socket on another loop, when it is there.
+    private let remote: EngineIORemoteSocket?
+    /// Called once the socket closed (the remote one's table entry goes then).
+    var onDone: (() -> Void)?
 
-    init(server: EngineIOServer, role: Role) {
+    init(server: EngineIOServer, role: Role, remote: EngineIORemoteSocket? = nil) {
         self.server = server
         self.role = role
+        self.remote = remote
     }
 
     func webSocketDidOpen(_ ws: WebSocket) {
@@ -39,13 +49,20 @@ final class EngineIOWebSocketTransport: WebSocketHandler {
         }
     }
 
-    func webSocket(_ ws: WebSocket, didReceiveText text: UnsafeRawBufferPointer) {
+    /// The remote socket opened (its loop heard the 101 go out): it may now probe.
+    func remoteOpened() {
+        if case .probe(let polling) = role { polling.probeOpened(self) }
+    }
+
+    func webSocket(_ ws: WebSocket, didReceiveText text: UnsafeRawBufferPointer) { receiveText(text) }
+
+    func receiveText(_ text: UnsafeRawBufferPointer) {
         let packet: (type: EngineIOPacketType, data: UnsafeRawBufferPointer)
         do throws(EngineIOProtocolError) {
             packet = try EngineIOPacket.decodeText(text)
         } catch {
-            server.log("WebSocket \(ws.connection): bad packet: \(error)")
-            if let session { session.receiveFailed(error) } else { ws.close(code: .protocolError, reason: "\(error)") }
+            server.log("WebSocket \(socketDescription): bad packet: \(error)")
+            if let session { session.receiveFailed(error) } else { closeSocket(code: .protocolError, reason: "\(error)") }
             return
         }
         if let session {
@@ -55,13 +72,15 @@ final class EngineIOWebSocketTransport: WebSocketHandler {
         }
     }
 
-    func webSocket(_ ws: WebSocket, didReceiveBinary data: UnsafeRawBufferPointer) {
+    func webSocket(_ ws: WebSocket, didReceiveBinary data: UnsafeRawBufferPointer) { receiveBinary(data) }
+
+    func receiveBinary(_ data: UnsafeRawBufferPointer) {
         if let session {
             session.receiveBinary(data)
         } else if case .probe(let polling) = role {
             polling.probeReceivedBinary(self)
         } else {
-            ws.close(code: .protocolError, reason: "binary data before the upgrade")
+            closeSocket(code: .protocolError, reason: "binary data before the upgrade")
         }
     }
 
@@ -71,29 +90,45 @@ final class EngineIOWebSocketTransport: WebSocketHandler {
         server.log("WebSocket \(ws.connection): closing with \(code.rawValue): \(reason)")
     }
 
-    func webSocketDidClose(_ ws: WebSocket, code: WebSocketCloseCode, reason: String) {
+    func webSocketDidClose(_ ws: WebSocket, code: WebSocketCloseCode, reason: String) { closed() }
+
+    func closed() {
         if let s = session {
             session = nil
-            s.webSocketClosed(ws)
+            if let remote { s.remoteSocketClosed(remote) } else if let socket { s.webSocketClosed(socket) }
         } else if case .probe(let polling) = role {
             polling.probeFailed(self)
         }
         role = .done
+        let done = onDone
+        onDone = nil
+        done?()
+    }
+
+    private var socketDescription: String {
+        if remote != nil { return "on another loop" }
+        return socket.map { "\($0.connection)" } ?? "(closed)"
+    }
+
+    private func closeSocket(code: WebSocketCloseCode, reason: String) {
+        if let remote { remote.close(code: code, reason: reason) } else { socket?.close(code: code, reason: reason) }
     }
 
     /// Sends a text packet on the probe (`3probe`).
     func send(text: [UInt8]) {
-        text.withUnsafeBytes { _ = socket?.send(text: $0) }
+        text.withUnsafeBytes { bytes in
+            if let remote { remote.send(text: bytes) } else { _ = socket?.send(text: bytes) }
+        }
     }
 
     /// The upgrade completed: this WebSocket is the session's transport from now on.
-    func becomeTransport(of polling: EngineIOSession) -> WebSocket? {
+    func becomeTransport(of polling: EngineIOSession) {
         session = polling
-        return socket
+        if let remote { polling.attach(remote: remote) } else if let socket { polling.attach(webSocket: socket) }
     }
 
     /// The session let go of this probe (refused it, replaced it, gave up on it, or closed).
     func abandon(code: WebSocketCloseCode, reason: String) {
-        if case .probe = role, session == nil { socket?.close(code: code, reason: reason) }
+        if case .probe = role, session == nil { closeSocket(code: code, reason: reason) }
     }
 }

@@ -40,6 +40,9 @@ public final class LoopGroupRelay: HubRelay, @unchecked Sendable {
         hub.relayIndex = index
     }
 
+    /// Every other loop of the group.
+    public var otherHubCount: Int? { handles.count - 1 }
+
     func owner(of room: String) -> Int {
         Int(FNV1a.hash(room.utf8) % UInt64(handles.count))
     }

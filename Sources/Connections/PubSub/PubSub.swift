@@ -218,6 +218,10 @@ public final class PubSub: TopicHub {
     /// Whether a message sent on a channel reaches anything beyond this loop (there is a relay).
     public var reachesOtherLoops: Bool { relay != nil }
 
+    /// How many other hubs a `broadcastElsewhere` reaches: 0 without a relay, nil when the relay
+    /// cannot tell (through a broker).
+    public var otherHubCount: Int? { relay == nil ? 0 : relay!.otherHubCount }
+
     /// Sends `message` to `channel`'s receivers on every other loop of this process and, when the
     /// relay goes through a broker, on every loop of every other process; never to this loop's own
     /// receiver: the sender delivers here itself, from what it already has (no decoding, and no
@@ -258,8 +262,12 @@ public protocol PubSubRelay: AnyObject {
     /// its hubs keeps the room there meanwhile (`PubSub.hold`), so a room forgotten by its
     /// numbering hub cannot restart its ids under another loop's subscribers. Default: nothing.
     func roomKeeping(_ room: String, kept: Bool, lastID: UInt64, from hub: PubSub)
+    /// How many hubs besides the sender's a channel message reaches, when the relay knows (the
+    /// loops of a process); nil when it cannot (a broker's other processes). Default: nil.
+    var otherHubCount: Int? { get }
 }
 
 extension PubSubRelay {
     public func roomKeeping(_ room: String, kept: Bool, lastID: UInt64, from hub: PubSub) {}
+    public var otherHubCount: Int? { nil }
 }

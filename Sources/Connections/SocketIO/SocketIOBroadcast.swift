@@ -73,11 +73,15 @@ public struct SocketIOBroadcast {
     public func emit(_ event: String, _ args: SocketIOArguments) {
         let targets = sockets
         let hub = isLocal ? nil : namespace.server.hub.flatMap { $0.reachesOtherLoops ? $0 : nil }
-        guard !targets.isEmpty || hub != nil else { return }
+        // With recovery on, a broadcast is logged even when it reaches no one connected here: a
+        // dropped member may come back for it.
+        guard !targets.isEmpty || hub != nil || namespace.recordsForRecovery else { return }
         var data: [JSONValue] = [.string(event)]
         data += args.values
         let packet = SocketIOPacket(.event, namespace: namespace.name, data: .array(data), attachments: args.attachments)
-        let text = EngineIOMessage(counters: namespace.server.engine.counters) { SocketIOPacketEncoder.write(packet, into: &$0) }
+        let plain = EngineIOMessage(counters: namespace.server.engine.counters) { SocketIOPacketEncoder.write(packet, into: &$0) }
+        // With recovery on, the packet as logged, its offset appended: what every loop sends.
+        let text = recorded(plain, attachments: packet.attachments) ?? plain
         send(text, attachments: packet.attachments, to: targets)
         guard let hub else { return }
         // The packet's text as just encoded, less Engine.IO's type digit: no second JSON encoding.
@@ -91,10 +95,21 @@ public struct SocketIOBroadcast {
 
     /// Delivers a packet encoded elsewhere (its text part, and its attachments) to every socket
     /// reached: a relayed broadcast.
+    /// (With recovery on, the loop that made it logged it in the store the loops share, and its
+    /// text carries its offset already.)
     func deliver(text: [UInt8], attachments: [[UInt8]]) {
         let targets = sockets
         guard !targets.isEmpty else { return }
         send(EngineIOMessage(counters: namespace.server.engine.counters) { $0 += text }, attachments: attachments, to: targets)
+    }
+
+    /// With recovery on, `text` logged in the loops' shared store, with its offset appended; nil
+    /// with recovery off.
+    private func recorded(_ text: EngineIOMessage, attachments: [[UInt8]]) -> EngineIOMessage? {
+        guard namespace.recordsForRecovery else { return nil }
+        return text.packet.withUnsafeBytes { bytes in
+            namespace.recordEvent(UnsafeRawBufferPointer(rebasing: bytes.dropFirst()), attachments: attachments, rooms: rooms, except: exceptRooms)
+        }
     }
 
     /// One text message and one binary message per attachment, each shared by every target, and

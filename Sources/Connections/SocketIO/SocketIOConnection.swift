@@ -82,8 +82,16 @@ final class SocketIOConnection: EngineIOSessionDelegate {
         }
         guard sockets[name] == nil else { return }  // already connected: the reference server ignores it too
         let handshake = SocketIOHandshake(auth: auth ?? .object([:]), query: session.query, address: session.peerAddress)
-        let socket = SocketIOSocket(id: EngineIOHandshake.makeSessionID(), namespace: namespace, connection: self, handshake: handshake)
-        if let refusal = namespace.admit(socket) {
+        // Connection state recovery: a client back with its private id and last offset.
+        let recovery = server.configuration.connectionStateRecovery
+        var restored: SocketIORecoveryStore.Restored?
+        if recovery != nil, let pid = auth?["pid"]?.stringValue, let offset = auth?["offset"]?.stringValue {
+            restored = namespace.restore(pid: pid, offset: offset)
+        }
+        let socket = SocketIOSocket(
+            id: restored?.session.sid ?? EngineIOHandshake.makeSessionID(), namespace: namespace, connection: self, handshake: handshake,
+            pid: recovery == nil ? nil : restored?.session.pid ?? EngineIOHandshake.makeSessionID(), recovered: restored != nil)
+        if !(restored != nil && recovery?.skipMiddlewares == true), let refusal = namespace.admit(socket) {
             send(SocketIOPacket(.connectError, namespace: name, data: refusal.json))
             return
         }
@@ -91,7 +99,17 @@ final class SocketIOConnection: EngineIOSessionDelegate {
         if let connectTimer { server.loop.cancel(connectTimer) }
         connectTimer = nil
         namespace.add(socket)
-        send(SocketIOPacket(.connect, namespace: name, data: ["sid": .string(socket.id)]))
+        var answer: JSONObject = ["sid": .string(socket.id)]
+        if let pid = socket.pid { answer["pid"] = .string(pid) }
+        send(SocketIOPacket(.connect, namespace: name, data: .object(answer)))
+        if let restored {
+            for room in restored.session.rooms where room != socket.id { socket.join(room) }
+            // What it missed, oldest first, as it was sent (offsets included), before anything new.
+            for packet in restored.missed {
+                session.send(EngineIOMessage(counters: server.engine.counters) { out in packet.text.withUnsafeBytes { out += $0 } })
+                for attachment in packet.attachments { session.send(binary: attachment) }
+            }
+        }
         namespace.runConnectionHandlers(socket)
     }
 

@@ -44,10 +44,52 @@ public final class SocketIONamespace {
     private var middlewares: [(SocketIOSocket) -> SocketIOConnectError?] = []
     private(set) var sockets: [String: SocketIOSocket] = [:]
     private(set) var rooms: [String: Set<String>] = [:]
+    /// Connection state recovery, when it is on (its state is shared by the loops: `stores`).
+    let recovery: SocketIOConnectionStateRecovery?
+    /// Whether recovery is on: a plain flag for the emit paths, which must not touch the store
+    /// (an optional struct of collections) when it is off.
+    let recordsForRecovery: Bool
 
     init(name: String, server: SocketIOServer) {
         self.name = name
         self.server = server
+        self.recovery = server.configuration.connectionStateRecovery
+        self.recordsForRecovery = recovery != nil
+    }
+
+    // MARK: Connection state recovery
+
+    /// What recovery keeps now: packets and their bytes, dropped sessions and their bytes.
+    public var recoveryState: (packets: Int, packetBytes: Int, sessions: Int, sessionBytes: Int)? {
+        recovery.flatMap { $0.stores.state(of: name) ?? (0, 0, 0, 0) }
+    }
+
+    /// With recovery on, logs an EVENT packet (`plain`: its Socket.IO text, without Engine.IO's
+    /// type digit or an offset) sent to `rooms` but not `except`, and returns the message to send
+    /// instead, the offset appended as its last argument; nil with recovery off.
+    func recordEvent(_ plain: UnsafeRawBufferPointer, attachments: [[UInt8]], rooms: Set<String>, except: Set<String>) -> EngineIOMessage? {
+        guard let recovery else { return nil }
+        let now = server.loop.now
+        let text = recovery.stores.with(name, limits: recovery.limits) {
+            $0.record(plain: plain, attachments: attachments, rooms: Array(rooms), except: Array(except), now: now)
+        }
+        return text.map { text in EngineIOMessage(counters: server.engine.counters) { $0 += text } }
+    }
+
+    /// Keeps a socket that dropped for a recoverable reason.
+    func persist(_ socket: SocketIOSocket, reason: String) {
+        guard let recovery, let pid = socket.pid, SocketIORecoveryStore.isRecoverable(reason) else { return }
+        let (sid, rooms, now) = (socket.id, Array(socket.rooms), server.loop.now)
+        recovery.stores.with(name, limits: recovery.limits) { $0.persist(sid: sid, pid: pid, rooms: rooms, now: now) }
+    }
+
+    /// The dropped session `pid` names and what it missed since `offset`, if it can come back.
+    func restore(pid: String, offset: String) -> SocketIORecoveryStore.Restored? {
+        guard let recovery else { return nil }
+        let now = server.loop.now
+        guard let restored = recovery.stores.with(name, limits: recovery.limits, { $0.restore(pid: pid, offset: offset, now: now) }),
+              sockets[restored.session.sid] == nil else { return nil }
+        return restored
     }
 
     /// Runs `handler` for every socket that connects to this namespace.
@@ -80,6 +122,13 @@ public final class SocketIONamespace {
 
     public func emit(_ event: String, _ args: SocketIOArguments) { SocketIOBroadcast(namespace: self).emit(event, args) }
 
+    /// Emits to every socket of the namespace and collects one answer per client (see
+    /// `SocketIOBroadcast.emitWithAck`).
+    public func emitWithAck(_ event: String, _ args: SocketIOArguments = [], timeout: Duration,
+                            _ callback: @escaping (Result<[SocketIOArguments], SocketIOBroadcastAckTimeout>) -> Void) {
+        SocketIOBroadcast(namespace: self).emitWithAck(event, args, timeout: timeout, callback)
+    }
+
     /// A broadcast to the sockets in `room` (chain `to` for more rooms, `except` to exclude).
     public func to(_ room: String) -> SocketIOBroadcast { SocketIOBroadcast(namespace: self).to(room) }
 
@@ -102,10 +151,35 @@ public final class SocketIONamespace {
     /// malformed (dropped, and logged).
     public internal(set) var relayedOut = 0
     public private(set) var relayedIn = 0
-    public private(set) var relayedRejected = 0
+    public internal(set) var relayedRejected = 0
+
+    /// Ack ids of this namespace's emits asking for an ack (a socket's, a broadcast's): one
+    /// sequence, so a broadcast's id never meets a socket's own pending one.
+    private var lastAckID: UInt64 = 0
+    func nextAckID() -> UInt64 {
+        defer { lastAckID &+= 1 }
+        return lastAckID
+    }
+
+    /// This loop's broadcasts with acks still collecting answers from other loops, by request id.
+    private(set) var broadcastAcks: [UInt64: SocketIOBroadcastAckCollector] = [:]
+
+    /// Files `collector` under a new request id (random, so ids of different loops and processes
+    /// do not meet), until it finishes.
+    func register(_ collector: SocketIOBroadcastAckCollector) -> UInt64 {
+        var id = UInt64.random(in: .min ... .max)
+        while broadcastAcks[id] != nil { id = UInt64.random(in: .min ... .max) }
+        broadcastAcks[id] = collector
+        collector.onFinish = { [weak self] in self?.broadcastAcks[id] = nil }
+        return id
+    }
 
     /// A broadcast made on another loop or process: delivered to this loop's sockets it reaches.
     func receiveRelayed(_ message: SharedBytes) {
+        if message.withUnsafeBytes({ SocketIOBroadcastAckWire.isRequest($0) }) {
+            relayedIn += 1
+            return message.withUnsafeBytes { receiveAckRequest($0) }
+        }
         let decoded = message.withUnsafeBytes { bytes -> Result<SocketIOBroadcastEnvelope, SocketIOBroadcastEnvelope.DecodingError> in
             do throws(SocketIOBroadcastEnvelope.DecodingError) { return .success(try SocketIOBroadcastEnvelope(decoding: bytes)) } catch { return .failure(error) }
         }

@@ -15,8 +15,40 @@ public struct SocketIOConfiguration: Sendable {
     public var maxRoomsPerSocket = 1_000
     /// Longest room name in UTF-8 bytes: a longer one is refused by `join`.
     public var maxRoomNameBytes = 256
+    /// Connection state recovery (the reference's `connectionStateRecovery`): nil, off, as the
+    /// reference's default.
+    public var connectionStateRecovery: SocketIOConnectionStateRecovery?
 
     public init() {}
+}
+
+/// Connection state recovery as Socket.IO 4.6 defines it (SocketIORecoveryStore.swift): a client
+/// that dropped (transport close, ping timeout, ...) and reconnects within
+/// `maxDisconnectionDuration` with its private session id and last offset gets its socket id, its
+/// rooms and every packet it missed back, and `socket.recovered` is true. The reference's
+/// defaults: 2 minutes, middlewares skipped on recovery.
+///
+/// The state lives in `stores`, which every copy of this value shares: give the servers of every
+/// loop the same value (made once, before the loops' setups) and a client recovers whichever loop
+/// its new connection lands on (SocketIORecoveryStores.swift).
+public struct SocketIOConnectionStateRecovery: Sendable {
+    /// The window, and the bounds on what each namespace keeps (packets and dropped sessions,
+    /// by count and bytes).
+    public var limits = SocketIORecoveryStore.Limits()
+    /// Whether a recovered socket skips the namespace's middlewares (`use`).
+    public var skipMiddlewares = true
+    /// The packets and dropped sessions of every namespace, shared by every copy of this value.
+    public let stores = SocketIORecoveryStores()
+
+    public var maxDisconnectionDuration: Duration {
+        get { limits.maxDisconnectionDuration }
+        set { limits.maxDisconnectionDuration = newValue }
+    }
+
+    public init(maxDisconnectionDuration: Duration = .seconds(120), skipMiddlewares: Bool = true) {
+        self.limits.maxDisconnectionDuration = maxDisconnectionDuration
+        self.skipMiddlewares = skipMiddlewares
+    }
 }
 
 /// A Socket.IO v5 server (`io`) on one loop, on top of an `EngineIOServer`.
@@ -35,10 +67,11 @@ public struct SocketIOConfiguration: Sendable {
 /// CONNECT_ERROR "Invalid namespace". Everything runs on the loop's thread.
 ///
 /// One server belongs to one loop: its sessions and rooms live there. Loops that share a port
-/// (SO_REUSEPORT) would each see only some of a polling client's requests, so serve Socket.IO
-/// from a single loop (or give each loop its own port, or let clients use the WebSocket transport
-/// alone). Broadcasts reach the sockets of other loops and processes once the server relays them
-/// through a hub (`relayBroadcasts(through:)`).
+/// (SO_REUSEPORT) each see only some of a polling client's requests: join each loop's server to
+/// one `EngineIOLoopGroup` (`io.engine.join(group, index:)`) and a request that lands on another
+/// loop than its session's is handed to that loop, so no sticky sessions are needed inside the
+/// process (across processes they still are). Broadcasts reach the sockets of other loops and
+/// processes once the server relays them through a hub (`relayBroadcasts(through:)`).
 public final class SocketIOServer {
     public let loop: EventLoop
     public let configuration: SocketIOConfiguration
@@ -85,8 +118,9 @@ public final class SocketIOServer {
     /// other hubs of `hub`'s relay: this process's other loops, and other processes when the relay
     /// goes through Redis. Each namespace has a channel of its own; a server receives only the
     /// namespaces it has (`of`), and delivers to its sockets there, leaving out the except-rooms
-    /// (the sender), as if the emit had been made here. Acks do not travel. Call it once, on the
-    /// loop; without a relay (one loop, no broker) nothing changes.
+    /// (the sender), as if the emit had been made here. A broadcast asking for acks
+    /// (`emitWithAck`) travels too, and its answers come back (SocketIOBroadcastAck.swift). Call
+    /// it once, on the loop; without a relay (one loop, no broker) nothing changes.
     public func relayBroadcasts(through hub: PubSub) {
         precondition(self.hub == nil, "relayBroadcasts(through:) is called once")
         precondition(hub.loop === loop, "the hub must belong to the server's loop")
@@ -96,6 +130,7 @@ public final class SocketIOServer {
 
     private func listen(_ ns: SocketIONamespace, on hub: PubSub) {
         hub.listen(channel: ns.relayChannel) { [weak ns] message in ns?.receiveRelayed(message) }
+        hub.listen(channel: ns.ackChannel) { [weak ns] message in ns?.receiveAckReply(message) }
     }
 
     /// The namespace named `name` if it exists.

@@ -31,19 +31,27 @@ public final class SocketIOSocket {
     public private(set) var connected = true
     /// The rooms this socket is in, its own id room included.
     public private(set) var rooms: Set<String> = []
+    /// Whether this socket is one that dropped and came back with its id, rooms and missed
+    /// packets (connection state recovery), rather than a new one.
+    public let recovered: Bool
+    /// The private session id the client recovers with (never shared, unlike `id`); nil with
+    /// recovery off.
+    let pid: String?
 
     let connection: SocketIOConnection
     private var handlers: [String: EventHandler] = [:]
     private var anyHandlers: [(String, SocketIOArguments, SocketIOAck?) -> Void] = []
     private var disconnectHandlers: [(String) -> Void] = []
     private var pendingAcks: [UInt64: (timer: TimerID?, callback: (Result<SocketIOArguments, SocketIOAckError>) -> Void)] = [:]
-    private var nextAckID: UInt64 = 0
     /// Whether a refused join was logged: once per socket, so a client asking for rooms in a loop
     /// writes one line, not one per request.
     private var loggedRefusedJoin = false
 
-    init(id: String, namespace: SocketIONamespace, connection: SocketIOConnection, handshake: SocketIOHandshake) {
+    init(id: String, namespace: SocketIONamespace, connection: SocketIOConnection, handshake: SocketIOHandshake,
+         pid: String? = nil, recovered: Bool = false) {
         self.id = id
+        self.pid = pid
+        self.recovered = recovered
         self.namespace = namespace
         self.connection = connection
         self.handshake = handshake
@@ -81,7 +89,19 @@ public final class SocketIOSocket {
 
     public func emit(_ event: String, _ args: SocketIOArguments) {
         guard connected else { return }
-        connection.send(eventPacket(event, args, id: nil))
+        let packet = eventPacket(event, args, id: nil)
+        if namespace.recordsForRecovery {
+            // Logged for recovery, to this socket's own room, with its offset (as the reference
+            // sends a socket's emits through its adapter when recovery is on).
+            var plain: [UInt8] = []
+            SocketIOPacketEncoder.write(packet, into: &plain)
+            if let message = plain.withUnsafeBytes({ namespace.recordEvent($0, attachments: packet.attachments, rooms: [id], except: []) }) {
+                connection.session.send(message)
+                for attachment in packet.attachments { connection.session.send(binary: attachment) }
+                return
+            }
+        }
+        connection.send(packet)
     }
 
     /// Emits `event` and asks for an acknowledgement: `callback` runs once, with the client's
@@ -94,14 +114,26 @@ public final class SocketIOSocket {
             callback(.failure(.disconnected))
             return
         }
-        let ackID = nextAckID
-        nextAckID &+= 1
+        let ackID = namespace.nextAckID()
         let timer = connection.server.loop.schedule(after: timeout) { [weak self] in
             guard let self, let pending = self.pendingAcks.removeValue(forKey: ackID) else { return }
             pending.callback(.failure(.timeout))
         }
         pendingAcks[ackID] = (timer, callback)
         connection.send(eventPacket(event, args, id: ackID))
+    }
+
+    /// Waits for the client's answer to ack id `id` (a broadcast's, sent by the caller): false
+    /// when the socket is disconnected.
+    func expectAck(_ id: UInt64, _ callback: @escaping (Result<SocketIOArguments, SocketIOAckError>) -> Void) -> Bool {
+        guard connected else { return false }
+        pendingAcks[id] = (nil, callback)
+        return true
+    }
+
+    /// Stops waiting for ack id `id` (its broadcast's timeout passed).
+    func forgetAck(_ id: UInt64) {
+        pendingAcks[id] = nil
     }
 
     /// A broadcast to `room`, excluding this socket.
@@ -189,6 +221,7 @@ public final class SocketIOSocket {
     /// drops every handler (they often capture the socket: this breaks the cycle).
     func closed(reason: String) {
         guard connected else { return }
+        namespace.persist(self, reason: reason)  // before its rooms go
         connected = false
         for room in rooms { namespace.removeFromRoom(room, id) }
         rooms.removeAll()

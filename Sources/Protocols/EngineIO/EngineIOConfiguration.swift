@@ -127,9 +127,51 @@ public enum EngineIOHandshake {
         return makeSessionID(using: &generator)
     }
 
+    /// A new session id that names loop `loop` of a group (`EngineIOLoopGroup`), so a request
+    /// that lands on another loop can be handed to the session's: the same 20 characters, the
+    /// first two of which carry the loop's index (0 ..< `maxLoops`) instead of random bits (108
+    /// random bits remain). Nothing trusts the index: a client that edits it names a loop where
+    /// its id is unknown (or no loop), and gets "Session ID unknown" as for any unknown id.
+    public static func makeSessionID(loop: Int) -> String {
+        var generator = SystemRandomNumberGenerator()
+        return makeSessionID(loop: loop, using: &generator)
+    }
+
+    public static func makeSessionID<G: RandomNumberGenerator>(loop: Int, using generator: inout G) -> String {
+        precondition((0..<maxLoops).contains(loop), "a loop index in a session id is 0 ..< \(maxLoops)")
+        var id = Array(makeSessionID(using: &generator).utf8)
+        id[0] = alphabet[loop >> 6]
+        id[1] = alphabet[loop & 63]
+        return String(decoding: id, as: UTF8.self)
+    }
+
+    /// The loop index a session id made by `makeSessionID(loop:)` carries; nil when `sid` does not
+    /// have that shape (any other length, or a character outside the alphabet).
+    public static func loopIndex(ofSessionID sid: String) -> Int? {
+        var utf8 = sid.utf8.makeIterator()
+        guard sid.utf8.count == 20, let c0 = utf8.next(), let c1 = utf8.next(),
+              let high = alphabetValue(c0), let low = alphabetValue(c1) else { return nil }
+        return high << 6 | low
+    }
+
+    /// How many loops a session id can name (two characters of 64).
+    public static let maxLoops = 4096
+
+    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+
+    private static func alphabetValue(_ c: UInt8) -> Int? {
+        switch c {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"): Int(c - UInt8(ascii: "A"))
+        case UInt8(ascii: "a")...UInt8(ascii: "z"): Int(c - UInt8(ascii: "a")) + 26
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): Int(c - UInt8(ascii: "0")) + 52
+        case UInt8(ascii: "-"): 62
+        case UInt8(ascii: "_"): 63
+        default: nil
+        }
+    }
+
     /// A session id drawn from `generator` (tests pass a seeded one).
     public static func makeSessionID<G: RandomNumberGenerator>(using generator: inout G) -> String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
         var bits = (UInt64.random(in: .min ... .max, using: &generator), UInt64.random(in: .min ... .max, using: &generator))
         var out = [UInt8]()
         out.reserveCapacity(20)

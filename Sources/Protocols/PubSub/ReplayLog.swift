@@ -7,8 +7,11 @@
 /// Ids increase but need not be consecutive (a relay may skip ids lost with a broker, and a room
 /// that reappears on a loop starts wherever the room's numbering is), so a position is found by
 /// binary search, never by arithmetic on ids.
-struct ReplayLog {
-    private(set) var ring = MessageRing<TopicMessage>()
+///
+/// Generic over the message: a room's `TopicMessage`s, and the packets Socket.IO keeps for
+/// connection state recovery (`SocketIORecoveryStore`), numbered the same way.
+struct ReplayLog<Message: ReplayableMessage> {
+    private(set) var ring = MessageRing<Message>()
     let capacity: Int
     let maxBytes: Int
 
@@ -21,11 +24,11 @@ struct ReplayLog {
     var bytes: Int { ring.bytes }
     var isEmpty: Bool { ring.isEmpty }
     var oldestID: UInt64? { ring.first?.id }
-    var last: TopicMessage? { ring.last }
+    var last: Message? { ring.last }
 
     /// Appends `m`, then lets the oldest go while the log is over its bounds. Returns the change
     /// in bytes (for the hub's budget).
-    mutating func append(_ m: TopicMessage) -> Int {
+    mutating func append(_ m: Message) -> Int {
         let before = ring.bytes
         ring.append(m)
         _ = trim()
@@ -68,14 +71,32 @@ struct ReplayLog {
     }
 
     /// The first message with an id greater than `id`, if the log has one.
-    func message(after id: UInt64) -> TopicMessage? {
+    func message(after id: UInt64) -> Message? {
         let p = position(after: id)
         return p < ring.count ? ring[p] : nil
     }
 
     /// Messages with an id greater than `id`, oldest first.
-    func messages(after id: UInt64) -> [TopicMessage] { ring.suffix(from: position(after: id)) }
+    func messages(after id: UInt64) -> [Message] { ring.suffix(from: position(after: id)) }
 
+    /// Whether the log holds the message numbered `id`.
+    func contains(_ id: UInt64) -> Bool {
+        let p = position(after: id)
+        return p > 0 && ring[p - 1].id == id
+    }
+
+    /// The oldest message, if any.
+    var first: Message? { ring.first }
+}
+
+/// A message a replay log can hold: gated (it knows the bytes it keeps alive) and numbered.
+protocol ReplayableMessage: GatedMessage {
+    var id: UInt64 { get }
+}
+
+extension TopicMessage: ReplayableMessage {}
+
+extension ReplayLog where Message == TopicMessage {
     /// At most `maxCount` messages with an id greater than `id`, oldest first, stopping before the
     /// one that would take their texts past `maxBytes` (but never empty when there is one to give,
     /// or a message larger than a page could never be read).

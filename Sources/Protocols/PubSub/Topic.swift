@@ -101,7 +101,7 @@ public final class Topic {
     @exclusivity(unchecked) package weak var hub: (any TopicHub)?
     let pageMessages: Int
     let pageBytes: Int
-    var log: ReplayLog
+    var log: ReplayLog<TopicMessage>
 
     /// One subscriber and its gate; `entries` is what a publish walks.
     private struct Entry {

@@ -100,11 +100,18 @@ public struct SocketIOBroadcastEnvelope: Hashable, Sendable {
     /// Whether `packet` is `2[<nsp>,]…` with no attachments, or `5<n>-[<nsp>,]…` with n of them:
     /// a receiving loop forwards it as it is, so it must not speak for another namespace.
     static func isEvent(_ p: [UInt8], of namespace: String, attachments: Int) -> Bool {
-        guard let type = p.first else { return false }
+        if p.first == UInt8(ascii: "2") && attachments != 0 { return false }
+        return eventHeaderLength(p, of: namespace, attachments: attachments) != nil
+    }
+
+    /// Where an event's ack id or data starts: past its type, its attachment count (which must be
+    /// `attachments` when given) and its namespace; nil when `p` is not an event of `namespace`.
+    static func eventHeaderLength(_ p: [UInt8], of namespace: String, attachments: Int? = nil) -> Int? {
+        guard let type = p.first else { return nil }
         var i = 1
         switch type {
         case UInt8(ascii: "2"):
-            guard attachments == 0 else { return false }
+            break
         case UInt8(ascii: "5"):
             var n = 0
             let start = i
@@ -112,14 +119,15 @@ public struct SocketIOBroadcastEnvelope: Hashable, Sendable {
                 n = n * 10 + Int(p[i] - UInt8(ascii: "0"))
                 i += 1
             }
-            guard i > start, i < p.count, p[i] == UInt8(ascii: "-"), n == attachments else { return false }
+            guard i > start, i < p.count, p[i] == UInt8(ascii: "-"), attachments.map({ n == $0 }) ?? true else { return nil }
             i += 1
         default:
-            return false
+            return nil
         }
         let rest = p[i...]
-        if namespace == "/" { return rest.first != UInt8(ascii: "/") }
-        return rest.starts(with: namespace.utf8) && rest.dropFirst(namespace.utf8.count).first == UInt8(ascii: ",")
+        if namespace == "/" { return rest.first != UInt8(ascii: "/") ? i : nil }
+        guard rest.starts(with: namespace.utf8) && rest.dropFirst(namespace.utf8.count).first == UInt8(ascii: ",") else { return nil }
+        return i + namespace.utf8.count + 1
     }
 
     static func appendCount(_ n: Int, to out: inout [UInt8]) {
@@ -132,7 +140,7 @@ public struct SocketIOBroadcastEnvelope: Hashable, Sendable {
         out += bytes
     }
 
-    private struct Reader {
+    struct Reader {
         let bytes: UnsafeRawBufferPointer
         var position = 0
 
