@@ -25,6 +25,9 @@ let package = Package(
         // permessage-deflate and HTTP content codings (Engine.IO's polling compression); its module
         // map links libz. No logic.
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // The system OpenSSL 3 (Debian's libssl-dev): callable forms of the macros the TLS machine
+        // uses and a BIO over borrowed memory; its module map links libssl and libcrypto. No logic.
+        .systemLibrary(name: "COpenSSL", providers: [.apt(["libssl-dev"])]),
         // `SharedBytes`, alone: the immutable, reference-counted byte block an encoded message
         // travels in. Below the loop (which queues it by reference) and the machines (which encode
         // into it), so neither has to import the other to share one. No loop, no protocol.
@@ -53,6 +56,14 @@ let package = Package(
             dependencies: ["Bytes", "CZlib"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
+        // TLS as a sans-I/O machine over OpenSSL: ciphertext in, plaintext (into one buffer shared
+        // per loop) and ciphertext out. Its own target, beside Protocols rather than in it, so
+        // only what speaks TLS links OpenSSL; like Protocols it knows no loop.
+        .target(
+            name: "TLS",
+            dependencies: ["Bytes", "COpenSSL"],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         // Each protocol machine bound to a reactor connection: HTTP server, router and responder,
         // WebSocket connection and client (and its topic subscriber), SSE stream (and its), long
         // polls, the pub/sub hub and its relays (other loops; Redis, with the Redis client),
@@ -63,7 +74,7 @@ let package = Package(
         // touch is `package` there.
         .target(
             name: "Connections",
-            dependencies: ["Reactor", "Protocols"],
+            dependencies: ["Reactor", "Protocols", "TLS"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // The demo server (`swift run -c release echo --help`), built from the public API only.
@@ -102,6 +113,12 @@ let package = Package(
         .testTarget(
             name: "ConnectionsTests",
             dependencies: ["Connections", "Protocols", "Reactor", "ReactorTestSupport"],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        // The TLS machine alone: a client and a server handshaking in memory, no socket.
+        .testTarget(
+            name: "TLSTests",
+            dependencies: ["TLS"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // Each Swift block of README.md must appear verbatim in Sources/Examples. Depending on

@@ -1,0 +1,32 @@
+import Foundation
+import XCTest
+
+/// A self-signed P-256 certificate for `localhost`, made once per test run by the `openssl` tool
+/// into a temporary directory (nothing secret is committed, and the test judges its own machine
+/// against a certificate OpenSSL made, not one we wrote).
+enum TestCertificate {
+    struct Files: Sendable {
+        let directory: String
+        let certificate: String
+        let key: String
+    }
+
+    static let files: Files = make()
+
+    private static func make() -> Files {
+        let directory = NSTemporaryDirectory() + "tls-tests-\(getpid())"
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let files = Files(directory: directory, certificate: directory + "/cert.pem", key: directory + "/key.pem")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        p.arguments = ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                       "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
+                       "-keyout", files.key, "-out", files.certificate]
+        p.standardError = FileHandle.nullDevice
+        p.standardOutput = FileHandle.nullDevice
+        try! p.run()
+        p.waitUntilExit()
+        precondition(p.terminationStatus == 0, "openssl req failed")
+        return files
+    }
+}
