@@ -80,7 +80,7 @@ let package = Package(
         // The demo server (`swift run -c release echo --help`), built from the public API only.
         .executableTarget(
             name: "echo",
-            dependencies: ["Reactor", "Protocols", "Connections"],
+            dependencies: ["Reactor", "Protocols", "Connections", "TLS"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // The README's Swift snippets, verbatim, as a program (`swift run Examples loop|http`):

@@ -22,6 +22,10 @@ extension EventLoop {
         if flush && slot.pointee.flags.contains(.lingering) { return }  // already closing
         if flush && slot.pointee.kind == .connection {
             guard writeEverythingPending(c) else { return }
+            if slot.pointee.flags.contains(.transformed) && !slot.pointee.flags.contains(.closeAfterFlush) {
+                transformWillClose(c)  // after the pending bytes, before the close (TLS close_notify)
+                guard liveSlot(c) != nil else { return }
+            }
             if !slot.pointee.queue.isEmpty {
                 if slot.pointee.flags.contains(.closeAfterFlush) { return }
                 slot.pointee.flags.insert(.closeAfterFlush)

@@ -43,7 +43,9 @@ extension EventLoop {
         guard let slot = sendingSlot(c) else { return false }
         let total = first.count + second.count
         let corked = s.pointee.corkFD == c.fd
+        // A transformed (TLS) connection gathers both in the cork: one record, not two.
         if !slot.pointee.queue.isEmpty || first.count == 0 || second.count == 0
+            || slot.pointee.flags.contains(.transformed)
             || total <= (corked ? LoopState.corkCopyLimit : LoopState.smallTwoPartLimit) {
             // Small, or behind queued bytes: the plain path keeps the order and gathers in the cork.
             return send(c, first) && send(c, second)
@@ -117,6 +119,13 @@ extension EventLoop {
     /// write failed (the connection is then closed).
     @discardableResult
     func write(_ fd: Int32, _ iov: UnsafeMutablePointer<iovec>, _ count: Int, keeping shared: SharedBytes? = nil) -> Bool {
+        if s.pointee.slots[Int(fd)].flags.contains(.transformed) { return writeTransformed(fd, iov, count) }
+        return writePlain(fd, iov, count, keeping: shared)
+    }
+
+    /// `write` for the socket itself: also what a transform's output goes through.
+    @discardableResult
+    func writePlain(_ fd: Int32, _ iov: UnsafeMutablePointer<iovec>, _ count: Int, keeping shared: SharedBytes?) -> Bool {
         let slot = s.pointee.slots + Int(fd)
         var offered = 0
         for i in 0..<count { offered += iov[i].iov_len }

@@ -57,6 +57,10 @@ struct Options {
     /// Browser origins allowed besides the server's own, on the WebSocket routes, `POST /send`
     /// and Socket.IO/Engine.IO (`--allow-origin`).
     var origins = OriginPolicy.sameOrigin
+    /// `--tls-cert` and `--tls-key`: both, or neither (plain TCP).
+    var tlsCertificate: String?
+    var tlsKey: String?
+    var tlsHandshakeTimeoutMilliseconds = 10_000
 
     static let usage = """
     usage: echo [options]
@@ -128,6 +132,14 @@ struct Options {
       --allow-origin ORIGIN  let pages from ORIGIN (scheme://host[:port], or * for any) open
                            WebSockets, POST /send and use Socket.IO (repeatable); by default only
                            this server's own pages and clients that send no Origin may (else 403)
+      --tls-cert FILE      serve everything (page, https, wss, SSE, long polling, Socket.IO) over TLS
+                           on the same port, with this PEM certificate chain (leaf first); needs
+                           --tls-key. TLS 1.2 and 1.3 only. A certificate for trying it locally:
+                             openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \\
+                               -days 30 -subj /CN=localhost -keyout key.pem -out cert.pem
+      --tls-key FILE       the PEM private key of --tls-cert
+      --tls-handshake-timeout MS
+                           close a connection whose TLS handshake is not done within MS ms (default 10000)
       --log-level LEVEL    error, warning (or warn), info or debug (default info)
       -h, --help           show this help
     """
@@ -247,6 +259,11 @@ struct Options {
                         throw UsageError("--allow-origin takes scheme://host[:port] or *")
                     }
                     o.origins.allow(origin)
+                case "--tls-cert": o.tlsCertificate = try value(a)
+                case "--tls-key": o.tlsKey = try value(a)
+                case "--tls-handshake-timeout":
+                    guard let n = Int(try value(a)), n > 0 else { throw UsageError("\(a) takes a positive number of milliseconds") }
+                    o.tlsHandshakeTimeoutMilliseconds = n
                 case "--log-level":
                     guard let l = LogLevel(name: try value(a)) else { throw UsageError("--log-level is one of error, warn, info, debug") }
                     o.logLevel = l
@@ -255,6 +272,7 @@ struct Options {
                 }
                 i += 1
             }
+            if (o.tlsCertificate == nil) != (o.tlsKey == nil) { throw UsageError("--tls-cert and --tls-key go together") }
         } catch {
             return .failure(error)
         }

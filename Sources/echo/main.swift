@@ -37,8 +37,9 @@ serviceConfiguration.pubsub = options.pubsub
 let service: Service
 do {
     serviceConfiguration.relay = try makeRelay(options: options, log: log)
+    let tls = try makeTLS(options: options, log: log)
     service = try Service(configuration: serviceConfiguration) { context in
-        try serve(context, options: options, log: log)
+        try serve(context, options: options, tls: tls, log: log)
     }
 } catch let error as StartupError {
     log(.error, error.message)
@@ -55,11 +56,11 @@ service.onTerminationSignal = { signal in
 }
 
 let bound = service.listeners[0]
-let what = options.mode == .tcpEcho ? "TCP echo" : "web demo"
+let what = (options.mode == .tcpEcho ? "TCP echo" : "web demo") + (options.tlsCertificate != nil ? " over TLS" : "")
 let loops = service.handles.count > 1 ? " on \(service.handles.count) loops" : ""
 writeLogLine("echo: \(what) listening on \(bound.map { $0.address.description }.joined(separator: ", "))\(loops)", to: 1)
 if options.mode == .web, let port = bound.first?.address.port {
-    writeLogLine(startupBanner(hosts: options.hosts, port: port), to: 1)
+    writeLogLine(startupBanner(hosts: options.hosts, port: port, tls: options.tlsCertificate != nil), to: 1)
 }
 service.run()
 log(.info, "stopped")
