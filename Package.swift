@@ -2,7 +2,8 @@
 // The root package depends on the toolchain alone: Reactor, Protocols and Connections import Glibc
 // and the standard library, never Foundation or another package. The targets are the layers of
 // DESIGN.md, and their dependencies are its arrows (they only point down): echo -> Connections ->
-// Protocols -> Bytes, Connections -> Reactor -> Bytes and the C modules. A parser cannot import the
+// Protocols -> Bytes, Connections -> Reactor -> Bytes and the C modules, Connections -> TLS ->
+// COpenSSL (TLS, like Protocols, knows no loop; Reactor knows no TLS, only a `ConnectionTransform`). A parser cannot import the
 // loop: Protocols does not depend on Reactor, so the compiler refuses it. `Bytes` (one immutable,
 // shared byte block) sits under both, because both speak it: the loop queues it, a machine or the
 // pub/sub topic encodes into it. Reactor and Protocols re-export it (`@_exported import Bytes`), so
@@ -68,7 +69,8 @@ let package = Package(
         // WebSocket connection and client (and its topic subscriber), SSE stream (and its), long
         // polls, the pub/sub hub and its relays (other loops; Redis, with the Redis client),
         // Engine.IO/Socket.IO servers and sessions; the async forms over the same machines
-        // (async routes and streamed bodies, AsyncWebSocket); `Service` (a server's loops in one
+        // (async routes and streamed bodies, AsyncWebSocket); `TLSServer` (the TLS machine as the
+        // transform between a connection's socket and its handler); `Service` (a server's loops in one
         // call) and the log sink. Every file that imports
         // Reactor beside Protocols lives here. What it needs of Protocols and users must not
         // touch is `package` there.
@@ -112,13 +114,13 @@ let package = Package(
         // The glue: servers, sockets, topics and relays over 127.0.0.1 and real loops.
         .testTarget(
             name: "ConnectionsTests",
-            dependencies: ["Connections", "Protocols", "Reactor", "ReactorTestSupport"],
+            dependencies: ["Connections", "Protocols", "Reactor", "ReactorTestSupport", "TLS"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // The TLS machine alone: a client and a server handshaking in memory, no socket.
         .testTarget(
             name: "TLSTests",
-            dependencies: ["TLS"],
+            dependencies: ["TLS", "ReactorTestSupport"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // Each Swift block of README.md must appear verbatim in Sources/Examples. Depending on

@@ -1,3 +1,4 @@
+import ReactorTestSupport
 import XCTest
 @testable import TLS
 

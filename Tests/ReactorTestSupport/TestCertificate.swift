@@ -1,17 +1,16 @@
 import Foundation
-import XCTest
 
 /// A self-signed P-256 certificate for `localhost`, made once per test run by the `openssl` tool
 /// into a temporary directory (nothing secret is committed, and the test judges its own machine
 /// against a certificate OpenSSL made, not one we wrote).
-enum TestCertificate {
-    struct Files: Sendable {
-        let directory: String
-        let certificate: String
-        let key: String
+public enum TestCertificate {
+    public struct Files: Sendable {
+        public let directory: String
+        public let certificate: String
+        public let key: String
     }
 
-    static let files: Files = make()
+    public static let files: Files = make()
 
     private static func make() -> Files {
         let directory = NSTemporaryDirectory() + "tls-tests-\(getpid())"
