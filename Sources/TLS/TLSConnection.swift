@@ -141,6 +141,9 @@ public final class TLSConnection {
                 let r = SSL_read_ex(ssl, out.baseAddress! + produced, out.count - produced, &n)
                 if r == 1 {
                     produced += n
+                    // All input taken and nothing buffered: done. Asking again would only hear
+                    // WANT_READ, and cost a record buffer's malloc and free under RELEASE_BUFFERS.
+                    if io.pointee.in_len == 0 && SSL_has_pending(ssl) == 0 { break loop }
                     continue
                 }
                 if SSL_get_error(ssl, r) == SSL_ERROR_ZERO_RETURN {
