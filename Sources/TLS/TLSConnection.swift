@@ -81,8 +81,11 @@ public final class TLSConnection {
     public var isOpen: Bool { state == .open || state == .closing }
 
     /// True when plaintext is left inside OpenSSL or in `pendingCiphertext` because the plaintext
-    /// buffer filled: call `receive` again (with no new ciphertext) to get it.
-    public var hasPendingInput: Bool { !pendingCiphertext.isEmpty || SSL_pending(ssl) > 0 }
+    /// buffer filled: call `receive` again (with no new ciphertext) to get it. Only while open: a
+    /// record OpenSSL took apart before the connection failed (application data where a
+    /// ClientHello belongs) stays in `SSL_pending` forever, and asking again would never end (the
+    /// fuzz target found it).
+    public var hasPendingInput: Bool { isOpen && (!pendingCiphertext.isEmpty || SSL_pending(ssl) > 0) }
 
     // MARK: Inbound
 

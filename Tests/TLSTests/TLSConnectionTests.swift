@@ -135,6 +135,17 @@ final class TLSConnectionTests: XCTestCase {
         XCTAssertFalse(server.isOpen)
     }
 
+    /// Found by the fuzz target: OpenSSL keeps a record it took apart before failing in
+    /// `SSL_pending`, which must not read as input to drain (the loop would ask forever).
+    func testApplicationDataInsteadOfAClientHelloLeavesNothingPending() throws {
+        let server = try TLSConnection(context: serverContext, buffers: TLSBuffers(plaintextCapacity: 64 * 1024))
+        let record: [UInt8] = [0x17, 0x03, 0x01, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03]
+        let got = record.withUnsafeBytes { server.receive(ciphertext: $0) { _ in }.count }
+        XCTAssertEqual(got, 0)
+        guard case .failed = server.state else { return XCTFail("state \(server.state)") }
+        XCTAssertFalse(server.hasPendingInput)
+    }
+
     func testRandomBytesNeverOpenAConnection() throws {
         var rng = SystemRandomNumberGenerator()
         for _ in 0..<50 {
