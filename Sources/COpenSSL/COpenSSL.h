@@ -6,6 +6,7 @@
 #include <openssl/ssl.h>
 #include <openssl/err.h>
 #include <openssl/bio.h>
+#include <openssl/x509v3.h>
 #include <string.h>
 
 // --- Macros, callable ---------------------------------------------------------------------------
@@ -25,9 +26,12 @@ static inline uint64_t copenssl_op_no_compression(void) { return SSL_OP_NO_COMPR
 static inline uint64_t copenssl_op_no_ticket(void) { return SSL_OP_NO_TICKET; }
 static inline long copenssl_mode_release_buffers(void) { return SSL_MODE_RELEASE_BUFFERS; }
 static inline long copenssl_mode_partial_write(void) { return SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER; }
-static inline int copenssl_ctx_set_tlsext_servername_cb(SSL_CTX *ctx, int (*cb)(SSL *, int *, void *)) {
+static inline int copenssl_ctx_set_servername_cb(SSL_CTX *ctx, int (*cb)(SSL *, int *, void *), void *arg) {
+    SSL_CTX_set_tlsext_servername_arg(ctx, arg);
     return (int)SSL_CTX_set_tlsext_servername_callback(ctx, cb);
 }
+static inline const char *copenssl_servername(const SSL *ssl) { return SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name); }
+static inline int copenssl_tlsext_err_ok(void) { return SSL_TLSEXT_ERR_OK; }
 
 // ALPN, server side: pick "http/1.1" when the client offers it, and go on without ALPN when it does
 // not (an https client without ALPN is an HTTP/1.1 client).

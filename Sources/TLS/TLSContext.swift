@@ -8,10 +8,19 @@ public final class TLSContext: @unchecked Sendable {
     let bioMethod: OpaquePointer
     let isServer: Bool
     let releaseIdleBuffers: Bool
+    /// Server contexts for other names (SNI), tried in order against the name a client asks for.
+    let alternatives: [TLSContext]
 
     /// A server context from PEM files. Throws when a file cannot be read, the key does not match
     /// the certificate, or a setting is refused.
-    public init(server c: TLSConfiguration) throws(TLSError) {
+    ///
+    /// With `alternatives` (SNI, several certificates on one port): a client that names a host
+    /// (server_name) gets the first alternative whose certificate covers that name (its SAN or
+    /// CN, wildcards as OpenSSL's `X509_check_host` allows); any other client gets `c`'s.
+    public init(server c: TLSConfiguration, alternatives: [TLSConfiguration] = []) throws(TLSError) {
+        var others: [TLSContext] = []
+        for a in alternatives { others.append(try TLSContext(server: a)) }
+        self.alternatives = others
         guard let ctx = SSL_CTX_new(TLS_server_method()) else { throw Self.lastError("SSL_CTX_new") }
         guard let method = copenssl_io_method_new() else {
             SSL_CTX_free(ctx)
@@ -34,6 +43,27 @@ public final class TLSContext: @unchecked Sendable {
         try check(SSL_CTX_use_PrivateKey_file(ctx, c.privateKeyFile, SSL_FILETYPE_PEM), "private key \(c.privateKeyFile)")
         try check(SSL_CTX_check_private_key(ctx), "key does not match certificate")
         copenssl_ctx_use_alpn_http11(ctx)
+        if !others.isEmpty {
+            _ = copenssl_ctx_set_servername_cb(ctx, Self.chooseByServerName, Unmanaged.passUnretained(self).toOpaque())
+        }
+    }
+
+    /// OpenSSL's server_name callback: switches the connection to the alternative whose
+    /// certificate covers the requested name. The context outlives its connections (each `SSL`
+    /// holds its `SSL_CTX`, and every `TLSConnection` holds its `TLSContext`), so the unretained
+    /// pointer is safe.
+    static let chooseByServerName: @convention(c) (OpaquePointer?, UnsafeMutablePointer<Int32>?, UnsafeMutableRawPointer?) -> Int32 = {
+        ssl, _, arg in
+        guard let ssl, let arg, let name = copenssl_servername(ssl) else { return copenssl_tlsext_err_ok() }
+        let context = Unmanaged<TLSContext>.fromOpaque(arg).takeUnretainedValue()
+        for alternative in context.alternatives {
+            if let certificate = SSL_CTX_get0_certificate(alternative.ctx),
+               X509_check_host(certificate, name, 0, 0, nil) == 1 {
+                _ = SSL_set_SSL_CTX(ssl, alternative.ctx)
+                break
+            }
+        }
+        return copenssl_tlsext_err_ok()
     }
 
     /// A client context: verifies the peer against `trustedCAFile` or the system trust store.
@@ -47,6 +77,7 @@ public final class TLSContext: @unchecked Sendable {
         self.bioMethod = method
         self.isServer = false
         self.releaseIdleBuffers = c.releaseIdleBuffers
+        self.alternatives = []
         try commonSetup()
         if let ca = c.trustedCAFile {
             try check(SSL_CTX_load_verify_locations(ctx, ca, nil), "CA file \(ca)")

@@ -57,9 +57,11 @@ struct Options {
     /// Browser origins allowed besides the server's own, on the WebSocket routes, `POST /send`
     /// and Socket.IO/Engine.IO (`--allow-origin`).
     var origins = OriginPolicy.sameOrigin
-    /// `--tls-cert` and `--tls-key`: both, or neither (plain TCP).
-    var tlsCertificate: String?
-    var tlsKey: String?
+    /// `--tls-cert` and `--tls-key`, in pairs (none: plain TCP). The first pair is the default
+    /// certificate, the others are picked by the name a client asks for (SNI).
+    var tlsCertificates: [String] = []
+    var tlsKeys: [String] = []
+    var tlsEnabled: Bool { !tlsCertificates.isEmpty }
     var tlsHandshakeTimeoutMilliseconds = 10_000
 
     static let usage = """
@@ -137,7 +139,9 @@ struct Options {
                            --tls-key. TLS 1.2 and 1.3 only. A certificate for trying it locally:
                              openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \\
                                -days 30 -subj /CN=localhost -keyout key.pem -out cert.pem
-      --tls-key FILE       the PEM private key of --tls-cert
+      --tls-key FILE       the PEM private key of --tls-cert. Both are repeatable, in pairs: the
+                           first pair is the default certificate, the others are served to clients
+                           that ask for a name they cover (SNI)
       --tls-handshake-timeout MS
                            close a connection whose TLS handshake is not done within MS ms (default 10000)
       --log-level LEVEL    error, warning (or warn), info or debug (default info)
@@ -259,8 +263,8 @@ struct Options {
                         throw UsageError("--allow-origin takes scheme://host[:port] or *")
                     }
                     o.origins.allow(origin)
-                case "--tls-cert": o.tlsCertificate = try value(a)
-                case "--tls-key": o.tlsKey = try value(a)
+                case "--tls-cert": o.tlsCertificates.append(try value(a))
+                case "--tls-key": o.tlsKeys.append(try value(a))
                 case "--tls-handshake-timeout":
                     guard let n = Int(try value(a)), n > 0 else { throw UsageError("\(a) takes a positive number of milliseconds") }
                     o.tlsHandshakeTimeoutMilliseconds = n
@@ -272,7 +276,7 @@ struct Options {
                 }
                 i += 1
             }
-            if (o.tlsCertificate == nil) != (o.tlsKey == nil) { throw UsageError("--tls-cert and --tls-key go together") }
+            if o.tlsCertificates.count != o.tlsKeys.count { throw UsageError("--tls-cert and --tls-key go in pairs") }
         } catch {
             return .failure(error)
         }

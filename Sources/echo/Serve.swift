@@ -53,9 +53,12 @@ func serve(_ context: ServiceLoop, options: Options, tls: TLSServer?, log: Log) 
 
 /// The TLS server of `--tls-cert`/`--tls-key`, made once for every loop (nil without them).
 func makeTLS(options: Options, log: Log) throws(StartupError) -> TLSServer? {
-    guard let certificate = options.tlsCertificate, let key = options.tlsKey else { return nil }
+    guard options.tlsEnabled else { return nil }
+    let pairs = zip(options.tlsCertificates, options.tlsKeys).map {
+        TLSConfiguration(certificateChainFile: $0.0, privateKeyFile: $0.1)
+    }
     do {
-        return try TLSServer(configuration: TLSConfiguration(certificateChainFile: certificate, privateKeyFile: key),
+        return try TLSServer(configuration: pairs[0], alternatives: Array(pairs.dropFirst()),
                              handshakeTimeout: .milliseconds(options.tlsHandshakeTimeoutMilliseconds), log: log)
     } catch {
         throw StartupError(message: "TLS: \(error)")

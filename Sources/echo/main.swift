@@ -56,11 +56,11 @@ service.onTerminationSignal = { signal in
 }
 
 let bound = service.listeners[0]
-let what = (options.mode == .tcpEcho ? "TCP echo" : "web demo") + (options.tlsCertificate != nil ? " over TLS" : "")
+let what = (options.mode == .tcpEcho ? "TCP echo" : "web demo") + (options.tlsEnabled ? " over TLS" : "")
 let loops = service.handles.count > 1 ? " on \(service.handles.count) loops" : ""
 writeLogLine("echo: \(what) listening on \(bound.map { $0.address.description }.joined(separator: ", "))\(loops)", to: 1)
 if options.mode == .web, let port = bound.first?.address.port {
-    writeLogLine(startupBanner(hosts: options.hosts, port: port, tls: options.tlsCertificate != nil), to: 1)
+    writeLogLine(startupBanner(hosts: options.hosts, port: port, tls: options.tlsEnabled), to: 1)
 }
 service.run()
 log(.info, "stopped")

@@ -10,16 +10,17 @@ public enum TestCertificate {
         public let key: String
     }
 
-    public static let files: Files = make()
+    public static let files: Files = make(name: "localhost")
 
-    private static func make() -> Files {
-        let directory = NSTemporaryDirectory() + "tls-tests-\(getpid())"
+    /// A certificate for `name` (its CN and DNS SAN), in a directory of its own.
+    public static func make(name: String) -> Files {
+        let directory = NSTemporaryDirectory() + "tls-tests-\(getpid())-\(name)"
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let files = Files(directory: directory, certificate: directory + "/cert.pem", key: directory + "/key.pem")
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
         p.arguments = ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                       "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
+                       "-days", "2", "-subj", "/CN=\(name)", "-addext", "subjectAltName=DNS:\(name)",
                        "-keyout", files.key, "-out", files.certificate]
         p.standardError = FileHandle.nullDevice
         p.standardOutput = FileHandle.nullDevice

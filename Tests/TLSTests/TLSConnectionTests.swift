@@ -231,6 +231,26 @@ final class TLSConnectionTests: XCTestCase {
         XCTAssertNotEqual(pair.server.state, .open)
     }
 
+    func testSNIPicksTheCertificateForTheRequestedName() throws {
+        let other = TestCertificate.make(name: "other.test")
+        let files = TestCertificate.files
+        let context = try TLSContext(
+            server: TLSConfiguration(certificateChainFile: files.certificate, privateKeyFile: files.key),
+            alternatives: [TLSConfiguration(certificateChainFile: other.certificate, privateKeyFile: other.key)])
+        // A client that trusts only the other certificate and asks for its name is served it.
+        let trustsOther = try TLSContext(client: TLSClientConfiguration(trustedCAFile: other.certificate))
+        let named = try Pair(server: context, client: trustsOther, serverName: "other.test")
+        named.run()
+        XCTAssertEqual(named.client.state, .open)
+        // Asking for the default name (or one no alternative covers) gets the default certificate.
+        let plain = try Pair(server: context, client: clientContext, serverName: "localhost")
+        plain.run()
+        XCTAssertEqual(plain.client.state, .open)
+        let unknown = try Pair(server: context, client: trustsOther, serverName: "unknown.test")
+        unknown.run()
+        guard case .failed = unknown.client.state else { return XCTFail("client \(unknown.client.state)") }
+    }
+
     func testMissingKeyFileIsAnError() {
         let c = TLSConfiguration(certificateChainFile: TestCertificate.files.certificate, privateKeyFile: "/nonexistent.pem")
         XCTAssertThrowsError(try TLSContext(server: c))

@@ -17,9 +17,11 @@ public final class TLSServer: Sendable {
     public let handshakeTimeout: Duration
     let log: LogSink
 
-    public init(configuration: TLSConfiguration, handshakeTimeout: Duration = .seconds(10),
-                log: LogSink = .standardError()) throws(TLSError) {
-        self.context = try TLSContext(server: configuration)
+    /// - Parameter alternatives: more certificates on the same port, served to clients that ask
+    ///   for a name they cover (SNI); everyone else gets `configuration`'s.
+    public init(configuration: TLSConfiguration, alternatives: [TLSConfiguration] = [],
+                handshakeTimeout: Duration = .seconds(10), log: LogSink = .standardError()) throws(TLSError) {
+        self.context = try TLSContext(server: configuration, alternatives: alternatives)
         self.handshakeTimeout = handshakeTimeout
         self.log = log
     }
