@@ -125,6 +125,8 @@ public final class EventLoop {
     public let handle: EventLoopHandle
     /// Called on the loop when SIGINT/SIGTERM starts a graceful shutdown (to log it, say).
     public var onTerminationSignal: ((Int32) -> Void)?
+    /// Called on the loop for each SIGHUP, once `handleReloadSignal` is in effect.
+    public var onReloadSignal: (() -> Void)?
     var signalDrainDeadline: Duration = .seconds(10)
     /// Objects that belong to this loop, one per type (see `local(_:orMake:)`).
     var locals: [ObjectIdentifier: AnyObject] = [:]

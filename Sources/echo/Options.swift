@@ -141,7 +141,8 @@ struct Options {
                                -days 30 -subj /CN=localhost -keyout key.pem -out cert.pem
       --tls-key FILE       the PEM private key of --tls-cert. Both are repeatable, in pairs: the
                            first pair is the default certificate, the others are served to clients
-                           that ask for a name they cover (SNI)
+                           that ask for a name they cover (SNI). SIGHUP reads the files again
+                           (renewed certificates) for new connections; open ones keep theirs
       --tls-handshake-timeout MS
                            close a connection whose TLS handshake is not done within MS ms (default 10000)
       --log-level LEVEL    error, warning (or warn), info or debug (default info)

@@ -1,6 +1,7 @@
 import Glibc
 import Connections
 import Reactor
+import TLS
 
 let options: Options
 switch Options.parse(Array(CommandLine.arguments.dropFirst())) {
@@ -38,8 +39,20 @@ let service: Service
 do {
     serviceConfiguration.relay = try makeRelay(options: options, log: log)
     let tls = try makeTLS(options: options, log: log)
+    serviceConfiguration.reloadOnHangup = tls != nil
     service = try Service(configuration: serviceConfiguration) { context in
         try serve(context, options: options, tls: tls, log: log)
+    }
+    if let tls {
+        // Renewed certificate files are read again on SIGHUP; open connections keep theirs.
+        service.onReloadSignal = {
+            do throws(TLSError) {
+                try tls.reload()
+                log(.info, "SIGHUP: TLS certificates reloaded")
+            } catch {
+                log(.error, "SIGHUP: TLS reload failed, the old certificates stay: \(error)")
+            }
+        }
     }
 } catch let error as StartupError {
     log(.error, error.message)

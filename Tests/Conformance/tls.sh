@@ -3,7 +3,8 @@
 # nobody here wrote:
 #   1. tls/ (pytest): Python's ssl (http.client), websockets over wss://, httpx and httpx-sse over
 #      https, and the hostile peers (plaintext instead of a ClientHello, a stalled handshake, a reset
-#      mid-handshake, a truncated record), against the server with a 1 s handshake deadline;
+#      mid-handshake, a truncated record), against the server with a 1 s handshake deadline, and
+#      last SIGHUP reloading renewed certificate files;
 #   2. testssl.sh (Debian package `testssl.sh`, installed with apt-get when missing and root):
 #      SSLv2, SSLv3, TLS 1.0 and 1.1 not offered, TLS 1.2 and 1.3 offered, no weak cipher category
 #      offered, forward secrecy offered.
@@ -32,7 +33,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -su
     { cat "$WORK/openssl.log" >&2; echo "0 passed, 1 failed"; exit 1; }
 
 # --- 1. the Python clients ----------------------------------------------------------------------
-export REACTOR_TLS_CERT="$WORK/cert.pem" REACTOR_TLS_HANDSHAKE_MS="$HANDSHAKE_MS"
+export REACTOR_TLS_CERT="$WORK/cert.pem" REACTOR_TLS_KEY="$WORK/key.pem" REACTOR_TLS_HANDSHAKE_MS="$HANDSHAKE_MS"
 python_line="$(bash "$HERE/lib/pytest-suite.sh" tls --tls-cert "$WORK/cert.pem" --tls-key "$WORK/key.pem" \
     --tls-handshake-timeout "$HANDSHAKE_MS" | tail -n 1)" || true
 read -r passed _ failed _ <<<"$python_line"

@@ -12,10 +12,11 @@ private final class TLSTestClient {
     let tls: TLSConnection
     private var plaintext: [UInt8] = []
 
-    init(port: UInt16, timeoutSeconds: Int = 5) throws {
+    init(port: UInt16, timeoutSeconds: Int = 5, trusting ca: String = TestCertificate.files.certificate,
+         serverName: String = "localhost") throws {
         socket = try BlockingClient(port: port, timeoutSeconds: timeoutSeconds)
-        let context = try TLSContext(client: TLSClientConfiguration(trustedCAFile: TestCertificate.files.certificate))
-        tls = try TLSConnection(context: context, buffers: TLSBuffers(plaintextCapacity: 256 * 1024), serverName: "localhost")
+        let context = try TLSContext(client: TLSClientConfiguration(trustedCAFile: ca))
+        tls = try TLSConnection(context: context, buffers: TLSBuffers(plaintextCapacity: 256 * 1024), serverName: serverName)
     }
 
     /// Runs the handshake to the end; false if it failed or the server closed.
@@ -172,6 +173,41 @@ final class TLSServerTests: XCTestCase {
         XCTAssertTrue(client.handshake())
         client.send(Array("GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
         XCTAssertEqual(String(decoding: client.receive(exactly: 17), as: UTF8.self), "HTTP/1.1 200 OK\r\n")
+    }
+
+    func testReloadServesRenewedFilesToNewConnectionsAndKeepsOpenOnes() throws {
+        let directory = NSTemporaryDirectory() + "tls-reload-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let certificate = directory + "/cert.pem", key = directory + "/key.pem"
+        func install(_ files: TestCertificate.Files) throws {
+            for (from, to) in [(files.certificate, certificate), (files.key, key)] {
+                try? FileManager.default.removeItem(atPath: to)
+                try FileManager.default.copyItem(atPath: from, toPath: to)
+            }
+        }
+        try install(TestCertificate.files)
+        let tls = try TLSServer(configuration: TLSConfiguration(certificateChainFile: certificate, privateKeyFile: key), log: .discard)
+        let (thread, port) = try startHTTPS(tls)
+        defer { thread.stopAndJoin() }
+        let before = try TLSTestClient(port: port)
+        XCTAssertTrue(before.handshake())
+
+        let renewed = TestCertificate.make(name: "renewed.test")
+        try install(renewed)
+        try tls.reload()
+        let after = try TLSTestClient(port: port, trusting: renewed.certificate, serverName: "renewed.test")
+        XCTAssertTrue(after.handshake(), "a new connection gets the renewed certificate")
+        let old = try TLSTestClient(port: port)
+        XCTAssertFalse(old.handshake(), "the old certificate is no longer served")
+        before.send(Array("GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+        XCTAssertEqual(String(decoding: before.receive(exactly: 17), as: UTF8.self), "HTTP/1.1 200 OK\r\n",
+                       "the connection made before the reload goes on")
+
+        try FileManager.default.removeItem(atPath: key)
+        XCTAssertThrowsError(try tls.reload(), "a missing key keeps the old certificates")
+        let still = try TLSTestClient(port: port, trusting: renewed.certificate, serverName: "renewed.test")
+        XCTAssertTrue(still.handshake())
     }
 
     func testCloseSendsCloseNotify() throws {

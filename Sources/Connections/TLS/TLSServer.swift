@@ -1,4 +1,5 @@
 import Reactor
+import Synchronization
 import TLS
 
 /// TLS for any listener. One per process: its OpenSSL context is shared by every loop. It wraps the
@@ -12,7 +13,11 @@ import TLS
 /// Every TLS failure (not TLS at all, a bad record, a refused renegotiation, a handshake that
 /// outlasts `handshakeTimeout`) closes that connection alone, with one rate-limited log line.
 public final class TLSServer: Sendable {
-    public let context: TLSContext
+    /// The certificates new connections get; `reload` swaps it (connections keep the one they began with).
+    public var context: TLSContext { current.withLock { $0 } }
+    private let current: Mutex<TLSContext>
+    private let configuration: TLSConfiguration
+    private let alternatives: [TLSConfiguration]
     /// How long a connection may take from accept to a finished handshake.
     public let handshakeTimeout: Duration
     let log: LogSink
@@ -21,9 +26,20 @@ public final class TLSServer: Sendable {
     ///   for a name they cover (SNI); everyone else gets `configuration`'s.
     public init(configuration: TLSConfiguration, alternatives: [TLSConfiguration] = [],
                 handshakeTimeout: Duration = .seconds(10), log: LogSink = .standardError()) throws(TLSError) {
-        self.context = try TLSContext(server: configuration, alternatives: alternatives)
+        self.current = Mutex(try TLSContext(server: configuration, alternatives: alternatives))
+        self.configuration = configuration
+        self.alternatives = alternatives
         self.handshakeTimeout = handshakeTimeout
         self.log = log
+    }
+
+    /// Reads the certificate and key files again (after they were renewed) and serves the new
+    /// ones to connections accepted from now on; open connections are not touched. On an error
+    /// (a missing file, a key that does not match) the old certificates stay and it throws. Any
+    /// thread may call it (a SIGHUP handler on loop 0, say); accepts on every loop see the swap.
+    public func reload() throws(TLSError) {
+        let fresh = try TLSContext(server: configuration, alternatives: alternatives)
+        current.withLock { $0 = fresh }
     }
 
     /// `make`, with TLS in front of every connection it is given.
@@ -33,7 +49,7 @@ public final class TLSServer: Sendable {
         { c in
             let shared = c.loop.local(TLSLoopState.self) { TLSLoopState(loop: c.loop, log: self.log) }
             do {
-                let tls = try TLSConnection(context: self.context, buffers: shared.buffers)
+                let tls = try TLSConnection(context: self.context, buffers: shared.buffers)  // one lock per accept
                 c.setTransform(TLSTransform(tls: tls, connection: c, shared: shared, handshakeTimeout: self.handshakeTimeout))
             } catch {
                 shared.log("\(c) no TLS state: \(error)")

@@ -1,12 +1,16 @@
 """The demo served over TLS, judged by clients nobody here wrote: Python's ssl (http.client),
 websockets over wss://, httpx and httpx-sse over https. And the peers a TLS server must survive:
 plaintext instead of a ClientHello, a handshake that never finishes, a reset mid-handshake. Each
-must close that connection only: the server answers the next client at once."""
+must close that connection only: the server answers the next client at once. Last, SIGHUP reloads
+renewed certificate files."""
 import http.client
 import os
+import shutil
+import signal
 import socket
 import ssl
 import struct
+import subprocess
 import threading
 import time
 import uuid
@@ -206,3 +210,31 @@ def test_a_truncated_record_after_the_handshake_waits_then_the_connection_goes_o
             except ssl.SSLWantReadError:
                 pass
         assert answer.startswith(b"HTTP/1.1 200 OK")
+
+
+def test_zz_sighup_reloads_renewed_certificate_files_and_keeps_open_connections(tmp_path):
+    """Runs last: it renews the suite's certificate files (the same names, a new key)."""
+    pid, key = int(os.environ["REACTOR_SERVER_PID"]), os.environ["REACTOR_TLS_KEY"]
+    raw = socket.create_connection(("127.0.0.1", PORT), timeout=5)
+    before = context().wrap_socket(raw, server_hostname="localhost")
+    old_certificate = open(CERT, "rb").read()
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
+                    "-keyout", str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem")],
+                   check=True, capture_output=True)
+    shutil.copyfile(tmp_path / "key.pem", key)
+    shutil.copyfile(tmp_path / "cert.pem", CERT)
+    assert open(CERT, "rb").read() != old_certificate
+    os.kill(pid, signal.SIGHUP)
+    deadline = time.time() + 5
+    while True:  # the reload happens on the server's loop, soon after the signal
+        try:
+            status, body, _, _ = get_plaintext(context())  # trusts the renewed file only
+            break
+        except ssl.SSLCertVerificationError:
+            assert time.time() < deadline, "the renewed certificate was never served"
+            time.sleep(0.1)
+    assert (status, body) == (200, b"Hello, World!")
+    before.sendall(b"GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert before.recv(4096).startswith(b"HTTP/1.1 200 OK"), "the connection made before the reload goes on"
+    before.close()
