@@ -26,6 +26,15 @@ public protocol ConnectionTransform: AnyObject {
     /// The connection is closing in order (a `close` with flush): last words for the peer (TLS
     /// close_notify) go to `write`, ahead of the close.
     func connectionWillClose(_ connection: Connection, write: (UnsafeRawBufferPointer) -> Void)
+
+    /// An outbound connect completed, before the handler hears `connectionDidOpen`: the first
+    /// words of the side that speaks first (a TLS ClientHello) go to `write`. The default says
+    /// nothing (an accepted connection waits for its peer).
+    func connectionWillOpen(_ connection: Connection, write: (UnsafeRawBufferPointer) -> Void)
+}
+
+extension ConnectionTransform {
+    public func connectionWillOpen(_ connection: Connection, write: (UnsafeRawBufferPointer) -> Void) {}
 }
 
 /// What one inbound transformation gave the loop.

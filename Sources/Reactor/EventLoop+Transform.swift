@@ -113,6 +113,11 @@ extension EventLoop {
         return true
     }
 
+    /// The transform's first words on an outbound connection (a ClientHello).
+    func transformWillOpen(_ c: Connection) {
+        transform(of: c.fd).connectionWillOpen(c, write: { self.writeToSocket(c.fd, $0) })
+    }
+
     /// The transform's last words before an orderly close.
     func transformWillClose(_ c: Connection) {
         transform(of: c.fd).connectionWillClose(c, write: { self.writeToSocket(c.fd, $0) })

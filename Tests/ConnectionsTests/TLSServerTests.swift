@@ -210,6 +210,50 @@ final class TLSServerTests: XCTestCase {
         XCTAssertTrue(still.handshake())
     }
 
+    func testWebSocketClientOverTLS() throws {
+        let tls = try tlsServer()
+        let port = Shared<UInt16>(0)
+        let server = try EventLoopThread { loop in
+            let echo = WebSocketSocketTests.Echo()
+            let router = HTTPRouter()
+            router.get("/echo") { req, res in WebSocket.upgrade(req, res, handler: echo) }
+            let http = HTTPServer(loop: loop, router: router)
+            let listener = try loop.listen(on: SocketAddress(ip: "127.0.0.1", port: 0),
+                                           makeHandler: tls.makeHandler(wrapping: { http.makeHandler(for: $0) }))
+            port.with { $0 = listener.address.port }
+        }
+        defer { server.stopAndJoin() }
+        let clients = try EventLoopThread()
+        defer { clients.stopAndJoin() }
+        let client = try TLSClient(configuration: TLSClientConfiguration(trustedCAFile: TestCertificate.files.certificate), log: .discard)
+        let log = Shared(WebSocketSocketTests.Recorder.Log())
+        let big = pattern(200_000, seed: 3)
+        let serverPort = port.get
+        _ = onLoop(clients) { loop in
+            _ = try! WebSocket.connect(loop: loop, to: SocketAddress(ip: "127.0.0.1", port: serverPort), host: "localhost:\(serverPort)",
+                                       path: "/echo", tls: client, handler: WebSocketSocketTests.Recorder(log) { ws in
+                ws.send(text: "over wss")
+                ws.send(binary: big)
+            })
+            return 0
+        }
+        XCTAssertTrue(eventually { log.get.binaries.count == 1 }, "\(log.get)")
+        XCTAssertEqual(log.get.texts, ["over wss"])
+        XCTAssertTrue(log.get.binaries.first == big)
+
+        // A client that trusts another CA refuses the server: the handler hears a close, never an open.
+        let other = TestCertificate.make(name: "other.test")
+        let distrustful = try TLSClient(configuration: TLSClientConfiguration(trustedCAFile: other.certificate), log: .discard)
+        let refused = Shared(WebSocketSocketTests.Recorder.Log())
+        _ = onLoop(clients) { loop in
+            _ = try! WebSocket.connect(loop: loop, to: SocketAddress(ip: "127.0.0.1", port: serverPort), host: "localhost",
+                                       path: "/echo", tls: distrustful, handler: WebSocketSocketTests.Recorder(refused))
+            return 0
+        }
+        XCTAssertTrue(eventually { refused.get.closed != nil }, "\(refused.get)")
+        XCTAssertFalse(refused.get.opened)
+    }
+
     func testCloseSendsCloseNotify() throws {
         let (thread, port) = try startHTTPS(try tlsServer())
         defer { thread.stopAndJoin() }

@@ -64,6 +64,11 @@ final class TLSTransform: ConnectionTransform {
         tls.close(send: write)
     }
 
+    /// A client speaks first: its ClientHello leaves as soon as the TCP connect completes.
+    func connectionWillOpen(_ connection: Connection, write: (UnsafeRawBufferPointer) -> Void) {
+        _ = tls.receive(ciphertext: UnsafeRawBufferPointer(start: nil, count: 0), send: write)
+    }
+
     private func peer(_ connection: Connection) -> String {
         connection.peerAddress.map { "\($0)" } ?? "peer"
     }
