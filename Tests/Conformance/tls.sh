@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # TLS conformance of the echo demo (`--tls-cert`/`--tls-key`), in two parts, judged by clients
 # nobody here wrote:
-#   1. tls/ (pytest): Python's ssl (http.client), websockets over wss://, httpx and httpx-sse over
+#   1. tls/ (pytest): Python's ssl (http.client), websockets over wss://, python-socketio, httpx and httpx-sse over
 #      https, and the hostile peers (plaintext instead of a ClientHello, a stalled handshake, a reset
 #      mid-handshake, a truncated record), against the server with a 1 s handshake deadline, and
 #      last SIGHUP reloading renewed certificate files;
@@ -34,9 +34,11 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -su
 
 # --- 1. the Python clients ----------------------------------------------------------------------
 export REACTOR_TLS_CERT="$WORK/cert.pem" REACTOR_TLS_KEY="$WORK/key.pem" REACTOR_TLS_HANDSHAKE_MS="$HANDSHAKE_MS"
-python_line="$(bash "$HERE/lib/pytest-suite.sh" tls --tls-cert "$WORK/cert.pem" --tls-key "$WORK/key.pem" \
-    --tls-handshake-timeout "$HANDSHAKE_MS" | tail -n 1)" || true
+bash "$HERE/lib/pytest-suite.sh" tls --tls-cert "$WORK/cert.pem" --tls-key "$WORK/key.pem" \
+    --tls-handshake-timeout "$HANDSHAKE_MS" >"$WORK/python.log" || true
+python_line="$(tail -n 1 "$WORK/python.log")"
 read -r passed _ failed _ <<<"$python_line"
+if [ "${failed:-1}" != 0 ]; then head -n -1 "$WORK/python.log"; fi  # pytest's report
 [[ "$passed" =~ ^[0-9]+$ && "$failed" =~ ^[0-9]+$ ]] || { say "the pytest part printed: $python_line"; passed=0; failed=1; }
 
 # --- 2. testssl.sh --------------------------------------------------------------------------------

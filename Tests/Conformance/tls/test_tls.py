@@ -1,5 +1,6 @@
 """The demo served over TLS, judged by clients nobody here wrote: Python's ssl (http.client),
-websockets over wss://, httpx and httpx-sse over https. And the peers a TLS server must survive:
+websockets over wss://, httpx and httpx-sse over https, python-socketio over https (polling and
+the upgrade to wss). And the peers a TLS server must survive:
 plaintext instead of a ClientHello, a handshake that never finishes, a reset mid-handshake. Each
 must close that connection only: the server answers the next client at once. Last, SIGHUP reloads
 renewed certificate files."""
@@ -15,7 +16,11 @@ import threading
 import time
 import uuid
 
+import pytest
+
 import httpx
+import requests
+import socketio
 from httpx_sse import connect_sse
 from websockets.sync.client import connect
 
@@ -120,6 +125,22 @@ def test_long_poll_over_https():
         assert c.post(f"{HTTPS}/send", params={"room": room}, content=b"polled").status_code == 200
         body = c.get(f"{HTTPS}/poll", params={"room": room, "cursor": 0, "timeout": 1}).json()
         assert "polled" in str(body)
+
+
+@pytest.mark.parametrize("transports", [("polling",), ("polling", "websocket")])
+def test_python_socketio_over_https(transports):
+    # engine.io takes the CA from its requests session (for polling and for websocket-client).
+    # trust_env off: a REQUESTS_CA_BUNDLE in the environment would override the session's CA.
+    session = requests.Session()
+    session.verify = CERT
+    session.trust_env = False
+    client = socketio.Client(reconnection=False, request_timeout=5, http_session=session)
+    client.connect(HTTPS, transports=list(transports), wait_timeout=5)
+    try:
+        assert client.transport() == transports[-1]
+        assert client.call("echo", {"over": "tls", "n": [1, 2.5, None]}, timeout=5) == {"over": "tls", "n": [1, 2.5, None]}
+    finally:
+        client.disconnect()
 
 
 def closed_within(sock, seconds):
