@@ -55,7 +55,9 @@ func serve(_ context: ServiceLoop, options: Options, tls: TLSServer?, log: Log) 
 func makeTLS(options: Options, log: Log) throws(StartupError) -> TLSServer? {
     guard options.tlsEnabled else { return nil }
     let pairs = zip(options.tlsCertificates, options.tlsKeys).map {
-        TLSConfiguration(certificateChainFile: $0.0, privateKeyFile: $0.1)
+        var c = TLSConfiguration(certificateChainFile: $0.0, privateKeyFile: $0.1)
+        c.releaseIdleBuffers = !options.tlsKeepRecordBuffers
+        return c
     }
     do {
         return try TLSServer(configuration: pairs[0], alternatives: Array(pairs.dropFirst()),
