@@ -19,6 +19,8 @@ extension EventLoop {
 
     func close(_ c: Connection, reason: CloseReason, flush: Bool) {
         guard let slot = liveSlot(c) else { return }
+        // A write already failed inside this read callback: it closes when the callback returns.
+        if flush && slot.pointee.flags.contains(.writeFailed) { return }
         if flush && slot.pointee.flags.contains(.lingering) { return }  // already closing
         if flush && slot.pointee.kind == .connection {
             guard writeEverythingPending(c) else { return }

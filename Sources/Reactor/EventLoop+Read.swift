@@ -41,6 +41,10 @@ extension EventLoop {
             }
             keepTail(slot, from: buffer, total: total, consumed: consumed)
             endCork(fd)
+            if slot.pointee.flags.contains(.writeFailed) {
+                closeNow(fd, reason: pendingCloseReason(fd))  // a write failed inside the callback
+                return
+            }
             if total - consumed >= capacity, slot.pointee.generation == generation {
                 closeNow(fd, reason: .inputOverflow)
             }

@@ -58,6 +58,9 @@ extension EventLoop {
         let connection = Connection(loop: self, fd: fd, generation: generation)
         let prefixCount = Int(slot.pointee.tailCount)
         let prefix = UnsafeRawBufferPointer(start: slot.pointee.tail, count: prefixCount)
+        // The whole of it counts as this connection's read callback (the cork, and a failed write
+        // closing only once it is over): the transform writes too (handshake records, alerts).
+        s.pointee.corkFD = fd
         let result = transform(of: fd).connection(
             connection, transformInbound: UnsafeRawBufferPointer(start: buffer, count: n), prefix: prefix,
             write: { self.writeToSocket(fd, $0) })
@@ -67,18 +70,23 @@ extension EventLoop {
             return
         }
         let total = result.bytes.count
+        var consumed = 0
         // Only the kept tail again (a handshake record, a partial record): nothing new to say.
-        if total > prefixCount || (!fromSocket && total > 0), let handler = slot.pointee.handler {
-            s.pointee.corkFD = fd
-            let consumed = handler.connection(connection, didRead: result.bytes)
+        let deliver = total > prefixCount || (!fromSocket && total > 0)
+        if deliver, let handler = slot.pointee.handler {
+            consumed = handler.connection(connection, didRead: result.bytes)
             guard slot.pointee.generation == generation, slot.pointee.kind == .connection else { return }
             keepTail(slot, from: UnsafeMutableRawPointer(mutating: result.bytes.baseAddress!), total: total, consumed: consumed)
-            endCork(fd)
-            guard slot.pointee.generation == generation, slot.pointee.kind == .connection else { return }
-            if total - consumed >= s.pointee.receiveCapacity {
-                closeNow(fd, reason: .inputOverflow)
-                return
-            }
+        }
+        endCork(fd)
+        guard slot.pointee.generation == generation, slot.pointee.kind == .connection else { return }
+        if slot.pointee.flags.contains(.writeFailed) {
+            closeNow(fd, reason: pendingCloseReason(fd))
+            return
+        }
+        if deliver && total - consumed >= s.pointee.receiveCapacity {
+            closeNow(fd, reason: .inputOverflow)
+            return
         }
         if result.morePending { s.pointee.redeliveries.append(connection.id) }
         if result.status == .peerClosed { peerDidEnd(fd) }

@@ -108,7 +108,7 @@ extension EventLoop {
     }
 
     func canSend(_ slot: UnsafeMutablePointer<Slot>) -> Bool {
-        slot.pointee.flags.isDisjoint(with: [.closeAfterFlush, .writeShutDown, .shutdownWriteAfterFlush])
+        slot.pointee.flags.isDisjoint(with: [.closeAfterFlush, .writeShutDown, .shutdownWriteAfterFlush, .writeFailed])
     }
 
     // MARK: The write primitive
@@ -159,6 +159,18 @@ extension EventLoop {
         case .wouldBlock, .eof:
             return 0
         case .error(let e):
+            if s.pointee.corkFD == fd {
+                // Inside this connection's read callback (a close's flush, a TLS alert): the
+                // handler may be in the middle of changing its own state (an inout access held
+                // across the call that sent), so it must not hear `connectionDidClose` from inside
+                // it. Nothing more is sent; the connection closes when the callback returns.
+                let slot = s.pointee.slots + Int(fd)
+                if !slot.pointee.flags.contains(.writeFailed) {
+                    slot.pointee.flags.insert(.writeFailed)
+                    s.pointee.closingReasons[fd] = reasonFor(errno: e)
+                }
+                return nil
+            }
             closeNow(fd, reason: reasonFor(errno: e))
             return nil
         }
