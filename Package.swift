@@ -2,7 +2,8 @@
 // The root package depends on the toolchain alone: Reactor, Protocols and Connections import Glibc
 // and the standard library, never Foundation or another package. The targets are the layers of
 // DESIGN.md, and their dependencies are its arrows (they only point down): echo -> Connections ->
-// Protocols -> Bytes, Connections -> Reactor -> Bytes and the C modules. A parser cannot import the
+// Protocols -> Bytes, Connections -> Reactor -> Bytes and the C modules, Connections -> TLS ->
+// COpenSSL (TLS, like Protocols, knows no loop; Reactor knows no TLS, only a `ConnectionTransform`). A parser cannot import the
 // loop: Protocols does not depend on Reactor, so the compiler refuses it. `Bytes` (one immutable,
 // shared byte block) sits under both, because both speak it: the loop queues it, a machine or the
 // pub/sub topic encodes into it. Reactor and Protocols re-export it (`@_exported import Bytes`), so
@@ -25,6 +26,9 @@ let package = Package(
         // permessage-deflate and HTTP content codings (Engine.IO's polling compression); its module
         // map links libz. No logic.
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // The system OpenSSL 3 (Debian's libssl-dev): callable forms of the macros the TLS machine
+        // uses and a BIO over borrowed memory; its module map links libssl and libcrypto. No logic.
+        .systemLibrary(name: "COpenSSL", providers: [.apt(["libssl-dev"])]),
         // `SharedBytes`, alone: the immutable, reference-counted byte block an encoded message
         // travels in. Below the loop (which queues it by reference) and the machines (which encode
         // into it), so neither has to import the other to share one. No loop, no protocol.
@@ -53,23 +57,32 @@ let package = Package(
             dependencies: ["Bytes", "CZlib"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
+        // TLS as a sans-I/O machine over OpenSSL: ciphertext in, plaintext (into one buffer shared
+        // per loop) and ciphertext out. Its own target, beside Protocols rather than in it, so
+        // only what speaks TLS links OpenSSL; like Protocols it knows no loop.
+        .target(
+            name: "TLS",
+            dependencies: ["Bytes", "COpenSSL"],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         // Each protocol machine bound to a reactor connection: HTTP server, router and responder,
         // WebSocket connection and client (and its topic subscriber), SSE stream (and its), long
         // polls, the pub/sub hub and its relays (other loops; Redis, with the Redis client),
         // Engine.IO/Socket.IO servers and sessions; the async forms over the same machines
-        // (async routes and streamed bodies, AsyncWebSocket); `Service` (a server's loops in one
+        // (async routes and streamed bodies, AsyncWebSocket); `TLSServer` (the TLS machine as the
+        // transform between a connection's socket and its handler); `Service` (a server's loops in one
         // call) and the log sink. Every file that imports
         // Reactor beside Protocols lives here. What it needs of Protocols and users must not
         // touch is `package` there.
         .target(
             name: "Connections",
-            dependencies: ["Reactor", "Protocols"],
+            dependencies: ["Reactor", "Protocols", "TLS"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // The demo server (`swift run -c release echo --help`), built from the public API only.
         .executableTarget(
             name: "echo",
-            dependencies: ["Reactor", "Protocols", "Connections"],
+            dependencies: ["Reactor", "Protocols", "Connections", "TLS"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // The README's Swift snippets, verbatim, as a program (`swift run Examples loop|http`):
@@ -101,7 +114,13 @@ let package = Package(
         // The glue: servers, sockets, topics and relays over 127.0.0.1 and real loops.
         .testTarget(
             name: "ConnectionsTests",
-            dependencies: ["Connections", "Protocols", "Reactor", "ReactorTestSupport"],
+            dependencies: ["Connections", "Protocols", "Reactor", "ReactorTestSupport", "TLS"],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        // The TLS machine alone: a client and a server handshaking in memory, no socket.
+        .testTarget(
+            name: "TLSTests",
+            dependencies: ["TLS", "ReactorTestSupport"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // Each Swift block of README.md must appear verbatim in Sources/Examples. Depending on

@@ -101,6 +101,11 @@ public struct Connection: Hashable, CustomStringConvertible {
     /// or paused by its handler.
     public func deliverBufferedInputNow() { loop.deliverBufferedInputNow(self) }
 
+    /// Puts a transform (TLS) between this connection's socket and its handler, which cannot tell:
+    /// it reads the transform's output and its sends go through it. Call it before any byte flows:
+    /// from `listen`'s `makeHandler`, or before an outbound connection's first send.
+    public func setTransform(_ transform: any ConnectionTransform) { loop.setTransform(self, transform) }
+
     // MARK: Timeouts
 
     /// Arms (or re-arms) this connection's one timeout; nil disarms it. When it fires the handler's

@@ -27,6 +27,12 @@ struct Slot {
         /// Shared sends from another connection's callback (a broadcast) wait for the end of the
         /// iteration (see `flushDeferredSends`).
         static let flushPending = Flags(rawValue: 1 << 8)
+        /// A `ConnectionTransform` (TLS) sits between the socket and the handler; it lives in
+        /// `LoopState.transforms` at this fd (see `EventLoop+Transform`).
+        static let transformed = Flags(rawValue: 1 << 9)
+        /// A write failed (EPIPE, ECONNRESET) inside this connection's own read callback: nothing
+        /// more is sent, and it closes when the callback returns (see `bytesTaken`).
+        static let writeFailed = Flags(rawValue: 1 << 10)
     }
 
     // Declared in this order so the small fields pack into 16 bytes with the two indexes.

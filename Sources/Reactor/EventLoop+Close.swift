@@ -19,9 +19,15 @@ extension EventLoop {
 
     func close(_ c: Connection, reason: CloseReason, flush: Bool) {
         guard let slot = liveSlot(c) else { return }
+        // A write already failed inside this read callback: it closes when the callback returns.
+        if flush && slot.pointee.flags.contains(.writeFailed) { return }
         if flush && slot.pointee.flags.contains(.lingering) { return }  // already closing
         if flush && slot.pointee.kind == .connection {
             guard writeEverythingPending(c) else { return }
+            if slot.pointee.flags.contains(.transformed) && !slot.pointee.flags.contains(.closeAfterFlush) {
+                transformWillClose(c)  // after the pending bytes, before the close (TLS close_notify)
+                guard liveSlot(c) != nil else { return }
+            }
             if !slot.pointee.queue.isEmpty {
                 if slot.pointee.flags.contains(.closeAfterFlush) { return }
                 slot.pointee.flags.insert(.closeAfterFlush)

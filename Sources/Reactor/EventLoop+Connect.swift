@@ -62,6 +62,10 @@ extension EventLoop {
         }
         slot.pointee.kind = .connection
         updateInterest(fd)
+        if slot.pointee.flags.contains(.transformed) {
+            transformWillOpen(connection)
+            guard liveSlot(connection) != nil else { return }
+        }
         slot.pointee.handler?.connectionDidOpen(connection)
     }
 }

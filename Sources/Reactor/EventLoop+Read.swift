@@ -16,6 +16,10 @@ extension EventLoop {
             }
             return
         }
+        if slot.pointee.flags.contains(.transformed) {
+            handleTransformedReadable(fd, fromSocket: fromSocket)
+            return
+        }
         // An unconsumed tail goes in front of the new bytes so the handler sees one contiguous view.
         let prefix = Int(slot.pointee.tailCount)
         if prefix > 0 { buffer.copyMemory(from: slot.pointee.tail!, byteCount: prefix) }
@@ -37,6 +41,10 @@ extension EventLoop {
             }
             keepTail(slot, from: buffer, total: total, consumed: consumed)
             endCork(fd)
+            if slot.pointee.flags.contains(.writeFailed) {
+                closeNow(fd, reason: pendingCloseReason(fd))  // a write failed inside the callback
+                return
+            }
             if total - consumed >= capacity, slot.pointee.generation == generation {
                 closeNow(fd, reason: .inputOverflow)
             }
@@ -64,7 +72,7 @@ extension EventLoop {
     /// Keeps the unconsumed bytes for the next read, in a block sized to them (see `TailPool`):
     /// grown when the tail outgrows its block, moved to a smaller one when it shrinks to a
     /// `TailPool.shrinkRatio`th of it, given back when empty.
-    private func keepTail(_ slot: UnsafeMutablePointer<Slot>, from buffer: UnsafeMutableRawPointer, total: Int, consumed: Int) {
+    func keepTail(_ slot: UnsafeMutablePointer<Slot>, from buffer: UnsafeMutableRawPointer, total: Int, consumed: Int) {
         let remaining = total - min(max(consumed, 0), total)
         if remaining == 0 {
             if slot.pointee.tail != nil { releaseTail(slot) }

@@ -53,9 +53,24 @@ extension EventLoop {
         signalDrainDeadline = drainDeadline
     }
 
+    /// Turns SIGHUP into a call of `onReloadSignal` on this loop (reload certificates or
+    /// configuration) instead of the default, which ends the process. Like
+    /// `handleTerminationSignals`: call it on the main thread before starting other threads.
+    public func handleReloadSignal() throws(SystemError) {
+        let fd = try Sys.signalFD(for: [SIGHUP])
+        do throws(SystemError) {
+            try register(fd, kind: .signal, interest: .read)
+        } catch {
+            Sys.close(fd)
+            throw error
+        }
+    }
+
     func handleSignal(_ fd: Int32) {
         while let signal = Sys.readSignal(fd) {
-            if isShuttingDown {
+            if signal == SIGHUP {
+                onReloadSignal?()
+            } else if isShuttingDown {
                 finishShutdown()
             } else {
                 onTerminationSignal?(signal)

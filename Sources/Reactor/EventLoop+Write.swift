@@ -43,7 +43,9 @@ extension EventLoop {
         guard let slot = sendingSlot(c) else { return false }
         let total = first.count + second.count
         let corked = s.pointee.corkFD == c.fd
+        // A transformed (TLS) connection gathers both in the cork: one record, not two.
         if !slot.pointee.queue.isEmpty || first.count == 0 || second.count == 0
+            || slot.pointee.flags.contains(.transformed)
             || total <= (corked ? LoopState.corkCopyLimit : LoopState.smallTwoPartLimit) {
             // Small, or behind queued bytes: the plain path keeps the order and gathers in the cork.
             return send(c, first) && send(c, second)
@@ -106,7 +108,7 @@ extension EventLoop {
     }
 
     func canSend(_ slot: UnsafeMutablePointer<Slot>) -> Bool {
-        slot.pointee.flags.isDisjoint(with: [.closeAfterFlush, .writeShutDown, .shutdownWriteAfterFlush])
+        slot.pointee.flags.isDisjoint(with: [.closeAfterFlush, .writeShutDown, .shutdownWriteAfterFlush, .writeFailed])
     }
 
     // MARK: The write primitive
@@ -117,6 +119,14 @@ extension EventLoop {
     /// write failed (the connection is then closed).
     @discardableResult
     func write(_ fd: Int32, _ iov: UnsafeMutablePointer<iovec>, _ count: Int, keeping shared: SharedBytes? = nil) -> Bool {
+        if s.pointee.slots[Int(fd)].flags.contains(.transformed) { return writeTransformed(fd, iov, count) }
+        return writePlain(fd, iov, count, keeping: shared)
+    }
+
+    /// `write` for the socket itself: also what a transform's output goes through. Inlined into
+    /// `write`, so the plain path pays one flag test for transforms, not a call.
+    @discardableResult @inline(__always)
+    func writePlain(_ fd: Int32, _ iov: UnsafeMutablePointer<iovec>, _ count: Int, keeping shared: SharedBytes?) -> Bool {
         let slot = s.pointee.slots + Int(fd)
         var offered = 0
         for i in 0..<count { offered += iov[i].iov_len }
@@ -149,6 +159,18 @@ extension EventLoop {
         case .wouldBlock, .eof:
             return 0
         case .error(let e):
+            if s.pointee.corkFD == fd {
+                // Inside this connection's read callback (a close's flush, a TLS alert): the
+                // handler may be in the middle of changing its own state (an inout access held
+                // across the call that sent), so it must not hear `connectionDidClose` from inside
+                // it. Nothing more is sent; the connection closes when the callback returns.
+                let slot = s.pointee.slots + Int(fd)
+                if !slot.pointee.flags.contains(.writeFailed) {
+                    slot.pointee.flags.insert(.writeFailed)
+                    s.pointee.closingReasons[fd] = reasonFor(errno: e)
+                }
+                return nil
+            }
             closeNow(fd, reason: reasonFor(errno: e))
             return nil
         }

@@ -79,6 +79,10 @@ struct LoopState: ~Copyable {
     var deferredFlushes: [UInt64] = []
     var deferredSends: [DeferredSend] = []
     var signalFD: Int32 = -1
+    /// The transforms of `.transformed` slots, by fd: beside the table rather than in each slot, so
+    /// plain connections do not pay for them. Grown to the highest transformed fd; empty unless
+    /// something uses transforms.
+    var transforms: [(any ConnectionTransform)?] = []
 
     var nowTick: UInt64 { (nowNanoseconds &- startNanoseconds) / 1_000_000 }
 
@@ -121,6 +125,8 @@ public final class EventLoop {
     public let handle: EventLoopHandle
     /// Called on the loop when SIGINT/SIGTERM starts a graceful shutdown (to log it, say).
     public var onTerminationSignal: ((Int32) -> Void)?
+    /// Called on the loop for each SIGHUP, once `handleReloadSignal` is in effect.
+    public var onReloadSignal: (() -> Void)?
     var signalDrainDeadline: Duration = .seconds(10)
     /// Objects that belong to this loop, one per type (see `local(_:orMake:)`).
     var locals: [ObjectIdentifier: AnyObject] = [:]
@@ -429,8 +435,10 @@ public final class EventLoop {
         backend.deregister(fd)
         if closeDescriptor { Sys.close(fd) }
         let generation = slot.pointee.generation &+ 1
+        let transformed = slot.pointee.flags.contains(.transformed)
         releaseTail(slot)
         slot.pointee = Slot()
         slot.pointee.generation = generation
+        if transformed { releaseTransform(fd) }  // last: its deinit may call into the loop
     }
 }

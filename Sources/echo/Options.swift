@@ -61,6 +61,13 @@ struct Options {
     /// Browser origins allowed besides the server's own, on the WebSocket routes, `POST /send`
     /// and Socket.IO/Engine.IO (`--allow-origin`).
     var origins = OriginPolicy.sameOrigin
+    /// `--tls-cert` and `--tls-key`, in pairs (none: plain TCP). The first pair is the default
+    /// certificate, the others are picked by the name a client asks for (SNI).
+    var tlsCertificates: [String] = []
+    var tlsKeys: [String] = []
+    var tlsEnabled: Bool { !tlsCertificates.isEmpty }
+    var tlsHandshakeTimeoutMilliseconds = 10_000
+    var tlsKeepRecordBuffers = false
 
     static let usage = """
     usage: echo [options]
@@ -138,6 +145,21 @@ struct Options {
       --allow-origin ORIGIN  let pages from ORIGIN (scheme://host[:port], or * for any) open
                            WebSockets, POST /send and use Socket.IO (repeatable); by default only
                            this server's own pages and clients that send no Origin may (else 403)
+      --tls-cert FILE      serve everything (page, https, wss, SSE, long polling, Socket.IO) over TLS
+                           on the same port, with this PEM certificate chain (leaf first); needs
+                           --tls-key. TLS 1.2 and 1.3 only. A certificate for trying it locally:
+                             openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \\
+                               -days 30 -subj /CN=localhost -keyout key.pem -out cert.pem
+      --tls-key FILE       the PEM private key of --tls-cert. Both are repeatable, in pairs: the
+                           first pair is the default certificate, the others are served to clients
+                           that ask for a name they cover (SNI). SIGHUP reads the files again
+                           (renewed certificates) for new connections; open ones keep theirs
+      --tls-handshake-timeout MS
+                           close a connection whose TLS handshake is not done within MS ms (default 10000)
+      --tls-keep-record-buffers
+                           keep OpenSSL's record buffers (about 34 KiB) on idle TLS connections
+                           instead of freeing them when empty: fewer allocations per message, more
+                           memory per connection (default: freed)
       --log-level LEVEL    error, warning (or warn), info or debug (default info)
       -h, --help           show this help
     """
@@ -260,6 +282,12 @@ struct Options {
                         throw UsageError("--allow-origin takes scheme://host[:port] or *")
                     }
                     o.origins.allow(origin)
+                case "--tls-cert": o.tlsCertificates.append(try value(a))
+                case "--tls-key": o.tlsKeys.append(try value(a))
+                case "--tls-keep-record-buffers": o.tlsKeepRecordBuffers = true
+                case "--tls-handshake-timeout":
+                    guard let n = Int(try value(a)), n > 0 else { throw UsageError("\(a) takes a positive number of milliseconds") }
+                    o.tlsHandshakeTimeoutMilliseconds = n
                 case "--log-level":
                     guard let l = LogLevel(name: try value(a)) else { throw UsageError("--log-level is one of error, warn, info, debug") }
                     o.logLevel = l
@@ -268,6 +296,7 @@ struct Options {
                 }
                 i += 1
             }
+            if o.tlsCertificates.count != o.tlsKeys.count { throw UsageError("--tls-cert and --tls-key go in pairs") }
         } catch {
             return .failure(error)
         }

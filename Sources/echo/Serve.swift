@@ -2,6 +2,7 @@ import Glibc
 import Connections
 import Protocols
 import Reactor
+import TLS
 
 /// Why the server could not start, as one line for the user.
 struct StartupError: Error {
@@ -10,9 +11,9 @@ struct StartupError: Error {
 
 /// Sets up one loop of the service: its protocol handlers and its own listeners (the service puts
 /// every loop on the same port). Runs on that loop's thread.
-func serve(_ context: ServiceLoop, options: Options, log: Log, socketIOShared: SocketIODemoShared) throws(StartupError) {
+func serve(_ context: ServiceLoop, options: Options, tls: TLSServer?, log: Log, socketIOShared: SocketIODemoShared) throws(StartupError) {
     let port = options.port
-    let makeHandler: (Connection) -> any ConnectionHandler
+    var makeHandler: (Connection) -> any ConnectionHandler
     switch options.mode {
     case .tcpEcho:
         let echo = TCPEchoHandler()
@@ -26,6 +27,9 @@ func serve(_ context: ServiceLoop, options: Options, log: Log, socketIOShared: S
                               socketIOShared: (socketIOShared, context.index))
         makeHandler = { c in web.makeHandler(for: c) }
     }
+
+    // With TLS every connection is wrapped before its handler sees a byte; the handlers do not know.
+    if let tls { makeHandler = tls.makeHandler(wrapping: makeHandler) }
 
     // Only this process's loops share the port: a relay through Redis does not make another
     // process's listener welcome on it.
@@ -45,6 +49,22 @@ func serve(_ context: ServiceLoop, options: Options, log: Log, socketIOShared: S
             }
             log(.debug, "not listening on \(host): \(error)")
         }
+    }
+}
+
+/// The TLS server of `--tls-cert`/`--tls-key`, made once for every loop (nil without them).
+func makeTLS(options: Options, log: Log) throws(StartupError) -> TLSServer? {
+    guard options.tlsEnabled else { return nil }
+    let pairs = zip(options.tlsCertificates, options.tlsKeys).map {
+        var c = TLSConfiguration(certificateChainFile: $0.0, privateKeyFile: $0.1)
+        c.releaseIdleBuffers = !options.tlsKeepRecordBuffers
+        return c
+    }
+    do {
+        return try TLSServer(configuration: pairs[0], alternatives: Array(pairs.dropFirst()),
+                             handshakeTimeout: .milliseconds(options.tlsHandshakeTimeoutMilliseconds), log: log)
+    } catch {
+        throw StartupError(message: "TLS: \(error)")
     }
 }
 

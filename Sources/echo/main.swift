@@ -1,6 +1,7 @@
 import Glibc
 import Connections
 import Reactor
+import TLS
 
 let options: Options
 switch Options.parse(Array(CommandLine.arguments.dropFirst())) {
@@ -37,11 +38,24 @@ serviceConfiguration.pubsub = options.pubsub
 let service: Service
 do {
     serviceConfiguration.relay = try makeRelay(options: options, log: log)
+    let tls = try makeTLS(options: options, log: log)
+    serviceConfiguration.reloadOnHangup = tls != nil
     // Each Engine.IO endpoint's servers, one per loop, hand requests to the loop of their session,
     // and share one connection state recovery store.
     let socketIOShared = SocketIODemoShared(count: serviceConfiguration.threads, options: options)
     service = try Service(configuration: serviceConfiguration) { context in
-        try serve(context, options: options, log: log, socketIOShared: socketIOShared)
+        try serve(context, options: options, tls: tls, log: log, socketIOShared: socketIOShared)
+    }
+    if let tls {
+        // Renewed certificate files are read again on SIGHUP; open connections keep theirs.
+        service.onReloadSignal = {
+            do throws(TLSError) {
+                try tls.reload()
+                log(.info, "SIGHUP: TLS certificates reloaded")
+            } catch {
+                log(.error, "SIGHUP: TLS reload failed, the old certificates stay: \(error)")
+            }
+        }
     }
 } catch let error as StartupError {
     log(.error, error.message)
@@ -58,11 +72,11 @@ service.onTerminationSignal = { signal in
 }
 
 let bound = service.listeners[0]
-let what = options.mode == .tcpEcho ? "TCP echo" : "web demo"
+let what = (options.mode == .tcpEcho ? "TCP echo" : "web demo") + (options.tlsEnabled ? " over TLS" : "")
 let loops = service.handles.count > 1 ? " on \(service.handles.count) loops" : ""
 writeLogLine("echo: \(what) listening on \(bound.map { $0.address.description }.joined(separator: ", "))\(loops)", to: 1)
 if options.mode == .web, let port = bound.first?.address.port {
-    writeLogLine(startupBanner(hosts: options.hosts, port: port), to: 1)
+    writeLogLine(startupBanner(hosts: options.hosts, port: port, tls: options.tlsEnabled), to: 1)
 }
 service.run()
 log(.info, "stopped")

@@ -14,6 +14,9 @@
 #                        and 1.* to 10.* again at /echo-async
 #   autobahn.sh --full   every case, 1.* to 13.* (autobahn/fuzzingclient-full.json): 517 cases.
 #                        autobahn-full.sh runs this (.ci/run leaves *-full.sh to people).
+#   autobahn.sh --tls    cases 1.* to 10.* over wss:// (autobahn/fuzzingclient-tls.json), the
+#                        server with a certificate made now by `openssl req` (wstest does not
+#                        verify it); autobahn-tls.sh runs this.
 #
 # Times on this project's 2-core machines: the venv 30-60 s the first time (it compiles wsaccel
 # and ujson; reused after), the CI selection about 40 s of wstest; --full 15 to 25 minutes, about
@@ -53,7 +56,8 @@ MODE=ci
 case "${1:-}" in
     "") ;;
     --full) MODE=full ;;
-    *) echo "usage: $0 [--full]" >&2; exit 2 ;;
+    --tls) MODE=tls ;;
+    *) echo "usage: $0 [--full|--tls]" >&2; exit 2 ;;
 esac
 TEMPLATE="$DIR/fuzzingclient-$MODE.json"
 REPORTS="${REACTOR_AUTOBAHN_REPORTS:-$SCRATCH/autobahn-reports/$MODE}"
@@ -217,13 +221,20 @@ free_port() {
 
 port_accepts() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+TLS_FLAGS=()
+if [ "$MODE" = tls ]; then
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
+        -keyout "$WORK/key.pem" -out "$WORK/cert.pem" >"$WORK/openssl.log" 2>&1 || fail_setup "openssl req failed"
+    TLS_FLAGS=(--tls-cert "$WORK/cert.pem" --tls-key "$WORK/key.pem")
+fi
+
 start_server() {
     local attempt
     for attempt in 1 2 3; do
         PORT="$(free_port)"
         # 16 MiB messages (the default, said here so the run does not depend on it): enough for 9.*.
         "$ECHO_BIN" --host 127.0.0.1 --port "$PORT" --max-message-size 16777216 --log-level warn \
-            >"$WORK/server.log" 2>&1 &
+            ${TLS_FLAGS[@]+"${TLS_FLAGS[@]}"} >"$WORK/server.log" 2>&1 &
         SERVER_PID=$!
         for _ in $(seq "$START_TIMEOUT_TENTHS"); do
             server_running || break

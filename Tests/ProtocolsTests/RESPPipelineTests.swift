@@ -107,7 +107,10 @@ final class RESPPipelineTests: XCTestCase {
         XCTAssertEqual(try RedisEndpoint(url: "redis://pw@h").password, "pw")
         XCTAssertEqual(try RedisEndpoint(url: "redis://[::1]:6380/2").description, "[::1]:6380/2")
         XCTAssertEqual(try RedisEndpoint(url: "redis://:pw@h:1").description, "h:1")  // never the password
-        for bad in ["http://x", "rediss://h", "redis://", "redis://h:0", "redis://h:99999", "redis://h:x",
+        XCTAssertEqual(try RedisEndpoint(url: "rediss://pw@cache.example:6380/1"),
+                       RedisEndpoint(host: "cache.example", port: 6380, database: 1, password: "pw", tls: true))
+        XCTAssertEqual(try RedisEndpoint(url: "rediss://h").description, "rediss://h:6379")
+        for bad in ["http://x", "rediss://", "redis://", "redis://h:0", "redis://h:99999", "redis://h:x",
                     "redis://h/db", "redis://h/-1", "redis://[::1", "redis://h?x=1", "unix:///tmp/r.sock", "redis://:%zz@h"] {
             XCTAssertThrowsError(try RedisEndpoint(url: bad), bad)
         }

@@ -1,6 +1,7 @@
 import Glibc
 import Protocols
 import Reactor
+import TLS
 
 /// A Redis client on one event loop: the glue between a TCP connection and the sans-I/O pieces
 /// (`RESPDecoder`, `RESPEncoder`, `RedisPipeline`, `ReconnectBackoff`).
@@ -57,6 +58,8 @@ public final class RedisConnection: ConnectionHandler {
     private var pipeline = RedisPipeline<Completion?>()
     private var backoff: ReconnectBackoff
     private var reconnectTimer: TimerID?
+    /// TLS for a `rediss://` endpoint (nil: plain TCP).
+    private let tls: TLSClient?
     /// A reply too large to leave in the loop's receive buffer collects here (see didRead).
     private var largeReply: [UInt8] = []
     private var outgoing: [UInt8] = []
@@ -71,10 +74,13 @@ public final class RedisConnection: ConnectionHandler {
     private var closeWhenIdle = false
     private var everReady = false
 
-    /// `address` is `endpoint` resolved (before the loop runs: resolving blocks).
+    /// `address` is `endpoint` resolved (before the loop runs: resolving blocks). For a
+    /// `rediss://` endpoint, `tls` says which CAs to trust (nil: the system trust store); the
+    /// server's certificate must cover `endpoint.host`.
     public init(loop: EventLoop, endpoint: RedisEndpoint, address: SocketAddress,
                 configuration: RedisConfiguration = RedisConfiguration(),
-                log: LogSink = .standardError()) {
+                tls: TLSClient? = nil, log: LogSink = .standardError()) {
+        self.tls = endpoint.tls ? (tls ?? (try? TLSClient(log: log))) : nil
         self.loop = loop
         self.endpoint = endpoint
         self.address = address
@@ -198,7 +204,15 @@ public final class RedisConnection: ConnectionHandler {
         state = .connecting
         attemptsWhileDown += 1
         do {
-            connection = try loop.connect(to: address, handler: self, timeout: configuration.connectTimeout)
+            let c = try loop.connect(to: address, handler: self, timeout: configuration.connectTimeout)
+            connection = c
+            if endpoint.tls {
+                guard let tls else {
+                    c.close(reason: .protocolError("TLS: no client context (the system trust store could not be read)"), flush: false)
+                    return
+                }
+                tls.attach(to: c, serverName: endpoint.host)
+            }
         } catch {
             connection = nil
             wentDown(Self.text(errno: error.errno), wasReady: false)

@@ -44,6 +44,9 @@ public final class Service {
         /// SIGINT/SIGTERM shut every loop down gracefully, waiting this long for connections to
         /// finish; a second signal stops at once. nil: the service installs no signal handling.
         public var drainDeadline: Duration? = .seconds(10)
+        /// SIGHUP calls `onReloadSignal` on loop 0 instead of ending the process (the TLS
+        /// server's certificates, say). Off: SIGHUP keeps its default.
+        public var reloadOnHangup = false
 
         public init() {}
     }
@@ -57,6 +60,12 @@ public final class Service {
     /// Called on loop 0 when a termination signal starts the drain (before it starts), e.g. to log.
     public var onTerminationSignal: ((Int32) -> Void)? {
         didSet { installSignalHook() }
+    }
+
+    /// Called on loop 0 for each SIGHUP (with `Configuration.reloadOnHangup`).
+    public var onReloadSignal: (() -> Void)? {
+        get { loop.onReloadSignal }
+        set { loop.onReloadSignal = newValue }
     }
 
     private let group: EventLoopGroup?
@@ -77,6 +86,7 @@ public final class Service {
         let loop = try EventLoop(configuration: configuration.loop)
         // Before any other thread starts, so they all inherit the blocked signals.
         if let deadline = configuration.drainDeadline { try loop.handleTerminationSignals(drainDeadline: deadline) }
+        if configuration.reloadOnHangup { try loop.handleReloadSignal() }
         let group = configuration.threads > 1
             ? try EventLoopGroup(count: configuration.threads, first: loop.handle, configuration: configuration.loop) { _, _ in }
             : nil

@@ -1,17 +1,22 @@
 import Protocols
 import Reactor
+import TLS
 
 extension WebSocket {
     /// Connects to a WebSocket server on `loop`: TCP connect, the opening handshake, then frames.
     /// `handler` gets `webSocketDidOpen` when the handshake succeeds, or `webSocketDidClose` with
     /// `.abnormal` and the reason if the connect or the handshake fails. `source` is the local
     /// address to bind (see `EventLoop.connect(to:from:handler:timeout:)`).
+    ///
+    /// With `tls` it is `wss://`: the handshake and every frame go over TLS, the server's
+    /// certificate checked against `host` (its name without a port; required with `tls`).
     @discardableResult
     public static func connect(
         loop: EventLoop, to address: SocketAddress, from source: SocketAddress? = nil, host: String? = nil, path: String = "/",
         headers: [(String, String)] = [], configuration: WebSocketConfiguration = WebSocketConfiguration(),
-        handler: any WebSocketHandler
+        tls: TLSClient? = nil, handler: any WebSocketHandler
     ) throws(SystemError) -> WebSocket {
+        precondition(tls == nil || host != nil, "wss:// needs the server's name (host) to check its certificate")
         var key = [UInt8](repeating: 0, count: 16)
         for i in key.indices { key[i] = UInt8.random(in: 0...255) }
         let keyText = key.withUnsafeBytes { Base64.encode($0) }
@@ -24,6 +29,10 @@ extension WebSocket {
         }
         let handshake = WebSocketClientHandshake(request: request, expectedAccept: expectedAccept)
         let connection = try loop.connect(to: address, from: source, handler: handshake)
+        if let tls, let host {
+            let name = host.split(separator: ":").first.map(String.init) ?? host  // "name:port" -> "name"
+            tls.attach(to: connection, serverName: name)
+        }
         let ws = WebSocket(connection: connection, role: .client, configuration: configuration,
                            handler: handler, subprotocol: nil, deflate: nil)
         handshake.socket = ws

@@ -1,8 +1,9 @@
 /// Where a Redis server is, parsed from `redis://[[user]:password@]host[:port][/db]`.
 ///
 /// The host is a numeric IPv4 or IPv6 address (`[::1]`) or a name; names are resolved by the
-/// caller before its loop runs (the resolver blocks), never on the loop. `rediss://` (TLS) and
-/// Unix sockets are refused with a clear message: the reactor speaks plain TCP.
+/// caller before its loop runs (the resolver blocks), never on the loop. `rediss://` is the same
+/// over TLS (`tls`; the client checks the server's certificate against `host`). Unix sockets are
+/// refused with a clear message.
 public struct RedisEndpoint: Hashable, Sendable, CustomStringConvertible {
     public var host: String
     public var port: UInt16
@@ -10,8 +11,12 @@ public struct RedisEndpoint: Hashable, Sendable, CustomStringConvertible {
     public var database: Int
     public var username: String?
     public var password: String?
+    /// `rediss://`: speak TLS to the server.
+    public var tls: Bool
 
-    public init(host: String, port: UInt16 = 6379, database: Int = 0, username: String? = nil, password: String? = nil) {
+    public init(host: String, port: UInt16 = 6379, database: Int = 0, username: String? = nil, password: String? = nil,
+                tls: Bool = false) {
+        self.tls = tls
         self.host = host
         self.port = port
         self.database = database
@@ -19,14 +24,14 @@ public struct RedisEndpoint: Hashable, Sendable, CustomStringConvertible {
         self.password = password
     }
 
-    /// Parses a `redis://` URL; the error says what is wrong in words for a command line.
+    /// Parses a `redis://` or `rediss://` URL; the error says what is wrong in words for a command line.
     public init(url: String) throws(RedisEndpointError) {
-        guard url.hasPrefix("redis://") else {
-            if url.hasPrefix("rediss://") { throw RedisEndpointError("TLS (rediss://) is not supported; use redis:// on a trusted network or a TLS tunnel") }
+        let tls = url.hasPrefix("rediss://")
+        guard url.hasPrefix("redis://") || tls else {
             if url.hasPrefix("unix://") || url.hasPrefix("redis+unix://") { throw RedisEndpointError("Unix sockets are not supported; use redis://host:port") }
             throw RedisEndpointError("'\(url)' is not a redis:// URL (expected redis://host:port[/db])")
         }
-        var rest = Substring(url.dropFirst("redis://".count))
+        var rest = Substring(url.dropFirst(tls ? "rediss://".count : "redis://".count))
         var database = 0
         if let slash = rest.firstIndex(of: "/") {
             let path = rest[rest.index(after: slash)...]
@@ -73,13 +78,14 @@ public struct RedisEndpoint: Hashable, Sendable, CustomStringConvertible {
             guard let p = UInt16(portText), p > 0 else { throw RedisEndpointError("port '\(portText)' is not a number from 1 to 65535") }
             port = p
         }
-        self.init(host: String(host), port: port, database: database, username: username, password: password)
+        self.init(host: String(host), port: port, database: database, username: username, password: password, tls: tls)
     }
 
     /// `host:port[/db]`, never the password (this is what logs show).
     public var description: String {
         let h = host.contains(":") ? "[\(host)]" : host
-        return database == 0 ? "\(h):\(port)" : "\(h):\(port)/\(database)"
+        let address = database == 0 ? "\(h):\(port)" : "\(h):\(port)/\(database)"
+        return tls ? "rediss://\(address)" : address
     }
 
     private static func percentDecoded(_ s: Substring) throws(RedisEndpointError) -> String {

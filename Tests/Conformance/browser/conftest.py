@@ -32,13 +32,13 @@ def server():
 
 # --- browsers -----------------------------------------------------------------------------------
 
-def new_driver(init_script=None):
+def new_driver(init_script=None, extra_args=()):
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
                 "--window-size=1280,1100", "--disable-background-timer-throttling",
                 "--disable-renderer-backgrounding", "--disable-backgrounding-occluded-windows",
-                "--no-first-run", "--disable-extensions"):
+                "--no-first-run", "--disable-extensions", *extra_args):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
@@ -64,8 +64,8 @@ def browsers(request):
     failed, each one's screenshot and console log are kept as artifacts."""
     made = []
 
-    def make(init_script=None):
-        d = new_driver(init_script)
+    def make(init_script=None, extra_args=()):
+        d = new_driver(init_script, extra_args)
         made.append(d)
         return d
 

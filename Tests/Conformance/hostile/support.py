@@ -63,8 +63,10 @@ def plaintext_seconds(port=PORT, timeout=2.0):
 class Judge:
     """Runs around an attack: see the module's comment. `budget_mib` is the RSS growth allowed."""
 
-    def __init__(self, budget_mib, pid=SERVER_PID, port=PORT, interval=0.05):
+    def __init__(self, budget_mib, pid=SERVER_PID, port=PORT, interval=0.05, probe=None):
         self.budget_kib = budget_mib * 1024
+        # How a probe asks (a server over TLS needs a TLS client); seconds or None, as below.
+        self.probe = probe or plaintext_seconds
         self.pid = pid
         self.port = port
         self.interval = interval
@@ -74,7 +76,7 @@ class Judge:
 
     def _probe(self):
         while not self._stop.is_set():
-            t = plaintext_seconds(self.port)
+            t = self.probe(self.port)
             if t is None:
                 self.failures += 1
             else:
@@ -103,7 +105,7 @@ class Judge:
         growth_mib = (self.peak - self.rss_before) / 1024
         assert growth_mib <= self.budget_kib / 1024, \
             f"RSS grew by {growth_mib:.1f} MiB, budget {self.budget_kib / 1024:.0f} MiB"
-        after = plaintext_seconds(self.port)
+        after = self.probe(self.port)
         assert after is not None and after <= PROBE_DEADLINE, f"GET /plaintext after the attack: {after}"
         assert self.failures == 0, f"{self.failures} probes failed during the attack"
         slow = [t for t in self.samples if t > PROBE_DEADLINE]
@@ -215,8 +217,8 @@ class Server:
     def pid(self):
         return self.proc.pid
 
-    def judge(self, budget_mib):
-        return Judge(budget_mib, pid=self.pid, port=self.port)
+    def judge(self, budget_mib, probe=None):
+        return Judge(budget_mib, pid=self.pid, port=self.port, probe=probe)
 
     def __enter__(self):
         return self
