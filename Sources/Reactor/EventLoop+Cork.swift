@@ -76,6 +76,28 @@ extension EventLoop {
         s.pointee.corkFD = -1
     }
 
+    // MARK: Jobs
+
+    /// A send from a job (a task on the loop) to `fd`: the cork now gathers for `fd`, after what
+    /// it gathered for another connection is written. A task echoing the 16 messages it found
+    /// waiting writes once, not 16 times (the async echo made two writes per message).
+    func corkForJob(_ fd: Int32) {
+        endJobCork()
+        s.pointee.corkFD = fd
+    }
+
+    /// Writes what jobs gathered. A write that failed meanwhile closes its connection now: there
+    /// is no read callback to return to, which is where a read's cork closes it.
+    func endJobCork() {
+        let fd = s.pointee.corkFD
+        guard fd >= 0 else { return }
+        endCork(fd)
+        let slot = s.pointee.slots + Int(fd)
+        if slot.pointee.kind == .connection && slot.pointee.flags.contains(.writeFailed) {
+            closeNow(fd, reason: pendingCloseReason(fd))
+        }
+    }
+
     /// Drops what the cork holds for `fd` unwritten (the connection is closing without a flush).
     func dropCork(_ fd: Int32) {
         guard s.pointee.corkFD == fd else { return }

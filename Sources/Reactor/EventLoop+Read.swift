@@ -124,7 +124,14 @@ extension EventLoop {
     func deliverBufferedInputNow(_ c: Connection) {
         guard let slot = liveSlot(c), slot.pointee.kind == .connection,
               slot.pointee.flags.isDisjoint(with: [.readPausedByUser, .closeAfterFlush]) else { return }
+        // A read callback owns the cork while it runs: what a job gathered goes first.
+        let corkingJobs = s.pointee.corkingJobs
+        if corkingJobs {
+            endJobCork()
+            s.pointee.corkingJobs = false
+        }
         handleReadable(c.fd, fromSocket: false)
+        s.pointee.corkingJobs = corkingJobs
     }
 
     /// Hands every queued connection its kept input, until no handler asks again. Takes the list

@@ -19,6 +19,7 @@ extension EventLoop {
     // MARK: Sending
 
     func send(_ c: Connection, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        if s.pointee.corkingJobs && s.pointee.corkFD != c.fd { corkForJob(c.fd) }
         guard let slot = sendingSlot(c) else { return false }
         let count = bytes.count
         guard count > 0, let base = bytes.baseAddress else { return true }
@@ -40,6 +41,7 @@ extension EventLoop {
     /// (whatever the cork holds first, then both buffers), straight from the caller's memory: a
     /// 16 KiB echo is copied by the kernel only, never into the cork.
     func send(_ c: Connection, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) -> Bool {
+        if s.pointee.corkingJobs && s.pointee.corkFD != c.fd { corkForJob(c.fd) }
         guard let slot = sendingSlot(c) else { return false }
         let total = first.count + second.count
         let corked = s.pointee.corkFD == c.fd
@@ -66,6 +68,7 @@ extension EventLoop {
     /// To a connection other than the one being read (a broadcast fanning out) the send waits for
     /// the end of the iteration (see `deferSend`).
     func send(_ c: Connection, _ bytes: SharedBytes) -> Bool {
+        if s.pointee.corkingJobs && s.pointee.corkFD != c.fd { corkForJob(c.fd) }
         guard let slot = liveSlot(c), slot.pointee.kind == .connection, canSend(slot) else { return false }
         let count = bytes.count
         guard count > 0 else { return true }

@@ -41,6 +41,10 @@ struct LoopState: ~Copyable {
     let corkCapacity: Int
     var corkCount = 0
     var corkFD: Int32 = -1
+    /// Jobs of Swift concurrency are running (`runLocalJobs`): a send opens the cork for its
+    /// connection, so a task's sends leave in one write when the jobs are done, as a read
+    /// callback's do (`EventLoop+Cork`, "Jobs").
+    var corkingJobs = false
     /// The cork's contents in order: runs of the cork buffer, and references to large payloads
     /// still in the receive buffer (valid until the read callback returns, when the cork is
     /// written). One `sendmsg` writes them all, so an echo of large messages copies nothing.

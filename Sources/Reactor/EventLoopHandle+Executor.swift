@@ -132,10 +132,13 @@ extension EventLoop {
     /// iteration, which then does not sleep).
     func runLocalJobs() {
         var budget = LoopState.jobsPerIteration
+        s.pointee.corkingJobs = true
         while budget > 0, let job = handle.localJobs.pointee.next() {
             runJob(job)
             budget -= 1
         }
+        s.pointee.corkingJobs = false
+        endJobCork()
     }
 
     func runJob(_ job: LocalJob) {

@@ -38,6 +38,39 @@ final class TCPChannelTests: XCTestCase {
         thread.stopAndJoin()
     }
 
+    /// A task's sends to a connection gather in the loop's cork while the loop runs its jobs and
+    /// leave in one write, as a read callback's do: 16 small writes from one task cost one
+    /// syscall, not 16 (counted in the loop's statistics), and arrive whole and in order.
+    func testATasksSmallWritesLeaveInOneWrite() async throws {
+        let thread = try EventLoopThread()
+        let handle = thread.handle
+        let listener = try await TCPListener.listen(on: localhost(), handle: handle)
+        let writes = Shared<UInt64?>(nil)
+        let server = Task(executorPreference: handle) {
+            for await channel in listener.connections {
+                let before = handle.assumeIsolated { $0.statistics.writes }
+                for i in 0..<16 { try? await channel.write(Array("part \(i);".utf8)) }
+                // The cork is written once the loop's jobs are done: read the count in a later turn.
+                try? await Task.sleep(for: .milliseconds(50))
+                writes.with { $0 = handle.assumeIsolated { $0.statistics.writes } - before }
+            }
+        }
+        let client = try await TCPChannel.connect(to: listener.address, on: handle)
+        let expected = (0..<16).map { "part \($0);" }.joined()
+        var received: [UInt8] = []
+        for try await chunk in client.inbound {
+            received += chunk
+            if received.count >= expected.utf8.count { break }
+        }
+        XCTAssertEqual(String(decoding: received, as: UTF8.self), expected)
+        XCTAssertTrue(eventually { writes.get != nil })
+        XCTAssertEqual(writes.get, 1, "one write for the 16 sends")
+        await client.close()
+        await listener.close()
+        _ = await server.value
+        thread.stopAndJoin()
+    }
+
     /// A refused connect throws the reason instead of hanging.
     func testARefusedConnectThrows() async throws {
         let thread = try EventLoopThread()
