@@ -14,9 +14,15 @@ let package = Package(
         .executable(name: "nio-websocket", targets: ["nio-websocket"]),
         .executable(name: "nio-broadcast", targets: ["nio-broadcast"]),
         .executable(name: "reactor-loadgen", targets: ["reactor-loadgen"]),
+        .executable(name: "hb-http", targets: ["hb-http"]),
+        .executable(name: "hb-websocket", targets: ["hb-websocket"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        // Hummingbird 2, the framework peer of the async paths (issue 16): the versions
+        // mirrored on the project's machines.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
         // The root package, for the load generator written on the reactor's client side.
         .package(name: "Reactor", path: ".."),
     ],
@@ -68,6 +74,24 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+            // The Hummingbird 2 peers: one event-loop thread each, written the way Hummingbird's
+        // README and docs write an application. Built by the runner only when a scenario
+        // has a Hummingbird row.
+        .executableTarget(
+            name: "hb-http",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .executableTarget(
+            name: "hb-websocket",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),

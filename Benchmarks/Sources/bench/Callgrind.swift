@@ -35,7 +35,7 @@ enum Callgrind {
         let copy = "\(context.logDir)/\(label).bin"
         try? FileManager.default.removeItem(atPath: copy)
         let binary = (try? runToCompletion(["objcopy", "--strip-debug", original, copy], captureOutput: true)) != nil ? copy : original
-        let stripped = ServerSpec(name: spec.name) { port in [binary] + spec.command(port).dropFirst() }
+        let stripped = ServerSpec(name: spec.name, path: spec.path) { port in [binary] + spec.command(port).dropFirst() }
         let port = try context.ports.take()
         let server = try RunningServer(stripped, port: port, label: label, context: context,
                                        wrapper: ["valgrind", "--tool=callgrind", "--callgrind-out-file=\(outFile)"],
@@ -43,7 +43,8 @@ enum Callgrind {
         defer { server.stop() }
         let client = context.cProgram("http_client")
         func load(_ n: Int, _ depth: Int, _ step: String) throws {
-            _ = try runHelper("http_client", [client, "-p", String(port), "-n", String(n), "-d", String(depth)],
+            _ = try runHelper("http_client", [client, "-p", String(port), "-n", String(n), "-d", String(depth),
+                                              "-u", spec.path(or: "/plaintext")],
                               label: "\(label)-\(step)", timeout: 600, expect: "requests=", server: server, context)
         }
         try load(2000, 16, "warmup16")

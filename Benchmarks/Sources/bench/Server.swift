@@ -10,10 +10,21 @@ enum CPU {
     static let both = "0,1"
 }
 
-/// How to start one server under test: a display name and its command for a port.
+/// How to start one server under test: a display name and its command for a port, and
+/// the path it serves the scenario's route at when that is not the scenario's own (the
+/// reactor's async routes: `/plaintext-async`, `/echo-async`; a row is a server x path).
 struct ServerSpec {
     let name: String
+    var path: String? = nil
     let command: (UInt16) -> [String]
+
+    /// The path to load: this server's own, else the scenario's.
+    func path(or scenarioPath: String) -> String { path ?? scenarioPath }
+
+    /// The same server loaded at another path, under another name.
+    func at(_ path: String, name: String) -> ServerSpec {
+        ServerSpec(name: name, path: path, command: command)
+    }
 }
 
 extension Context {
@@ -33,6 +44,18 @@ extension Context {
         let binary = try rootProduct(product)
         return ServerSpec(name: name) { port in [binary] + arguments + ["--port", String(port)] }
     }
+
+    /// A peer built from this package (`nio-http`, `hb-websocket`, ...): `<product> --port N`.
+    func peerServer(name: String, product: String) throws -> ServerSpec {
+        let binary = try benchProduct(product)
+        return ServerSpec(name: name) { port in [binary, "--port", String(port)] }
+    }
+}
+
+/// The names of the issue-16 rows, the same in every report.
+enum PeerName {
+    static let reactorAsync = "reactor async"
+    static let hummingbird = "Hummingbird 2 (1 loop thread)"
 }
 
 /// A server under test, running pinned to `CPU.server` (or the CPU list `cpus`) with the

@@ -3,7 +3,10 @@ import Foundation
 /// HTTP plaintext: `GET /plaintext` from wrk at 64 connections, without and with
 /// 16-deep pipelining, against the reactor's web demo (`echo --port N`), a minimal C
 /// epoll HTTP server (the ceiling, C/http_server.c) and a SwiftNIO HTTP server on one
-/// event-loop thread (the peer, Sources/nio-http).
+/// event-loop thread (the peer, Sources/nio-http); and, for issue 16, the reactor's async
+/// route (`/plaintext-async` of the same demo) and Hummingbird 2 (Sources/hb-http), with
+/// the issue's bar: async/callback server CPU per request, and the async route's requests
+/// per server CPU-second against Hummingbird's.
 ///
 /// wrk reports totals only, so the runner marks the window in the middle of one wrk run
 /// (see Wrk.swift). Syscalls per request (`--syscalls`, perf stat in an extra run) and
@@ -11,7 +14,7 @@ import Foundation
 /// Callgrind.swift) go beside the timed figures.
 struct HTTPPlaintext: Scenario {
     let name = "http-plaintext"
-    let summary = "HTTP GET /plaintext, wrk 64 connections, without and with 16-deep pipelining: reactor vs C epoll vs SwiftNIO"
+    let summary = "HTTP GET /plaintext, wrk 64 connections, without and with 16-deep pipelining: reactor (callback, async) vs C epoll vs SwiftNIO vs Hummingbird"
 
     let connections = 64
     let path = "/plaintext"
@@ -22,6 +25,15 @@ struct HTTPPlaintext: Scenario {
     /// CPU per request against C, by depth.
     let maxCPURatio: [Int: Double] = [1: 1.2, 16: 2.0]
     let minThroughputRatioToNIO = 1.5
+    // Issue 16's bar, by depth where it names one (16-deep pipelining).
+    /// Server CPU per request, async route / callback route.
+    let maxAsyncCPURatio: [Int: Double] = [16: 1.3]
+    /// Requests per server CPU-second, the reactor's async route / Hummingbird.
+    let minAsyncEfficiencyToHummingbird = 3.0
+    let maxAsyncAllocationsPerRequest = 2.0
+
+    /// The rows' places in `servers` (a row is a server x path).
+    enum Row { static let c = 0, reactor = 1, nio = 2, reactorAsync = 3, hummingbird = 4 }
 
     func run(_ context: Context) throws -> Report {
         try Wrk.ensureInstalled()
@@ -29,9 +41,10 @@ struct HTTPPlaintext: Scenario {
         let cServer = context.cProgram("http_server")
         let baseline = ServerSpec(name: "C epoll (ceiling)") { port in [cServer, String(port)] }
         let reactor = try context.reactorServer(product: "echo", arguments: [])
-        let nioBinary = try context.benchProduct("nio-http")
-        let nio = ServerSpec(name: "SwiftNIO (1 thread)") { port in [nioBinary, "--port", String(port)] }
-        let servers = [baseline, reactor, nio]
+        let nio = try context.peerServer(name: "SwiftNIO (1 thread)", product: "nio-http")
+        let reactorAsync = reactor.at("/plaintext-async", name: PeerName.reactorAsync)
+        let hummingbird = try context.peerServer(name: PeerName.hummingbird, product: "hb-http")
+        let servers = [baseline, reactor, nio, reactorAsync, hummingbird]
 
         var samples: [Int: [[WindowSample]]] = [:]
         var syscallSamples: [Int: [WindowSample?]] = [:]
@@ -74,7 +87,8 @@ struct HTTPPlaintext: Scenario {
         defer { server.stop() }
 
         // wrk counts responses without reading them: check them first, strictly.
-        _ = try runHelper("http_client", [context.cProgram("http_client"), "-p", String(port), "-n", "64", "-d", "16"],
+        let path = spec.path(or: path)
+        _ = try runHelper("http_client", [context.cProgram("http_client"), "-p", String(port), "-n", "64", "-d", "16", "-u", path],
                           label: "\(label)-check", timeout: 20, expect: "requests=", server: server, context)
 
         let duration = Int((timing.warmup + timing.measure).rounded(.up)) + 1
@@ -168,10 +182,10 @@ struct HTTPPlaintext: Scenario {
                 row += [percent(med(i, \.serverBusy)), percent(med(i, \.loadBusy)), percent(med(i, \.otherBusy))]
                 rows.append(row)
             }
-            let cpu = med(1, \.cpuPerItem) / med(0, \.cpuPerItem)
-            let toNIO = med(1, \.perSecond) / med(2, \.perSecond)
-            let toC = med(1, \.perSecond) / med(0, \.perSecond)
-            let allocs = med(1, \.allocationsPerItem)
+            let cpu = med(Row.reactor, \.cpuPerItem) / med(Row.c, \.cpuPerItem)
+            let toNIO = med(Row.reactor, \.perSecond) / med(Row.nio, \.perSecond)
+            let toC = med(Row.reactor, \.perSecond) / med(Row.c, \.perSecond)
+            let allocs = med(Row.reactor, \.allocationsPerItem)
             let maxCPU = maxCPURatio[depth]!
             checks += [
                 Check(what: "CPU ns/request reactor/C, \(loadName(depth))", value: ratioText(cpu),
@@ -181,9 +195,32 @@ struct HTTPPlaintext: Scenario {
                 Check(what: "allocs/request reactor, \(loadName(depth))", value: allocationsText(allocs),
                       target: "0", ok: allocs < maxAllocationsPerItem),
             ]
+            // Issue 16: the async route against the callback route and Hummingbird, all in
+            // server CPU (requests per server CPU-second = 1 s / CPU per request).
+            let asyncCPU = med(Row.reactorAsync, \.cpuPerItem) / med(Row.reactor, \.cpuPerItem)
+            let asyncToHB = med(Row.hummingbird, \.cpuPerItem) / med(Row.reactorAsync, \.cpuPerItem)
+            let asyncAllocs = med(Row.reactorAsync, \.allocationsPerItem)
+            if let maxAsync = maxAsyncCPURatio[depth] {
+                checks += [
+                    Check(what: "CPU ns/request reactor async/callback, \(loadName(depth))", value: ratioText(asyncCPU),
+                          target: "<= \(ratioText(maxAsync))", ok: asyncCPU <= maxAsync),
+                    Check(what: "requests per server CPU-second reactor async/Hummingbird, \(loadName(depth))", value: ratioText(asyncToHB),
+                          target: ">= \(ratioText(minAsyncEfficiencyToHummingbird))", ok: asyncToHB >= minAsyncEfficiencyToHummingbird),
+                    Check(what: "allocs/request reactor async, \(loadName(depth))", value: allocationsText(asyncAllocs),
+                          target: "<= \(fixed(maxAsyncAllocationsPerRequest, 0))", ok: asyncAllocs <= maxAsyncAllocationsPerRequest),
+                ]
+            } else {
+                ratios.append("\(loadName(depth)): CPU ns/request reactor async/callback \(ratioText(asyncCPU)), "
+                    + "requests per server CPU-second reactor async/Hummingbird \(ratioText(asyncToHB)), "
+                    + "allocs/request reactor async \(allocationsText(asyncAllocs))")
+            }
+            ratios.append("\(loadName(depth)): requests per server CPU-second: "
+                + [Row.reactor, Row.reactorAsync, Row.hummingbird, Row.nio].map { "\(servers[$0].name) \(grouped(1e9 / med($0, \.cpuPerItem)))" }
+                    .joined(separator: ", "))
             ratios.append("\(loadName(depth)): requests/s reactor/C \(ratioText(toC)), "
-                + "CPU ns/request SwiftNIO/C \(ratioText(med(2, \.cpuPerItem) / med(0, \.cpuPerItem)))")
-            if let instructions, let r = instructions[1][depth], let c = instructions[0][depth], let n = instructions[2][depth] {
+                + "CPU ns/request SwiftNIO/C \(ratioText(med(Row.nio, \.cpuPerItem) / med(Row.c, \.cpuPerItem))), "
+                + "Hummingbird/C \(ratioText(med(Row.hummingbird, \.cpuPerItem) / med(Row.c, \.cpuPerItem)))")
+            if let instructions, let r = instructions[Row.reactor][depth], let c = instructions[Row.c][depth], let n = instructions[Row.nio][depth] {
                 ratios.append("\(loadName(depth)): instructions/request reactor/C \(ratioText(r / c)), reactor/SwiftNIO \(ratioText(r / n))")
             }
         }
@@ -191,7 +228,7 @@ struct HTTPPlaintext: Scenario {
         var md = """
             ## \(name)
 
-            `GET \(path)` from wrk (`-t1 -c\(connections)`, pinned to CPU \(CPU.load)), without pipelining and with \
+            `GET \(path)` (the async row: `GET /plaintext-async`, the same demo) from wrk (`-t1 -c\(connections)`, pinned to CPU \(CPU.load)), without pipelining and with \
             16 requests per write (`wrk/pipeline.lua`); servers on CPU \(CPU.server). \(fixed(t.warmup, 0)) s warmup + \
             \(fixed(t.measure, 0)) s measured inside one wrk run, median of \(t.repetitions) run(s) per server and load, servers alternating\
             \(context.options.quick ? " (--quick: targets not enforced)" : ""). \(machineLine()).

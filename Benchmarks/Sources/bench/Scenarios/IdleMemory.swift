@@ -1,7 +1,8 @@
 import Foundation
 
 /// Idle connection memory: RSS per idle WebSocket connection at 10,000 and 100,000 connections,
-/// the reactor's demo (`GET /echo`) against the C epoll WebSocket server and SwiftNIO's, each
+/// the reactor's demo (`GET /echo`, and for issue 16 its async echo `GET /echo-async`) against the
+/// C epoll WebSocket server, SwiftNIO's and Hummingbird 2's (Sources/hb-websocket), each
 /// upgraded connection held open by the load generator written on the reactor
 /// (`reactor-loadgen idle`; past 20,000 connections it connects from 127.0.0.2, .3, ... since one
 /// source address has about 28,000 ephemeral ports).
@@ -13,7 +14,7 @@ import Foundation
 /// when it may (CAP_SYS_RESOURCE) and otherwise measures as many as the limit allows, and says so.
 struct IdleMemory: Scenario {
     let name = "idle-memory"
-    let summary = "RSS per idle WebSocket connection at 10,000 and 100,000 connections: reactor vs C epoll vs SwiftNIO"
+    let summary = "RSS per idle WebSocket connection at 10,000 and 100,000 connections: reactor (callback, async) vs C epoll vs SwiftNIO vs Hummingbird"
 
     let counts = [10_000, 100_000]
     let maxBytesPerConnection = 512.0
@@ -31,9 +32,10 @@ struct IdleMemory: Scenario {
         let cServer = context.cProgram("ws_server")
         let baseline = ServerSpec(name: "C epoll (ceiling)") { port in [cServer, String(port)] }
         let reactor = try context.reactorServer(product: "echo", arguments: ["--max-connections", "200000"])
-        let nioBinary = try context.benchProduct("nio-websocket")
-        let nio = ServerSpec(name: "SwiftNIO (1 thread)") { port in [nioBinary, "--port", String(port)] }
-        let servers = [baseline, reactor, nio]
+        let nio = try context.peerServer(name: "SwiftNIO (1 thread)", product: "nio-websocket")
+        let reactorAsync = reactor.at("/echo-async", name: PeerName.reactorAsync)
+        let hummingbird = try context.peerServer(name: PeerName.hummingbird, product: "hb-websocket")
+        let servers = [baseline, reactor, nio, reactorAsync, hummingbird]
         let limit = Proc.openFileLimit() - 500
         var results: [Result] = []
         var notes: [String] = []
@@ -50,7 +52,7 @@ struct IdleMemory: Scenario {
                 defer { running.stop() }
                 let line = try runHelper("reactor-loadgen idle",
                                          ["taskset", "-c", CPU.load, loadgen, "idle", "--port", String(port),
-                                          "--connections", String(connections), "--path", "/echo", "--server-pid", String(running.pid)],
+                                          "--connections", String(connections), "--path", server.path(or: "/echo"), "--server-pid", String(running.pid)],
                                          label: "\(label)-loadgen", timeout: 300, expect: "conns=", server: running, context)
                 let result = Result(server: server.name, connections: connections, values: parseKeyValues(line))
                 say("  \(server.name): \(fixed(result.bytesPerConnection, 0)) bytes/connection "
@@ -66,6 +68,14 @@ struct IdleMemory: Scenario {
                                 value: "\(fixed(r.bytesPerConnection, 0)) bytes", target: "<= \(fixed(maxBytesPerConnection, 0)) bytes",
                                 ok: r.bytesPerConnection <= maxBytesPerConnection))
         }
+        // Issue 16: RSS per idle async WebSocket, beside Hummingbird's (reported, no target).
+        for connections in Set(results.map(\.connections)).sorted() {
+            func bytes(_ name: String) -> String {
+                results.first { $0.connections == connections && $0.server == name }.map { "\(fixed($0.bytesPerConnection, 0)) bytes" } ?? "?"
+            }
+            notes.append("\(grouped(Double(connections))) connections, RSS per idle WebSocket: \(PeerName.reactorAsync) \(bytes(PeerName.reactorAsync)), "
+                + "\(PeerName.hummingbird) \(bytes(PeerName.hummingbird)) (reactor callback \(bytes(reactor.name)))")
+        }
         let rows = results.map { r in
             [grouped(Double(r.connections)), r.server, grouped(r.n("rss_before_kb")), grouped(r.n("rss_upgraded_kb")),
              fixed(r.bytesPerConnection, 0), fixed(r.n("upgrade_seconds"), 2)]
@@ -73,7 +83,7 @@ struct IdleMemory: Scenario {
         var md = """
             ## \(name)
 
-            Upgraded WebSocket connections (`GET /echo`) held idle by `reactor-loadgen idle` (pinned to CPU \(CPU.load)); servers on \
+            Upgraded WebSocket connections (`GET /echo`; the async row: `GET /echo-async`) held idle by `reactor-loadgen idle` (pinned to CPU \(CPU.load)); servers on \
             CPU \(CPU.server). bytes/conn: (VmRSS with the connections upgraded and idle 1 s - VmRSS after a warm-up of 64 \
             connections) / connections. \(machineLine()).
 

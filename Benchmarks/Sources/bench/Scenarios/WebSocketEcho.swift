@@ -3,15 +3,19 @@ import Foundation
 /// WebSocket echo: the reactor's web demo (`echo --port N`, `GET /echo` upgrades)
 /// against a minimal C epoll WebSocket echo server (the ceiling, C/ws_server.c) and a
 /// SwiftNIO WebSocket server on one event-loop thread (the peer, Sources/nio-websocket),
-/// all driven by C/ws_loadgen.c:
+/// and, for issue 16, the reactor's async echo (`/echo-async` of the same demo) and Hummingbird 2
+/// (Sources/hb-websocket), all driven by C/ws_loadgen.c:
 ///
 /// - throughput: 32-byte binary messages over 64 connections with 16 in flight each, and
 ///   16 KiB messages over 16 connections with 4 in flight each (closed loop);
 /// - latency: one connection, one 32-byte message in flight, round trips in a histogram;
 /// - memory: RSS per idle WebSocket connection at 10,000 connections.
+///
+/// Issue 16's bar is checked at 32 B x 64 x 16: async/callback server CPU per message,
+/// and the async echo's messages per server CPU-second against Hummingbird's.
 struct WebSocketEcho: Scenario {
     let name = "websocket-echo"
-    let summary = "WebSocket echo, 32 B x 64 conns x 16 in flight and 16 KiB x 16 conns; p99 latency; RSS per idle connection: reactor vs C epoll vs SwiftNIO"
+    let summary = "WebSocket echo, 32 B x 64 conns x 16 in flight and 16 KiB x 16 conns; p99 latency; RSS per idle connection: reactor (callback, async) vs C epoll vs SwiftNIO vs Hummingbird"
 
     struct Load {
         let connections: Int
@@ -32,6 +36,14 @@ struct WebSocketEcho: Scenario {
     let minThroughputRatioToNIO = 2.5
     let maxP99RatioToC = 1.2
     let maxIdleBytesPerConnection = 512.0
+    // Issue 16's bar, at the first load (32 B x 64 conns x 16 in flight).
+    let maxAsyncCPURatio = 1.3
+    let minAsyncEfficiencyToHummingbird = 3.0
+    let maxAsyncAllocationsPerMessage = 2.0
+
+    /// The rows' places in `servers` (a row is a server x path).
+    enum Row { static let c = 0, reactor = 1, nio = 2, reactorAsync = 3, hummingbird = 4 }
+    let path = "/echo"
 
     struct Latency {
         var messages: Double
@@ -54,9 +66,10 @@ struct WebSocketEcho: Scenario {
         let cServer = context.cProgram("ws_server")
         let baseline = ServerSpec(name: "C epoll (ceiling)") { port in [cServer, String(port)] }
         let reactor = try context.reactorServer(product: "echo", arguments: [])
-        let nioBinary = try context.benchProduct("nio-websocket")
-        let nio = ServerSpec(name: "SwiftNIO (1 thread)") { port in [nioBinary, "--port", String(port)] }
-        let servers = [baseline, reactor, nio]
+        let nio = try context.peerServer(name: "SwiftNIO (1 thread)", product: "nio-websocket")
+        let reactorAsync = reactor.at("/echo-async", name: PeerName.reactorAsync)
+        let hummingbird = try context.peerServer(name: PeerName.hummingbird, product: "hb-websocket")
+        let servers = [baseline, reactor, nio, reactorAsync, hummingbird]
 
         var samples: [[[WindowSample]]] = []
         var syscallSamples: [[WindowSample?]] = []
@@ -126,7 +139,7 @@ struct WebSocketEcho: Scenario {
             command: ["taskset", "-c", loadCPUs, context.cProgram("ws_loadgen"),
                       "-p", String(port), "-c", String(load.connections), "-s", String(load.size),
                       "-d", String(load.inFlight), "-w", String(timing.warmup), "-t", String(timing.measure),
-                      "-P", String(server.pid), "-S"],
+                      "-P", String(server.pid), "-S", "-u", spec.path(or: path)],
             logPath: context.logPath("\(label)-loadgen")
         )
         defer { loadgen.stop() }
@@ -158,7 +171,7 @@ struct WebSocketEcho: Scenario {
             name: "ws_loadgen -L",
             command: ["taskset", "-c", CPU.load, context.cProgram("ws_loadgen"), "-L",
                       "-p", String(port), "-s", String(latencySize), "-w", String(timing.warmup), "-t", String(timing.measure),
-                      "-P", String(server.pid)],
+                      "-P", String(server.pid), "-u", spec.path(or: path)],
             logPath: context.logPath("\(label)-loadgen")
         )
         defer { loadgen.stop() }
@@ -181,7 +194,7 @@ struct WebSocketEcho: Scenario {
         let loadgen = try Child(
             name: "ws_loadgen -I",
             command: ["taskset", "-c", CPU.load, context.cProgram("ws_loadgen"), "-I",
-                      "-p", String(port), "-c", String(connections), "-w", "1", "-P", String(server.pid)],
+                      "-p", String(port), "-c", String(connections), "-w", "1", "-P", String(server.pid), "-u", spec.path(or: path)],
             logPath: context.logPath("\(label)-loadgen")
         )
         defer { loadgen.stop() }
@@ -245,7 +258,7 @@ struct WebSocketEcho: Scenario {
                 let line = try runHelper("reactor-loadgen ws-echo-latency",
                                          ["taskset", "-c", CPU.load, loadgen, "ws-echo-latency", "--port", String(port),
                                           "--rate", fixed(openLoopRate, 0), "--connections", String(openLoopConnections),
-                                          "--size", String(latencySize), "--warmup", String(context.timing.warmup),
+                                          "--size", String(latencySize), "--path", server.path(or: path), "--warmup", String(context.timing.warmup),
                                           "--measure", String(context.timing.measure), "--server-pid", String(running.pid)],
                                          label: "\(label)-loadgen", timeout: context.timing.warmup + context.timing.measure + 60,
                                          expect: "messages=", server: running, context)
@@ -299,17 +312,39 @@ struct WebSocketEcho: Scenario {
                 row += [percent(med(i, \.serverBusy)), percent(med(i, \.loadBusy)), percent(med(i, \.otherBusy))]
                 rows.append(row)
             }
-            let cpu = med(1, \.cpuPerItem) / med(0, \.cpuPerItem)
-            let toC = med(1, \.perSecond) / med(0, \.perSecond)
-            let toNIO = med(1, \.perSecond) / med(2, \.perSecond)
-            let allocs = med(1, \.allocationsPerItem)
+            let cpu = med(Row.reactor, \.cpuPerItem) / med(Row.c, \.cpuPerItem)
+            let toC = med(Row.reactor, \.perSecond) / med(Row.c, \.perSecond)
+            let toNIO = med(Row.reactor, \.perSecond) / med(Row.nio, \.perSecond)
+            let allocs = med(Row.reactor, \.allocationsPerItem)
             checks += [
                 Check(what: "CPU ns/msg reactor/C, \(load.title)", value: ratioText(cpu), target: "<= \(ratioText(maxCPURatio))", ok: cpu <= maxCPURatio),
                 Check(what: "msgs/s reactor/C, \(load.title)", value: ratioText(toC), target: ">= \(ratioText(minThroughputRatioToC))", ok: toC >= minThroughputRatioToC),
                 Check(what: "msgs/s reactor/SwiftNIO, \(load.title)", value: ratioText(toNIO), target: ">= \(ratioText(minThroughputRatioToNIO))", ok: toNIO >= minThroughputRatioToNIO),
                 Check(what: "allocs/msg reactor, \(load.title)", value: allocationsText(allocs), target: "0", ok: allocs < maxAllocationsPerItem),
             ]
-            notes.append("\(load.title): CPU ns/msg SwiftNIO/C \(ratioText(med(2, \.cpuPerItem) / med(0, \.cpuPerItem)))")
+            notes.append("\(load.title): CPU ns/msg SwiftNIO/C \(ratioText(med(Row.nio, \.cpuPerItem) / med(Row.c, \.cpuPerItem))), "
+                + "Hummingbird/C \(ratioText(med(Row.hummingbird, \.cpuPerItem) / med(Row.c, \.cpuPerItem)))")
+            // Issue 16: the async echo against the callback echo and Hummingbird, all in
+            // server CPU (messages per server CPU-second = 1 s / CPU per message).
+            let asyncCPU = med(Row.reactorAsync, \.cpuPerItem) / med(Row.reactor, \.cpuPerItem)
+            let asyncToHB = med(Row.hummingbird, \.cpuPerItem) / med(Row.reactorAsync, \.cpuPerItem)
+            let asyncAllocs = med(Row.reactorAsync, \.allocationsPerItem)
+            if l == 0 {
+                checks += [
+                    Check(what: "CPU ns/msg reactor async/callback, \(load.title)", value: ratioText(asyncCPU),
+                          target: "<= \(ratioText(maxAsyncCPURatio))", ok: asyncCPU <= maxAsyncCPURatio),
+                    Check(what: "msgs per server CPU-second reactor async/Hummingbird, \(load.title)", value: ratioText(asyncToHB),
+                          target: ">= \(ratioText(minAsyncEfficiencyToHummingbird))", ok: asyncToHB >= minAsyncEfficiencyToHummingbird),
+                    Check(what: "allocs/msg reactor async, \(load.title)", value: allocationsText(asyncAllocs),
+                          target: "<= \(fixed(maxAsyncAllocationsPerMessage, 0))", ok: asyncAllocs <= maxAsyncAllocationsPerMessage),
+                ]
+            } else {
+                notes.append("\(load.title): CPU ns/msg reactor async/callback \(ratioText(asyncCPU)), "
+                    + "msgs per server CPU-second reactor async/Hummingbird \(ratioText(asyncToHB)), allocs/msg reactor async \(allocationsText(asyncAllocs))")
+            }
+            notes.append("\(load.title): msgs per server CPU-second: "
+                + [Row.reactor, Row.reactorAsync, Row.hummingbird, Row.nio].map { "\(servers[$0].name) \(grouped(1e9 / med($0, \.cpuPerItem)))" }
+                    .joined(separator: ", "))
         }
 
         func latMed(_ i: Int, _ f: (Latency) -> Double) -> Double { median(latencies[i].map(f)) }
@@ -317,7 +352,7 @@ struct WebSocketEcho: Scenario {
             [server.name, fixed(latMed(i, \.p50), 1), fixed(latMed(i, \.p99), 1), fixed(latMed(i, \.p999), 1),
              fixed(latMed(i, \.mean), 1), grouped(latMed(i, \.messages) / t.measure), percent(latMed(i, \.otherBusy))]
         }
-        let p99 = latMed(1, \.p99) / latMed(0, \.p99)
+        let p99 = latMed(Row.reactor, \.p99) / latMed(Row.c, \.p99)
         checks.append(Check(what: "p99 round trip reactor/C, 1 connection", value: ratioText(p99),
                             target: "<= \(ratioText(maxP99RatioToC))", ok: p99 <= maxP99RatioToC))
 
@@ -325,18 +360,21 @@ struct WebSocketEcho: Scenario {
             [server.name, grouped(Double(idle.beforeKiB)), grouped(Double(idle.upgradedKiB)), fixed(idle.upgradedBytesPerConnection, 0),
              grouped(Double(idle.echoedKiB)), fixed(idle.echoedBytesPerConnection, 0)]
         }
-        let idleBytes = idles[1].upgradedBytesPerConnection
-        checks.append(Check(what: "RSS per idle connection reactor, \(grouped(Double(idles[1].connections))) connections",
+        let idleBytes = idles[Row.reactor].upgradedBytesPerConnection
+        checks.append(Check(what: "RSS per idle connection reactor, \(grouped(Double(idles[Row.reactor].connections))) connections",
                             value: "\(fixed(idleBytes, 0)) bytes", target: "<= \(fixed(maxIdleBytesPerConnection, 0)) bytes",
                             ok: idleBytes <= maxIdleBytesPerConnection))
-        if idles[1].echoedBytesPerConnection > maxIdleBytesPerConnection && idleBytes <= maxIdleBytesPerConnection {
-            notes.append("after one echo per connection the reactor holds \(fixed(idles[1].echoedBytesPerConnection, 0)) bytes/connection, over the target")
+        if idles[Row.reactor].echoedBytesPerConnection > maxIdleBytesPerConnection && idleBytes <= maxIdleBytesPerConnection {
+            notes.append("after one echo per connection the reactor holds \(fixed(idles[Row.reactor].echoedBytesPerConnection, 0)) bytes/connection, over the target")
         }
+        notes.append("RSS per idle connection (issue 16, reported beside each other): reactor async \(fixed(idles[Row.reactorAsync].upgradedBytesPerConnection, 0)) bytes "
+            + "(\(fixed(idles[Row.reactorAsync].echoedBytesPerConnection, 0)) after one echo), Hummingbird \(fixed(idles[Row.hummingbird].upgradedBytesPerConnection, 0)) bytes "
+            + "(\(fixed(idles[Row.hummingbird].echoedBytesPerConnection, 0)) after one echo), reactor callback \(fixed(idleBytes, 0)) bytes")
 
         var md = """
             ## \(name)
 
-            Binary messages echoed over WebSocket (`GET /echo`, no extensions) by `C/ws_loadgen.c` (pinned to CPU \(CPU.load); \
+            Binary messages echoed over WebSocket (`GET /echo`; the async row: `GET /echo-async` of the same demo; no extensions) by `C/ws_loadgen.c` (pinned to CPU \(CPU.load); \
             client frames masked, every echoed frame checked byte for byte); servers on CPU \(CPU.server). \
             Throughput and latency: \(fixed(t.warmup, 0)) s warmup + \(fixed(t.measure, 0)) s measured, median of \(t.repetitions) \
             run(s) per server, servers alternating\(context.options.quick ? " (--quick: targets not enforced)" : ""). \(machineLine()).
@@ -353,7 +391,7 @@ struct WebSocketEcho: Scenario {
         md += "Round trips at one connection, one \(latencySize)-byte message in flight (microseconds, median of the runs' percentiles):\n\n"
         md += markdownTable(["server", "p50 us", "p99 us", "p99.9 us", "mean us", "round trips/s", "other CPU"], latencyRows) + "\n\n"
         md += "RSS per idle connection: VmRSS of the server after a warmup (64 connections upgraded, one echo each, closed), "
-            + "then with \(grouped(Double(idles[1].connections))) upgraded connections idle for 1 s, then after one \(latencySize)-byte echo on each and 1 s idle:\n\n"
+            + "then with \(grouped(Double(idles[Row.reactor].connections))) upgraded connections idle for 1 s, then after one \(latencySize)-byte echo on each and 1 s idle:\n\n"
         md += markdownTable(["server", "RSS before KiB", "upgraded KiB", "bytes/conn", "after one echo KiB", "bytes/conn after echo"], idleRows) + "\n\n"
         md += checks.map(\.line).joined(separator: "\n") + "\n"
         md += notes.map { "- \($0)" }.joined(separator: "\n") + "\n"
