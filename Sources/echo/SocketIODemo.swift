@@ -30,6 +30,14 @@ import Reactor
 ///   server-ack ...args         the server emits `ack-request` with the args and asks for an ack; it
 ///                              then emits `ack-response` with the client's reply, or `ack-error`
 ///                              with "timeout" (5 s) — acknowledgements in the other direction
+///   multi                      three handlers, in order: the first adds "on", a `once` handler
+///                              "once" (the first time only), the last acks the list
+///   multi-off                  removes the first `multi` handler (`off`); acks `{ok}`, false when
+///                              it was already gone
+///   stats                      acks `{incoming, outgoing, last_out}`: the events this socket received
+///                              (`onAny`, this one included) and was sent (`onAnyOutgoing`)
+///   on disconnecting           emits `member-leaving {id, rooms, reason}` to the other members of
+///                              each room it is in (it still is, then), and logs its rooms
 ///
 /// Engine.IO contract: every message is sent back, text as text, binary as binary.
 ///
@@ -66,7 +74,7 @@ func installSocketIODemo(on router: HTTPRouter, loop: EventLoop, options: Option
     let io = SocketIOServer(loop: loop, configuration: configuration)
     io.log = RateLimitedLog(sink: log, level: .debug, label: "socket.io: ", loop: loop)
     for name in ["/", "/chat", "/custom"] {
-        io.of(name).on("connection") { socket in SocketIODemo.connected(socket) }
+        io.of(name).on("connection") { socket in SocketIODemo.connected(socket, log: log) }
     }
     io.relayBroadcasts(through: hub)
     if let (groups, index) = groups { io.engine.join(groups.socketIO, index: index) }
@@ -104,7 +112,8 @@ struct SocketIODemoShared: Sendable {
 }
 
 enum SocketIODemo {
-    static func connected(_ socket: SocketIOSocket) {
+    static func connected(_ socket: SocketIOSocket, log: Log) {
+        listen(socket, log: log)
         if socket.recovered { socket.emit("recovered", .string(socket.id)) }
         socket.emit("auth", socket.auth)
 
@@ -158,6 +167,40 @@ enum SocketIODemo {
                 case .failure(let error): socket?.emit("ack-error", .string(error == .timeout ? "timeout" : "disconnected"))
                 }
             }
+        }
+    }
+
+    /// The demo of Node's listener semantics: catch-all counters, several handlers of one event,
+    /// `once`, `off`, and `disconnecting` while the socket is still in its rooms.
+    static func listen(_ socket: SocketIOSocket, log: Log) {
+        final class Counts {
+            var incoming = 0, outgoing = 0
+            var lastOut = ""
+        }
+        let counts = Counts()
+        socket.onAny { _, _, _ in counts.incoming += 1 }
+        socket.onAnyOutgoing { event, _, _ in
+            counts.outgoing += 1
+            counts.lastOut = event
+        }
+        socket.on("stats") { _, ack in
+            ack?(["incoming": .int(Int64(counts.incoming)), "outgoing": .int(Int64(counts.outgoing)),
+                  "last_out": .string(counts.lastOut)])
+        }
+        final class Ran { var names: [JSONValue] = [] }
+        let ran = Ran()
+        let first = socket.on("multi") { _, _ in ran.names = ["on"] }
+        socket.once("multi") { _, _ in ran.names.append("once") }
+        socket.on("multi") { _, ack in
+            ack?(.array(ran.names + ["last"]))
+            ran.names = []
+        }
+        socket.on("multi-off") { [unowned socket] _, ack in ack?(["ok": .bool(socket.off(first))]) }
+        socket.onDisconnecting { [unowned socket] reason in
+            let rooms = socket.rooms.sorted()
+            log(.info, "socket.io: socket \(socket.id) disconnecting (\(reason)), rooms: \(rooms.joined(separator: ", "))")
+            let info: JSONValue = ["id": .string(socket.id), "rooms": .array(rooms.map { .string($0) }), "reason": .string(reason)]
+            for room in rooms where room != socket.id { socket.to(room).emit("member-leaving", info) }
         }
     }
 

@@ -113,6 +113,12 @@ final class SocketIOConnection: EngineIOSessionDelegate {
         namespace.runConnectionHandlers(socket)
     }
 
+    /// Disconnects every socket of this client from its namespace (the session stays: the caller
+    /// closes it).
+    func disconnectAllSockets() {
+        for socket in Array(sockets.values) { socket.disconnect() }
+    }
+
     func socketDidClose(_ socket: SocketIOSocket) {
         if sockets[socket.namespace.name] === socket { sockets[socket.namespace.name] = nil }
     }

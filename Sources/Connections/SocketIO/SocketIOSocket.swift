@@ -21,6 +21,9 @@ public final class SocketIOSocket {
     /// arguments are decoded JSON values and attachment byte arrays (`SocketIOArguments`), the ack
     /// a small value. Keep them as long as needed; nothing points into a buffer the loop reuses.
     public typealias EventHandler = (SocketIOArguments, SocketIOAck?) -> Void
+    /// A handler of every event (`onAny`, `onAnyOutgoing`): the event's name, then its arguments,
+    /// and for incoming events the ack the client asked for.
+    public typealias AnyHandler = (String, SocketIOArguments, SocketIOAck?) -> Void
 
     /// The socket id: random, distinct from the Engine.IO session id, one per namespace.
     public let id: String
@@ -39,9 +42,15 @@ public final class SocketIOSocket {
     let pid: String?
 
     let connection: SocketIOConnection
-    private var handlers: [String: EventHandler] = [:]
-    private var anyHandlers: [(String, SocketIOArguments, SocketIOAck?) -> Void] = []
-    private var disconnectHandlers: [(String) -> Void] = []
+    private var handlers = SocketIOListenerTable<EventHandler>()
+    private var anyHandlers = SocketIOListenerList<AnyHandler>()
+    private var anyOutgoingHandlers = SocketIOListenerList<AnyHandler>()
+    private var disconnectingHandlers = SocketIOListenerList<(String) -> Void>()
+    private var disconnectHandlers = SocketIOListenerList<(String) -> Void>()
+    private var lastListenerID: UInt64 = 0
+    /// Set while `disconnecting` handlers run: the socket is still in its rooms, and a second
+    /// close from one of them is ignored.
+    private var closing = false
     private var pendingAcks: [UInt64: (timer: TimerID?, callback: (Result<SocketIOArguments, SocketIOAckError>) -> Void)] = [:]
     /// Whether a refused join was logged: once per socket, so a client asking for rooms in a loop
     /// writes one line, not one per request.
@@ -63,23 +72,124 @@ public final class SocketIOSocket {
     /// The Engine.IO session this socket rides on (shared by the client's other namespaces).
     public var session: EngineIOSession { connection.session }
 
-    // MARK: Handlers
+    // MARK: Handlers (Node's EventEmitter semantics; SocketIOListeners.swift)
 
-    /// Runs `handler` for each `event` from the client. `ack` is non-nil when the client asked
-    /// for an acknowledgement; call it once with the reply.
-    public func on(_ event: String, _ handler: @escaping EventHandler) {
-        handlers[event] = handler
+    private func nextListenerID() -> SocketIOListenerID {
+        lastListenerID &+= 1
+        return SocketIOListenerID(value: lastListenerID)
     }
 
-    /// Runs `handler` for every event (before the event's own handler).
-    public func onAny(_ handler: @escaping (String, SocketIOArguments, SocketIOAck?) -> Void) {
-        anyHandlers.append(handler)
+    /// Runs `handler` for each `event` from the client, after the handlers added before it (an
+    /// event may have several, run in order). `ack` is non-nil when the client asked for an
+    /// acknowledgement; call it once with the reply. Returns the id `off` removes it with.
+    @discardableResult
+    public func on(_ event: String, _ handler: @escaping EventHandler) -> SocketIOListenerID {
+        let id = nextListenerID()
+        handlers.add(event, .init(id: id, once: false, handler: handler))
+        return id
     }
 
-    /// Runs `handler` with the reason when the socket disconnects ("client namespace disconnect",
-    /// "server namespace disconnect", "transport close", "ping timeout", ...).
-    public func onDisconnect(_ handler: @escaping (String) -> Void) {
-        disconnectHandlers.append(handler)
+    /// Runs `handler` for the next `event` only.
+    @discardableResult
+    public func once(_ event: String, _ handler: @escaping EventHandler) -> SocketIOListenerID {
+        let id = nextListenerID()
+        handlers.add(event, .init(id: id, once: true, handler: handler))
+        return id
+    }
+
+    /// Like `on`, but runs `handler` before the event's other handlers (Node's `prependListener`).
+    @discardableResult
+    public func prepend(_ event: String, _ handler: @escaping EventHandler) -> SocketIOListenerID {
+        let id = nextListenerID()
+        handlers.add(event, .init(id: id, once: false, handler: handler), prepend: true)
+        return id
+    }
+
+    /// Removes the handler `id` (of any kind: `on`, `once`, `onAny`, `onAnyOutgoing`,
+    /// `onDisconnecting`, `onDisconnect`). Returns whether it was there.
+    @discardableResult
+    public func off(_ id: SocketIOListenerID) -> Bool {
+        handlers.remove(id) || anyHandlers.remove(id) || anyOutgoingHandlers.remove(id)
+            || disconnectingHandlers.remove(id) || disconnectHandlers.remove(id)
+    }
+
+    /// Removes every handler of `event` (Node's `removeAllListeners(event)`).
+    public func off(_ event: String) { handlers.removeAll(event) }
+
+    /// How many handlers `event` has.
+    public func listenerCount(_ event: String) -> Int { handlers.count(event) }
+
+    /// Runs `handler` for every event from the client, before the event's own handlers.
+    @discardableResult
+    public func onAny(_ handler: @escaping AnyHandler) -> SocketIOListenerID {
+        let id = nextListenerID()
+        anyHandlers.add(.init(id: id, once: false, handler: handler))
+        return id
+    }
+
+    /// Like `onAny`, but runs `handler` before the other catch-all handlers.
+    @discardableResult
+    public func prependAny(_ handler: @escaping AnyHandler) -> SocketIOListenerID {
+        let id = nextListenerID()
+        anyHandlers.add(.init(id: id, once: false, handler: handler), prepend: true)
+        return id
+    }
+
+    /// Removes the catch-all handler `id`, or all of them.
+    public func offAny(_ id: SocketIOListenerID? = nil) {
+        if let id { anyHandlers.remove(id) } else { anyHandlers.removeAll() }
+    }
+
+    /// Runs `handler` for every event sent to this client: its own emits (`emit`, `emitWithAck`,
+    /// with a nil ack) and the broadcasts made on this loop that reach it. Broadcasts relayed from
+    /// other loops or processes arrive encoded and are not decoded for it.
+    @discardableResult
+    public func onAnyOutgoing(_ handler: @escaping AnyHandler) -> SocketIOListenerID {
+        let id = nextListenerID()
+        anyOutgoingHandlers.add(.init(id: id, once: false, handler: handler))
+        return id
+    }
+
+    /// Like `onAnyOutgoing`, but runs `handler` before the other outgoing catch-all handlers.
+    @discardableResult
+    public func prependAnyOutgoing(_ handler: @escaping AnyHandler) -> SocketIOListenerID {
+        let id = nextListenerID()
+        anyOutgoingHandlers.add(.init(id: id, once: false, handler: handler), prepend: true)
+        return id
+    }
+
+    /// Removes the outgoing catch-all handler `id`, or all of them.
+    public func offAnyOutgoing(_ id: SocketIOListenerID? = nil) {
+        if let id { anyOutgoingHandlers.remove(id) } else { anyOutgoingHandlers.removeAll() }
+    }
+
+    /// Runs `handler` with the reason when the socket is about to disconnect, while it is still in
+    /// its rooms (`rooms` is intact, emits to it still go out if its transport is open): the
+    /// reference's `disconnecting` event.
+    @discardableResult
+    public func onDisconnecting(_ handler: @escaping (String) -> Void) -> SocketIOListenerID {
+        let id = nextListenerID()
+        disconnectingHandlers.add(.init(id: id, once: false, handler: handler))
+        return id
+    }
+
+    /// Runs `handler` with the reason once the socket has disconnected and left its rooms. The
+    /// reasons are the reference's: "client namespace disconnect", "server namespace disconnect"
+    /// (`disconnect()`, with or without `close`), "transport close", "transport error",
+    /// "ping timeout", "parse error", "forced close", "server shutting down"; and
+    /// "payload too large", ours, for a POST over `maxPayload`.
+    @discardableResult
+    public func onDisconnect(_ handler: @escaping (String) -> Void) -> SocketIOListenerID {
+        let id = nextListenerID()
+        disconnectHandlers.add(.init(id: id, once: false, handler: handler))
+        return id
+    }
+
+    /// Runs the outgoing catch-all handlers for an event sent to this client.
+    @inline(__always)
+    func notifyOutgoing(_ event: String, _ args: SocketIOArguments) {
+        guard !anyOutgoingHandlers.isEmpty else { return }
+        for entry in anyOutgoingHandlers.firing() { entry.handler(event, args, nil) }
     }
 
     // MARK: Emitting
@@ -89,6 +199,7 @@ public final class SocketIOSocket {
 
     public func emit(_ event: String, _ args: SocketIOArguments) {
         guard connected else { return }
+        notifyOutgoing(event, args)
         let packet = eventPacket(event, args, id: nil)
         if namespace.recordsForRecovery {
             // Logged for recovery, to this socket's own room, with its offset (as the reference
@@ -120,6 +231,7 @@ public final class SocketIOSocket {
             pending.callback(.failure(.timeout))
         }
         pendingAcks[ackID] = (timer, callback)
+        notifyOutgoing(event, args)
         connection.send(eventPacket(event, args, id: ackID))
     }
 
@@ -192,7 +304,11 @@ public final class SocketIOSocket {
     public func disconnect(close: Bool = false) {
         guard connected else { return }
         if close {
-            connection.session.close()  // disconnects every socket of the client
+            // As the reference (`client._disconnect()`): every socket of the client is
+            // disconnected from its namespace (DISCONNECT, "server namespace disconnect"), then
+            // the session closes.
+            connection.disconnectAllSockets()
+            connection.session.close()
             return
         }
         connection.send(SocketIOPacket(.disconnect, namespace: namespace.name))
@@ -206,8 +322,13 @@ public final class SocketIOSocket {
         let event = first.stringValue ?? first.serialized()
         let args = SocketIOArguments(Array(data.dropFirst()), attachments: packet.attachments)
         let ack = packet.id.map { SocketIOAck(socket: self, id: $0) }
-        for handler in anyHandlers { handler(event, args, ack) }
-        handlers[event]?(args, ack)
+        if !anyHandlers.isEmpty {
+            for entry in anyHandlers.firing() { entry.handler(event, args, ack) }
+        }
+        for entry in handlers.firing(event) {
+            guard connected else { return }  // a handler disconnected it
+            entry.handler(args, ack)
+        }
     }
 
     func receiveAck(_ packet: SocketIOPacket) {
@@ -220,7 +341,10 @@ public final class SocketIOSocket {
     /// Leaves every room and the namespace, fails pending acks, runs the disconnect handlers and
     /// drops every handler (they often capture the socket: this breaks the cycle).
     func closed(reason: String) {
-        guard connected else { return }
+        guard connected, !closing else { return }
+        closing = true
+        // `disconnecting`: still connected, still in its rooms.
+        for entry in disconnectingHandlers.firing() { entry.handler(reason) }
         namespace.persist(self, reason: reason)  // before its rooms go
         connected = false
         for room in rooms { namespace.removeFromRoom(room, id) }
@@ -233,11 +357,13 @@ public final class SocketIOSocket {
             if let timer = pending.timer { connection.server.loop.cancel(timer) }
             pending.callback(.failure(.disconnected))
         }
-        let onDisconnect = disconnectHandlers
+        let onDisconnect = disconnectHandlers.firing()
         handlers.removeAll()
         anyHandlers.removeAll()
+        anyOutgoingHandlers.removeAll()
+        disconnectingHandlers.removeAll()
         disconnectHandlers.removeAll()
-        for handler in onDisconnect { handler(reason) }
+        for entry in onDisconnect { entry.handler(reason) }
     }
 }
 
