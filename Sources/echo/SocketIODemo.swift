@@ -39,6 +39,13 @@ import Reactor
 ///   on disconnecting           emits `member-leaving {id, rooms, reason}` to the other members of
 ///                              each room it is in (it still is, then), and logs its rooms
 ///
+/// With `--sio-token T`, a middleware of each namespace (an async one) lets in only clients whose
+/// auth payload is `{token: T}`; the others get CONNECT_ERROR `{"message": "unauthorized", "data":
+/// {"reason": …}}`.
+///
+///   handshake                  acks `{url, query, headers, secure, issued, address}`: the request
+///                              that opened the session, as middlewares and handlers see it
+///
 /// Engine.IO contract: every message is sent back, text as text, binary as binary.
 ///
 /// Broadcasts (`chat` to a room, `shout` to the namespace) go through `hub`'s relay too: with
@@ -74,6 +81,7 @@ func installSocketIODemo(on router: HTTPRouter, loop: EventLoop, options: Option
     let io = SocketIOServer(loop: loop, configuration: configuration)
     io.log = RateLimitedLog(sink: log, level: .debug, label: "socket.io: ", loop: loop)
     for name in ["/", "/chat", "/custom"] {
+        if let token = options.socketIOToken { SocketIODemo.requireToken(token, on: io.of(name)) }
         io.of(name).on("connection") { socket in SocketIODemo.connected(socket, log: log) }
     }
     io.relayBroadcasts(through: hub)
@@ -146,6 +154,12 @@ enum SocketIODemo {
             socket.namespace.emit("announcement", SocketIOArguments([message], attachments: args.attachments))
         }
         socket.on("echo") { args, ack in ack?.send(args) }
+        socket.on("handshake") { [unowned socket] _, ack in
+            let h = socket.handshake
+            ack?(["url": .string(h.url), "query": .object(JSONObject(h.queryItems.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.string($0.value)) })),
+                  "headers": .object(JSONObject(h.headers.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.string($0.value)) })), "secure": .bool(h.secure),
+                  "issued": .int(h.issued), "address": h.address.map { .string($0.ip) } ?? .null])
+        }
         socket.on("message") { [unowned socket] args, _ in socket.emit("message-back", args) }
         socket.on("message-with-ack") { args, ack in ack?.send(args) }
         socket.on("disconnect-me") { [unowned socket] _, _ in socket.disconnect() }
@@ -166,6 +180,21 @@ enum SocketIODemo {
                 case .success(let reply): socket?.emit("ack-response", reply)
                 case .failure(let error): socket?.emit("ack-error", .string(error == .timeout ? "timeout" : "disconnected"))
                 }
+            }
+        }
+    }
+
+    /// `--sio-token`: an async middleware (where a real one would await a lookup) that lets in
+    /// only clients sending the token.
+    static func requireToken(_ token: String, on namespace: SocketIONamespace) {
+        namespace.useAsync { socket in
+            switch socket.auth["token"] {
+            case .string(let sent) where sent == token:
+                return nil
+            case nil:
+                return SocketIOConnectError("unauthorized", data: ["reason": "auth.token missing"])
+            default:
+                return SocketIOConnectError("unauthorized", data: ["reason": "auth.token wrong"])
             }
         }
     }

@@ -80,7 +80,7 @@ public final class EngineIOServer {
         case .reject(let error):
             respondError(error, res)
         case .openPolling:
-            let session = makeSession(transport: .polling, query: req.query?.string ?? "", connection: req.connection)
+            let session = makeSession(transport: .polling, request: EngineIOHandshakeRequest(req))
             let open = EngineIOHandshake.openPacketData(sid: session.id, upgrades: upgrades, configuration: configuration)
             var body: [UInt8] = [EngineIOPacketType.open.digit]
             body += open
@@ -93,7 +93,7 @@ public final class EngineIOServer {
             let sid = newSessionID()
             if let cookie = configuration.cookie { res.addHeader("Set-Cookie", cookie.headerValue(sid: sid)) }
             WebSocket.upgrade(req, res, configuration: configuration.effectiveWebSocket,
-                              handler: EngineIOWebSocketTransport(server: self, role: .open(query: req.query?.string ?? "", sid: sid)))
+                              handler: EngineIOWebSocketTransport(server: self, role: .open(request: EngineIOHandshakeRequest(req), sid: sid)))
         case .poll(let sid):
             let coding = configuration.httpCompression == nil
                 ? nil : HTTPContentCoding.preferred(acceptEncoding: req.header("accept-encoding"))
@@ -169,19 +169,19 @@ public final class EngineIOServer {
         return id
     }
 
-    private func makeSession(transport: EngineIOTransport, query: String, connection: Connection, id wanted: String? = nil) -> EngineIOSession {
+    private func makeSession(transport: EngineIOTransport, request: EngineIOHandshakeRequest, id wanted: String? = nil) -> EngineIOSession {
         // A wanted id (drawn before a WebSocket opened) is taken unless a session took it since.
         let id = wanted.flatMap { sessions[$0] == nil ? $0 : nil } ?? newSessionID()
         let session = EngineIOSession(
-            id: id, server: self, transport: transport, query: query, peerAddress: connection.peerAddress)
+            id: id, server: self, transport: transport, request: request)
         sessions[id] = session
         return session
     }
 
-    /// A WebSocket opened without a session: the session starts on it. `query` is the one of
-    /// the handshake request, whose bytes are gone by now.
-    func openSession(on ws: WebSocket, query: String, sid: String) -> EngineIOSession {
-        let session = makeSession(transport: .websocket, query: query, connection: ws.connection, id: sid)
+    /// A WebSocket opened without a session: the session starts on it. `request` is what was kept
+    /// of the handshake request, whose bytes are gone by now.
+    func openSession(on ws: WebSocket, request: EngineIOHandshakeRequest, sid: String) -> EngineIOSession {
+        let session = makeSession(transport: .websocket, request: request, id: sid)
         session.attach(webSocket: ws)
         var packet: [UInt8] = [EngineIOPacketType.open.digit]
         packet += EngineIOHandshake.openPacketData(sid: session.id, upgrades: [], configuration: configuration)

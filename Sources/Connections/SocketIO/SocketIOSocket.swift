@@ -1,14 +1,35 @@
 import Protocols
 import Reactor
 
-/// What a client sent when it connected to a namespace.
+/// What a client sent when it connected to a namespace: its CONNECT packet's `auth`, and the HTTP
+/// request that opened its Engine.IO session (the reference's `socket.handshake`).
 public struct SocketIOHandshake: Sendable {
     /// The CONNECT packet's payload (`{}` when the client sent none).
     public let auth: JSONValue
+    /// The request that opened the Engine.IO session: headers, URL, query, address, time.
+    public let request: EngineIOHandshakeRequest
+
+    public init(auth: JSONValue, request: EngineIOHandshakeRequest) {
+        self.auth = auth
+        self.request = request
+    }
+
+    /// The header fields, names lowercased (`cookie` included).
+    public var headers: [String: String] { request.headers }
+    /// The cookies of the `cookie` header, by name.
+    public var cookies: [String: String] { request.cookies }
     /// The undecoded query of the request that opened the Engine.IO session.
-    public let query: String
+    public var query: String { request.query }
+    /// The query's items, decoded.
+    public var queryItems: [String: String] { request.queryItems }
+    /// The request target (path and query).
+    public var url: String { request.url }
     /// The client's address.
-    public let address: SocketAddress?
+    public var address: SocketAddress? { request.address }
+    /// Whether the connection is TLS (false until the server speaks TLS).
+    public var secure: Bool { request.secure }
+    /// When the Engine.IO session was opened, in milliseconds since 1970.
+    public var issued: Int64 { request.issued }
 }
 
 /// One client in one namespace: its event handlers, its rooms, emits to it and from it.
@@ -31,7 +52,9 @@ public final class SocketIOSocket {
     public let handshake: SocketIOHandshake
     /// Room for the application's per-socket state.
     public var context: AnyObject?
-    public private(set) var connected = true
+    /// False until the namespace's middlewares have let the socket in, and again once it has
+    /// disconnected.
+    public private(set) var connected = false
     /// The rooms this socket is in, its own id room included.
     public private(set) var rooms: Set<String> = []
     /// Whether this socket is one that dropped and came back with its id, rooms and missed
@@ -284,6 +307,9 @@ public final class SocketIOSocket {
         namespace.addToRoom(room, id)
         return true
     }
+
+    /// The middlewares let it in.
+    func didConnect() { connected = true }
 
     /// Joins the room named by the socket's id, which every socket is in whatever the limits.
     func joinOwnRoom() {
