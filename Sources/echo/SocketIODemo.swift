@@ -43,6 +43,11 @@ import Reactor
 /// auth payload is `{token: T}`; the others get CONNECT_ERROR `{"message": "unauthorized", "data":
 /// {"reason": …}}`.
 ///
+/// With `--sio-packet-filter`, packet middlewares on every socket (`socket.use`): `forbidden` fails
+/// and the socket emits `packet-refused {message}`; `dropped` never reaches its handler (which would
+/// emit `not-dropped`); `slow` is held 300 ms, then its handler emits `slow-done` (at most
+/// `--sio-pending-packets` held at once, the others dropped).
+///
 ///   handshake                  acks `{url, query, headers, secure, issued, address}`: the request
 ///                              that opened the session, as middlewares and handlers see it
 ///
@@ -76,13 +81,17 @@ func installSocketIODemo(on router: HTTPRouter, loop: EventLoop, options: Option
     configuration.connectTimeout = .milliseconds(options.connectTimeoutMilliseconds)
     configuration.maxRoomsPerSocket = options.maxRoomsPerSocket
     configuration.maxRoomNameBytes = options.maxRoomNameBytes
+    configuration.maxPendingPacketsPerSocket = options.maxPendingPacketsPerSocket
     // One value for every loop: its store is shared, so a client recovers on any loop.
     configuration.connectionStateRecovery = groups?.0.recovery ?? SocketIODemoShared.recovery(options)
     let io = SocketIOServer(loop: loop, configuration: configuration)
     io.log = RateLimitedLog(sink: log, level: .debug, label: "socket.io: ", loop: loop)
     for name in ["/", "/chat", "/custom"] {
         if let token = options.socketIOToken { SocketIODemo.requireToken(token, on: io.of(name)) }
-        io.of(name).on("connection") { socket in SocketIODemo.connected(socket, log: log) }
+        io.of(name).on("connection") { [filter = options.socketIOPacketFilter] socket in
+            if filter { SocketIODemo.filterPackets(socket) }
+            SocketIODemo.connected(socket, log: log)
+        }
     }
     io.relayBroadcasts(through: hub)
     if let (groups, index) = groups { io.engine.join(groups.socketIO, index: index) }
@@ -197,6 +206,25 @@ enum SocketIODemo {
                 return SocketIOConnectError("unauthorized", data: ["reason": "auth.token wrong"])
             }
         }
+    }
+
+    struct PacketRefusal: Error { let message: String }
+
+    /// `--sio-packet-filter`: packet middlewares that fail, drop and hold events.
+    static func filterPackets(_ socket: SocketIOSocket) {
+        socket.use { packet in packet.event == "forbidden" ? PacketRefusal(message: "forbidden event") : nil }
+        socket.use { packet, next in
+            switch packet.event {
+            case "dropped": return  // `next` let go: the event is dropped
+            case "slow": _ = socket.namespace.server.loop.schedule(after: .milliseconds(300)) { next(nil) }
+            default: next(nil)
+            }
+        }
+        socket.onError { [unowned socket] error in
+            socket.emit("packet-refused", ["message": .string((error as? PacketRefusal)?.message ?? "\(error)")])
+        }
+        socket.on("dropped") { [unowned socket] _, _ in socket.emit("not-dropped") }
+        socket.on("slow") { [unowned socket] _, _ in socket.emit("slow-done") }
     }
 
     /// The demo of Node's listener semantics: catch-all counters, several handlers of one event,

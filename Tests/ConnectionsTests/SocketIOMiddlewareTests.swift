@@ -86,6 +86,7 @@ final class SocketIOMiddlewareTests: XCTestCase {
             var configuration = SocketIOConfiguration()
             configuration.engine.pingInterval = .seconds(30)
             configuration.connectTimeout = connectTimeout
+            configuration.maxPendingPacketsPerSocket = 3
             let server = SocketIOServer(loop: loop, configuration: configuration)
             configure(server)
             server.install(on: router)
@@ -195,4 +196,84 @@ final class SocketIOMiddlewareTests: XCTestCase {
         XCTAssertTrue(try poll(port, sid).hasPrefix("40{\"sid\":\""))
         XCTAssertEqual(seen.get, "/socket.io/?EIO=4&transport=polling&user=a%20b|a b|xyz|one, two|127.0.0.1|false|true|v")
     }
+
+    // MARK: allowRequest (Engine.IO)
+
+    func status(_ port: UInt16, _ request: String) throws -> (Int, String) {
+        let client = try BlockingClient(port: port)
+        defer { client.close() }
+        client.send(request)
+        let response = String(decoding: client.receiveAll(), as: UTF8.self)
+        let status = Int(response.split(separator: " ", maxSplits: 2)[1]) ?? 0
+        return (status, String(response[response.range(of: "\r\n\r\n")!.upperBound...]))
+    }
+
+    func testAllowRequestRefusesAHandshakeByHeaderBeforeASessionExists() throws {
+        let sessions = Shared(0)
+        let (thread, port) = try startServer { io in
+            io.engine.allowRequest = { request in
+                request.header("X-Client") == "bad" ? "go \"away\"" : (request.address?.ip == "127.0.0.1" ? nil : "not local")
+            }
+            io.on("connection") { _ in sessions.with { $0 += 1 } }
+        }
+        defer { thread.stopAndJoin() }
+        let handshake = "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        let (refused, body) = try status(port, handshake + "X-Client: bad\r\n\r\n")
+        XCTAssertEqual(refused, 403)
+        XCTAssertEqual(body, "{\"code\":4,\"message\":\"go \\\"away\\\"\"}")
+        let upgrade = "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nX-Client: bad\r\n\r\n"
+        let ws = try BlockingClient(port: port)
+        ws.send(upgrade)  // kept alive after the answer (no Connection: close): read the status line only
+        XCTAssertEqual(String(decoding: ws.receive(exactly: 12), as: UTF8.self), "HTTP/1.1 403", "a WebSocket handshake is vetted too")
+        ws.close()
+        let (allowed, open) = try status(port, handshake + "X-Client: good\r\n\r\n")
+        XCTAssertEqual(allowed, 200)
+        XCTAssertTrue(open.hasPrefix("0{\"sid\""), open)
+        // Requests of an existing session are not vetted again (the reference asks only at the handshake).
+        let sid = try XCTUnwrap(try JSONValue.parse(String(open.dropFirst()))["sid"]?.stringValue)
+        XCTAssertEqual(try status(port, "POST /socket.io/?EIO=4&transport=polling&sid=\(sid) HTTP/1.1\r\nHost: x\r\n"
+                                  + "Connection: close\r\nX-Client: bad\r\nContent-Length: 2\r\n\r\n40").0, 200)
+    }
+
+    // MARK: Packet middlewares (socket.use)
+
+    func testPacketMiddlewaresFailDropOrPassEventsAndBoundWhatTheyHold() throws {
+        let log = Shared<[String]>([])
+        let (thread, port) = try startServer { io in
+            io.on("connection") { socket in
+                socket.use { packet in packet.event == "bad" ? SocketIOConnectError("bad event") : nil }
+                socket.use { packet, next in
+                    switch packet.event {
+                    case "drop": return  // next let go: dropped
+                    case "hold": _ = io.loop.schedule(after: .milliseconds(100)) { next(nil) }
+                    default: next(nil)
+                    }
+                }
+                socket.onError { error in log.with { $0.append("error:" + ((error as? SocketIOConnectError)?.message ?? "?")) } }
+                socket.onAny { event, _, _ in log.with { $0.append("any:" + event) } }
+                for name in ["bad", "drop", "hold", "ok"] {
+                    socket.on(name) { _, _ in log.with { $0.append(name) } }
+                }
+            }
+        }
+        defer { thread.stopAndJoin() }
+        let sid = try open(port, "40")
+        XCTAssertTrue(try poll(port, sid).hasPrefix("40{\"sid\":\""))
+        var packets = ["bad", "drop", "ok"]
+        packets += Array(repeating: "hold", count: 5)  // the configured bound is 3: two are dropped
+        packets += ["ok"]  // dropped too: three events are held, the bound is full
+        let body = packets.map { "42[\"\($0)\"]" }.joined(separator: "\u{1e}")
+        XCTAssertEqual(try http(port, "POST", "/socket.io/?EIO=4&transport=polling&sid=\(sid)", body: body), "ok")
+        let deadline = ContinuousClock.now + .seconds(2)
+        while log.get.filter({ $0 == "hold" }).count < 3 && ContinuousClock.now < deadline { usleep(1_000) }
+        usleep(200_000)  // time for a fourth or fifth, were they not dropped
+        XCTAssertEqual(log.get, ["error:bad event", "any:ok", "ok", "any:hold", "hold", "any:hold", "hold", "any:hold", "hold"])
+        // The held events are let go: the bound counts them no more, and new ones are held again.
+        XCTAssertEqual(try http(port, "POST", "/socket.io/?EIO=4&transport=polling&sid=\(sid)", body: "42[\"hold\"]"), "ok")
+        let again = ContinuousClock.now + .seconds(2)
+        while log.get.filter({ $0 == "hold" }).count < 4 && ContinuousClock.now < again { usleep(1_000) }
+        XCTAssertEqual(log.get.filter { $0 == "hold" }.count, 4)
+    }
 }
+

@@ -5,8 +5,9 @@ import Reactor
 /// The chain calls `done` once: with nil after the last middleware, or with the first error.
 ///
 /// A middleware that calls `next` twice is heard once; one that calls it after the run was
-/// cancelled (its socket's timeout passed, its session closed) is not heard at all. The run keeps
-/// nothing but the middlewares, the subject and `done`, whatever the middlewares hold.
+/// cancelled (its socket's timeout passed, its session closed) is not heard at all. A `next`
+/// keeps its run alive (the run is what a middleware holds while it has not answered); the run
+/// tells `onRelease` when it goes, answered or dropped.
 final class SocketIOMiddlewareRun<Subject, Failure: Error> {
     typealias Middleware = (Subject, _ next: @escaping (Failure?) -> Void) -> Void
 
@@ -14,12 +15,16 @@ final class SocketIOMiddlewareRun<Subject, Failure: Error> {
     private var subject: Subject?
     private var done: ((Failure?) -> Void)?
     private var index = 0
+    /// Called when the run is released (its owner counts what pending runs hold).
+    var onRelease: (() -> Void)?
 
     init(_ middlewares: [Middleware], subject: Subject, done: @escaping (Failure?) -> Void) {
         self.middlewares = middlewares
         self.subject = subject
         self.done = done
     }
+
+    deinit { onRelease?() }
 
     /// Whether the run has finished or was cancelled.
     var isFinished: Bool { done == nil }
@@ -40,8 +45,8 @@ final class SocketIOMiddlewareRun<Subject, Failure: Error> {
         let middleware = middlewares[index]
         let position = index
         var called = false
-        middleware(subject) { [weak self] failure in
-            guard !called, let self, self.index == position else { return }
+        middleware(subject) { failure in
+            guard !called, self.index == position else { return }
             called = true
             if let failure { return self.finish(failure) }
             self.index += 1

@@ -32,6 +32,14 @@ public struct SocketIOHandshake: Sendable {
     public var issued: Int64 { request.issued }
 }
 
+/// An incoming event as a packet middleware (`socket.use`) sees it.
+public struct SocketIOIncomingEvent {
+    public let event: String
+    public let args: SocketIOArguments
+    /// The ack the client asked for, if it did.
+    public let ack: SocketIOAck?
+}
+
 /// One client in one namespace: its event handlers, its rooms, emits to it and from it.
 ///
 /// A socket lives from its namespace CONNECT until it disconnects (either side, or its Engine.IO
@@ -70,6 +78,12 @@ public final class SocketIOSocket {
     private var anyOutgoingHandlers = SocketIOListenerList<AnyHandler>()
     private var disconnectingHandlers = SocketIOListenerList<(String) -> Void>()
     private var disconnectHandlers = SocketIOListenerList<(String) -> Void>()
+    private var errorHandlers = SocketIOListenerList<(any Error) -> Void>()
+    private var packetMiddlewares: [SocketIOMiddlewareRun<SocketIOIncomingEvent, any Error>.Middleware] = []
+    /// Events held by packet middlewares that have not answered (bounded by
+    /// `maxPendingPacketsPerSocket`).
+    private var pendingPackets = 0
+    private var loggedPendingPackets = false
     private var lastListenerID: UInt64 = 0
     /// Set while `disconnecting` handlers run: the socket is still in its rooms, and a second
     /// close from one of them is ignored.
@@ -133,7 +147,7 @@ public final class SocketIOSocket {
     @discardableResult
     public func off(_ id: SocketIOListenerID) -> Bool {
         handlers.remove(id) || anyHandlers.remove(id) || anyOutgoingHandlers.remove(id)
-            || disconnectingHandlers.remove(id) || disconnectHandlers.remove(id)
+            || disconnectingHandlers.remove(id) || disconnectHandlers.remove(id) || errorHandlers.remove(id)
     }
 
     /// Removes every handler of `event` (Node's `removeAllListeners(event)`).
@@ -205,6 +219,32 @@ public final class SocketIOSocket {
     public func onDisconnect(_ handler: @escaping (String) -> Void) -> SocketIOListenerID {
         let id = nextListenerID()
         disconnectHandlers.add(.init(id: id, once: false, handler: handler))
+        return id
+    }
+
+    // MARK: Packet middlewares
+
+    /// Adds a packet middleware (the reference's `socket.use`): it sees each incoming event before
+    /// the handlers (`onAny` included) and calls `next` once, now or later: with nil to let it
+    /// through, with an error to drop it and run the `onError` handlers with that error. Not
+    /// calling `next` (and letting it go) drops the event silently. While `next` is held the event
+    /// is too: at most `maxPendingPacketsPerSocket` of them per socket, the next ones dropped.
+    public func use(_ middleware: @escaping (SocketIOIncomingEvent, _ next: @escaping ((any Error)?) -> Void) -> Void) {
+        packetMiddlewares.append(middleware)
+    }
+
+    /// Adds a packet middleware that answers at once: nil lets the event through, an error drops
+    /// it and goes to the `onError` handlers.
+    public func use(_ middleware: @escaping (SocketIOIncomingEvent) -> (any Error)?) {
+        packetMiddlewares.append { event, next in next(middleware(event)) }
+    }
+
+    /// Runs `handler` with the error a packet middleware failed an event with (the reference's
+    /// `socket.on("error")`).
+    @discardableResult
+    public func onError(_ handler: @escaping (any Error) -> Void) -> SocketIOListenerID {
+        let id = nextListenerID()
+        errorHandlers.add(.init(id: id, once: false, handler: handler))
         return id
     }
 
@@ -348,6 +388,29 @@ public final class SocketIOSocket {
         let event = first.stringValue ?? first.serialized()
         let args = SocketIOArguments(Array(data.dropFirst()), attachments: packet.attachments)
         let ack = packet.id.map { SocketIOAck(socket: self, id: $0) }
+        if packetMiddlewares.isEmpty { return dispatch(event, args, ack) }
+        guard pendingPackets < namespace.server.configuration.maxPendingPacketsPerSocket else {
+            if !loggedPendingPackets {
+                loggedPendingPackets = true
+                namespace.server.log("socket \(id): event dropped, \(pendingPackets) held by packet middlewares already; further drops not logged")
+            }
+            return
+        }
+        pendingPackets += 1
+        let run = SocketIOMiddlewareRun(packetMiddlewares, subject: SocketIOIncomingEvent(event: event, args: args, ack: ack)) { [weak self] failure in
+            guard let self, self.connected else { return }
+            if let failure {
+                for entry in self.errorHandlers.firing() { entry.handler(failure) }
+            } else {
+                self.dispatch(event, args, ack)
+            }
+        }
+        run.onRelease = { [weak self] in self?.pendingPackets -= 1 }
+        run.start()
+    }
+
+    /// Runs the catch-all handlers, then the event's.
+    private func dispatch(_ event: String, _ args: SocketIOArguments, _ ack: SocketIOAck?) {
         if !anyHandlers.isEmpty {
             for entry in anyHandlers.firing() { entry.handler(event, args, ack) }
         }
@@ -389,6 +452,8 @@ public final class SocketIOSocket {
         anyOutgoingHandlers.removeAll()
         disconnectingHandlers.removeAll()
         disconnectHandlers.removeAll()
+        errorHandlers.removeAll()
+        packetMiddlewares.removeAll()
         for entry in onDisconnect { entry.handler(reason) }
     }
 }
