@@ -34,8 +34,9 @@ import Reactor
 ///                              "once" (the first time only), the last acks the list
 ///   multi-off                  removes the first `multi` handler (`off`); acks `{ok}`, false when
 ///                              it was already gone
-///   stats                      acks `{incoming, outgoing, last_out}`: the events this socket received
-///                              (`onAny`, this one included) and was sent (`onAnyOutgoing`)
+///   stats                      the first one adds catch-all counters (`onAny`, `onAnyOutgoing`) and
+///                              acks `{incoming: 0, outgoing: 0, last_out: ""}`; the next ones ack the
+///                              events received (themselves included) and sent since
 ///   on disconnecting           emits `member-leaving {id, rooms, reason}` to the other members of
 ///                              each room it is in (it still is, then), and logs its rooms
 ///
@@ -234,15 +235,21 @@ enum SocketIODemo {
             var incoming = 0, outgoing = 0
             var lastOut = ""
         }
-        let counts = Counts()
-        socket.onAny { _, _, _ in counts.incoming += 1 }
-        socket.onAnyOutgoing { event, _, _ in
-            counts.outgoing += 1
-            counts.lastOut = event
-        }
-        socket.on("stats") { _, ack in
-            ack?(["incoming": .int(Int64(counts.incoming)), "outgoing": .int(Int64(counts.outgoing)),
-                  "last_out": .string(counts.lastOut)])
+        // The catch-all counters start with the first `stats`, not with the connection: every
+        // other client (and the gate's measured echo) pays nothing for them.
+        var counts: Counts?
+        socket.on("stats") { [unowned socket] _, ack in
+            guard let c = counts else {
+                let c = Counts()
+                counts = c
+                socket.onAny { _, _, _ in c.incoming += 1 }
+                socket.onAnyOutgoing { event, _, _ in
+                    c.outgoing += 1
+                    c.lastOut = event
+                }
+                return ack?(["incoming": 0, "outgoing": 0, "last_out": ""]) ?? ()
+            }
+            ack?(["incoming": .int(Int64(c.incoming)), "outgoing": .int(Int64(c.outgoing)), "last_out": .string(c.lastOut)])
         }
         final class Ran { var names: [JSONValue] = [] }
         let ran = Ran()

@@ -15,22 +15,28 @@ struct SocketIOListenerList<Handler> {
     }
 
     private(set) var entries: [Entry] = []
+    /// How many entries are `once`: with none, an emission changes nothing (no scan, no copy).
+    private(set) var onceCount = 0
 
     var isEmpty: Bool { entries.isEmpty }
     var count: Int { entries.count }
 
     mutating func add(_ entry: Entry, prepend: Bool = false) {
         if prepend { entries.insert(entry, at: 0) } else { entries.append(entry) }
+        if entry.once { onceCount += 1 }
     }
 
     @discardableResult
     mutating func remove(_ id: SocketIOListenerID) -> Bool {
         guard let index = entries.firstIndex(where: { $0.id == id }) else { return false }
-        entries.remove(at: index)
+        if entries.remove(at: index).once { onceCount -= 1 }
         return true
     }
 
-    mutating func removeAll() { entries.removeAll() }
+    mutating func removeAll() {
+        entries.removeAll()
+        onceCount = 0
+    }
 
     /// The handlers one emission runs, in order, as the list is now: a handler added or removed
     /// while they run takes effect from the next emission (as in Node). `once` handlers leave the
@@ -38,7 +44,10 @@ struct SocketIOListenerList<Handler> {
     /// list's own storage, shared: no copy.
     mutating func firing() -> [Entry] {
         let now = entries
-        if now.contains(where: \.once) { entries.removeAll(where: \.once) }
+        if onceCount > 0 {
+            entries.removeAll(where: \.once)
+            onceCount = 0
+        }
         return now
     }
 }
@@ -69,8 +78,10 @@ struct SocketIOListenerTable<Handler> {
     func count(_ event: String) -> Int { lists[event]?.count ?? 0 }
 
     /// The handlers `event` runs now (see `SocketIOListenerList.firing`).
+    /// One hash lookup when the event has no `once` handler (the common case, on every event).
     mutating func firing(_ event: String) -> [SocketIOListenerList<Handler>.Entry] {
-        guard lists[event] != nil else { return [] }
+        guard let list = lists[event] else { return [] }
+        guard list.onceCount > 0 else { return list.entries }
         let entries = lists[event]!.firing()
         if lists[event]!.isEmpty { lists[event] = nil }
         return entries
