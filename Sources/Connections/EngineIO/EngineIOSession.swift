@@ -113,6 +113,17 @@ public final class EngineIOSession {
     var loop: EventLoop { server.loop }
     var configuration: EngineIOConfiguration { server.configuration }
 
+    /// Whether a packet sent now would go out at once, as the reference's `transport.writable`:
+    /// on a WebSocket, nothing left unwritten on its connection; on polling, a long poll held,
+    /// waiting for it. A volatile emit (`SocketIOSocket.volatile`) is dropped when it is false.
+    public var isWritable: Bool {
+        switch sendRoute {
+        case .webSocket: (webSocket?.bufferedAmount ?? 0) == 0
+        case .queue: heldPoll?.isPending ?? false
+        case .drop: false
+        }
+    }
+
     // MARK: Sending
 
     /// Sends a text message.

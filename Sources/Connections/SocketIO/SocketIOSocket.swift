@@ -282,6 +282,17 @@ public final class SocketIOSocket {
         connection.send(packet)
     }
 
+    /// Emits that are dropped rather than queued when the client's transport is not writable
+    /// now (a long poll not waiting, a WebSocket with bytes unwritten): the reference's
+    /// `socket.volatile.emit`, for data that is stale by the time it could be delivered.
+    public var volatile: SocketIOSocketEmit { SocketIOSocketEmit(socket: self, isVolatile: true, timeout: nil) }
+
+    /// Emits whose callback gets the client's ack, or `.timeout` after `timeout`: the
+    /// reference's `socket.timeout(ms).emit(event, ..., callback)`.
+    public func timeout(_ timeout: Duration) -> SocketIOSocketEmit {
+        SocketIOSocketEmit(socket: self, isVolatile: false, timeout: timeout)
+    }
+
     /// Emits `event` and asks for an acknowledgement: `callback` runs once, with the client's
     /// reply, or `.timeout` after `timeout` (a timer in the loop's wheel), or `.disconnected`.
     public func emitWithAck(
@@ -459,6 +470,52 @@ public final class SocketIOSocket {
         errorHandlers.removeAll()
         packetMiddlewares.removeAll()
         for entry in onDisconnect { entry.handler(reason) }
+    }
+}
+
+/// An emit to one socket with the reference's modifiers (`socket.volatile`, `socket.timeout`),
+/// chainable: `socket.volatile.timeout(.seconds(1)).emit("tick", []) { result in … }`.
+public struct SocketIOSocketEmit {
+    public let socket: SocketIOSocket
+    public private(set) var isVolatile: Bool
+    public private(set) var timeout: Duration?
+
+    init(socket: SocketIOSocket, isVolatile: Bool, timeout: Duration?) {
+        self.socket = socket
+        self.isVolatile = isVolatile
+        self.timeout = timeout
+    }
+
+    public var volatile: SocketIOSocketEmit {
+        var copy = self
+        copy.isVolatile = true
+        return copy
+    }
+
+    public func timeout(_ timeout: Duration) -> SocketIOSocketEmit {
+        var copy = self
+        copy.timeout = timeout
+        return copy
+    }
+
+    /// Whether a volatile emit goes out now.
+    private var passes: Bool { !isVolatile || socket.session.isWritable }
+
+    /// Emits `event` (dropped, when volatile, if the transport is not writable).
+    public func emit(_ event: String, _ args: JSONValue...) { emit(event, SocketIOArguments(args)) }
+
+    public func emit(_ event: String, _ args: SocketIOArguments) {
+        guard passes else { return }
+        socket.emit(event, args)
+    }
+
+    /// Emits `event` asking for an ack; `callback` gets the reply, or `.timeout` after the
+    /// modifier's timeout (5 s without one). A volatile emit that is dropped fails at once
+    /// with `.timeout`, as the reference's would once its timer ran out.
+    public func emit(_ event: String, _ args: SocketIOArguments,
+                     _ callback: @escaping (Result<SocketIOArguments, SocketIOAckError>) -> Void) {
+        guard passes else { return callback(.failure(.timeout)) }
+        socket.emitWithAck(event, args, timeout: timeout ?? .seconds(5), callback)
     }
 }
 
