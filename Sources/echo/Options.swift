@@ -39,6 +39,12 @@ struct Options {
     /// keeps for it, packets and dropped sessions each.
     var recoveryWindowMilliseconds: Int?
     var recoveryBytes = SocketIORecoveryStore.Limits().maxPacketBytes
+    /// Socket.IO: the token a client must send as `auth.token` (nil: none asked).
+    var socketIOToken: String?
+    /// Socket.IO: the demo's packet middlewares (`--sio-packet-filter`), and what each socket's
+    /// may hold (`maxPendingPacketsPerSocket`).
+    var socketIOPacketFilter = false
+    var maxPendingPacketsPerSocket = SocketIOConfiguration().maxPendingPacketsPerSocket
     /// Engine.IO: upgrade deadline, transports, compression of either transport, session cookie
     /// (the reference server's `upgradeTimeout`, `transports`, `allowUpgrades`,
     /// `perMessageDeflate`, `httpCompression`, `cookie`).
@@ -140,6 +146,13 @@ struct Options {
       --sio-recovery-bytes N
                            bytes each Socket.IO namespace keeps for recovery (shared by the loops):
                            its packet log, and its dropped sessions, each (default 4194304)
+      --sio-token T        Socket.IO clients must send auth {token: T}; others are refused with the
+                           connect error "unauthorized" (a namespace middleware; default: none)
+      --sio-packet-filter  Socket.IO packet middlewares on every socket: `forbidden` fails (the socket
+                           emits `packet-refused`), `dropped` is dropped, `slow` is held 300 ms
+      --sio-pending-packets N
+                           events one socket's packet middlewares may hold unanswered; more are
+                           dropped (default 100)
       --redis URL          share chat rooms and Socket.IO broadcasts with other echo processes
                            through Redis pub/sub (redis://host:port[/db]; see docs/SCALING.md)
       --allow-origin ORIGIN  let pages from ORIGIN (scheme://host[:port], or * for any) open
@@ -217,6 +230,14 @@ struct Options {
                 case "--sio-recovery", "--sio-recovery-bytes":
                     guard let n = Int(try value(a)), n > 0 else { throw UsageError("\(a) takes a positive number") }
                     if a == "--sio-recovery" { o.recoveryWindowMilliseconds = n } else { o.recoveryBytes = n }
+                case "--sio-token":
+                    let token = try value(a)
+                    guard !token.isEmpty else { throw UsageError("--sio-token takes a non-empty token") }
+                    o.socketIOToken = token
+                case "--sio-packet-filter": o.socketIOPacketFilter = true
+                case "--sio-pending-packets":
+                    guard let n = Int(try value(a)), n > 0 else { throw UsageError("\(a) takes a positive number") }
+                    o.maxPendingPacketsPerSocket = n
                 case "--max-message-size":
                     guard let n = Int(try value(a)), n > 0 else { throw UsageError("--max-message-size takes a positive number") }
                     o.maxMessageSize = n

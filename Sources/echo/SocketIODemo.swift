@@ -30,6 +30,27 @@ import Reactor
 ///   server-ack ...args         the server emits `ack-request` with the args and asks for an ack; it
 ///                              then emits `ack-response` with the client's reply, or `ack-error`
 ///                              with "timeout" (5 s) — acknowledgements in the other direction
+///   multi                      three handlers, in order: the first adds "on", a `once` handler
+///                              "once" (the first time only), the last acks the list
+///   multi-off                  removes the first `multi` handler (`off`); acks `{ok}`, false when
+///                              it was already gone
+///   stats                      the first one adds catch-all counters (`onAny`, `onAnyOutgoing`) and
+///                              acks `{incoming: 0, outgoing: 0, last_out: ""}`; the next ones ack the
+///                              events received (themselves included) and sent since
+///   on disconnecting           emits `member-leaving {id, rooms, reason}` to the other members of
+///                              each room it is in (it still is, then), and logs its rooms
+///
+/// With `--sio-token T`, a middleware of each namespace (an async one) lets in only clients whose
+/// auth payload is `{token: T}`; the others get CONNECT_ERROR `{"message": "unauthorized", "data":
+/// {"reason": …}}`.
+///
+/// With `--sio-packet-filter`, packet middlewares on every socket (`socket.use`): `forbidden` fails
+/// and the socket emits `packet-refused {message}`; `dropped` never reaches its handler (which would
+/// emit `not-dropped`); `slow` is held 300 ms, then its handler emits `slow-done` (at most
+/// `--sio-pending-packets` held at once, the others dropped).
+///
+///   handshake                  acks `{url, query, headers, secure, issued, address}`: the request
+///                              that opened the session, as middlewares and handlers see it
 ///
 /// Engine.IO contract: every message is sent back, text as text, binary as binary.
 ///
@@ -61,12 +82,17 @@ func installSocketIODemo(on router: HTTPRouter, loop: EventLoop, options: Option
     configuration.connectTimeout = .milliseconds(options.connectTimeoutMilliseconds)
     configuration.maxRoomsPerSocket = options.maxRoomsPerSocket
     configuration.maxRoomNameBytes = options.maxRoomNameBytes
+    configuration.maxPendingPacketsPerSocket = options.maxPendingPacketsPerSocket
     // One value for every loop: its store is shared, so a client recovers on any loop.
     configuration.connectionStateRecovery = groups?.0.recovery ?? SocketIODemoShared.recovery(options)
     let io = SocketIOServer(loop: loop, configuration: configuration)
     io.log = RateLimitedLog(sink: log, level: .debug, label: "socket.io: ", loop: loop)
     for name in ["/", "/chat", "/custom"] {
-        io.of(name).on("connection") { socket in SocketIODemo.connected(socket) }
+        if let token = options.socketIOToken { SocketIODemo.requireToken(token, on: io.of(name)) }
+        io.of(name).on("connection") { [filter = options.socketIOPacketFilter] socket in
+            if filter { SocketIODemo.filterPackets(socket) }
+            SocketIODemo.connected(socket, log: log)
+        }
     }
     io.relayBroadcasts(through: hub)
     if let (groups, index) = groups { io.engine.join(groups.socketIO, index: index) }
@@ -104,7 +130,8 @@ struct SocketIODemoShared: Sendable {
 }
 
 enum SocketIODemo {
-    static func connected(_ socket: SocketIOSocket) {
+    static func connected(_ socket: SocketIOSocket, log: Log) {
+        listen(socket, log: log)
         if socket.recovered { socket.emit("recovered", .string(socket.id)) }
         socket.emit("auth", socket.auth)
 
@@ -137,6 +164,12 @@ enum SocketIODemo {
             socket.namespace.emit("announcement", SocketIOArguments([message], attachments: args.attachments))
         }
         socket.on("echo") { args, ack in ack?.send(args) }
+        socket.on("handshake") { [unowned socket] _, ack in
+            let h = socket.handshake
+            ack?(["url": .string(h.url), "query": .object(JSONObject(h.queryItems.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.string($0.value)) })),
+                  "headers": .object(JSONObject(h.headers.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.string($0.value)) })), "secure": .bool(h.secure),
+                  "issued": .int(h.issued), "address": h.address.map { .string($0.ip) } ?? .null])
+        }
         socket.on("message") { [unowned socket] args, _ in socket.emit("message-back", args) }
         socket.on("message-with-ack") { args, ack in ack?.send(args) }
         socket.on("disconnect-me") { [unowned socket] _, _ in socket.disconnect() }
@@ -158,6 +191,80 @@ enum SocketIODemo {
                 case .failure(let error): socket?.emit("ack-error", .string(error == .timeout ? "timeout" : "disconnected"))
                 }
             }
+        }
+    }
+
+    /// `--sio-token`: an async middleware (where a real one would await a lookup) that lets in
+    /// only clients sending the token.
+    static func requireToken(_ token: String, on namespace: SocketIONamespace) {
+        namespace.useAsync { socket in
+            switch socket.auth["token"] {
+            case .string(let sent) where sent == token:
+                return nil
+            case nil:
+                return SocketIOConnectError("unauthorized", data: ["reason": "auth.token missing"])
+            default:
+                return SocketIOConnectError("unauthorized", data: ["reason": "auth.token wrong"])
+            }
+        }
+    }
+
+    struct PacketRefusal: Error { let message: String }
+
+    /// `--sio-packet-filter`: packet middlewares that fail, drop and hold events.
+    static func filterPackets(_ socket: SocketIOSocket) {
+        socket.use { packet in packet.event == "forbidden" ? PacketRefusal(message: "forbidden event") : nil }
+        socket.use { packet, next in
+            switch packet.event {
+            case "dropped": return  // `next` let go: the event is dropped
+            case "slow": _ = socket.namespace.server.loop.schedule(after: .milliseconds(300)) { next(nil) }
+            default: next(nil)
+            }
+        }
+        socket.onError { [unowned socket] error in
+            socket.emit("packet-refused", ["message": .string((error as? PacketRefusal)?.message ?? "\(error)")])
+        }
+        socket.on("dropped") { [unowned socket] _, _ in socket.emit("not-dropped") }
+        socket.on("slow") { [unowned socket] _, _ in socket.emit("slow-done") }
+    }
+
+    /// The demo of Node's listener semantics: catch-all counters, several handlers of one event,
+    /// `once`, `off`, and `disconnecting` while the socket is still in its rooms.
+    static func listen(_ socket: SocketIOSocket, log: Log) {
+        final class Counts {
+            var incoming = 0, outgoing = 0
+            var lastOut = ""
+        }
+        // The catch-all counters start with the first `stats`, not with the connection: every
+        // other client (and the gate's measured echo) pays nothing for them.
+        var counts: Counts?
+        socket.on("stats") { [unowned socket] _, ack in
+            guard let c = counts else {
+                let c = Counts()
+                counts = c
+                socket.onAny { _, _, _ in c.incoming += 1 }
+                socket.onAnyOutgoing { event, _, _ in
+                    c.outgoing += 1
+                    c.lastOut = event
+                }
+                return ack?(["incoming": 0, "outgoing": 0, "last_out": ""]) ?? ()
+            }
+            ack?(["incoming": .int(Int64(c.incoming)), "outgoing": .int(Int64(c.outgoing)), "last_out": .string(c.lastOut)])
+        }
+        final class Ran { var names: [JSONValue] = [] }
+        let ran = Ran()
+        let first = socket.on("multi") { _, _ in ran.names = ["on"] }
+        socket.once("multi") { _, _ in ran.names.append("once") }
+        socket.on("multi") { _, ack in
+            ack?(.array(ran.names + ["last"]))
+            ran.names = []
+        }
+        socket.on("multi-off") { [unowned socket] _, ack in ack?(["ok": .bool(socket.off(first))]) }
+        socket.onDisconnecting { [unowned socket] reason in
+            let rooms = socket.rooms.sorted()
+            log(.info, "socket.io: socket \(socket.id) disconnecting (\(reason)), rooms: \(rooms.joined(separator: ", "))")
+            let info: JSONValue = ["id": .string(socket.id), "rooms": .array(rooms.map { .string($0) }), "reason": .string(reason)]
+            for room in rooms where room != socket.id { socket.to(room).emit("member-leaving", info) }
         }
     }
 

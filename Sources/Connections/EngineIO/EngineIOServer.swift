@@ -15,6 +15,11 @@ public final class EngineIOServer {
     public let configuration: EngineIOConfiguration
     /// Called for every new session, before its first packet is read: set its delegate here.
     public var onConnection: ((EngineIOSession) -> Void)?
+    /// Vets each handshake (a request without `sid`, long poll or WebSocket) before a session
+    /// exists, as the reference's `allowRequest`: return nil to let it through, or a message to
+    /// refuse it with 403 and `{"code":4,"message":<it>}` (the reference's answer). It sees the
+    /// headers, query, URL and address; nil (the default) lets every handshake through.
+    public var allowRequest: ((EngineIOHandshakeRequest) -> String?)?
     /// One line per rejected request or failed session, at `.info` (a client that goes away or
     /// misbehaves is routine for a public endpoint), rate-limited per loop. Set `log.sink` to
     /// route them elsewhere (default: standard error), or share one `RateLimitedLog`.
@@ -80,7 +85,9 @@ public final class EngineIOServer {
         case .reject(let error):
             respondError(error, res)
         case .openPolling:
-            let session = makeSession(transport: .polling, query: req.query?.string ?? "", connection: req.connection)
+            let request = EngineIOHandshakeRequest(req)
+            if refused(request, res) { return }
+            let session = makeSession(transport: .polling, request: request)
             let open = EngineIOHandshake.openPacketData(sid: session.id, upgrades: upgrades, configuration: configuration)
             var body: [UInt8] = [EngineIOPacketType.open.digit]
             body += open
@@ -90,10 +97,12 @@ public final class EngineIOServer {
         case .openWebSocket:
             // The session opens once the socket does, after the 101 is written: its id is drawn
             // now, so the cookie, if any, can ride on the 101.
+            let request = EngineIOHandshakeRequest(req)
+            if refused(request, res) { return }
             let sid = newSessionID()
             if let cookie = configuration.cookie { res.addHeader("Set-Cookie", cookie.headerValue(sid: sid)) }
             WebSocket.upgrade(req, res, configuration: configuration.effectiveWebSocket,
-                              handler: EngineIOWebSocketTransport(server: self, role: .open(query: req.query?.string ?? "", sid: sid)))
+                              handler: EngineIOWebSocketTransport(server: self, role: .open(request: request, sid: sid)))
         case .poll(let sid):
             let coding = configuration.httpCompression == nil
                 ? nil : HTTPContentCoding.preferred(acceptEncoding: req.header("accept-encoding"))
@@ -169,19 +178,19 @@ public final class EngineIOServer {
         return id
     }
 
-    private func makeSession(transport: EngineIOTransport, query: String, connection: Connection, id wanted: String? = nil) -> EngineIOSession {
+    private func makeSession(transport: EngineIOTransport, request: EngineIOHandshakeRequest, id wanted: String? = nil) -> EngineIOSession {
         // A wanted id (drawn before a WebSocket opened) is taken unless a session took it since.
         let id = wanted.flatMap { sessions[$0] == nil ? $0 : nil } ?? newSessionID()
         let session = EngineIOSession(
-            id: id, server: self, transport: transport, query: query, peerAddress: connection.peerAddress)
+            id: id, server: self, transport: transport, request: request)
         sessions[id] = session
         return session
     }
 
-    /// A WebSocket opened without a session: the session starts on it. `query` is the one of
-    /// the handshake request, whose bytes are gone by now.
-    func openSession(on ws: WebSocket, query: String, sid: String) -> EngineIOSession {
-        let session = makeSession(transport: .websocket, query: query, connection: ws.connection, id: sid)
+    /// A WebSocket opened without a session: the session starts on it. `request` is what was kept
+    /// of the handshake request, whose bytes are gone by now.
+    func openSession(on ws: WebSocket, request: EngineIOHandshakeRequest, sid: String) -> EngineIOSession {
+        let session = makeSession(transport: .websocket, request: request, id: sid)
         session.attach(webSocket: ws)
         var packet: [UInt8] = [EngineIOPacketType.open.digit]
         packet += EngineIOHandshake.openPacketData(sid: session.id, upgrades: [], configuration: configuration)
@@ -202,6 +211,15 @@ public final class EngineIOServer {
     /// Closes every session (the server is going away).
     public func closeAll() {
         for session in Array(sessions.values) { session.close(.serverShutdown) }
+    }
+
+    /// Whether `allowRequest` refused the handshake `request` (then answered).
+    private func refused(_ request: EngineIOHandshakeRequest, _ res: HTTPResponder) -> Bool {
+        guard let allowRequest, let message = allowRequest(request) else { return false }
+        log("handshake from \(request.address?.description ?? "?") refused by allowRequest: \(message)")
+        let body: JSONValue = ["code": .int(Int64(EngineIORequestError.forbidden.rawValue)), "message": .string(message)]
+        res.respond(HTTPStatus(code: EngineIORequestError.forbidden.statusCode), contentType: "application/json", body: body.serialized())
+        return true
     }
 
     func respondError(_ error: EngineIORequestError, _ res: HTTPResponder) {

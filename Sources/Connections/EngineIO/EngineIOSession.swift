@@ -22,9 +22,11 @@ public final class EngineIOSession {
     public var delegate: (any EngineIOSessionDelegate)?
     /// Room for the application's per-session state.
     public var context: AnyObject?
+    /// The request that opened the session: headers, URL, query, peer, time.
+    public let request: EngineIOHandshakeRequest
     /// The query string of the request that opened the session (undecoded), and its peer.
-    public let query: String
-    public let peerAddress: SocketAddress?
+    public var query: String { request.query }
+    public var peerAddress: SocketAddress? { request.address }
 
     /// The session's rules (state, queue, heartbeat, upgrade); this class performs what it asks.
     /// Reached through a pointer the session owns (allocated with it, freed in its deinit), as
@@ -78,13 +80,12 @@ public final class EngineIOSession {
         }
     }
 
-    init(id: String, server: EngineIOServer, transport: EngineIOTransport, query: String, peerAddress: SocketAddress?) {
+    init(id: String, server: EngineIOServer, transport: EngineIOTransport, request: EngineIOHandshakeRequest) {
         self.id = id
         self.server = server
         self.machine = .allocate(capacity: 1)
         self.machine.initialize(to: EngineIOSessionMachine(transport: transport, configuration: server.configuration))
-        self.query = query
-        self.peerAddress = peerAddress
+        self.request = request
     }
 
     /// Where the next packet goes, from the machine's two fields read in place.
@@ -111,6 +112,17 @@ public final class EngineIOSession {
 
     var loop: EventLoop { server.loop }
     var configuration: EngineIOConfiguration { server.configuration }
+
+    /// Whether a packet sent now would go out at once, as the reference's `transport.writable`:
+    /// on a WebSocket, nothing left unwritten on its connection; on polling, a long poll held,
+    /// waiting for it. A volatile emit (`SocketIOSocket.volatile`) is dropped when it is false.
+    public var isWritable: Bool {
+        switch sendRoute {
+        case .webSocket: (webSocket?.bufferedAmount ?? 0) == 0
+        case .queue: heldPoll?.isPending ?? false
+        case .drop: false
+        }
+    }
 
     // MARK: Sending
 

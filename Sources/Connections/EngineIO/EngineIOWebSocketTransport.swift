@@ -12,9 +12,9 @@ import Reactor
 /// session's loop as they cross over (EngineIORemoteWebSocket.swift).
 final class EngineIOWebSocketTransport: WebSocketHandler {
     enum Role {
-        /// Opens a new session once the WebSocket is open (with the handshake's query, and the id
-        /// drawn for it before the handshake was answered).
-        case open(query: String, sid: String)
+        /// Opens a new session once the WebSocket is open (with what was kept of the handshake
+        /// request, and the id drawn for it before the handshake was answered).
+        case open(request: EngineIOHandshakeRequest, sid: String)
         /// Probes the upgrade of this polling session.
         case probe(EngineIOSession)
         /// Closed: holds nothing, so no cycle outlives the connection.
@@ -40,8 +40,8 @@ final class EngineIOWebSocketTransport: WebSocketHandler {
     func webSocketDidOpen(_ ws: WebSocket) {
         socket = ws
         switch role {
-        case .open(let query, let sid):
-            session = server.openSession(on: ws, query: query, sid: sid)
+        case .open(let request, let sid):
+            session = server.openSession(on: ws, request: request, sid: sid)
         case .done:
             ws.close()
         case .probe(let polling):

@@ -83,6 +83,7 @@ public struct SocketIOBroadcast {
         // With recovery on, the packet as logged, its offset appended: what every loop sends.
         let text = recorded(plain, attachments: packet.attachments) ?? plain
         send(text, attachments: packet.attachments, to: targets)
+        for socket in targets { socket.notifyOutgoing(event, args) }
         guard let hub else { return }
         // The packet's text as just encoded, less Engine.IO's type digit: no second JSON encoding.
         let envelope = text.packet.withUnsafeBytes { bytes in

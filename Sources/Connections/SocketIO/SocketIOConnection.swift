@@ -12,6 +12,9 @@ final class SocketIOConnection: EngineIOSessionDelegate {
     /// The client's socket in each namespace it joined.
     private var sockets: [String: SocketIOSocket] = [:]
     private var connectTimer: TimerID?
+    /// Sockets whose namespace middlewares have not all answered, by namespace: at most one per
+    /// namespace the server has, each until `connectTimeout`.
+    private var admitting: [String: (run: SocketIOMiddlewareRun<SocketIOSocket, SocketIOConnectError>, timer: TimerID)] = [:]
     /// The slow-consumer gate of the broadcasts that reach this client (SocketIOBroadcastDelivery.swift).
     let broadcastGate = DeliveryGate<EngineIOMessage>(policy: SocketIOConnection.broadcastPolicy)
 
@@ -50,6 +53,11 @@ final class SocketIOConnection: EngineIOSessionDelegate {
     func engineIOSessionDidClose(_ session: EngineIOSession, reason: EngineIOCloseReason) {
         if let connectTimer { server.loop.cancel(connectTimer) }
         connectTimer = nil
+        for (_, pending) in admitting {
+            pending.run.cancel()
+            server.loop.cancel(pending.timer)
+        }
+        admitting.removeAll()
         for socket in Array(sockets.values) { socket.closed(reason: reason.description) }
     }
 
@@ -80,8 +88,9 @@ final class SocketIOConnection: EngineIOSessionDelegate {
             send(SocketIOPacket(.connectError, namespace: name, data: ["message": "Invalid namespace"]))
             return
         }
-        guard sockets[name] == nil else { return }  // already connected: the reference server ignores it too
-        let handshake = SocketIOHandshake(auth: auth ?? .object([:]), query: session.query, address: session.peerAddress)
+        // Already connected, or being let in: the reference server ignores it too.
+        guard sockets[name] == nil, admitting[name] == nil else { return }
+        let handshake = SocketIOHandshake(auth: auth ?? .object([:]), request: session.request)
         // Connection state recovery: a client back with its private id and last offset.
         let recovery = server.configuration.connectionStateRecovery
         var restored: SocketIORecoveryStore.Restored?
@@ -91,10 +100,29 @@ final class SocketIOConnection: EngineIOSessionDelegate {
         let socket = SocketIOSocket(
             id: restored?.session.sid ?? EngineIOHandshake.makeSessionID(), namespace: namespace, connection: self, handshake: handshake,
             pid: recovery == nil ? nil : restored?.session.pid ?? EngineIOHandshake.makeSessionID(), recovered: restored != nil)
-        if !(restored != nil && recovery?.skipMiddlewares == true), let refusal = namespace.admit(socket) {
-            send(SocketIOPacket(.connectError, namespace: name, data: refusal.json))
-            return
+        if (restored != nil && recovery?.skipMiddlewares == true) || namespace.middlewares.isEmpty {
+            return admitted(socket, restored: restored)
         }
+        let run = SocketIOMiddlewareRun(namespace.middlewares, subject: socket) { [weak self] refusal in
+            guard let self, let pending = self.admitting.removeValue(forKey: name) else { return }
+            self.server.loop.cancel(pending.timer)
+            guard self.session.isOpen else { return }
+            if let refusal { return self.send(SocketIOPacket(.connectError, namespace: name, data: refusal.json)) }
+            self.admitted(socket, restored: restored)
+        }
+        let timer = server.loop.schedule(after: server.configuration.connectTimeout) { [weak self] in
+            guard let self, let pending = self.admitting.removeValue(forKey: name) else { return }
+            pending.run.cancel()
+            self.server.log("session \(self.session.id): namespace \(name) middlewares did not answer within the connect timeout")
+            self.send(SocketIOPacket(.connectError, namespace: name, data: SocketIOConnectError("connect timeout").json))
+        }
+        admitting[name] = (run, timer)
+        run.start()
+    }
+
+    /// Connects `socket`, which its namespace's middlewares let in (or skipped).
+    private func admitted(_ socket: SocketIOSocket, restored: SocketIORecoveryStore.Restored?) {
+        let name = socket.namespace.name, namespace = socket.namespace
         sockets[name] = socket
         if let connectTimer { server.loop.cancel(connectTimer) }
         connectTimer = nil
@@ -111,6 +139,12 @@ final class SocketIOConnection: EngineIOSessionDelegate {
             }
         }
         namespace.runConnectionHandlers(socket)
+    }
+
+    /// Disconnects every socket of this client from its namespace (the session stays: the caller
+    /// closes it).
+    func disconnectAllSockets() {
+        for socket in Array(sockets.values) { socket.disconnect() }
     }
 
     func socketDidClose(_ socket: SocketIOSocket) {

@@ -41,7 +41,7 @@ public final class SocketIONamespace {
     public let name: String
     public unowned let server: SocketIOServer
     private var connectionHandlers: [(SocketIOSocket) -> Void] = []
-    private var middlewares: [(SocketIOSocket) -> SocketIOConnectError?] = []
+    private(set) var middlewares: [SocketIOMiddlewareRun<SocketIOSocket, SocketIOConnectError>.Middleware] = []
     private(set) var sockets: [String: SocketIOSocket] = [:]
     private(set) var rooms: [String: Set<String>] = [:]
     /// Connection state recovery, when it is on (its state is shared by the loops: `stores`).
@@ -97,10 +97,37 @@ public final class SocketIONamespace {
         connectionHandlers.append(handler)
     }
 
-    /// Adds connection middleware: it sees each socket (its `handshake`) before the connection
-    /// handlers and may refuse it by returning an error, which the client gets as CONNECT_ERROR.
+    /// Adds connection middleware: it sees each socket (its `handshake`: headers, cookies, query,
+    /// `auth`, address) before the connection handlers and may refuse it by returning an error,
+    /// which the client gets as CONNECT_ERROR `{"message":…,"data":…}`. Middlewares run in the
+    /// order they were added; the socket is not connected yet (`connected` is false, emits to it
+    /// are dropped).
     public func use(_ middleware: @escaping (SocketIOSocket) -> SocketIOConnectError?) {
+        middlewares.append { socket, next in next(middleware(socket)) }
+    }
+
+    /// Adds connection middleware that answers later: it calls `next` once, on the loop, with nil
+    /// to let the socket through or an error to refuse it (the reference's `use((socket, next) =>
+    /// …)`). A socket whose middlewares have not all answered within `connectTimeout` is refused
+    /// with "connect timeout", and a later `next` is ignored.
+    public func use(_ middleware: @escaping (SocketIOSocket, _ next: @escaping (SocketIOConnectError?) -> Void) -> Void) {
         middlewares.append(middleware)
+    }
+
+    /// Adds connection middleware written as an async function: it runs in a task on the loop
+    /// (`await` what you need: a lookup, a token check) and returns nil or the refusal. The same
+    /// timeout applies; the task is not cancelled by it, its answer is ignored.
+    public func useAsync(_ middleware: @escaping (SocketIOSocket) async -> SocketIOConnectError?) {
+        let loop = server.loop
+        middlewares.append { socket, next in
+            let bound = LoopBound((middleware, socket, next), on: loop)
+            Task(executorPreference: loop.handle) {
+                let (middleware, socket, next) = bound.value
+                let refusal = await middleware(socket)
+                bound.handle.checkIsolated()
+                next(refusal)
+            }
+        }
     }
 
     /// Connected sockets.
@@ -206,15 +233,9 @@ public final class SocketIONamespace {
 
     // MARK: Membership (called by sockets)
 
-    func admit(_ socket: SocketIOSocket) -> SocketIOConnectError? {
-        for middleware in middlewares {
-            if let refusal = middleware(socket) { return refusal }
-        }
-        return nil
-    }
-
     func add(_ socket: SocketIOSocket) {
         sockets[socket.id] = socket
+        socket.didConnect()
         socket.joinOwnRoom()
     }
 

@@ -15,6 +15,10 @@ public struct SocketIOConfiguration: Sendable {
     public var maxRoomsPerSocket = 1_000
     /// Longest room name in UTF-8 bytes: a longer one is refused by `join`.
     public var maxRoomNameBytes = 256
+    /// Most incoming events of one socket its packet middlewares (`socket.use`) may hold at once,
+    /// not yet answered: past it, an event is dropped (and logged), so a client cannot grow what
+    /// a slow middleware holds. The reference has no such bound.
+    public var maxPendingPacketsPerSocket = 100
     /// Connection state recovery (the reference's `connectionStateRecovery`): nil, off, as the
     /// reference's default.
     public var connectionStateRecovery: SocketIOConnectionStateRecovery?
