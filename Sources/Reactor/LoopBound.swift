@@ -42,7 +42,9 @@ public struct LoopBound<Value>: @unchecked Sendable {
     }
 
     /// Runs `body` with the value on its loop and returns its result to the awaiting caller;
-    /// throws `EventLoopClosedError` when the loop has closed.
+    /// throws `EventLoopClosedError` when the loop has closed. The result may be ignored (a
+    /// responder's `respond` says whether it was still pending, which a caller often does not need).
+    @discardableResult
     public func submit<T: Sendable>(_ body: @escaping @Sendable (Value) throws -> T) async throws -> T {
         let this = self
         return try await handle.submit { _ in try body(this.wrapped) }

@@ -164,7 +164,7 @@ final class TLSServerTests: XCTestCase {
         defer { thread.stopAndJoin() }
         for _ in 0..<10 {
             let c = try TLSTestClient(port: port)
-            c.tls.receive(ciphertext: UnsafeRawBufferPointer(start: nil, count: 0)) { hello in
+            _ = c.tls.receive(ciphertext: UnsafeRawBufferPointer(start: nil, count: 0)) { hello in
                 c.socket.send(Array(hello.prefix(hello.count / 2)))
             }
             c.socket.reset()
