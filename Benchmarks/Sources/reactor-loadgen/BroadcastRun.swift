@@ -129,6 +129,13 @@ final class BroadcastRun: SubscriberEvents, LoadRun {
         tracker.deliver(seq, to: index)
     }
 
+    /// WebSocket frame bytes the subscribers received in the window (headers included).
+    private var windowFrameBytes: UInt64 = 0
+
+    func subscriberReceivedFrame(payloadBytes: Int) {
+        if tracker.measuring { windowFrameBytes &+= UInt64(webSocketFrameBytes(payload: payloadBytes)) }
+    }
+
     func subscriberClosed(_ index: Int, why: String) {
         guard !finishing, index != warmupIndex else { return }
         die(index < 0 ? why : "subscriber \(index): \(why)")
@@ -243,7 +250,7 @@ final class BroadcastRun: SubscriberEvents, LoadRun {
         line += " server_cpu_ns=\(fmt(end.serverCPU - start.serverCPU, 0)) loadgen_cpu_ns=\(fmt(end.ownCPU - start.ownCPU, 0))"
         line += " machine_busy_ns=\(fmt(end.machineBusy - start.machineBusy, 0))"
         line += " rss_before_kb=\(rssBefore) rss_idle_kb=\(rssIdle) rss_end_kb=\(rssEnd) connect_seconds=\(fmt(connectSeconds, 3))"
-        line += " saturated=\(saturated ? 1 : 0)"
+        line += " saturated=\(saturated ? 1 : 0) frame_bytes=\(windowFrameBytes)"
         if options.metrics, let m = MetricsScrape.read(host: options.host, port: options.port) {
             line += " broadcasts=\(m["reactor_broadcasts_total"].map { fmt($0, 0) } ?? "?")"
             line += " encodings=\(m["reactor_broadcast_encodings_total"].map { fmt($0, 0) } ?? "?")"
