@@ -18,7 +18,8 @@ Bounded: every socket read times out after 60 s and the whole run after --deadli
 (SIGALRM); nothing but 127.0.0.1 is ever dialled.
 
 usage: client.py PATH --port P --pid PID --marks callgrind|signals --ops N --warmup W
-paths: http-get, http-pipelined, ws-echo-32, ws-echo-16k, the same three (not 16k) on the async API (-async), sse, broadcast, socketio
+paths: http-get, http-pipelined, ws-echo-32, ws-echo-16k, the same three (not 16k) on the async API (-async), sse, broadcast, socketio,
+socketio-recovery (the demo started with --sio-recovery: each reply carries its offset)
 """
 import argparse
 import os
@@ -204,7 +205,7 @@ def broadcast_path(port):
     return step, FANOUT
 
 
-def socketio_path(port):
+def socketio_path(port, recovery=False):
     c = upgrade(port, "/socket.io/?EIO=4&transport=websocket")
     opcode, payload = read_frame(c)
     if not payload.startswith(b"0{"):
@@ -214,13 +215,26 @@ def socketio_path(port):
         opcode, payload = read_frame(c)
         if not (payload.startswith(b"40{") or payload.startswith(b'42["auth"')):
             fail("unexpected Socket.IO packet: %r" % payload[:80])
+        if payload.startswith(b"40{") and recovery != (b'"pid":' in payload):
+            fail("recovery %s but the CONNECT answer is %r" % ("on" if recovery else "off", payload[:80]))
+    last_offset = [None]
 
     def step(i):
         text = text32(i).decode()
         c.send(masked_frame(0x1, ('42["message","%s"]' % text).encode()))
         opcode, payload = read_frame(c)
-        if payload != ('42["message-back","%s"]' % text).encode():
-            fail("socketio: got %r" % payload[:80])
+        expected = ('42["message-back","%s"' % text).encode()
+        if not recovery:
+            if payload != expected + b"]":
+                fail("socketio: got %r" % payload[:80])
+            return
+        # With recovery on, the offset comes last, a string, and never repeats.
+        if not (payload.startswith(expected + b',"') and payload.endswith(b'"]')):
+            fail("socketio-recovery: got %r" % payload[:80])
+        offset = payload[len(expected) + 2:-2]
+        if not offset or b'"' in offset or offset == last_offset[0]:
+            fail("socketio-recovery: bad offset in %r" % payload[:80])
+        last_offset[0] = offset
     return step, 1
 
 
@@ -235,6 +249,7 @@ PATHS = {
     "sse": sse_path,
     "broadcast": broadcast_path,
     "socketio": socketio_path,
+    "socketio-recovery": lambda port: socketio_path(port, recovery=True),
 }
 
 

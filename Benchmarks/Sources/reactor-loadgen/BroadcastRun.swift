@@ -34,6 +34,16 @@ final class BroadcastRun: SubscriberEvents, LoadRun {
     private var frameLength = 0
     private var lastProgress: (deliveries: UInt64, ready: Int, at: UInt64) = (0, 0, 0)
 
+    /// No keepalive pings from the load generator's sockets: at a rate the server cannot keep
+    /// up with, the publisher (which receives nothing) would ping after 30 s and its pong would
+    /// wait behind seconds of its own queued messages, past the 20 s deadline, ending the run on
+    /// a timeout rather than reporting how far behind the server fell.
+    private static let clientConfiguration: WebSocketConfiguration = {
+        var c = WebSocketConfiguration()
+        c.pingInterval = nil
+        return c
+    }()
+
     init(loop: EventLoop, options: LoadOptions) throws {
         self.loop = loop
         self.options = options
@@ -56,11 +66,11 @@ final class BroadcastRun: SubscriberEvents, LoadRun {
         switch options.transport {
         case .ws, .sse:
             publisher = try WebSocket.connect(loop: loop, to: publishAddress, host: options.host,
-                                              path: "/chat?room=\(options.room)", handler: ChatWebSocketPublisher(events: self))
+                                              path: "/chat?room=\(options.room)", configuration: Self.clientConfiguration, handler: ChatWebSocketPublisher(events: self))
         case .socketio:
             publisher = try WebSocket.connect(loop: loop, to: publishAddress, host: options.host,
                                               path: "/socket.io/?EIO=4&transport=websocket",
-                                              handler: SocketIOClient(index: -1, room: options.room, events: self))
+                                              configuration: Self.clientConfiguration, handler: SocketIOClient(index: -1, room: options.room, events: self))
         }
         subscribers.reserveCapacity(options.subscribers)
         for _ in 0..<warmupLeft { try connectSubscriber(index: warmupIndex) }
@@ -84,7 +94,7 @@ final class BroadcastRun: SubscriberEvents, LoadRun {
         switch options.transport {
         case .ws:
             let h = ChatWebSocketSubscriber(index: index, events: self)
-            try WebSocket.connect(loop: loop, to: address, host: options.host, path: "/chat?room=\(options.room)", handler: h)
+            try WebSocket.connect(loop: loop, to: address, host: options.host, path: "/chat?room=\(options.room)", configuration: Self.clientConfiguration, handler: h)
             handler = h
         case .sse:
             let h = SSESubscriber(index: index, host: options.host, path: "/events?room=\(options.room)", events: self)
@@ -92,7 +102,7 @@ final class BroadcastRun: SubscriberEvents, LoadRun {
             handler = h
         case .socketio:
             let h = SocketIOClient(index: index, room: options.room, events: self)
-            try WebSocket.connect(loop: loop, to: address, host: options.host, path: "/socket.io/?EIO=4&transport=websocket", handler: h)
+            try WebSocket.connect(loop: loop, to: address, host: options.host, path: "/socket.io/?EIO=4&transport=websocket", configuration: Self.clientConfiguration, handler: h)
             handler = h
         }
         if index >= 0 { subscribers.append(handler) }
@@ -127,6 +137,13 @@ final class BroadcastRun: SubscriberEvents, LoadRun {
 
     func subscriber(_ index: Int, received seq: UInt64) {
         tracker.deliver(seq, to: index)
+    }
+
+    /// WebSocket frame bytes the subscribers received in the window (headers included).
+    private var windowFrameBytes: UInt64 = 0
+
+    func subscriberReceivedFrame(payloadBytes: Int) {
+        if tracker.measuring { windowFrameBytes &+= UInt64(webSocketFrameBytes(payload: payloadBytes)) }
     }
 
     func subscriberClosed(_ index: Int, why: String) {
@@ -243,7 +260,7 @@ final class BroadcastRun: SubscriberEvents, LoadRun {
         line += " server_cpu_ns=\(fmt(end.serverCPU - start.serverCPU, 0)) loadgen_cpu_ns=\(fmt(end.ownCPU - start.ownCPU, 0))"
         line += " machine_busy_ns=\(fmt(end.machineBusy - start.machineBusy, 0))"
         line += " rss_before_kb=\(rssBefore) rss_idle_kb=\(rssIdle) rss_end_kb=\(rssEnd) connect_seconds=\(fmt(connectSeconds, 3))"
-        line += " saturated=\(saturated ? 1 : 0)"
+        line += " saturated=\(saturated ? 1 : 0) frame_bytes=\(windowFrameBytes)"
         if options.metrics, let m = MetricsScrape.read(host: options.host, port: options.port) {
             line += " broadcasts=\(m["reactor_broadcasts_total"].map { fmt($0, 0) } ?? "?")"
             line += " encodings=\(m["reactor_broadcast_encodings_total"].map { fmt($0, 0) } ?? "?")"

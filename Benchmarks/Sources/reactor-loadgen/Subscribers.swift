@@ -11,6 +11,15 @@ protocol SubscriberEvents: AnyObject {
     func subscriberReady(_ index: Int)
     func subscriber(_ index: Int, received seq: UInt64)
     func subscriberClosed(_ index: Int, why: String)
+    /// A WebSocket subscriber received a text frame of `payloadBytes` (any frame: the bytes on
+    /// the wire per delivery count everything the server sends).
+    func subscriberReceivedFrame(payloadBytes: Int)
+}
+
+/// The bytes a server's (unmasked) WebSocket frame takes on the wire: its header (2 bytes,
+/// 4 with a 16-bit length, 10 with a 64-bit one) and its payload.
+func webSocketFrameBytes(payload: Int) -> Int {
+    payload + (payload < 126 ? 2 : payload < 65_536 ? 4 : 10)
 }
 
 /// A chat WebSocket (`/chat?room=R`): each room message is one text frame whose payload is the
@@ -30,6 +39,7 @@ final class ChatWebSocketSubscriber: WebSocketHandler {
     }
 
     func webSocket(_ ws: WebSocket, didReceiveText text: UnsafeRawBufferPointer) {
+        events.subscriberReceivedFrame(payloadBytes: text.count)
         guard let seq = BenchPayload.sequence(in: text) else {
             die("subscriber \(index) received a frame that is not a benchmark message: \(String(decoding: text, as: UTF8.self))", status: 2)
         }
@@ -197,6 +207,7 @@ final class SocketIOClient: WebSocketHandler {
     }
 
     func webSocket(_ ws: WebSocket, didReceiveText text: UnsafeRawBufferPointer) {
+        if index >= 0 { events.subscriberReceivedFrame(payloadBytes: text.count) }
         guard let type = text.first else { return }
         switch type {
         case UInt8(ascii: "0"): // Engine.IO open: connect to the default namespace

@@ -33,7 +33,7 @@ struct GateMeasurer {
         var environment = Self.environment
         if let regression { environment["LD_PRELOAD"] = regression } // valgrind keeps it for its client
         let binary = echoForValgrind
-        let spec = ServerSpec(name: "echo under callgrind") { port in [binary] + Self.serverFlags + ["--port", String(port)] }
+        let spec = ServerSpec(name: "echo under callgrind") { port in [binary] + Self.serverFlags + path.serverFlags + ["--port", String(port)] }
         let port = try context.ports.take()
         let server = try RunningServer(spec, port: port, label: label, context: context,
                                        wrapper: ["valgrind", "--tool=callgrind", "--callgrind-out-file=\(outFile)"],
@@ -53,7 +53,7 @@ struct GateMeasurer {
         var environment = Self.environment
         if let regression { environment["LD_PRELOAD"] = "\(context.mallocCounter):\(regression)" }
         let binary = echo
-        let spec = ServerSpec(name: "echo") { port in [binary] + Self.serverFlags + ["--port", String(port)] }
+        let spec = ServerSpec(name: "echo") { port in [binary] + Self.serverFlags + path.serverFlags + ["--port", String(port)] }
         let port = try context.ports.take()
         let server = try RunningServer(spec, port: port, label: label, context: context, environment: environment)
         defer { server.stop() }

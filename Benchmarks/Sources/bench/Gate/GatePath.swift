@@ -16,6 +16,8 @@ struct GatePath: Sendable {
     let steps: Int
     /// How the path is measured, for the budget file's last column.
     let how: String
+    /// Demo flags this path adds to the gate's own (a feature that is off by default).
+    var serverFlags: [String] = []
 
     static let all: [GatePath] = [
         GatePath(name: "http-get", warmupSteps: 1_000, steps: 10_000,
@@ -38,5 +40,12 @@ struct GatePath: Sendable {
                  how: "16 /chat?room=gate-room WebSockets; one sends a 32-byte text, all 16 (the sender too) receive it before the next; op = one delivery (per recipient) (16,000 after 17,600)"),
         GatePath(name: "socketio", warmupSteps: 500, steps: 5_000,
                  how: "one Socket.IO client (WebSocket transport, namespace /) emits `message` with 32 characters, the demo emits `message-back` to it; op = one emit and its reply (5,000 after 500)"),
+        // Recovery on: every event without an ack is logged (the namespace's lock, the replay
+        // log) and carries its offset; the difference from `socketio` is the bookkeeping's
+        // price per emit. The warm-up fills the log past its 10,000 packets, so that every
+        // emit in the window evicts one, as in a namespace that has lived a while.
+        GatePath(name: "socketio-recovery", warmupSteps: 10_500, steps: 5_000,
+                 how: "as socketio, with connection state recovery on (--sio-recovery 120000): each message-back is logged (the log full: one evicted per emit) and carries its offset; op = one emit and its reply (5,000 after 10,500)",
+                 serverFlags: ["--sio-recovery", "120000"]),
     ]
 }
