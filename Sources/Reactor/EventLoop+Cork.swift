@@ -56,6 +56,15 @@ extension EventLoop {
         return true
     }
 
+    /// Whether the cork holds a reference into the receive buffer (a large echoed payload).
+    func corkBorrowsReceiveBuffer() -> Bool {
+        let seg = s.pointee.corkSegments
+        for i in 0..<s.pointee.corkSegmentCount where isInReceiveBuffer(seg[i].iov_base!, seg[i].iov_len) {
+            return true
+        }
+        return false
+    }
+
     func isInReceiveBuffer(_ base: UnsafeRawPointer, _ count: Int) -> Bool {
         let start = UnsafeRawPointer(s.pointee.receiveBuffer)
         return base >= start && base + count <= start + s.pointee.receiveCapacity

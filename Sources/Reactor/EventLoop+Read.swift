@@ -40,7 +40,7 @@ extension EventLoop {
                 return  // closed inside the callback; closeNow already dropped the cork
             }
             keepTail(slot, from: buffer, total: total, consumed: consumed)
-            endCork(fd)
+            if !s.pointee.keepCorkAfterRead { endCork(fd) }
             if slot.pointee.flags.contains(.writeFailed) {
                 closeNow(fd, reason: pendingCloseReason(fd))  // a write failed inside the callback
                 return
@@ -124,14 +124,23 @@ extension EventLoop {
     func deliverBufferedInputNow(_ c: Connection) {
         guard let slot = liveSlot(c), slot.pointee.kind == .connection,
               slot.pointee.flags.isDisjoint(with: [.readPausedByUser, .closeAfterFlush]) else { return }
-        // A read callback owns the cork while it runs: what a job gathered goes first.
+        // A read callback owns the cork while it runs: what a job gathered for another connection
+        // goes first. What it gathered for this one stays, and the callback leaves the cork open:
+        // an async route answering 16 pipelined requests then writes once, not 16 times.
         let corkingJobs = s.pointee.corkingJobs
         if corkingJobs {
-            endJobCork()
+            if s.pointee.corkFD != c.fd { endJobCork() }
             s.pointee.corkingJobs = false
+            s.pointee.keepCorkAfterRead = true
         }
         handleReadable(c.fd, fromSocket: false)
-        s.pointee.corkingJobs = corkingJobs
+        if corkingJobs {
+            s.pointee.keepCorkAfterRead = false
+            s.pointee.corkingJobs = true
+            // Bytes the cork gathers by reference in the receive buffer are valid only until the
+            // next read into it, which the jobs may start before they end: written now.
+            if s.pointee.corkFD == c.fd && corkBorrowsReceiveBuffer() { writeCork(c.fd) }
+        }
     }
 
     /// Hands every queued connection its kept input, until no handler asks again. Takes the list

@@ -78,7 +78,7 @@ extension EventLoop {
             guard slot.pointee.generation == generation, slot.pointee.kind == .connection else { return }
             keepTail(slot, from: UnsafeMutableRawPointer(mutating: result.bytes.baseAddress!), total: total, consumed: consumed)
         }
-        endCork(fd)
+        if !s.pointee.keepCorkAfterRead { endCork(fd) }
         guard slot.pointee.generation == generation, slot.pointee.kind == .connection else { return }
         if slot.pointee.flags.contains(.writeFailed) {
             closeNow(fd, reason: pendingCloseReason(fd))

@@ -45,6 +45,9 @@ struct LoopState: ~Copyable {
     /// connection, so a task's sends leave in one write when the jobs are done, as a read
     /// callback's do (`EventLoop+Cork`, "Jobs").
     var corkingJobs = false
+    /// A job is handing a connection its kept input (`deliverBufferedInputNow`): the read callback
+    /// leaves the cork open, for the job's own sends to join, and the jobs' end writes it.
+    var keepCorkAfterRead = false
     /// The cork's contents in order: runs of the cork buffer, and references to large payloads
     /// still in the receive buffer (valid until the read callback returns, when the cork is
     /// written). One `sendmsg` writes them all, so an echo of large messages copies nothing.

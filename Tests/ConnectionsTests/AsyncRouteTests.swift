@@ -130,4 +130,31 @@ final class AsyncRouteTests: XCTestCase {
         let bodies = targets.compactMap { _ in reader.response()?.text }
         XCTAssertEqual(bodies, ["async 0", "callback 1", "callback 2", "async 3", "async 4", "callback 5", "async 6"])
     }
+
+    /// 16 requests pipelined to an async route leave as one write: the route task answers them
+    /// one after another in one turn of the loop's jobs, and their responses gather in the cork
+    /// (before, each answer was written on its own when the next request was handed over).
+    func testPipelinedAsyncAnswersLeaveInOneWrite() throws {
+        let (server, port) = try startHTTPServer { router, _ in
+            router.get("/a") { _ in HTTPResponse(contentType: "text/plain", body: "a") }
+            router.get("/writes") { req, res in
+                res.respond(body: "\(req.connection.loop.statistics.writes)")
+            }
+        }
+        defer { server.stopAndJoin() }
+        let client = try BlockingClient(port: port)
+        defer { client.close() }
+        let reader = HTTPServerTests.Reader(client)
+        func writes() -> Int? {
+            client.send("GET /writes HTTP/1.1\r\nHost: t\r\n\r\n")
+            return reader.response().flatMap { Int($0.text) }
+        }
+        guard let before = writes() else { return XCTFail("no answer") }
+        client.send(String(repeating: "GET /a HTTP/1.1\r\nHost: t\r\n\r\n", count: 16))
+        XCTAssertEqual((0..<16).compactMap { _ in reader.response()?.text }, Array(repeating: "a", count: 16))
+        guard let after = writes() else { return XCTFail("no answer") }
+        // One write for /writes' own answer before, one for the 16 (the count is read before
+        // the second /writes is answered).
+        XCTAssertEqual(after - before, 2, "the 16 answers in one write")
+    }
 }
