@@ -87,11 +87,15 @@ func installSocketIODemo(on router: HTTPRouter, loop: EventLoop, options: Option
     configuration.connectionStateRecovery = groups?.0.recovery ?? SocketIODemoShared.recovery(options)
     let io = SocketIOServer(loop: loop, configuration: configuration)
     io.log = RateLimitedLog(sink: log, level: .debug, label: "socket.io: ", loop: loop)
+    // The demo's own line per leaving socket names its rooms, which its peer chose: rate-limited
+    // and capped like every line about peers (a thousand sockets leaving at once, each in a
+    // hundred long-named rooms, wrote megabytes, and stalled the loop on a log nobody read).
+    let socketLines = RateLimitedLog(sink: log, level: .info, label: "socket.io: ", loop: loop)
     for name in ["/", "/chat", "/custom"] {
         if let token = options.socketIOToken { SocketIODemo.requireToken(token, on: io.of(name)) }
         io.of(name).on("connection") { [filter = options.socketIOPacketFilter] socket in
             if filter { SocketIODemo.filterPackets(socket) }
-            SocketIODemo.connected(socket, log: log)
+            SocketIODemo.connected(socket, log: socketLines)
         }
     }
     io.relayBroadcasts(through: hub)
@@ -130,7 +134,7 @@ struct SocketIODemoShared: Sendable {
 }
 
 enum SocketIODemo {
-    static func connected(_ socket: SocketIOSocket, log: Log) {
+    static func connected(_ socket: SocketIOSocket, log: RateLimitedLog) {
         listen(socket, log: log)
         if socket.recovered { socket.emit("recovered", .string(socket.id)) }
         socket.emit("auth", socket.auth)
@@ -230,7 +234,7 @@ enum SocketIODemo {
 
     /// The demo of Node's listener semantics: catch-all counters, several handlers of one event,
     /// `once`, `off`, and `disconnecting` while the socket is still in its rooms.
-    static func listen(_ socket: SocketIOSocket, log: Log) {
+    static func listen(_ socket: SocketIOSocket, log: RateLimitedLog) {
         final class Counts {
             var incoming = 0, outgoing = 0
             var lastOut = ""
@@ -262,7 +266,7 @@ enum SocketIODemo {
         socket.on("multi-off") { [unowned socket] _, ack in ack?(["ok": .bool(socket.off(first))]) }
         socket.onDisconnecting { [unowned socket] reason in
             let rooms = socket.rooms.sorted()
-            log(.info, "socket.io: socket \(socket.id) disconnecting (\(reason)), rooms: \(rooms.joined(separator: ", "))")
+            log("socket \(socket.id) disconnecting (\(reason)), \(rooms.count) rooms: \(rooms.joined(separator: ", "))")
             let info: JSONValue = ["id": .string(socket.id), "rooms": .array(rooms.map { .string($0) }), "reason": .string(reason)]
             for room in rooms where room != socket.id { socket.to(room).emit("member-leaving", info) }
         }

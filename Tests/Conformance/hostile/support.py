@@ -203,6 +203,11 @@ class Server:
         self.port = free_port()
         self.proc = subprocess.Popen([ECHO_BIN, "--host", "127.0.0.1", "--port", str(self.port), *flags],
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        # Read as the server writes: a pipe nobody reads fills at 64 KiB, and the server's next log
+        # write then blocks its loop (a test of ours once hung that way, not the server's fault).
+        self._output = bytearray()
+        self._drain = threading.Thread(target=self._read_output, daemon=True)
+        self._drain.start()
         deadline = time.time() + 10
         while time.time() < deadline:
             try:
@@ -212,6 +217,17 @@ class Server:
                 time.sleep(0.05)
         else:
             raise AssertionError("server did not start")
+
+    def _read_output(self):
+        for chunk in iter(lambda: self.proc.stdout.read1(65536), b""):
+            self._output += chunk
+
+    @property
+    def output(self):
+        """Everything the server wrote (complete once it has exited: after the `with` block)."""
+        if self.proc.poll() is not None:
+            self._drain.join(5)
+        return bytes(self._output)
 
     @property
     def pid(self):
@@ -227,3 +243,4 @@ class Server:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
+        self._drain.join(5)

@@ -198,7 +198,7 @@ def test_peer_text_cannot_forge_log_lines():
             body = b"42[\"x\n" + marker + b"\"]"
             request(b"POST /socket.io/?EIO=4&transport=polling&sid=" + sid + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
                     b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body, port=server.port)
-    log = server.proc.stdout.read()
+    log = server.output
     assert b"WebSocket closed 1002" in log or b"WebSocket " in log, log[-2000:]
     assert b"\x1b" not in log, "a raw ESC reached the log"
     for line in log.split(b"\n"):
