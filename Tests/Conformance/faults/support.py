@@ -4,6 +4,7 @@ import resource
 import signal
 import socket
 import subprocess
+import threading
 import time
 
 PORT = int(os.environ["REACTOR_PORT"])
@@ -76,6 +77,11 @@ class Server:
 
         self.proc = subprocess.Popen([ECHO_BIN, "--host", "127.0.0.1", "--port", str(self.port), *flags],
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, preexec_fn=limit)
+        # Read as the server writes: a pipe nobody reads fills at 64 KiB, and the server's next log
+        # write then blocks its loop (hostile/support.py's Server hung a test that way).
+        self._drain = threading.Thread(target=lambda: [None for _ in iter(lambda: self.proc.stdout.read1(65536), b"")],
+                                       daemon=True)
+        self._drain.start()
         assert wait_for_port(self.port), "server did not start"
 
     @property
