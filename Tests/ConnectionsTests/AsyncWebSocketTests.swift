@@ -73,4 +73,34 @@ final class AsyncWebSocketTests: XCTestCase {
         try await sender.value
         XCTAssertTrue(eventually { total.get == 400 * 16_384 }, "\(total.get)")
     }
+
+    /// The body's task cancelled while it waits for a message (the connection still open, no
+    /// message coming): its `receive` throws `CancellationError` at once, it does not hang.
+    func testCancellingTheBodyWakesAWaitingReceive() async throws {
+        let outcome = Shared("")
+        let (server, port) = try startHTTPServer { router, _ in
+            router.get("/cancel") { req, res in
+                WebSocket.upgrade(req, res) { ws in
+                    _ = try await ws.receive()  // the client's one message: the body is running
+                    withUnsafeCurrentTask { $0?.cancel() }
+                    do {
+                        let message = try await ws.receive()
+                        outcome.with { $0 = "received \(String(describing: message))" }
+                    } catch is CancellationError {
+                        outcome.with { $0 = "cancelled" }
+                    }
+                }
+            }
+        }
+        defer { server.stopAndJoin() }
+        let clients = try EventLoopThread()
+        defer { clients.stopAndJoin() }
+        let ws = try await AsyncWebSocket.connect(to: SocketAddress(ip: "127.0.0.1", port: port), path: "/cancel", on: clients.handle)
+        try await ws.send(text: "start")
+        XCTAssertTrue(eventually { outcome.get == "cancelled" }, outcome.get)
+        // The body returned, so the server closed the socket normally.
+        for try await _ in ws.messages {}
+        let code = await ws.closeCode
+        XCTAssertEqual(code, .normal)
+    }
 }

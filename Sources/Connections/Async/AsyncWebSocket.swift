@@ -58,6 +58,14 @@ public actor AsyncWebSocket {
             if restart { socket?.value.connection.resumeReading() }
             return message
         }
+        // The body's own task needs no handler per wait: one for its whole life (`run(body:)`)
+        // ends the inbox when it is cancelled. Adding and removing a handler takes the task's
+        // status lock twice and two switches (about 800 instructions per waited message).
+        if isBodyTask {
+            return try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<WebSocketMessage?, any Error>) in
+                if inbound.read(into: continuation) { socket?.value.connection.resumeReading() }
+            }
+        }
         return try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<WebSocketMessage?, any Error>) in
                 if inbound.read(into: continuation) { socket?.value.connection.resumeReading() }
@@ -65,6 +73,40 @@ public actor AsyncWebSocket {
         } onCancel: {
             handle.execute { [self] _ in self.assumeIsolated { $0.inbound.cancelWaiter() } }
         }
+    }
+
+    /// Whether the caller is the task running the upgrade's body (compared by identity, and only
+    /// while that task runs: `bodyTask` is cleared before it ends).
+    private var isBodyTask: Bool {
+        guard let bodyTask else { return false }
+        return withUnsafeCurrentTask { $0 == bodyTask }
+    }
+
+    /// The task running the upgrade's body, while it runs.
+    private var bodyTask: UnsafeCurrentTask?
+
+    /// Runs the upgrade's body in the current task (started by the handler on the loop), then
+    /// closes: 1000 when it returns, 1011 when it throws. The task being cancelled (the
+    /// connection closed, or the drain deadline) ends the inbox with `CancellationError` and fails
+    /// a `send` waiting for writability, so a body waiting in either wakes.
+    func run(body: LoopBound<(isolated AsyncWebSocket) async throws -> Void>) async {
+        withUnsafeCurrentTask { bodyTask = $0 }
+        defer { bodyTask = nil }
+        do {
+            try await withTaskCancellationHandler {
+                try await body.value(self)
+            } onCancel: {
+                handle.execute { [self] _ in self.assumeIsolated { $0.bodyCancelled() } }
+            }
+            close()
+        } catch {
+            close(code: .internalError, reason: "")
+        }
+    }
+
+    private func bodyCancelled() {
+        inbound.finish(CancellationError())
+        writeWaiters.resumeAll(throwing: CancellationError())
     }
 
     /// Sends a message; suspends while the outbound queue is above its high watermark. Throws

@@ -25,14 +25,7 @@ final class AsyncWebSocketHandler: WebSocketHandler {
         // the actor for each: six jobs per echoed message). The loop is also the task's executor
         // preference, so nonisolated functions it awaits run on the loop too.
         let socket = self.socket
-        let task = Task(executorPreference: socket.handle) {
-            do {
-                try await run.value(socket)
-                await socket.close()
-            } catch {
-                await socket.close(code: .internalError, reason: "")
-            }
-        }
+        let task = Task(executorPreference: socket.handle) { await socket.run(body: run) }
         // The connection closing (the peer left, or the drain deadline) cancels the body.
         closeTask = task
     }
