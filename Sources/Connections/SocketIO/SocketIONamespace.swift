@@ -188,18 +188,9 @@ public final class SocketIONamespace {
         return lastAckID
     }
 
-    /// This loop's broadcasts with acks still collecting answers from other loops, by request id.
-    private(set) var broadcastAcks: [UInt64: SocketIOBroadcastAckCollector] = [:]
-
-    /// Files `collector` under a new request id (random, so ids of different loops and processes
-    /// do not meet), until it finishes.
-    func register(_ collector: SocketIOBroadcastAckCollector) -> UInt64 {
-        var id = UInt64.random(in: .min ... .max)
-        while broadcastAcks[id] != nil { id = UInt64.random(in: .min ... .max) }
-        broadcastAcks[id] = collector
-        collector.onFinish = { [weak self] in self?.broadcastAcks[id] = nil }
-        return id
-    }
+    /// This loop's counted cluster requests (broadcasts with acks, ...) still collecting answers,
+    /// by request id (SocketIOClusterRequest.swift); at most `maxPendingClusterRequests`.
+    var clusterRequests: [UInt64: SocketIOClusterRequest] = [:]
 
     /// A broadcast made on another loop or process: delivered to this loop's sockets it reaches.
     func receiveRelayed(_ message: SharedBytes) {

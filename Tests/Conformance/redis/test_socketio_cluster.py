@@ -1,0 +1,109 @@
+"""Counted cluster requests across processes: a broadcast asking every client for an ack (the
+demo's `ask {room, question}` in /chat: `io.to(room).timeout(2 s).emitWithAck("question", …)`,
+its answers acked to the asker) reaches the clients of server A (one loop) and of server C (two
+loops, `--threads 2`), both on one Redis. Each server answers with how many clients it asked,
+naming its process and that process's loop count; the PUBLISH's answer tells the asker how many
+other processes got the question. So the asker knows when every answer is in and answers at once,
+not at the timeout; a client that never answers still ends it at the timeout, with the others'
+answers."""
+import json
+import time
+import uuid
+
+import pytest
+import websocket
+
+from conftest import REDIS_URL, Echo
+from test_redis import A
+from test_socketio_redis import NS, Client
+
+
+@pytest.fixture(scope="module")
+def server_c():
+    c = Echo("--redis", REDIS_URL, "--threads", "2")
+    yield c
+    c.stop()
+
+
+def room():
+    return "cl-" + uuid.uuid4().hex[:8]
+
+
+def recv(ws):
+    while True:
+        message = ws.recv()
+        if message != "2":
+            return message
+        ws.send("3")
+
+
+def raw_member(port, r):
+    """A client in /chat, in room `r`, that reads the question and never answers it."""
+    ws = websocket.create_connection(f"ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket", timeout=5)
+    assert ws.recv()[0] == "0"
+    ws.send(f"40{NS},")
+    assert recv(ws).startswith(f"40{NS},{{")
+    assert recv(ws) == f'42{NS},["auth",{{}}]'
+    ws.send(f"42{NS},0" + json.dumps(["join", {"room": r}]))
+    assert recv(ws) == f'42{NS},["joined",{{"room":"{r}"}}]'
+    assert recv(ws).startswith(f"43{NS},0")
+    return ws
+
+
+def answering(port, r, name):
+    c = Client(port)
+    c.sio.on("question", lambda q: name, namespace=NS)
+    c.join(r)
+    return c
+
+
+def ask(asker, r, timeout=6):
+    started = time.time()
+    reply = asker.sio.call("ask", {"room": r, "question": "q?"}, namespace=NS, timeout=timeout)
+    return reply, time.time() - started
+
+
+def test_broadcast_acks_across_processes_complete_when_every_answer_is_in(server_c):
+    r = room()
+    members = [answering(A, r, f"a{i}") for i in range(2)] + [answering(server_c.port, r, f"c{i}") for i in range(4)]
+    askers = [Client(A), Client(server_c.port)]
+    try:
+        time.sleep(0.2)
+        for asker in askers:
+            reply, took = ask(asker, r)
+            assert reply["ok"] is True, reply
+            assert sorted(a[0] for a in reply["answers"]) == ["a0", "a1", "c0", "c1", "c2", "c3"]
+            assert took < 1.5, f"complete when all answered, not at the 2 s timeout ({took:.2f} s)"
+        # A room with members on one process only: the other process answers "none here".
+        lonely = room()
+        only = answering(server_c.port, lonely, "only")
+        try:
+            reply, took = ask(askers[0], lonely)
+            assert reply == {"ok": True, "answers": [["only"]]}
+            assert took < 1.5, took
+            reply, took = ask(askers[0], room())
+            assert reply == {"ok": True, "answers": []} and took < 1.5, (reply, took)
+        finally:
+            only.close()
+    finally:
+        for c in members + askers:
+            c.close()
+
+
+def test_a_silent_client_on_another_process_ends_it_at_the_timeout_with_the_others_answers(server_c):
+    r = room()
+    members = [answering(A, r, "a"), answering(server_c.port, r, "c")]
+    silent = raw_member(server_c.port, r)
+    asker = Client(A)
+    try:
+        time.sleep(0.2)
+        reply, took = ask(asker, r)
+        assert reply["ok"] is False and reply["error"] == "timeout", reply
+        assert sorted(a[0] for a in reply["answers"]) == ["a", "c"]
+        assert 1.9 < took < 4, took
+        question = recv(silent)
+        assert question.startswith(f"42{NS},") and question.endswith('["question","q?"]'), question
+    finally:
+        for c in members + [asker]:
+            c.close()
+        silent.close()
