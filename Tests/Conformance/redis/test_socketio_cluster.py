@@ -107,3 +107,87 @@ def test_a_silent_client_on_another_process_ends_it_at_the_timeout_with_the_othe
         for c in members + [asker]:
             c.close()
         silent.close()
+
+
+# Cluster-wide socket operations and server-side events across the processes: A (one loop), B
+# (one loop, the suite's second server) and C (two loops).
+
+
+def test_fetch_sockets_join_leave_and_disconnect_across_processes(server_b, server_c):
+    r, r2 = room(), room()
+    members = [Client(A), Client(server_b.port), Client(server_c.port), Client(server_c.port)]
+    asker = Client(server_c.port)
+    try:
+        expected = {}
+        for i, c in enumerate(members):
+            c.join(r)
+            assert c.sio.call("set-data", {"i": i}, namespace=NS, timeout=5) == {"ok": True}
+            expected[c.sid] = {"i": i}
+        started = time.time()
+        reply = asker.sio.call("fetch", {"room": r}, namespace=NS, timeout=5)
+        assert reply["ok"] is True, reply
+        assert {s["id"]: s["data"] for s in reply["sockets"]} == expected
+        assert all(sorted(s["rooms"]) == sorted([s["id"], r]) for s in reply["sockets"])
+        assert time.time() - started < 1.5, "every process answered: no wait for the timeout"
+
+        assert asker.sio.call("sockets-join", {"room": r, "rooms": [r2]}, namespace=NS, timeout=5) == {"ok": True}
+        # Another process applies it when the message arrives: ask until it shows (bounded).
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            reply = asker.sio.call("fetch", {"room": r2}, namespace=NS, timeout=5)
+            if len(reply["sockets"]) == len(members):
+                break
+            time.sleep(0.05)
+        assert sorted(s["id"] for s in reply["sockets"]) == sorted(expected)
+        assert asker.sio.call("sockets-leave", {"rooms": [r2]}, namespace=NS, timeout=5) == {"ok": True}
+        deadline = time.time() + 5
+        while time.time() < deadline and asker.sio.call("fetch", {"room": r2}, namespace=NS, timeout=5)["sockets"]:
+            time.sleep(0.05)
+        assert asker.sio.call("fetch", {"room": r2}, namespace=NS, timeout=5) == {"ok": True, "sockets": []}
+
+        assert asker.sio.call("disconnect-sockets", {"room": r}, namespace=NS, timeout=5) == {"ok": True}
+        deadline = time.time() + 5
+        while time.time() < deadline and any(c.sio.namespaces.get(NS) for c in members):
+            time.sleep(0.05)
+        assert not any(c.sio.namespaces.get(NS) for c in members), "a member on some process is still connected"
+        assert asker.sio.call("echo", "still here", namespace=NS, timeout=5) == "still here"
+    finally:
+        for c in members + [asker]:
+            c.close()
+
+
+def test_server_side_emit_with_ack_reaches_every_other_server_and_a_silent_one_ends_at_the_timeout(server_b, server_c):
+    on_a, on_c = Client(A), Client(server_c.port)
+    try:
+        started = time.time()
+        reply = on_a.sio.call("server-emit", {"event": "whoami"}, namespace=NS, timeout=5)
+        assert reply["ok"] is True, reply
+        # B's one loop and C's two; not A itself.
+        answers = [a[0] for a in reply["answers"]]
+        assert len(answers) == 3, answers
+        by_process = {}
+        for a in answers:
+            by_process.setdefault(a["process"], []).append(a["loop"])
+        assert sorted(sorted(v) for v in by_process.values()) == [[0], [0, 1]], answers
+        assert time.time() - started < 1.5
+
+        reply = on_c.sio.call("server-emit", {"event": "whoami"}, namespace=NS, timeout=5)
+        assert reply["ok"] is True and len(reply["answers"]) == 3, reply  # A, B, and C's other loop
+
+        silent = Echo("--redis", REDIS_URL, "--sio-silent-server")
+        try:
+            time.sleep(0.3)  # its subscriptions
+            started = time.time()
+            reply = on_a.sio.call("server-emit", {"event": "whoami"}, namespace=NS, timeout=6)
+            took = time.time() - started
+            assert reply["ok"] is False and reply["error"] == "timeout", reply
+            assert len(reply["answers"]) == 3, "the others' answers came"
+            assert 1.9 < took < 4, took
+            # A handler-less event: the silent server says it has nothing, so no timeout.
+            reply = on_a.sio.call("server-emit", {"event": "nobody-handles-this"}, namespace=NS, timeout=5)
+            assert reply == {"ok": True, "answers": []}
+        finally:
+            silent.stop()
+    finally:
+        on_a.close()
+        on_c.close()
