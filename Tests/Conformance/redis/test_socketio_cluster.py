@@ -191,3 +191,37 @@ def test_server_side_emit_with_ack_reaches_every_other_server_and_a_silent_one_e
     finally:
         on_a.close()
         on_c.close()
+
+
+def test_a_process_that_dies_mid_way_leaves_the_broadcast_ack_to_its_timeout(server_b, server_c):
+    """Server D gets the question (its client reads it) and dies before the answer: D was counted
+    by the PUBLISH and announced its client, so the asker waits for the timeout, and answers with
+    what came from A and C."""
+    r = room()
+    dying = Echo("--redis", REDIS_URL)
+    members = [answering(A, r, "a"), answering(server_c.port, r, "c")]
+    on_d = raw_member(dying.port, r)
+    asker = Client(A)
+    try:
+        time.sleep(0.3)
+        results = []
+        started = time.time()
+        asker.sio.emit("ask", {"room": r, "question": "q?"}, namespace=NS, callback=lambda reply: results.append(reply))
+        question = recv(on_d)
+        assert question.endswith('["question","q?"]'), question
+        dying.process.kill()
+        dying.process.wait()
+        deadline = time.time() + 5
+        while not results and time.time() < deadline:
+            time.sleep(0.05)
+        took = time.time() - started
+        assert results, "the ask was answered"
+        reply = results[0]
+        assert reply["ok"] is False and reply["error"] == "timeout", reply
+        assert sorted(a[0] for a in reply["answers"]) == ["a", "c"]
+        assert 1.9 < took < 4, took
+    finally:
+        for c in members + [asker]:
+            c.close()
+        on_d.close()
+        dying.stop()
