@@ -44,6 +44,9 @@ struct Options {
     /// Socket.IO: the demo's packet middlewares (`--sio-packet-filter`), and what each socket's
     /// may hold (`maxPendingPacketsPerSocket`).
     var socketIOPacketFilter = false
+    /// Socket.IO: this server's `whoami` server-side handler never answers (`--sio-silent-server`),
+    /// so a peer asking with `serverSideEmitWithAck` waits for its timeout.
+    var socketIOSilentServer = false
     var maxPendingPacketsPerSocket = SocketIOConfiguration().maxPendingPacketsPerSocket
     /// Engine.IO: upgrade deadline, transports, compression of either transport, session cookie
     /// (the reference server's `upgradeTimeout`, `transports`, `allowUpgrades`,
@@ -150,6 +153,8 @@ struct Options {
                            connect error "unauthorized" (a namespace middleware; default: none)
       --sio-packet-filter  Socket.IO packet middlewares on every socket: `forbidden` fails (the socket
                            emits `packet-refused`), `dropped` is dropped, `slow` is held 300 ms
+      --sio-silent-server  this server's handler of the server-side event `whoami` never answers
+                           (the conformance suites' silent peer)
       --sio-pending-packets N
                            events one socket's packet middlewares may hold unanswered; more are
                            dropped (default 100)
@@ -235,6 +240,7 @@ struct Options {
                     guard !token.isEmpty else { throw UsageError("--sio-token takes a non-empty token") }
                     o.socketIOToken = token
                 case "--sio-packet-filter": o.socketIOPacketFilter = true
+                case "--sio-silent-server": o.socketIOSilentServer = true
                 case "--sio-pending-packets":
                     guard let n = Int(try value(a)), n > 0 else { throw UsageError("\(a) takes a positive number") }
                     o.maxPendingPacketsPerSocket = n

@@ -49,6 +49,20 @@ import Reactor
 /// emit `not-dropped`); `slow` is held 300 ms, then its handler emits `slow-done` (at most
 /// `--sio-pending-packets` held at once, the others dropped).
 ///
+/// Cluster-wide, across loops (`--threads N`) and processes (`--redis`), for the conformance suites:
+///
+///   set-data <any>             sets `socket.data` (what fetchSockets shows); acks `{ok: true}`
+///   fetch {room?}              `fetchSockets` (2 s) of the namespace or a room; acks `{ok: true,
+///                              sockets: [{id, rooms, data}]}`, or `{ok: false, error: "timeout", sockets}`
+///   sockets-join {room?, rooms}, sockets-leave {room?, rooms}, disconnect-sockets {room?, close?}
+///                              `socketsJoin`/`socketsLeave`/`disconnectSockets` on the namespace or a
+///                              room; acks `{ok: true}`
+///   server-emit {event, args?} `serverSideEmitWithAck` (2 s) to every other server; acks `{ok: true,
+///                              answers}` or `{ok: false, error: "timeout", answers}`. The demo's
+///                              servers answer `whoami` with `{process, loop}` (not with
+///                              `--sio-silent-server`) and on `note {text}` emit `server-note {text}`
+///                              to their own sockets
+///
 ///   handshake                  acks `{url, query, headers, secure, issued, address}`: the request
 ///                              that opened the session, as middlewares and handlers see it
 ///
@@ -96,7 +110,9 @@ func installSocketIODemo(on router: HTTPRouter, loop: EventLoop, options: Option
         io.of(name).on("connection") { [filter = options.socketIOPacketFilter] socket in
             if filter { SocketIODemo.filterPackets(socket) }
             SocketIODemo.connected(socket, log: socketLines)
+            SocketIODemo.cluster(socket)
         }
+        SocketIODemo.serverSide(io.of(name), hub: hub, silent: options.socketIOSilentServer)
     }
     io.relayBroadcasts(through: hub)
     if let (groups, index) = groups { io.engine.join(groups.socketIO, index: index) }
@@ -195,6 +211,65 @@ enum SocketIODemo {
                 case .failure(let error): socket?.emit("ack-error", .string(error == .timeout ? "timeout" : "disconnected"))
                 }
             }
+        }
+    }
+
+    /// The cluster-wide operations, for a test client to trigger.
+    static func cluster(_ socket: SocketIOSocket) {
+        func target(_ args: SocketIOArguments) -> SocketIOBroadcast {
+            let room = args[0]?["room"]?.stringValue
+            return room.map { socket.namespace.in($0) } ?? socket.namespace.all
+        }
+        func rooms(_ args: SocketIOArguments) -> [String] { (args[0]?["rooms"]?.arrayValue ?? []).compactMap(\.stringValue) }
+        socket.on("set-data") { [unowned socket] args, ack in
+            socket.data = args[0] ?? .null
+            ack?(["ok": true])
+        }
+        socket.on("fetch") { args, ack in
+            target(args).fetchSockets(timeout: .seconds(2)) { result in
+                func list(_ sockets: [SocketIORemoteSocket]) -> JSONValue {
+                    .array(sockets.sorted { $0.id < $1.id }.map { ["id": .string($0.id), "rooms": .array($0.rooms.sorted().map { .string($0) }), "data": $0.data] })
+                }
+                switch result {
+                case .success(let sockets): ack?(["ok": true, "sockets": list(sockets)])
+                case .failure(let timeout): ack?(["ok": false, "error": "timeout", "sockets": list(timeout.sockets)])
+                }
+            }
+        }
+        socket.on("sockets-join") { args, ack in
+            target(args).socketsJoin(rooms(args))
+            ack?(["ok": true])
+        }
+        socket.on("sockets-leave") { args, ack in
+            target(args).socketsLeave(rooms(args))
+            ack?(["ok": true])
+        }
+        socket.on("disconnect-sockets") { args, ack in
+            // Acked first: the asker may be among the sockets disconnected.
+            ack?(["ok": true])
+            target(args).disconnectSockets(close: args[0]?["close"]?.boolValue ?? false)
+        }
+        socket.on("server-emit") { [unowned socket] args, ack in
+            guard let event = args[0]?["event"]?.stringValue else { return ack?(["ok": false, "error": "event required"]) ?? () }
+            socket.namespace.serverSideEmitWithAck(event, SocketIOArguments(args[0]?["args"]?.arrayValue ?? []), timeout: .seconds(2)) { result in
+                switch result {
+                case .success(let answers): ack?(["ok": true, "answers": .array(answers.map { .array($0.values) })])
+                case .failure(let timeout): ack?(["ok": false, "error": "timeout", "answers": .array(timeout.responses.map { .array($0.values) })])
+                }
+            }
+        }
+    }
+
+    /// The server-side events this server handles (from the other loops and processes).
+    static func serverSide(_ namespace: SocketIONamespace, hub: PubSub, silent: Bool) {
+        namespace.onServerSideEmit("whoami") { _, ack in
+            guard !silent else { return }
+            let me = hub.clusterServer
+            ack?(SocketIOArguments([["process": .string(String(me.process, radix: 16)), "loop": .int(Int64(me.loop))]]))
+        }
+        namespace.onServerSideEmit("note") { [unowned namespace] args, ack in
+            namespace.local.emit("server-note", ["text": args[0]?["text"] ?? .null])
+            ack?([])
         }
     }
 

@@ -248,6 +248,43 @@ final class RESPRelayTests: XCTestCase {
         XCTAssertEqual(subscribers(server, "unheard"), 0)
     }
 
+    /// Sends one counted channel message from loop `i` and returns how many other processes the
+    /// relay says it reached (`.some(nil)`: it could not tell).
+    func countedBroadcast(_ node: Node, on i: Int, _ channel: String, _ text: String) -> Int?? {
+        let reached = Shared<[Int?]>([])
+        node.group.handles[i].execute { _ in
+            node.hubs[i]!.broadcastElsewhere(SharedBytes(text), on: channel) { n in reached.with { $0.append(n) } }
+        }
+        guard eventually(5, { !reached.get.isEmpty }) else { return nil }
+        return reached.get.first
+    }
+
+    /// The count a counted cluster request waits for (`ClusterTally`): PUBLISH's answer less the
+    /// sender's own process, whichever loop sends; a process not listening on the channel is not
+    /// counted; while Redis is down, none (the message reached this process only). Each process
+    /// has its own id, and says how many loops it has.
+    func testCountedChannelMessagesSayHowManyOtherProcessesGotThem() throws {
+        let server = try RedisServer()
+        let a = try Node(loops: 2, port: server.port)
+        let b = try Node(loops: 1, port: server.port)
+        let deaf = try Node(loops: 1, port: server.port)
+        defer { a.stop(); b.stop(); deaf.stop() }
+        let gotA = listen(a, "c"), gotB = listen(b, "c")
+        waitConnected([a, b, deaf])
+        XCTAssertTrue(eventually(5) { subscribers(server, "c") == 2 })
+        XCTAssertEqual(countedBroadcast(a, on: 1, "c", "x"), .some(1))
+        XCTAssertEqual(countedBroadcast(a, on: 0, "c", "y"), .some(1))
+        XCTAssertEqual(countedBroadcast(b, on: 0, "c", "z"), .some(1))
+        XCTAssertEqual(countedBroadcast(deaf, on: 0, "c", "w"), .some(2), "a process not listening reaches both")
+        XCTAssertTrue(eventually(5) { gotB[0].get == ["x", "y", "w"] && gotA[0].get == ["x", "z", "w"] && gotA[1].get == ["y", "z", "w"] })
+        let ids = [a, b, deaf].map { node in onLoop(node.group.handles[0]) { _ in node.hubs[0]!.processID } }
+        XCTAssertEqual(Set(ids).count, 3)
+        XCTAssertEqual(onLoop(a.group.handles[1]) { _ in a.hubs[1]!.clusterServer }, ClusterServer(process: ids[0], loop: 1, processLoops: 2))
+        server.kill()
+        XCTAssertTrue(eventually(5) { !a.connected })
+        XCTAssertEqual(countedBroadcast(a, on: 1, "c", "down"), .some(0))
+    }
+
     /// While Redis is down a process's channel messages reach its own loops only (at most once,
     /// as with socket.io-redis-adapter: Redis keeps nothing for an absent subscriber), the log
     /// counts them when Redis is back, and later ones flow again.

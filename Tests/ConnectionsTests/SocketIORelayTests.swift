@@ -25,7 +25,9 @@ final class SocketIORelayTests: XCTestCase {
         let errors = Shared<[String]>([])
 
         /// `relays[i]` and its index for loop i.
-        init(handles: [EventLoopHandle], relays: [(relay: any HubRelay, index: Int)]) {
+        /// `configure` adjusts each server's configuration (a bound under test).
+        init(handles: [EventLoopHandle], relays: [(relay: any HubRelay, index: Int)],
+             configure: @escaping @Sendable (inout SocketIOConfiguration) -> Void = { _ in }) {
             self.handles = handles
             servers = Array(repeating: nil, count: handles.count)
             hubs = Array(repeating: nil, count: handles.count)
@@ -36,6 +38,7 @@ final class SocketIORelayTests: XCTestCase {
                     let router = HTTPRouter()
                     var configuration = SocketIOConfiguration()
                     configuration.engine.pingInterval = .seconds(60)
+                    configure(&configuration)
                     let io = SocketIOServer(loop: loop, configuration: configuration)
                     io.log.sink = LogSink(level: .debug) { [errors] _, line in errors.with { $0.append(line) } }
                     io.of("/chat").on("connection") { socket in Self.demo(socket) }
@@ -204,8 +207,8 @@ final class SocketIORelayTests: XCTestCase {
             first.stopAndJoin()
             firstB.stopAndJoin()
         }
-        let relayA = makeRedisRelay(groupA.handles, redis.port)
-        let relayB = makeRedisRelay([firstB.handle], redis.port)
+        let relayA = Self.makeRedisRelay(groupA.handles, redis.port)
+        let relayB = Self.makeRedisRelay([firstB.handle], redis.port)
         let servers = Servers(handles: groupA.handles + [firstB.handle], relays: [(relayA, 0), (relayA, 1), (relayB, 0)])
         XCTAssertTrue(eventually(10) {
             onLoop(groupA.handles[0]) { _ in relayA.isConnected } && onLoop(firstB.handle) { _ in relayB.isConnected }
@@ -255,7 +258,7 @@ final class SocketIORelayTests: XCTestCase {
         XCTAssertEqual(counts, [0, 0])
     }
 
-    func makeRedisRelay(_ handles: [EventLoopHandle], _ port: UInt16) -> RedisRelay {
+    static func makeRedisRelay(_ handles: [EventLoopHandle], _ port: UInt16) -> RedisRelay {
         var configuration = RedisRelay.Configuration()
         configuration.redis = RESPRedisServerTests.configuration()
         return RedisRelay(handles: handles, endpoint: RedisEndpoint(host: "127.0.0.1", port: port),

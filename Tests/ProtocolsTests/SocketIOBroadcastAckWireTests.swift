@@ -26,7 +26,7 @@ final class SocketIOBroadcastAckWireTests: XCTestCase {
         XCTAssertEqual(decoded.timeoutMilliseconds, 1500)
         XCTAssertEqual(decoded.envelope, envelope)
 
-        for sent in [SocketIOBroadcastAckWire.Reply.count(3), .response(json: Array(#"["a",{"b":1}]"#.utf8), attachments: [[0], []])] {
+        for sent in [SocketIOBroadcastAckWire.Reply.count(3, server: ClusterServer(process: .max, loop: 3, processLoops: 4)), .response(json: Array(#"["a",{"b":1}]"#.utf8), attachments: [[0], []])] {
             let back = try XCTUnwrap(reply(SocketIOBroadcastAckWire.encodeReply(id: .max, sent)))
             XCTAssertEqual(back.id, .max)
             XCTAssertEqual(back.reply, sent)
@@ -34,9 +34,13 @@ final class SocketIOBroadcastAckWireTests: XCTestCase {
     }
 
     func testMalformedInputIsAnError() {
-        let good = SocketIOBroadcastAckWire.encodeReply(id: 7, .count(1))
+        let good = SocketIOBroadcastAckWire.encodeReply(id: 7, .count(1, server: ClusterServer(process: 9, loop: 0, processLoops: 2)))
+        XCTAssertEqual(String(decoding: good, as: UTF8.self), "sioR1:71:c1:11:91:01:2")
         var inputs: [[UInt8]] = [[], Array("sioR".utf8), Array("sioR1:x1:c1:1".utf8), Array("sioR1:71:z1:1".utf8),
-                                 Array("sioR1:71:c2:-1".utf8), good + [0], Array("sioA1:72:-1sio1".utf8),
+                                 Array("sioR1:71:c2:-1".utf8), good + [0],
+                                 // no server; a loop the process does not have; no loops; more loops than allowed
+                                 Array("sioR1:71:c1:1".utf8), Array("sioR1:71:c1:11:91:21:2".utf8), Array("sioR1:71:c1:11:91:01:0".utf8),
+                                 Array("sioR1:71:c1:11:91:04:4097".utf8), Array("sioA1:72:-1sio1".utf8),
                                  Array("sioA1:78:99999999".utf8) + SocketIOBroadcastEnvelope(namespace: "/", packet: Array(#"2["x"]"#.utf8)).encoded,
                                  Array("sioA1:71:0sio11:/0:0:6:3[\"x\"]0:".utf8)]
         for n in 0..<good.count { inputs.append(Array(good.prefix(n))) }

@@ -43,6 +43,15 @@ public final class LoopGroupRelay: HubRelay, @unchecked Sendable {
     /// Every other loop of the group.
     public var otherHubCount: Int? { handles.count - 1 }
 
+    public let processID = UInt64.random(in: 1 ... .max)
+    public var processLoopCount: Int { handles.count }
+
+    /// One process: no other process is reached.
+    public func broadcast(_ message: SharedBytes, channel: String, from hub: PubSub, reachedProcesses: @escaping (Int?) -> Void) {
+        broadcast(message, channel: channel, from: hub)
+        reachedProcesses(0)
+    }
+
     func owner(of room: String) -> Int {
         Int(FNV1a.hash(room.utf8) % UInt64(handles.count))
     }

@@ -230,6 +230,27 @@ public final class PubSub: TopicHub {
         relay?.broadcast(message, channel: channel, from: self)
     }
 
+    /// Like `broadcastElsewhere`, and then says, on this loop, how many other processes the
+    /// message reached: 0 without a relay or within one process, the broker's count of the other
+    /// processes subscribed to `channel` through Redis (0 while it is down: the message reached
+    /// this process's loops only), nil when it cannot tell (the connection dropped with the
+    /// publish in flight). A counted cluster request (`ClusterTally`) waits for that many.
+    public func broadcastElsewhere(_ message: SharedBytes, on channel: String, reachedProcesses: @escaping (Int?) -> Void) {
+        guard let relay else { return reachedProcesses(0) }
+        relay.broadcast(message, channel: channel, from: self, reachedProcesses: reachedProcesses)
+    }
+
+    /// This process's id in its relay (random per process: `ClusterServer.process`); 0 without one.
+    public var processID: UInt64 { relay?.processID ?? 0 }
+
+    /// How many loops (hubs) this process has in its relay: 1 without one.
+    public var processLoopCount: Int { relay?.processLoopCount ?? 1 }
+
+    /// This loop as a server of a counted cluster request.
+    public var clusterServer: ClusterServer {
+        ClusterServer(process: processID, loop: relayIndex, processLoops: processLoopCount)
+    }
+
     /// A message from another loop or process (called by relays, on this loop).
     package func receive(_ message: SharedBytes, on channel: String) {
         channelReceivers[channel]?(message)
@@ -265,9 +286,23 @@ public protocol PubSubRelay: AnyObject {
     /// How many hubs besides the sender's a channel message reaches, when the relay knows (the
     /// loops of a process); nil when it cannot (a broker's other processes). Default: nil.
     var otherHubCount: Int? { get }
+    /// `broadcast`, then `reachedProcesses` on `hub`'s loop with how many other processes got the
+    /// message (0 for a relay within one process; nil when it cannot tell). Default: `broadcast`,
+    /// then nil.
+    func broadcast(_ message: SharedBytes, channel: String, from hub: PubSub, reachedProcesses: @escaping (Int?) -> Void)
+    /// This process's id, drawn at random when the relay is made. Default: 0.
+    var processID: UInt64 { get }
+    /// How many hubs (loops) of this process the relay spans. Default: 1.
+    var processLoopCount: Int { get }
 }
 
 extension PubSubRelay {
     public func roomKeeping(_ room: String, kept: Bool, lastID: UInt64, from hub: PubSub) {}
     public var otherHubCount: Int? { nil }
+    public func broadcast(_ message: SharedBytes, channel: String, from hub: PubSub, reachedProcesses: @escaping (Int?) -> Void) {
+        broadcast(message, channel: channel, from: hub)
+        reachedProcesses(nil)
+    }
+    public var processID: UInt64 { 0 }
+    public var processLoopCount: Int { 1 }
 }

@@ -104,6 +104,12 @@ public final class RedisRelay: HubRelay, @unchecked Sendable {
     private var droppedWhileDown = 0
     /// Channels some hub of this process listens on (loop 0 only).
     private var channels: Set<String> = []
+    /// Those of `channels` the current subscriber connection has acknowledged: a PUBLISH on one of
+    /// them counts this process among its receivers (`broadcast(_:channel:from:reachedProcesses:)`).
+    private var confirmedChannels: Set<String> = []
+    /// SUBSCRIBEs written on the current subscriber connection and not yet acknowledged, oldest
+    /// first (acknowledgements come in order): the hub channels each names.
+    private var subscribesInFlight: [[String]] = []
     /// Channel messages that reached only this process because Redis was down (for the log).
     private var broadcastsWhileDown = 0
     /// The subscription was (re)made after a connection: its acknowledgement means rooms may have
@@ -320,16 +326,37 @@ public final class RedisRelay: HubRelay, @unchecked Sendable {
     // MARK: Channels
 
     public func broadcast(_ message: SharedBytes, channel: String, from hub: PubSub) {
+        spread(message, channel: channel, from: hub, counted: nil)
+    }
+
+    public let processID = UInt64.random(in: 1 ... .max)
+    public var processLoopCount: Int { handles.count }
+
+    /// A channel message whose sender wants to know how many other processes it reached: the
+    /// PUBLISH's answer (the subscribers that got it), less this process when its own subscription
+    /// to the channel is acknowledged. While Redis is down, 0 (it reached this process only); a
+    /// connection lost with the PUBLISH in flight, nil (unknown).
+    ///
+    /// Erring: a SUBSCRIBE still in flight when the PUBLISH runs makes the count one too high
+    /// (the request waits for its timeout); a subscriber connection that Redis dropped before this
+    /// process noticed makes it one too low (a request may end before that process's answers).
+    public func broadcast(_ message: SharedBytes, channel: String, from hub: PubSub, reachedProcesses: @escaping (Int?) -> Void) {
+        let report = LoopBound(reachedProcesses, on: hub.loop)
+        spread(message, channel: channel, from: hub, counted: { n in report.execute { $0(n) } })
+    }
+
+    /// The sender's loop hands `message` to this process's other loops; loop 0 publishes it.
+    private func spread(_ message: SharedBytes, channel: String, from hub: PubSub, counted: (@Sendable (Int?) -> Void)?) {
         let origin = hub.relayIndex
         for j in handles.indices where j != origin && j != 0 {
             handles[j].execute { [self] _ in hubs[j]?.receive(message, on: channel) }
         }
         if origin == 0 {
-            publishBroadcast(message, channel: channel)
+            publishBroadcast(message, channel: channel, counted: counted)
         } else {
             handles[0].execute { [self] _ in
                 hubs[0]?.receive(message, on: channel)
-                publishBroadcast(message, channel: channel)
+                publishBroadcast(message, channel: channel, counted: counted)
             }
         }
     }
@@ -345,13 +372,15 @@ public final class RedisRelay: HubRelay, @unchecked Sendable {
     /// Loop 0: remembered for every (re)connection, subscribed now if the connection is up.
     private func subscribe(_ channel: String) {
         guard channels.insert(channel).inserted else { return }
+        if subscriber?.isReady == true { subscribesInFlight.append([channel]) }
         subscriber?.subscribe(channels: [Self.redisChannel(channel)])
     }
 
     /// Loop 0: PUBLISH, `<origin token>:<message>`, if Redis is up.
-    private func publishBroadcast(_ message: SharedBytes, channel: String) {
+    private func publishBroadcast(_ message: SharedBytes, channel: String, counted: (@Sendable (Int?) -> Void)? = nil) {
         guard let commands, commands.isReady else {
             broadcastsWhileDown += 1
+            counted?(0)
             return
         }
         var payload = token
@@ -360,6 +389,9 @@ public final class RedisRelay: HubRelay, @unchecked Sendable {
         commands.send([Array("PUBLISH".utf8), Array(Self.redisChannel(channel).utf8), payload]) { [self] result in
             // Lost with a connection (it may have run): not sent again, at most once.
             if case .failure(.server(let e)) = result { log(.warning, "redis \(endpoint) refused a broadcast: \(e)") }
+            guard let counted else { return }
+            guard case .success(let v) = result, let n = v.integer else { return counted(nil) }
+            counted(max(0, Int(clamping: n) - (confirmedChannels.contains(channel) ? 1 : 0)))
         }
     }
 
@@ -427,8 +459,18 @@ public final class RedisRelay: HubRelay, @unchecked Sendable {
         subscriber.onMessage = { [self] m in
             if m.channel.elementsEqual(RedisRoomScripts.channel.utf8) { received(m) } else { receivedBroadcast(m) }
         }
-        subscriber.onDown = { [self] _ in resyncOnSubscribed = true }
+        // The connection subscribes to every channel remembered as it becomes ready, then says so.
+        subscriber.onReady = { [self] in
+            confirmedChannels = []
+            subscribesInFlight = [Array(channels)]
+        }
+        subscriber.onDown = { [self] _ in
+            resyncOnSubscribed = true
+            confirmedChannels = []
+            subscribesInFlight = []
+        }
         subscriber.onSubscribed = { [self] in
+            if !subscribesInFlight.isEmpty { confirmedChannels.formUnion(subscribesInFlight.removeFirst()) }
             guard resyncOnSubscribed else { return }
             resyncOnSubscribed = false
             // Anything published while unsubscribed is in the rooms' streams: read every room this

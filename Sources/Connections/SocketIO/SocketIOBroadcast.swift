@@ -121,19 +121,4 @@ public struct SocketIOBroadcast {
         for attachment in attachments { messages.append(EngineIOMessage(binary: attachment, counters: namespace.server.engine.counters)) }
         for socket in targets { socket.connection.deliver(broadcast: messages) }
     }
-
-    /// Disconnects every socket reached on this loop (with `close`, their whole sessions).
-    public func disconnectSockets(close: Bool = false) {
-        for socket in sockets { socket.disconnect(close: close) }
-    }
-
-    /// Makes every socket reached on this loop join `room`.
-    public func socketsJoin(_ room: String) {
-        for socket in sockets { socket.join(room) }
-    }
-
-    /// Makes every socket reached on this loop leave `room`.
-    public func socketsLeave(_ room: String) {
-        for socket in sockets { socket.leave(room) }
-    }
 }

@@ -1,70 +1,6 @@
 import Protocols
 import Reactor
 
-/// A broadcast with an acknowledgement did not get every answer within its timeout: the answers
-/// that came, as the reference's `io.timeout(ms).emitWithAck` rejects with them.
-public struct SocketIOBroadcastAckTimeout: Error {
-    public let responses: [SocketIOArguments]
-}
-
-/// The answers to one broadcast with an ack, on the loop that made it: one per client reached,
-/// complete when every expected server (this loop, and the other loops the relay reaches) has said
-/// how many clients it reached and that many answers have come; else its timeout ends it with
-/// what came. A relay that cannot count its servers (a broker) leaves it to the timeout.
-final class SocketIOBroadcastAckCollector {
-    private var callback: ((Result<[SocketIOArguments], SocketIOBroadcastAckTimeout>) -> Void)?
-    private var responses: [SocketIOArguments] = []
-    private var expectedClients = 0
-    private var serversCounted = 0
-    /// nil: not known, so only the timeout ends it.
-    private let expectedServers: Int?
-    private var timer: TimerID?
-    private let loop: EventLoop
-    /// Called once when it ends (the namespace forgets its request id then).
-    var onFinish: (() -> Void)?
-
-    init(loop: EventLoop, expectedServers: Int?, timeout: Duration,
-         callback: @escaping (Result<[SocketIOArguments], SocketIOBroadcastAckTimeout>) -> Void) {
-        self.loop = loop
-        self.expectedServers = expectedServers
-        self.callback = callback
-        timer = loop.schedule(after: timeout) { [weak self] in
-            guard let self else { return }
-            self.timer = nil
-            self.finish(.failure(SocketIOBroadcastAckTimeout(responses: self.responses)))
-        }
-    }
-
-    /// A server (this loop or another) reached `clients` clients.
-    func serverReached(_ clients: Int) {
-        expectedClients += clients
-        serversCounted += 1
-        check()
-    }
-
-    func answer(_ args: SocketIOArguments) {
-        guard callback != nil else { return }
-        responses.append(args)
-        check()
-    }
-
-    private func check() {
-        guard let expectedServers, serversCounted >= expectedServers, responses.count >= expectedClients else { return }
-        finish(.success(responses))
-    }
-
-    private func finish(_ result: Result<[SocketIOArguments], SocketIOBroadcastAckTimeout>) {
-        guard let callback else { return }
-        self.callback = nil
-        if let timer { loop.cancel(timer) }
-        timer = nil
-        let done = onFinish
-        onFinish = nil
-        done?()
-        callback(result)
-    }
-}
-
 extension SocketIOBroadcast {
     /// Emits `event` to every socket reached and asks each for an acknowledgement, as the
     /// reference's `io.timeout(ms).emitWithAck(…)` / `io.to(room).timeout(ms).emit(…, callback)`:
@@ -72,24 +8,23 @@ extension SocketIOBroadcast {
     /// or with `SocketIOBroadcastAckTimeout` (carrying the answers that came) after `timeout`.
     ///
     /// With a relay across loops (`SocketIOServer.relayBroadcasts(through:)`), the other loops'
-    /// sockets are asked too: each loop answers first with how many clients it reached, then with
-    /// each answer, so the count of expected answers travels with the broadcast. Through a broker
-    /// the number of servers is unknown: the callback then waits for the timeout, with every answer
-    /// that came.
+    /// sockets are asked too: each loop answers first with how many clients it reached (naming
+    /// itself and its process's loop count), then with each answer, so the count of expected
+    /// answers travels with the broadcast. Through Redis, the PUBLISH's answer says how many other
+    /// processes got it; once each has been heard from, every server to wait for is known
+    /// (`ClusterTally`), and the callback runs as soon as every answer is in. A process that dies
+    /// meanwhile leaves it to the timeout, with every answer that came.
     public func emitWithAck(
         _ event: String, _ args: SocketIOArguments = [], timeout: Duration,
         _ callback: @escaping (Result<[SocketIOArguments], SocketIOBroadcastAckTimeout>) -> Void
     ) {
         let hub = isLocal ? nil : namespace.server.hub.flatMap { $0.reachesOtherLoops ? $0 : nil }
-        let others: Int? = hub == nil ? 0 : hub!.otherHubCount
-        let collector = SocketIOBroadcastAckCollector(loop: namespace.server.loop, expectedServers: others.map { $0 + 1 },
-                                                      timeout: timeout, callback: callback)
+        // Filed under its request id until it finishes, whatever answers it waits for: the
+        // namespace is what keeps it alive (the sockets' ack callbacks hold it weakly).
+        guard let (requestID, collector, me) = namespace.startClusterRequest(hub: hub, timeout: timeout, callback) else { return }
         var data: [JSONValue] = [.string(event)]
         data += args.values
         let plain = SocketIOPacket(.event, namespace: namespace.name, data: .array(data), attachments: args.attachments)
-        // Filed under its request id until it finishes, whatever answers it waits for: the
-        // namespace is what keeps it alive (the sockets' ack callbacks hold it weakly).
-        let requestID = namespace.register(collector)
         if let hub {
             var text: [UInt8] = []
             SocketIOPacketEncoder.write(plain, into: &text)
@@ -97,10 +32,12 @@ extension SocketIOBroadcast {
                                                      packet: text, attachments: plain.attachments)
             let request = SocketIOBroadcastAckWire.encodeRequest(id: requestID, timeoutMilliseconds: Self.milliseconds(timeout),
                                                                  envelope: envelope.encoded)
-            hub.broadcastElsewhere(SharedBytes(request), on: namespace.relayChannel)
+            hub.broadcastElsewhere(SharedBytes(request), on: namespace.relayChannel) { [weak collector] n in
+                collector?.reached(remoteProcesses: n)
+            }
         }
         let reached = deliverAsking(plain, timeout: timeout) { [weak collector] args in collector?.answer(args) }
-        collector.serverReached(reached)
+        collector.announce(me, answers: reached)
     }
 
     /// Sends `packet` (an event without an ack id) to every socket reached, each under one new
@@ -167,18 +104,18 @@ extension SocketIONamespace {
             let json = JSONValue.array(args.values).serializedBytes()
             hub?.broadcastElsewhere(SharedBytes(SocketIOBroadcastAckWire.encodeReply(id: id, .response(json: json, attachments: args.attachments))), on: channel)
         }
-        hub.broadcastElsewhere(SharedBytes(SocketIOBroadcastAckWire.encodeReply(id: id, .count(reached))), on: channel)
+        hub.broadcastElsewhere(SharedBytes(SocketIOBroadcastAckWire.encodeReply(id: id, .count(reached, server: hub.clusterServer))), on: channel)
     }
 
-    /// A count or an answer for a broadcast with an ack made here (others' are not ours: dropped).
+    /// A count or an answer for a counted cluster request made here (others' are not ours: dropped).
     func receiveAckReply(_ message: SharedBytes) {
         let decoded: (id: UInt64, reply: SocketIOBroadcastAckWire.Reply)? = message.withUnsafeBytes { bytes in
             do throws(SocketIOBroadcastEnvelope.DecodingError) { return try SocketIOBroadcastAckWire.decodeReply(bytes) } catch { return nil }
         }
-        guard let decoded, let collector = broadcastAcks[decoded.id] else { return }
+        guard let decoded, let collector = clusterRequests[decoded.id] else { return }
         switch decoded.reply {
-        case .count(let n):
-            collector.serverReached(n)
+        case .count(let n, let server):
+            if !collector.announce(server, answers: n) { relayedRejected += 1 }
         case .response(let json, let attachments):
             guard let values = (try? JSONValue.parse(json))?.arrayValue else { return }
             collector.answer(SocketIOArguments(values, attachments: attachments))

@@ -177,7 +177,7 @@ public final class SocketIONamespace {
     /// Counts of relayed broadcasts: sent from here, received from elsewhere, and received but
     /// malformed (dropped, and logged).
     public internal(set) var relayedOut = 0
-    public private(set) var relayedIn = 0
+    public internal(set) var relayedIn = 0
     public internal(set) var relayedRejected = 0
 
     /// Ack ids of this namespace's emits asking for an ack (a socket's, a broadcast's): one
@@ -188,24 +188,22 @@ public final class SocketIONamespace {
         return lastAckID
     }
 
-    /// This loop's broadcasts with acks still collecting answers from other loops, by request id.
-    private(set) var broadcastAcks: [UInt64: SocketIOBroadcastAckCollector] = [:]
-
-    /// Files `collector` under a new request id (random, so ids of different loops and processes
-    /// do not meet), until it finishes.
-    func register(_ collector: SocketIOBroadcastAckCollector) -> UInt64 {
-        var id = UInt64.random(in: .min ... .max)
-        while broadcastAcks[id] != nil { id = UInt64.random(in: .min ... .max) }
-        broadcastAcks[id] = collector
-        collector.onFinish = { [weak self] in self?.broadcastAcks[id] = nil }
-        return id
-    }
+    /// This loop's counted cluster requests (broadcasts with acks, ...) still collecting answers,
+    /// by request id (SocketIOClusterRequest.swift); at most `maxPendingClusterRequests`.
+    var clusterRequests: [UInt64: SocketIOClusterRequest] = [:]
+    /// Counted cluster requests of this loop still waiting for answers.
+    public var pendingClusterRequestCount: Int { clusterRequests.count }
+    /// Handlers of server-side events (SocketIOServerSideEmit.swift), by event.
+    var serverSideHandlers: [String: ServerSideHandler] = [:]
 
     /// A broadcast made on another loop or process: delivered to this loop's sockets it reaches.
     func receiveRelayed(_ message: SharedBytes) {
         if message.withUnsafeBytes({ SocketIOBroadcastAckWire.isRequest($0) }) {
             relayedIn += 1
             return message.withUnsafeBytes { receiveAckRequest($0) }
+        }
+        if message.withUnsafeBytes({ SocketIOClusterMessage.isMessage($0) }) {
+            return message.withUnsafeBytes { receiveClusterMessage($0) }
         }
         let decoded = message.withUnsafeBytes { bytes -> Result<SocketIOBroadcastEnvelope, SocketIOBroadcastEnvelope.DecodingError> in
             do throws(SocketIOBroadcastEnvelope.DecodingError) { return .success(try SocketIOBroadcastEnvelope(decoding: bytes)) } catch { return .failure(error) }

@@ -19,6 +19,15 @@ public struct SocketIOConfiguration: Sendable {
     /// not yet answered: past it, an event is dropped (and logged), so a client cannot grow what
     /// a slow middleware holds. The reference has no such bound.
     public var maxPendingPacketsPerSocket = 100
+    /// Most counted cluster requests (broadcasts asking for acks, `serverSideEmitWithAck`,
+    /// `fetchSockets`) one namespace of one loop may have waiting for answers at once: past it, a
+    /// new one fails at once with no answers (and a log line), so neither callers nor peers
+    /// answering slowly can grow the table without bound. The reference has no such bound.
+    public var maxPendingClusterRequests = 1_000
+    /// Most bytes of answers (JSON text and attachments) one cluster request keeps: past it,
+    /// answers still count toward completion but are dropped (and a line is logged), so a reply
+    /// from a peer (a `fetchSockets` of a process with many sockets) cannot grow it without bound.
+    public var maxClusterAnswerBytes = 8 << 20
     /// Connection state recovery (the reference's `connectionStateRecovery`): nil, off, as the
     /// reference's default.
     public var connectionStateRecovery: SocketIOConnectionStateRecovery?

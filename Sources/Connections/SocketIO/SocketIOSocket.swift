@@ -60,6 +60,10 @@ public final class SocketIOSocket {
     public let handshake: SocketIOHandshake
     /// Room for the application's per-socket state.
     public var context: AnyObject?
+    /// The application's data about this socket (the reference's `socket.data`): what
+    /// `fetchSockets` describes it with, on this loop and from any other loop or process, so it
+    /// is JSON (Protocols' `JSONValue`; bridge to Codable in your own code). `.null` until set.
+    public var data: JSONValue = .null
     /// False until the namespace's middlewares have let the socket in, and again once it has
     /// disconnected.
     public private(set) var connected = false

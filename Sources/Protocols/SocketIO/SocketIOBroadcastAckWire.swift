@@ -8,11 +8,13 @@
 ///     sioA <request id> <timeout in ms> <broadcast envelope>
 ///
 /// Each server that receives it answers once with how many of its clients it reached (`count`),
-/// then once per client answer (`response`: the ACK's data array as JSON text and its
-/// attachments). That is how the expected number of answers travels: the sender adds up the
-/// counts of the servers it expects (itself, and the other loops of its relay).
+/// naming itself (its process's id, its loop, its process's loop count), then once per client
+/// answer (`response`: the ACK's data array as JSON text and its attachments). That is how the
+/// expected number of answers travels: the sender adds up the counts of the servers it expects,
+/// which the servers' names tell it once every process reached has answered (`ClusterTally`).
+/// Other counted cluster requests (SocketIOClusterWire) answer with the same replies.
 ///
-///     sioR <request id> c <count>
+///     sioR <request id> c <count> <process> <loop> <process's loops>
 ///     sioR <request id> r <json> <attachments>
 ///
 /// Every field is length-prefixed in decimal as in the envelope (`<n>:<n bytes>`, a list being its
@@ -23,7 +25,7 @@ public enum SocketIOBroadcastAckWire {
 
     /// A reply from one server.
     public enum Reply: Hashable, Sendable {
-        case count(Int)
+        case count(Int, server: ClusterServer)
         case response(json: [UInt8], attachments: [[UInt8]])
     }
 
@@ -54,9 +56,12 @@ public enum SocketIOBroadcastAckWire {
         var out = replyMagic
         SocketIOBroadcastEnvelope.append(String(id).utf8, to: &out)
         switch reply {
-        case .count(let n):
+        case .count(let n, let server):
             SocketIOBroadcastEnvelope.append("c".utf8, to: &out)
             SocketIOBroadcastEnvelope.append(String(n).utf8, to: &out)
+            SocketIOBroadcastEnvelope.append(String(server.process).utf8, to: &out)
+            SocketIOBroadcastEnvelope.append(String(server.loop).utf8, to: &out)
+            SocketIOBroadcastEnvelope.append(String(server.processLoops).utf8, to: &out)
         case .response(let json, let attachments):
             SocketIOBroadcastEnvelope.append("r".utf8, to: &out)
             SocketIOBroadcastEnvelope.append(json, to: &out)
@@ -75,8 +80,12 @@ public enum SocketIOBroadcastAckWire {
         let reply: Reply
         switch kind {
         case Array("c".utf8):
-            guard let n = Int(String(decoding: try reader.string(), as: UTF8.self)), n >= 0 else { throw .truncated }
-            reply = .count(n)
+            guard let n = Int(String(decoding: try reader.string(), as: UTF8.self)), n >= 0,
+                  let process = UInt64(String(decoding: try reader.string(), as: UTF8.self)),
+                  let loop = Int(String(decoding: try reader.string(), as: UTF8.self)),
+                  let loops = Int(String(decoding: try reader.string(), as: UTF8.self)),
+                  (1...ClusterServer.maxProcessLoops).contains(loops), (0..<loops).contains(loop) else { throw .truncated }
+            reply = .count(n, server: ClusterServer(process: process, loop: loop, processLoops: loops))
         case Array("r".utf8):
             let json = Array(try reader.string())
             var attachments: [[UInt8]] = []

@@ -4,7 +4,8 @@ own client: the demo's `chat {room, text}` (to the room, sender excluded) and `s
 
 What crosses Redis is every broadcast: an emit to a room or to the namespace, encoded once and
 published on the namespace's channel, then delivered by every other process to its own sockets in
-those rooms, minus the except-set (the sender). Acks do not cross. While Redis is down, broadcasts
+those rooms, minus the except-set (the sender). Broadcasts asking for acks cross too, with the count
+of answers to wait for (test_socketio_cluster.py). While Redis is down, broadcasts
 reach the sockets of the process they were made on only (at most once, as with
 socket.io-redis-adapter), and the log says how many did.
 
