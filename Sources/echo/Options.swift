@@ -48,6 +48,14 @@ struct Options {
     /// so a peer asking with `serverSideEmitWithAck` waits for its timeout.
     var socketIOSilentServer = false
     var maxPendingPacketsPerSocket = SocketIOConfiguration().maxPendingPacketsPerSocket
+    /// Socket.IO dynamic namespaces (`/dyn-<word>`): children per loop, namespaces per client.
+    var maxChildNamespaces = SocketIOConfiguration().maxChildNamespaces
+    var maxNamespacesPerClient = SocketIOConfiguration().maxNamespacesPerClient
+    /// Engine.IO: the demo's `allowRequestLater` (nil: none), deciding after this many ms; the
+    /// handshakes it may hold at once, and for how long.
+    var allowRequestDelayMilliseconds: Int?
+    var maxPendingHandshakes = EngineIOConfiguration().maxPendingHandshakes
+    var allowRequestTimeoutMilliseconds = 10_000
     /// Engine.IO: upgrade deadline, transports, compression of either transport, session cookie
     /// (the reference server's `upgradeTimeout`, `transports`, `allowUpgrades`,
     /// `perMessageDeflate`, `httpCompression`, `cookie`).
@@ -158,6 +166,22 @@ struct Options {
       --sio-pending-packets N
                            events one socket's packet middlewares may hold unanswered; more are
                            dropped (default 100)
+      --sio-max-child-namespaces N
+                           Socket.IO dynamic namespaces (/dyn-<word>) one loop may have at once;
+                           a client asking for a new one past it gets "Too many namespaces"
+                           (default 1000; an empty one is dropped)
+      --sio-max-client-namespaces N
+                           namespaces one Socket.IO client may be in or asking for at once
+                           (default 100)
+      --eio-allow-request-delay MS
+                           an allowRequest that decides after MS ms (the reference's callback
+                           form): a Socket.IO/Engine.IO handshake whose query has deny=REASON is
+                           refused with 403 and REASON, hang=1 is never decided (default: none)
+      --eio-max-pending-handshakes N
+                           handshakes that may wait for that decision at once, per loop; more get
+                           503 (default 1000)
+      --eio-allow-request-timeout MS
+                           a handshake not decided within MS ms gets 503 (default 10000)
       --redis URL          share chat rooms and Socket.IO broadcasts with other echo processes
                            through Redis pub/sub (redis://host:port[/db]; see docs/SCALING.md)
       --allow-origin ORIGIN  let pages from ORIGIN (scheme://host[:port], or * for any) open
@@ -244,6 +268,17 @@ struct Options {
                 case "--sio-pending-packets":
                     guard let n = Int(try value(a)), n > 0 else { throw UsageError("\(a) takes a positive number") }
                     o.maxPendingPacketsPerSocket = n
+                case "--sio-max-child-namespaces", "--sio-max-client-namespaces", "--eio-max-pending-handshakes", "--eio-allow-request-timeout":
+                    guard let n = Int(try value(a)), n > 0 else { throw UsageError("\(a) takes a positive number") }
+                    switch a {
+                    case "--sio-max-child-namespaces": o.maxChildNamespaces = n
+                    case "--sio-max-client-namespaces": o.maxNamespacesPerClient = n
+                    case "--eio-max-pending-handshakes": o.maxPendingHandshakes = n
+                    default: o.allowRequestTimeoutMilliseconds = n
+                    }
+                case "--eio-allow-request-delay":
+                    guard let n = Int(try value(a)), n >= 0 else { throw UsageError("\(a) takes a number of milliseconds") }
+                    o.allowRequestDelayMilliseconds = n
                 case "--max-message-size":
                     guard let n = Int(try value(a)), n > 0 else { throw UsageError("--max-message-size takes a positive number") }
                     o.maxMessageSize = n

@@ -4,7 +4,9 @@ import Reactor
 
 /// The Socket.IO demo on `/socket.io/` and the raw Engine.IO echo on `/engine.io/`.
 ///
-/// Socket.IO contract, the same on the namespaces `/`, `/chat` and `/custom`:
+/// Socket.IO contract, the same on the namespaces `/`, `/chat` and `/custom`, and on every dynamic
+/// namespace `/dyn-<word>` (a word of 1 to 64 letters, digits, `_` or `-`: a child made on first
+/// connect, with its own sockets and rooms, dropped when its last socket leaves):
 ///
 ///   on connect                 emit `auth` with the CONNECT packet's auth payload (`{}` when none);
 ///                              a socket recovered by connection state recovery (`--sio-recovery`)
@@ -39,6 +41,18 @@ import Reactor
 ///                              events received (themselves included) and sent since
 ///   on disconnecting           emits `member-leaving {id, rooms, reason}` to the other members of
 ///                              each room it is in (it still is, then), and logs its rooms
+///   namespace-info             acks `{name, sockets, rooms, children}`: its namespace, its socket
+///                              and room counts on this loop, and this loop's dynamic namespaces
+///   shout-all {text}           in a dynamic namespace: emits `announcement-all {text, from}` (from:
+///                              the sender's namespace) to every dynamic namespace of this loop
+///                              (a broadcast on the parent)
+///   big {size, compress}       emits `big` with a string of `size` (at most 1 MB) `x`s to the
+///                              sender, with `compress(false)` when `compress` is false
+///   volatile-ticks {count, size}
+///                              emits `tick [i, <size x's>]` to the namespace as a volatile
+///                              broadcast, one every millisecond, `count` times (at most 5000, size
+///                              at most 16384, one run per socket at once), then `ticks-done
+///                              {count}` to the namespace (not volatile) and acks
 ///
 /// With `--sio-token T`, a middleware of each namespace (an async one) lets in only clients whose
 /// auth payload is `{token: T}`; the others get CONNECT_ERROR `{"message": "unauthorized", "data":
@@ -65,6 +79,10 @@ import Reactor
 ///
 ///   handshake                  acks `{url, query, headers, secure, issued, address}`: the request
 ///                              that opened the session, as middlewares and handlers see it
+///
+/// With `--eio-allow-request-delay MS`, an `allowRequestLater` on /socket.io/ decides every
+/// handshake after MS ms: one whose query has `deny=REASON` is refused (403, REASON), one with
+/// `hang=1` is never decided (it gets 503 after `--eio-allow-request-timeout`).
 ///
 /// Engine.IO contract: every message is sent back, text as text, binary as binary.
 ///
@@ -97,6 +115,10 @@ func installSocketIODemo(on router: HTTPRouter, loop: EventLoop, options: Option
     configuration.maxRoomsPerSocket = options.maxRoomsPerSocket
     configuration.maxRoomNameBytes = options.maxRoomNameBytes
     configuration.maxPendingPacketsPerSocket = options.maxPendingPacketsPerSocket
+    configuration.maxChildNamespaces = options.maxChildNamespaces
+    configuration.maxNamespacesPerClient = options.maxNamespacesPerClient
+    configuration.engine.maxPendingHandshakes = options.maxPendingHandshakes
+    configuration.engine.allowRequestTimeout = .milliseconds(options.allowRequestTimeoutMilliseconds)
     // One value for every loop: its store is shared, so a client recovers on any loop.
     configuration.connectionStateRecovery = groups?.0.recovery ?? SocketIODemoShared.recovery(options)
     let io = SocketIOServer(loop: loop, configuration: configuration)
@@ -113,6 +135,25 @@ func installSocketIODemo(on router: HTTPRouter, loop: EventLoop, options: Option
             SocketIODemo.cluster(socket)
         }
         SocketIODemo.serverSide(io.of(name), hub: hub, silent: options.socketIOSilentServer)
+    }
+    // Dynamic namespaces: each loop makes the children its clients ask for; a broadcast on one
+    // reaches its sockets on the other loops through the relay (the child's own channel).
+    let dynamic = io.of(matching: { name, _ in SocketIODemo.isDynamicName(name) })
+    if let token = options.socketIOToken { SocketIODemo.requireToken(token, on: dynamic) }
+    dynamic.on("connection") { [filter = options.socketIOPacketFilter] socket in
+        if filter { SocketIODemo.filterPackets(socket) }
+        SocketIODemo.connected(socket, log: socketLines)
+        socket.on("shout-all") { [unowned socket] args, _ in
+            let message: JSONValue = ["text": args[0]?["text"] ?? .null, "from": .string(socket.namespace.name)]
+            socket.namespace.parent?.emit("announcement-all", message)
+        }
+    }
+    if let delay = options.allowRequestDelayMilliseconds {
+        io.engine.allowRequestLater = { request, decide in
+            let items = request.queryItems
+            if items["hang"] == "1" { return }  // never decided: the timeout answers
+            _ = loop.schedule(after: .milliseconds(delay)) { decide(items["deny"]) }
+        }
     }
     io.relayBroadcasts(through: hub)
     if let (groups, index) = groups { io.engine.join(groups.socketIO, index: index) }
@@ -193,6 +234,19 @@ enum SocketIODemo {
         socket.on("message") { [unowned socket] args, _ in socket.emit("message-back", args) }
         socket.on("message-with-ack") { args, ack in ack?.send(args) }
         socket.on("disconnect-me") { [unowned socket] _, _ in socket.disconnect() }
+        socket.on("namespace-info") { [unowned socket] _, ack in
+            let ns = socket.namespace
+            ack?(["name": .string(ns.name), "sockets": .int(Int64(ns.socketCount)), "rooms": .int(Int64(ns.roomNames.count)),
+                  "children": .int(Int64(ns.server.childNamespaceCount))])
+        }
+        socket.on("big") { [unowned socket] args, _ in
+            let size = max(0, min(args[0]?["size"]?.intValue ?? 0, 1 << 20))
+            let text = JSONValue.string(String(repeating: "x", count: size))
+            socket.compress(args[0]?["compress"]?.boolValue ?? true).emit("big", text)
+        }
+        socket.on("volatile-ticks") { [unowned socket] args, ack in
+            VolatileTicks.start(on: socket, count: args[0]?["count"]?.intValue ?? 100, size: args[0]?["size"]?.intValue ?? 100, ack: ack)
+        }
         socket.on("ask") { [unowned socket] args, ack in
             guard let room = roomName(args[0]) else { return ack?(["ok": false, "error": "room required"]) ?? () }
             socket.namespace.to(room).emitWithAck("question", [args[0]?["question"] ?? .null], timeout: .seconds(2)) { result in
@@ -273,10 +327,28 @@ enum SocketIODemo {
         }
     }
 
+    /// `/dyn-<word>`: a word of 1 to 64 letters, digits, `_` or `-`.
+    static func isDynamicName(_ name: String) -> Bool {
+        let utf8 = name.utf8
+        guard utf8.starts(with: "/dyn-".utf8) else { return false }
+        let word = utf8.dropFirst(5)
+        return (1...64).contains(word.count) && word.allSatisfy { c in
+            (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) || c == 0x2D || c == 0x5F
+        }
+    }
+
     /// `--sio-token`: an async middleware (where a real one would await a lookup) that lets in
     /// only clients sending the token.
     static func requireToken(_ token: String, on namespace: SocketIONamespace) {
-        namespace.useAsync { socket in
+        namespace.useAsync(tokenCheck(token))
+    }
+
+    static func requireToken(_ token: String, on parent: SocketIOParentNamespace) {
+        parent.useAsync(tokenCheck(token))
+    }
+
+    private static func tokenCheck(_ token: String) -> (SocketIOSocket) async -> SocketIOConnectError? {
+        { socket in
             switch socket.auth["token"] {
             case .string(let sent) where sent == token:
                 return nil

@@ -10,6 +10,9 @@ public final class EngineIOMessage {
     /// bytes for binary.
     public let packet: SharedBytes
     public let isBinary: Bool
+    /// Whether a poll answer carrying it may be compressed (`httpCompression`): false for a
+    /// broadcast made with `compress(false)`. Its WebSocket frame, shared, is never compressed.
+    public var compress = true
     let counters: EngineIOCounters?
     private var frame: SharedBytes?
     private var polling: SharedBytes?

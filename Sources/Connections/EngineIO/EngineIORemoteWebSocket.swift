@@ -60,8 +60,8 @@ final class EngineIOForwardedWebSocket: WebSocketHandler {
 
     // MARK: What the session's loop asks (through a LoopBound)
 
-    func send(text: [UInt8]) { text.withUnsafeBytes { _ = socket?.send(text: $0) } }
-    func send(binary: [UInt8]) { _ = socket?.send(binary: binary) }
+    func send(text: [UInt8], compress: Bool) { text.withUnsafeBytes { _ = socket?.send(text: $0, compress: compress) } }
+    func send(binary: [UInt8], compress: Bool) { binary.withUnsafeBytes { _ = socket?.send(binary: $0, compress: compress) } }
     func send(frame: SharedBytes) { _ = socket?.send(frame: frame) }
     func close(code: WebSocketCloseCode, reason: String) { socket?.close(code: code, reason: reason) }
     /// A slow consumer's end there: the backlog is dropped, not flushed.
@@ -76,14 +76,14 @@ final class EngineIORemoteSocket {
 
     init(_ socket: LoopBound<EngineIOForwardedWebSocket>) { self.socket = socket }
 
-    func send(text: UnsafeRawBufferPointer) {
+    func send(text: UnsafeRawBufferPointer, compress: Bool = true) {
         let bytes = Array(text)
-        socket.execute { $0.send(text: bytes) }
+        socket.execute { $0.send(text: bytes, compress: compress) }
     }
 
-    func send(binary: UnsafeRawBufferPointer) {
+    func send(binary: UnsafeRawBufferPointer, compress: Bool = true) {
         let bytes = Array(binary)
-        socket.execute { $0.send(binary: bytes) }
+        socket.execute { $0.send(binary: bytes, compress: compress) }
     }
 
     func send(frame: SharedBytes) { socket.execute { $0.send(frame: frame) } }

@@ -20,6 +20,15 @@ public final class EngineIOServer {
     /// refuse it with 403 and `{"code":4,"message":<it>}` (the reference's answer). It sees the
     /// headers, query, URL and address; nil (the default) lets every handshake through.
     public var allowRequest: ((EngineIOHandshakeRequest) -> String?)?
+    /// Like `allowRequest`, for a decision made later (a lookup, a rate limiter on another
+    /// service): the reference's `allowRequest(req, callback)`. It gets the request and `decide`,
+    /// to call once, on the loop, with nil to let the handshake through or the refusal's message.
+    /// Runs after `allowRequest`, when both are set. At most `maxPendingHandshakes` wait at once,
+    /// each at most `allowRequestTimeout` (then 503); a second call of `decide` is ignored
+    /// (EngineIOServer+AllowRequest.swift).
+    public var allowRequestLater: ((EngineIOHandshakeRequest, _ decide: @escaping (String?) -> Void) -> Void)?
+    /// Handshakes waiting for `allowRequestLater`.
+    public internal(set) var pendingHandshakes = 0
     /// One line per rejected request or failed session, at `.info` (a client that goes away or
     /// misbehaves is routine for a public endpoint), rate-limited per loop. Set `log.sink` to
     /// route them elsewhere (default: standard error), or share one `RateLimitedLog`.
@@ -87,18 +96,14 @@ public final class EngineIOServer {
         case .openPolling:
             let request = EngineIOHandshakeRequest(req)
             if refused(request, res) { return }
-            let session = makeSession(transport: .polling, request: request)
-            let open = EngineIOHandshake.openPacketData(sid: session.id, upgrades: upgrades, configuration: configuration)
-            var body: [UInt8] = [EngineIOPacketType.open.digit]
-            body += open
-            addCookie(session, res)
-            res.respond(contentType: EngineIOSession.contentType, body: body)
-            start(session)
+            if allowRequestLater != nil { return decideLater(request, res) { [self] in openPolling(request, res) } }
+            openPolling(request, res)
         case .openWebSocket:
-            // The session opens once the socket does, after the 101 is written: its id is drawn
-            // now, so the cookie, if any, can ride on the 101.
             let request = EngineIOHandshakeRequest(req)
             if refused(request, res) { return }
+            if allowRequestLater != nil { return openWebSocketLater(req, request, res) }
+            // The session opens once the socket does, after the 101 is written: its id is drawn
+            // now, so the cookie, if any, can ride on the 101.
             let sid = newSessionID()
             if let cookie = configuration.cookie { res.addHeader("Set-Cookie", cookie.headerValue(sid: sid)) }
             WebSocket.upgrade(req, res, configuration: configuration.effectiveWebSocket,
@@ -129,6 +134,17 @@ public final class EngineIOServer {
             WebSocket.upgrade(req, res, configuration: configuration.effectiveWebSocket,
                               handler: EngineIOWebSocketTransport(server: self, role: .probe(session)))
         }
+    }
+
+    /// Opens a polling session and answers its handshake.
+    func openPolling(_ request: EngineIOHandshakeRequest, _ res: HTTPResponder) {
+        let session = makeSession(transport: .polling, request: request)
+        let open = EngineIOHandshake.openPacketData(sid: session.id, upgrades: upgrades, configuration: configuration)
+        var body: [UInt8] = [EngineIOPacketType.open.digit]
+        body += open
+        addCookie(session, res)
+        res.respond(contentType: EngineIOSession.contentType, body: body)
+        start(session)
     }
 
     /// What a polling session may upgrade to: the WebSocket, when upgrades and it are enabled.
@@ -171,7 +187,7 @@ public final class EngineIOServer {
     }
 
     /// A fresh id, naming this loop when the server is in a group.
-    private func newSessionID() -> String {
+    func newSessionID() -> String {
         func draw() -> String { forwarding.map { EngineIOHandshake.makeSessionID(loop: $0.index) } ?? EngineIOHandshake.makeSessionID() }
         var id = draw()
         while sessions[id] != nil { id = draw() }
@@ -216,10 +232,16 @@ public final class EngineIOServer {
     /// Whether `allowRequest` refused the handshake `request` (then answered).
     private func refused(_ request: EngineIOHandshakeRequest, _ res: HTTPResponder) -> Bool {
         guard let allowRequest, let message = allowRequest(request) else { return false }
+        refuse(request, message, res)
+        return true
+    }
+
+    /// Answers a handshake refused by `allowRequest` or `allowRequestLater`: 403 and
+    /// `{"code":4,"message":<message>}`, as the reference does.
+    func refuse(_ request: EngineIOHandshakeRequest, _ message: String, _ res: HTTPResponder) {
         log("handshake from \(request.address?.description ?? "?") refused by allowRequest: \(message)")
         let body: JSONValue = ["code": .int(Int64(EngineIORequestError.forbidden.rawValue)), "message": .string(message)]
         res.respond(HTTPStatus(code: EngineIORequestError.forbidden.statusCode), contentType: "application/json", body: body.serialized())
-        return true
     }
 
     func respondError(_ error: EngineIORequestError, _ res: HTTPResponder) {

@@ -53,32 +53,41 @@ public final class EngineIOSession {
     private var closingTimer: TimerID?
     private var upgradeTimer: TimerID?
 
-    /// A packet as it waits in the polling queue.
+    /// A packet as it waits in the polling queue. `compress`: whether it may be compressed
+    /// (false: sent with `compress: false`), kept for the WebSocket it may go out on after an
+    /// upgrade.
     enum Outgoing: EngineIOQueuedPacket {
         /// A text packet as sent: type digit, then data.
-        case text([UInt8])
-        case binary([UInt8])
+        case text([UInt8], compress: Bool)
+        case binary([UInt8], compress: Bool)
         case shared(EngineIOMessage)
 
-        init(text: [UInt8]) { self = .text(text) }
+        init(text: [UInt8]) { self = .text(text, compress: true) }
 
         /// As the session always counted them: a text or binary packet's own bytes, a shared
         /// message's polling form (encoded once, and kept by the queue).
         var queuedByteCount: Int {
             switch self {
-            case .text(let bytes), .binary(let bytes): bytes.count
+            case .text(let bytes, _), .binary(let bytes, _): bytes.count
             case .shared(let message): message.pollingPacket.count
             }
         }
 
         func appendPolling(to body: inout [UInt8]) {
             switch self {
-            case .text(let bytes): body += bytes
-            case .binary(let bytes): bytes.withUnsafeBytes { EngineIOPayload.appendPacket(type: .message, data: $0, isBinary: true, to: &body) }
+            case .text(let bytes, _): body += bytes
+            case .binary(let bytes, _): bytes.withUnsafeBytes { EngineIOPayload.appendPacket(type: .message, data: $0, isBinary: true, to: &body) }
             case .shared(let message): message.pollingPacket.withUnsafeBytes { body += $0 }
             }
         }
     }
+
+    /// Messages queued since the last poll answer that may be compressed, and that may not: an
+    /// answer made only of the latter goes out plain (the reference compresses a polling payload
+    /// when any of its packets allows it). The machine's own small packets (ping, noop) count as
+    /// neither.
+    private var queuedCompressible = 0
+    private var queuedPlain = 0
 
     init(id: String, server: EngineIOServer, transport: EngineIOTransport, request: EngineIOHandshakeRequest) {
         self.id = id
@@ -134,36 +143,59 @@ public final class EngineIOSession {
     /// Sends a text message whose data `write` appends to the buffer it is handed (the buffer
     /// already holds the type digit). The message is encoded straight into a buffer the server
     /// reuses, so a message on the WebSocket transport costs no allocation.
-    public func sendText(_ write: (inout [UInt8]) -> Void) {
+    public func sendText(_ write: (inout [UInt8]) -> Void) { sendText(compress: true, write) }
+
+    /// Sends a text message, compressed or not: `compress: false` sends it plain on a WebSocket
+    /// with permessage-deflate, and does not ask for its poll answer to be compressed (the
+    /// reference's `compress` option). `true` is what every other send does.
+    public func sendText(compress: Bool, _ write: (inout [UInt8]) -> Void) {
         let route = sendRoute
         guard route != .drop else { return }
         server.scratch.removeAll(keepingCapacity: true)
         server.scratch.append(EngineIOPacketType.message.digit)
         write(&server.scratch)
         if route == .webSocket {
-            guard let ws = webSocket else { return server.scratch.withUnsafeBytes { remoteSocket?.send(text: $0) } }
-            server.scratch.withUnsafeBytes { _ = ws.send(text: $0) }
+            guard let ws = webSocket else { return server.scratch.withUnsafeBytes { remoteSocket?.send(text: $0, compress: compress) } }
+            server.scratch.withUnsafeBytes { _ = ws.send(text: $0, compress: compress) }
             reportBacklog(ws)
         } else {
-            perform(machine.pointee.enqueue(.text(server.scratch)))
+            countQueued(compress: compress)
+            perform(machine.pointee.enqueue(.text(server.scratch, compress: compress)))
         }
     }
 
     /// Sends a binary message.
-    public func send(binary: UnsafeRawBufferPointer) {
+    public func send(binary: UnsafeRawBufferPointer) { send(binary: binary, compress: true) }
+
+    /// Sends a binary message, compressed or not (see `sendText(compress:_:)`).
+    public func send(binary: UnsafeRawBufferPointer, compress: Bool) {
         switch sendRoute {
         case .webSocket:
-            guard let ws = webSocket else { return remoteSocket?.send(binary: binary) ?? () }
-            ws.send(binary: binary)
+            guard let ws = webSocket else { return remoteSocket?.send(binary: binary, compress: compress) ?? () }
+            ws.send(binary: binary, compress: compress)
             reportBacklog(ws)
         case .queue:
-            perform(machine.pointee.enqueue(.binary(Array(binary))))
+            countQueued(compress: compress)
+            perform(machine.pointee.enqueue(.binary(Array(binary), compress: compress)))
         case .drop:
             return
         }
     }
 
     public func send(binary: [UInt8]) { binary.withUnsafeBytes { send(binary: $0) } }
+
+    public func send(binary: [UInt8], compress: Bool) { binary.withUnsafeBytes { send(binary: $0, compress: compress) } }
+
+    private func countQueued(compress: Bool) {
+        if compress { queuedCompressible += 1 } else { queuedPlain += 1 }
+    }
+
+    /// Whether the next poll answer may be compressed, as what was queued for it asks; the
+    /// count starts again.
+    private func takeAnswerCompression() -> Bool {
+        defer { (queuedCompressible, queuedPlain) = (0, 0) }
+        return queuedCompressible > 0 || queuedPlain == 0
+    }
 
     /// Sends a message encoded once for many sessions (a broadcast).
     public func send(_ message: EngineIOMessage) {
@@ -173,6 +205,7 @@ public final class EngineIOSession {
             ws.send(frame: message.webSocketFrame)
             reportBacklog(ws)
         case .queue:
+            countQueued(compress: message.compress)
             perform(machine.pointee.enqueue(.shared(message)))
         case .drop:
             return
@@ -213,8 +246,8 @@ public final class EngineIOSession {
     /// configuration's `httpCompression` is on and the body reaches its threshold (the reference
     /// server's rule). The compressor is the loop's, shared; a body that does not shrink goes
     /// out plain.
-    private func answerPoll(_ res: EngineIOPollResponder, _ body: [UInt8], coding: HTTPContentCoding?) {
-        if let coding, let threshold = configuration.httpCompression?.threshold, body.count >= threshold,
+    private func answerPoll(_ res: EngineIOPollResponder, _ body: [UInt8], coding: HTTPContentCoding?, compress: Bool = true) {
+        if compress, let coding, let threshold = configuration.httpCompression?.threshold, body.count >= threshold,
            let compressor = loop.local(HTTPBodyCompressors.self, orMake: { HTTPBodyCompressors() }).compressor(for: coding),
            let compressed = body.withUnsafeBytes({ compressor.compress($0) }) {
             res.respond(contentType: Self.contentType, headers: [("Content-Encoding", coding.rawValue)], body: compressed)
@@ -354,7 +387,7 @@ public final class EngineIOSession {
                     perform(machine.pointee.heldPollLost())
                     continue
                 }
-                answerPoll(res, body, coding: heldPollCoding)
+                answerPoll(res, body, coding: heldPollCoding, compress: takeAnswerCompression())
             case .respond(let response):
                 guard let res = request else { continue }
                 switch response {
@@ -367,15 +400,15 @@ public final class EngineIOSession {
             case .sendOnWebSocket(let packet):
                 guard let ws = webSocket else {
                     switch packet {
-                    case .text(let bytes): bytes.withUnsafeBytes { remoteSocket?.send(text: $0) }
-                    case .binary(let bytes): bytes.withUnsafeBytes { remoteSocket?.send(binary: $0) }
+                    case .text(let bytes, let compress): bytes.withUnsafeBytes { remoteSocket?.send(text: $0, compress: compress) }
+                    case .binary(let bytes, let compress): bytes.withUnsafeBytes { remoteSocket?.send(binary: $0, compress: compress) }
                     case .shared(let message): remoteSocket?.send(frame: message.webSocketFrame)
                     }
                     continue
                 }
                 switch packet {
-                case .text(let bytes): bytes.withUnsafeBytes { _ = ws.send(text: $0) }
-                case .binary(let bytes): ws.send(binary: bytes)
+                case .text(let bytes, let compress): bytes.withUnsafeBytes { _ = ws.send(text: $0, compress: compress) }
+                case .binary(let bytes, let compress): bytes.withUnsafeBytes { _ = ws.send(binary: $0, compress: compress) }
                 case .shared(let message): ws.send(frame: message.webSocketFrame)
                 }
             case .sendOnProbe(let bytes):

@@ -212,6 +212,13 @@ public final class PubSub: TopicHub {
         relay?.listen(channel: channel, from: self)
     }
 
+    /// Removes `channel`'s receiver here (a dynamic namespace's child that was dropped): what
+    /// arrives on it afterwards is dropped. A relay through a broker stays subscribed to it (it
+    /// has no unsubscribe yet), so such a relay still receives the channel's messages.
+    public func unlisten(channel: String) {
+        channelReceivers[channel] = nil
+    }
+
     /// Channels with a receiver here (a relay registered late subscribes to them).
     public var listenedChannels: [String] { Array(channelReceivers.keys) }
 

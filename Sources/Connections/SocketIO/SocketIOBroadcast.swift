@@ -20,6 +20,10 @@ public struct SocketIOBroadcast {
     public private(set) var exceptRooms: Set<String> = []
     /// Whether the emit stays on this loop (`.local`).
     public private(set) var isLocal = false
+    /// Whether a socket whose transport is not writable now is skipped (`.volatile`).
+    public private(set) var isVolatile = false
+    /// Whether the packet may be compressed (`compress(false)`: not).
+    public private(set) var isCompressed = true
 
     init(namespace: SocketIONamespace) {
         self.namespace = namespace
@@ -49,6 +53,28 @@ public struct SocketIOBroadcast {
         copy.isLocal = true
         return copy
     }
+
+    /// The same broadcast, dropped rather than queued for each socket whose transport is not
+    /// writable now (a long poll not waiting, a WebSocket with bytes unwritten), as
+    /// `socket.volatile` does for one socket: the reference's `io.volatile.emit`. A client that
+    /// does not read then misses these packets, and its queue does not grow with them; on the
+    /// other loops and processes the same rule applies to their sockets.
+    public var volatile: SocketIOBroadcast {
+        var copy = self
+        copy.isVolatile = true
+        return copy
+    }
+
+    /// The same broadcast, with `false` sent without compression: its poll answers are not
+    /// compressed for it (its WebSocket frame, shared by every recipient, is never compressed).
+    /// The reference's `io.compress(false).emit`.
+    public func compress(_ compress: Bool) -> SocketIOBroadcast {
+        var copy = self
+        copy.isCompressed = compress
+        return copy
+    }
+
+    private var flags: SocketIOBroadcastEnvelope.Flags { .init(volatile: isVolatile, compress: isCompressed) }
 
     /// This loop's sockets this broadcast reaches, in no particular order.
     public var sockets: [SocketIOSocket] {
@@ -88,7 +114,8 @@ public struct SocketIOBroadcast {
         // The packet's text as just encoded, less Engine.IO's type digit: no second JSON encoding.
         let envelope = text.packet.withUnsafeBytes { bytes in
             SocketIOBroadcastEnvelope.encode(namespace: namespace.name, rooms: rooms, except: exceptRooms,
-                                             packet: UnsafeRawBufferPointer(rebasing: bytes.dropFirst()), attachments: packet.attachments)
+                                             packet: UnsafeRawBufferPointer(rebasing: bytes.dropFirst()), attachments: packet.attachments,
+                                             flags: flags)
         }
         hub.broadcastElsewhere(SharedBytes(envelope), on: namespace.relayChannel)
         namespace.relayedOut += 1
@@ -119,6 +146,7 @@ public struct SocketIOBroadcast {
         guard !targets.isEmpty else { return }
         var messages = [text]
         for attachment in attachments { messages.append(EngineIOMessage(binary: attachment, counters: namespace.server.engine.counters)) }
-        for socket in targets { socket.connection.deliver(broadcast: messages) }
+        if !isCompressed { for m in messages { m.compress = false } }
+        for socket in targets { socket.connection.deliver(broadcast: messages, volatile: isVolatile) }
     }
 }

@@ -25,8 +25,11 @@ extension SocketIOConnection {
 
     /// Hands one broadcast (a text message, then a binary one per attachment, shared by every
     /// client reached) to this client, through its gate: all of it, or the client is closed.
-    func deliver(broadcast messages: [EngineIOMessage]) {
+    /// A `volatile` broadcast skips a client whose transport is not writable now: dropped, not
+    /// queued, and not counted against it by the gate (as `socket.volatile` does).
+    func deliver(broadcast messages: [EngineIOMessage], volatile: Bool = false) {
         guard session.isOpen else { return }
+        if volatile && !session.isWritable { return }
         var size = 0
         for m in messages { size += m.packet.count }
         let queued = session.queuedByteCount

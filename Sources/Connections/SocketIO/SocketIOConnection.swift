@@ -14,7 +14,10 @@ final class SocketIOConnection: EngineIOSessionDelegate {
     private var connectTimer: TimerID?
     /// Sockets whose namespace middlewares have not all answered, by namespace: at most one per
     /// namespace the server has, each until `connectTimeout`.
-    private var admitting: [String: (run: SocketIOMiddlewareRun<SocketIOSocket, SocketIOConnectError>, timer: TimerID)] = [:]
+    private var admitting: [String: (run: SocketIOMiddlewareRun<SocketIOSocket, SocketIOConnectError>, timer: TimerID, namespace: SocketIONamespace)] = [:]
+    /// Names of no namespace yet, whose dynamic namespaces' rules have not all answered, each
+    /// until `connectTimeout`.
+    private var matching: [String: TimerID] = [:]
     /// The slow-consumer gate of the broadcasts that reach this client (SocketIOBroadcastDelivery.swift).
     let broadcastGate = DeliveryGate<EngineIOMessage>(policy: SocketIOConnection.broadcastPolicy)
 
@@ -53,11 +56,15 @@ final class SocketIOConnection: EngineIOSessionDelegate {
     func engineIOSessionDidClose(_ session: EngineIOSession, reason: EngineIOCloseReason) {
         if let connectTimer { server.loop.cancel(connectTimer) }
         connectTimer = nil
-        for (_, pending) in admitting {
+        let pendingAdmissions = admitting
+        admitting.removeAll()
+        for (_, pending) in pendingAdmissions {
             pending.run.cancel()
             server.loop.cancel(pending.timer)
+            pending.namespace.admissionEnded()
         }
-        admitting.removeAll()
+        for (_, timer) in matching { server.loop.cancel(timer) }
+        matching.removeAll()
         for socket in Array(sockets.values) { socket.closed(reason: reason.description) }
     }
 
@@ -84,12 +91,52 @@ final class SocketIOConnection: EngineIOSessionDelegate {
     }
 
     private func connect(_ name: String, auth: JSONValue?) {
-        guard let namespace = server.existingNamespace(name) else {
-            send(SocketIOPacket(.connectError, namespace: name, data: ["message": "Invalid namespace"]))
-            return
+        // Already connected, being let in, or being matched: the reference server ignores it too.
+        guard sockets[name] == nil, admitting[name] == nil, matching[name] == nil else { return }
+        if let namespace = server.existingNamespace(name) {
+            guard hasRoomForNamespace(name) else { return }
+            return admit(to: namespace, auth: auth)
         }
-        // Already connected, or being let in: the reference server ignores it too.
-        guard sockets[name] == nil, admitting[name] == nil else { return }
+        guard server.hasDynamicNamespaces else { return refuseInvalid(name) }
+        guard hasRoomForNamespace(name) else { return }
+        // The parents' rules decide (now, or later for one that answers later), within the
+        // connect timeout.
+        let timer = server.loop.schedule(after: server.configuration.connectTimeout) { [weak self] in
+            guard let self, self.matching.removeValue(forKey: name) != nil else { return }
+            self.server.log("session \(self.session.id): no dynamic namespace rule answered within the connect timeout")
+            self.refuseInvalid(name)
+        }
+        matching[name] = timer
+        server.matchParent(name, auth: auth ?? .object([:])) { [weak self] parent in
+            guard let self, let timer = self.matching.removeValue(forKey: name) else { return }
+            self.server.loop.cancel(timer)
+            guard self.session.isOpen else { return }
+            guard let parent else { return self.refuseInvalid(name) }
+            guard let namespace = self.server.child(of: parent, named: name) else {
+                self.server.log("session \(self.session.id): no new namespace made: \(self.server.childNamespaceCount) already (maxChildNamespaces)")
+                return self.send(SocketIOPacket(.connectError, namespace: name, data: ["message": "Too many namespaces"]))
+            }
+            self.admit(to: namespace, auth: auth)
+        }
+    }
+
+    /// The reference's answer to a namespace that does not exist.
+    private func refuseInvalid(_ name: String) {
+        send(SocketIOPacket(.connectError, namespace: name, data: ["message": "Invalid namespace"]))
+    }
+
+    /// Whether this client may ask for one more namespace (`maxNamespacesPerClient`); if not, it
+    /// is told so.
+    private func hasRoomForNamespace(_ name: String) -> Bool {
+        guard sockets.count + admitting.count + matching.count >= server.configuration.maxNamespacesPerClient else { return true }
+        server.log("session \(session.id): namespace refused: \(server.configuration.maxNamespacesPerClient) joined or asked for already (maxNamespacesPerClient)")
+        send(SocketIOPacket(.connectError, namespace: name, data: ["message": "Too many namespaces"]))
+        return false
+    }
+
+    /// Lets the client into `namespace` once its middlewares agree (or skip, on recovery).
+    private func admit(to namespace: SocketIONamespace, auth: JSONValue?) {
+        let name = namespace.name
         let handshake = SocketIOHandshake(auth: auth ?? .object([:]), request: session.request)
         // Connection state recovery: a client back with its private id and last offset.
         let recovery = server.configuration.connectionStateRecovery
@@ -103,9 +150,12 @@ final class SocketIOConnection: EngineIOSessionDelegate {
         if (restored != nil && recovery?.skipMiddlewares == true) || namespace.middlewares.isEmpty {
             return admitted(socket, restored: restored)
         }
+        // Counted while the middlewares run, so a child is not dropped under them.
+        namespace.admissionStarted()
         let run = SocketIOMiddlewareRun(namespace.middlewares, subject: socket) { [weak self] refusal in
             guard let self, let pending = self.admitting.removeValue(forKey: name) else { return }
             self.server.loop.cancel(pending.timer)
+            defer { namespace.admissionEnded() }
             guard self.session.isOpen else { return }
             if let refusal { return self.send(SocketIOPacket(.connectError, namespace: name, data: refusal.json)) }
             self.admitted(socket, restored: restored)
@@ -113,10 +163,11 @@ final class SocketIOConnection: EngineIOSessionDelegate {
         let timer = server.loop.schedule(after: server.configuration.connectTimeout) { [weak self] in
             guard let self, let pending = self.admitting.removeValue(forKey: name) else { return }
             pending.run.cancel()
+            defer { namespace.admissionEnded() }
             self.server.log("session \(self.session.id): namespace \(name) middlewares did not answer within the connect timeout")
             self.send(SocketIOPacket(.connectError, namespace: name, data: SocketIOConnectError("connect timeout").json))
         }
-        admitting[name] = (run, timer)
+        admitting[name] = (run, timer, namespace)
         run.start()
     }
 
@@ -157,5 +208,12 @@ final class SocketIOConnection: EngineIOSessionDelegate {
     func send(_ packet: SocketIOPacket) {
         session.sendText { SocketIOPacketEncoder.write(packet, into: &$0) }
         for attachment in packet.attachments { session.send(binary: attachment) }
+    }
+
+    /// Sends one packet, compressed or not (`compress(false)`: plain on a WebSocket with
+    /// permessage-deflate, and not asking for its poll answer to be compressed).
+    func send(_ packet: SocketIOPacket, compress: Bool) {
+        session.sendText(compress: compress) { SocketIOPacketEncoder.write(packet, into: &$0) }
+        for attachment in packet.attachments { session.send(binary: attachment, compress: compress) }
     }
 }

@@ -49,6 +49,11 @@ public final class SocketIONamespace {
     /// Whether recovery is on: a plain flag for the emit paths, which must not touch the store
     /// (an optional struct of collections) when it is off.
     let recordsForRecovery: Bool
+    /// The parent whose rule made this namespace (a dynamic namespace's child), nil for a
+    /// namespace named by `of(_:)`.
+    public internal(set) weak var parent: SocketIOParentNamespace?
+    /// Clients being let in (their middlewares running): a child is not dropped while it has any.
+    private var admissions = 0
 
     init(name: String, server: SocketIOServer) {
         self.name = name
@@ -90,6 +95,28 @@ public final class SocketIONamespace {
         guard let restored = recovery.stores.with(name, limits: recovery.limits, { $0.restore(pid: pid, offset: offset, now: now) }),
               sockets[restored.session.sid] == nil else { return nil }
         return restored
+    }
+
+    /// Takes the handlers and middlewares `template` has now (a child made by its parent).
+    func inherit(from template: SocketIONamespace) {
+        connectionHandlers = template.connectionHandlers
+        middlewares = template.middlewares
+    }
+
+    /// A client began or ended being let in (a child counts them, so as not to be dropped under
+    /// one whose middlewares still run).
+    func admissionStarted() { admissions += 1 }
+
+    func admissionEnded() {
+        admissions -= 1
+        releaseIfUnused()
+    }
+
+    /// A child with no socket and none being let in leaves its server (when
+    /// `cleanupEmptyChildNamespaces` is on).
+    private func releaseIfUnused() {
+        guard parent != nil, sockets.isEmpty, admissions == 0 else { return }
+        server.childBecameUnused(self)
     }
 
     /// Runs `handler` for every socket that connects to this namespace.
@@ -168,6 +195,12 @@ public final class SocketIONamespace {
     /// A broadcast to this loop's sockets only, even when the server relays broadcasts elsewhere.
     public var local: SocketIOBroadcast { SocketIOBroadcast(namespace: self).local }
 
+    /// A broadcast dropped for each socket whose transport is not writable now (`volatile`).
+    public var volatile: SocketIOBroadcast { SocketIOBroadcast(namespace: self).volatile }
+
+    /// A broadcast sent plain with `false` (`compress(false)`).
+    public func compress(_ compress: Bool) -> SocketIOBroadcast { SocketIOBroadcast(namespace: self).compress(compress) }
+
     // MARK: Broadcasts from other loops and processes
 
     /// The hub channel of this namespace's broadcasts (`socket.io#<name>#`, as socket.io-redis-adapter
@@ -226,6 +259,8 @@ public final class SocketIONamespace {
         var broadcast = SocketIOBroadcast(namespace: self)
         for room in envelope.rooms { broadcast = broadcast.to(room) }
         for room in envelope.except { broadcast = broadcast.except(room) }
+        if envelope.flags.volatile { broadcast = broadcast.volatile }
+        if !envelope.flags.compress { broadcast = broadcast.compress(false) }
         broadcast.deliver(text: envelope.packet, attachments: envelope.attachments)
     }
 
@@ -246,6 +281,7 @@ public final class SocketIONamespace {
 
     func remove(_ socket: SocketIOSocket) {
         sockets[socket.id] = nil
+        releaseIfUnused()
     }
 
     func addToRoom(_ room: String, _ id: String) {

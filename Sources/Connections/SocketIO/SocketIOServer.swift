@@ -31,6 +31,21 @@ public struct SocketIOConfiguration: Sendable {
     /// Connection state recovery (the reference's `connectionStateRecovery`): nil, off, as the
     /// reference's default.
     public var connectionStateRecovery: SocketIOConnectionStateRecovery?
+    /// Most children the dynamic namespaces (`of(matching:)`) of one server (one loop) may have
+    /// at once: a client asking for a new name past it gets CONNECT_ERROR "Too many namespaces".
+    /// Clients choose the names, so without it one could make a namespace (a table entry, a relay
+    /// channel) per name it tries. The reference has no such bound.
+    public var maxChildNamespaces = 1_000
+    /// Longest namespace name a client may make a child of, in UTF-8 bytes: a longer one matches
+    /// no rule ("Invalid namespace"), and no rule ever sees it.
+    public var maxNamespaceNameBytes = 256
+    /// Most namespaces one client may be in, or asking to join, at once: a CONNECT past it gets
+    /// CONNECT_ERROR "Too many namespaces". The reference has no such bound.
+    public var maxNamespacesPerClient = 100
+    /// Whether a child namespace left with no socket is dropped (its sockets gone, its rooms with
+    /// them), so names tried once do not hold places under `maxChildNamespaces`: the reference's
+    /// `cleanupEmptyChildNamespaces`, which is off there; on here, as the bound needs it.
+    public var cleanupEmptyChildNamespaces = true
 
     public init() {}
 }
@@ -76,7 +91,8 @@ public struct SocketIOConnectionStateRecovery: Sendable {
 ///         socket.join("r1")
 ///     }
 ///
-/// Namespaces exist once `of(_:)` has named them; a client asking for another one gets
+/// Namespaces exist once `of(_:)` has named them, or, for a dynamic namespace (`of(matching:)`),
+/// once a client connects to a name its rule accepts; a client asking for another one gets
 /// CONNECT_ERROR "Invalid namespace". Everything runs on the loop's thread.
 ///
 /// One server belongs to one loop: its sessions and rooms live there. Loops that share a port
@@ -95,6 +111,10 @@ public final class SocketIOServer {
         set { engine.log = newValue }
     }
     private var namespaces: [String: SocketIONamespace] = [:]
+    /// The dynamic namespaces' parents, in the order their rules are asked.
+    private var parents: [SocketIOParentNamespace] = []
+    /// Children of every parent, together (bounded by `maxChildNamespaces`).
+    public private(set) var childNamespaceCount = 0
     /// The hub whose relay carries broadcasts to the servers of other loops and processes.
     public private(set) var hub: PubSub?
 
@@ -124,6 +144,70 @@ public final class SocketIOServer {
         namespaces[name] = ns
         if let hub { listen(ns, on: hub) }
         return ns
+    }
+
+    /// A dynamic namespace: every name `predicate` accepts (a client's CONNECT to a namespace that
+    /// does not exist yet, its `auth` beside it) becomes a child of the returned parent on first
+    /// connect (SocketIOParentNamespace.swift): the reference's `io.of(/regex/)`.
+    public func of(matching predicate: @escaping (_ name: String, _ auth: JSONValue) -> Bool) -> SocketIOParentNamespace {
+        of(matching: { name, auth, next in next(predicate(name, auth)) })
+    }
+
+    /// A dynamic namespace whose rule answers later: it calls `next` once, on the loop, with
+    /// whether `name` belongs here (the reference's `io.of((name, auth, next) => …)`). A rule that
+    /// has not answered within `connectTimeout` refuses the name ("Invalid namespace").
+    public func of(matching predicate: @escaping SocketIOParentNamespace.Predicate) -> SocketIOParentNamespace {
+        let parent = SocketIOParentNamespace(server: self, index: parents.count, predicate: predicate)
+        parents.append(parent)
+        return parent
+    }
+
+    /// Whether any dynamic namespace exists (else an unknown name is refused at once).
+    var hasDynamicNamespaces: Bool { !parents.isEmpty }
+
+    /// Asks the parents' rules, in order, whether `name` is one of theirs; `done` gets the first
+    /// that says yes, or nil. Each rule's `next` counts once.
+    func matchParent(_ name: String, auth: JSONValue, _ done: @escaping (SocketIOParentNamespace?) -> Void) {
+        guard name.utf8.count <= configuration.maxNamespaceNameBytes else { return done(nil) }
+        func ask(_ index: Int) {
+            guard index < parents.count else { return done(nil) }
+            let parent = parents[index]
+            var answered = false
+            parent.predicate(name, auth) { accepted in
+                guard !answered else { return }
+                answered = true
+                if accepted { done(parent) } else { ask(index + 1) }
+            }
+        }
+        ask(0)
+    }
+
+    /// The child `name` of `parent`: the one that exists (a rule answered late, after another
+    /// client made it), or a new one with the parent's handlers; nil past `maxChildNamespaces`.
+    func child(of parent: SocketIOParentNamespace, named name: String) -> SocketIONamespace? {
+        if let existing = namespaces[name] { return existing }
+        guard childNamespaceCount < configuration.maxChildNamespaces else { return nil }
+        let child = SocketIONamespace(name: name, server: self)
+        child.inherit(from: parent.template)
+        child.parent = parent
+        namespaces[name] = child
+        parent.adopt(child)
+        childNamespaceCount += 1
+        if let hub { listen(child, on: hub) }
+        return child
+    }
+
+    /// A child has no socket left, and none coming: dropped, when `cleanupEmptyChildNamespaces`
+    /// says so (a reference to it still works, and reaches no one).
+    func childBecameUnused(_ child: SocketIONamespace) {
+        guard configuration.cleanupEmptyChildNamespaces, let parent = child.parent, namespaces[child.name] === child else { return }
+        namespaces[child.name] = nil
+        parent.release(child)
+        childNamespaceCount -= 1
+        if let hub {
+            hub.unlisten(channel: child.relayChannel)
+            hub.unlisten(channel: child.ackChannel)
+        }
     }
 
     /// Makes every broadcast (`emit` on a namespace or its rooms, `socket.to`, `socket.broadcast`;
@@ -162,4 +246,10 @@ public final class SocketIOServer {
 
     /// A broadcast to a room of the main namespace.
     public func to(_ room: String) -> SocketIOBroadcast { sockets.to(room) }
+
+    /// A volatile broadcast on the main namespace (`io.volatile.emit`).
+    public var volatile: SocketIOBroadcast { sockets.volatile }
+
+    /// A broadcast on the main namespace, compressed or not (`io.compress(false).emit`).
+    public func compress(_ compress: Bool) -> SocketIOBroadcast { sockets.compress(compress) }
 }

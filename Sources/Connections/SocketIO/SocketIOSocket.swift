@@ -268,7 +268,9 @@ public final class SocketIOSocket {
     /// Emits `event` to this client.
     public func emit(_ event: String, _ args: JSONValue...) { emit(event, SocketIOArguments(args)) }
 
-    public func emit(_ event: String, _ args: SocketIOArguments) {
+    public func emit(_ event: String, _ args: SocketIOArguments) { emit(event, args, compress: true) }
+
+    func emit(_ event: String, _ args: SocketIOArguments, compress: Bool) {
         guard connected else { return }
         notifyOutgoing(event, args)
         let packet = eventPacket(event, args, id: nil)
@@ -278,12 +280,13 @@ public final class SocketIOSocket {
             var plain: [UInt8] = []
             SocketIOPacketEncoder.write(packet, into: &plain)
             if let message = plain.withUnsafeBytes({ namespace.recordEvent($0, attachments: packet.attachments, rooms: [id], except: []) }) {
+                message.compress = compress
                 connection.session.send(message)
-                for attachment in packet.attachments { connection.session.send(binary: attachment) }
+                for attachment in packet.attachments { connection.session.send(binary: attachment, compress: compress) }
                 return
             }
         }
-        connection.send(packet)
+        if compress { connection.send(packet) } else { connection.send(packet, compress: false) }
     }
 
     /// Emits that are dropped rather than queued when the client's transport is not writable
@@ -297,10 +300,25 @@ public final class SocketIOSocket {
         SocketIOSocketEmit(socket: self, isVolatile: false, timeout: timeout)
     }
 
+    /// Emits sent plain with `false`: no permessage-deflate for their frames when the WebSocket
+    /// agreed it, and no compression asked for the poll answer that carries them (the reference's
+    /// `socket.compress(false).emit`). `true` is every emit's default: compressed from the
+    /// threshold on.
+    public func compress(_ compress: Bool) -> SocketIOSocketEmit {
+        SocketIOSocketEmit(socket: self, isVolatile: false, timeout: nil, compress: compress)
+    }
+
     /// Emits `event` and asks for an acknowledgement: `callback` runs once, with the client's
     /// reply, or `.timeout` after `timeout` (a timer in the loop's wheel), or `.disconnected`.
     public func emitWithAck(
         _ event: String, _ args: SocketIOArguments = [], timeout: Duration,
+        _ callback: @escaping (Result<SocketIOArguments, SocketIOAckError>) -> Void
+    ) {
+        emitWithAck(event, args, timeout: timeout, compress: true, callback)
+    }
+
+    func emitWithAck(
+        _ event: String, _ args: SocketIOArguments, timeout: Duration, compress: Bool,
         _ callback: @escaping (Result<SocketIOArguments, SocketIOAckError>) -> Void
     ) {
         guard connected else {
@@ -314,7 +332,7 @@ public final class SocketIOSocket {
         }
         pendingAcks[ackID] = (timer, callback)
         notifyOutgoing(event, args)
-        connection.send(eventPacket(event, args, id: ackID))
+        connection.send(eventPacket(event, args, id: ackID), compress: compress)
     }
 
     /// Waits for the client's answer to ack id `id` (a broadcast's, sent by the caller): false
@@ -477,17 +495,26 @@ public final class SocketIOSocket {
     }
 }
 
-/// An emit to one socket with the reference's modifiers (`socket.volatile`, `socket.timeout`),
-/// chainable: `socket.volatile.timeout(.seconds(1)).emit("tick", []) { result in … }`.
+/// An emit to one socket with the reference's modifiers (`socket.volatile`, `socket.timeout`,
+/// `socket.compress`), chainable: `socket.volatile.timeout(.seconds(1)).emit("tick", []) { result in … }`.
 public struct SocketIOSocketEmit {
     public let socket: SocketIOSocket
     public private(set) var isVolatile: Bool
     public private(set) var timeout: Duration?
+    /// Whether the emit may be compressed (`compress(false)`: sent plain).
+    public private(set) var isCompressed: Bool
 
-    init(socket: SocketIOSocket, isVolatile: Bool, timeout: Duration?) {
+    init(socket: SocketIOSocket, isVolatile: Bool, timeout: Duration?, compress: Bool = true) {
         self.socket = socket
         self.isVolatile = isVolatile
         self.timeout = timeout
+        self.isCompressed = compress
+    }
+
+    public func compress(_ compress: Bool) -> SocketIOSocketEmit {
+        var copy = self
+        copy.isCompressed = compress
+        return copy
     }
 
     public var volatile: SocketIOSocketEmit {
@@ -510,7 +537,7 @@ public struct SocketIOSocketEmit {
 
     public func emit(_ event: String, _ args: SocketIOArguments) {
         guard passes else { return }
-        socket.emit(event, args)
+        socket.emit(event, args, compress: isCompressed)
     }
 
     /// Emits `event` asking for an ack; `callback` gets the reply, or `.timeout` after the
@@ -519,7 +546,7 @@ public struct SocketIOSocketEmit {
     public func emit(_ event: String, _ args: SocketIOArguments,
                      _ callback: @escaping (Result<SocketIOArguments, SocketIOAckError>) -> Void) {
         guard passes else { return callback(.failure(.timeout)) }
-        socket.emitWithAck(event, args, timeout: timeout ?? .seconds(5), callback)
+        socket.emitWithAck(event, args, timeout: timeout ?? .seconds(5), compress: isCompressed, callback)
     }
 }
 

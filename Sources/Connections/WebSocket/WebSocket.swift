@@ -103,6 +103,15 @@ public final class WebSocket: ConnectionHandler {
     @discardableResult
     public func send(binary: [UInt8]) -> Bool { binary.withUnsafeBytes { sendMessage(.binary, $0) } }
 
+    /// Sends a message, compressed or not when permessage-deflate was agreed: `compress: false`
+    /// sends it plain whatever its size (the reference's `compress(false)`); `true` compresses it
+    /// from `compressionThreshold` bytes, as every other send does.
+    @discardableResult
+    public func send(text: UnsafeRawBufferPointer, compress: Bool) -> Bool { sendMessage(.text, text, compress: compress) }
+
+    @discardableResult
+    public func send(binary: UnsafeRawBufferPointer, compress: Bool) -> Bool { sendMessage(.binary, binary, compress: compress) }
+
     /// Sends a frame encoded once for many recipients (server side only; never compressed).
     @discardableResult
     public func send(frame: SharedBytes) -> Bool {
@@ -123,9 +132,9 @@ public final class WebSocket: ConnectionHandler {
         perform(machine.close(code, reason: reason))
     }
 
-    private func sendMessage(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer) -> Bool {
+    private func sendMessage(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer, compress: Bool = true) -> Bool {
         guard machine.isOpen else { return false }
-        if deflate != nil && payload.count >= Int(machine.timings.compressionThreshold) {
+        if compress && deflate != nil && payload.count >= Int(machine.timings.compressionThreshold) {
             let noContextTakeover = role == .server ? deflate!.serverNoContextTakeover : deflate!.clientNoContextTakeover
             let windowBits = role == .server ? deflate!.serverMaxWindowBits : 15
             // Reset after each message, a compressor belongs to no socket: use the loop's.

@@ -49,6 +49,14 @@ public struct EngineIOConfiguration: Sendable {
     /// the pages trusted, and a cookie-routed load balancer (`cookie`) needs it. The reference's
     /// `cors` option leaves it to `cors.credentials` (false unless set).
     public var corsCredentials = true
+    /// Most handshakes waiting at once for a `allowRequestLater` decision (per server, so per
+    /// loop): past it a handshake is answered 503 at once, without asking, so clients cannot pile
+    /// up connections (and the requests kept for them) behind a slow decision. The reference has
+    /// no such bound.
+    public var maxPendingHandshakes = 1_000
+    /// How long a handshake waits for `allowRequestLater` to decide: then it is answered 503
+    /// (and a later decision is ignored).
+    public var allowRequestTimeout: Duration = .milliseconds(10_000)
     /// Options of the WebSocket transport. Its own keepalive pings are turned off (Engine.IO
     /// pings at its own layer) and its message limits follow `maxPayload`.
     public var webSocket = WebSocketConfiguration()

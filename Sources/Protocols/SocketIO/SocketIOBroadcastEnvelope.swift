@@ -6,8 +6,11 @@
 /// Wire form, binary-safe, every string length-prefixed in decimal (`<n>:<n bytes>`), a list being
 /// its count (`<n>:`) followed by its strings:
 ///
-///     sio1 <namespace> <rooms> <except> <packet> <attachments>
+///     sio1 <namespace> <rooms> <except> <packet> <attachments> [f<flags>]
 ///
+/// `f<flags>`, written only when a flag is set, is one decimal digit: 1 volatile, 2 not
+/// compressed (`compress(false)`), 3 both; a reader that does not know it would see trailing
+/// bytes, so it is absent from every broadcast without modifiers.
 /// written without the spaces, e.g. `sio15:/chat1:2:r11:20:<socket id>29:2/chat,["chat",{...}]0:`.
 /// `packet` is the text part of an EVENT (`2…`) or BINARY_EVENT (`5<n>-…`) packet of that namespace,
 /// as `SocketIOPacketEncoder` writes it; `attachments` are its binary parts. Rooms and except-rooms
@@ -21,26 +24,52 @@ public struct SocketIOBroadcastEnvelope: Hashable, Sendable {
     /// The packet's text part.
     public var packet: [UInt8]
     public var attachments: [[UInt8]]
+    /// The emit modifiers: dropped for a socket whose transport is not writable (`volatile`), and
+    /// whether it may be compressed.
+    public var flags: Flags
 
-    public init(namespace: String, rooms: Set<String> = [], except: Set<String> = [], packet: [UInt8], attachments: [[UInt8]] = []) {
+    /// The modifiers a receiving loop applies as the sender's did.
+    public struct Flags: Hashable, Sendable {
+        public var volatile: Bool
+        public var compress: Bool
+        public init(volatile: Bool = false, compress: Bool = true) {
+            self.volatile = volatile
+            self.compress = compress
+        }
+
+        var digit: UInt8? {
+            let bits = (volatile ? 1 : 0) | (compress ? 0 : 2)
+            return bits == 0 ? nil : UInt8(ascii: "0") + UInt8(bits)
+        }
+
+        init?(digit: UInt8) {
+            guard digit >= UInt8(ascii: "1"), digit <= UInt8(ascii: "3") else { return nil }
+            let bits = digit - UInt8(ascii: "0")
+            self.init(volatile: bits & 1 != 0, compress: bits & 2 == 0)
+        }
+    }
+
+    public init(namespace: String, rooms: Set<String> = [], except: Set<String> = [], packet: [UInt8], attachments: [[UInt8]] = [],
+                flags: Flags = Flags()) {
         self.namespace = namespace
         self.rooms = rooms
         self.except = except
         self.packet = packet
         self.attachments = attachments
+        self.flags = flags
     }
 
     static let magic = Array("sio1".utf8)
 
     /// The wire form.
     public var encoded: [UInt8] {
-        packet.withUnsafeBytes { Self.encode(namespace: namespace, rooms: rooms, except: except, packet: $0, attachments: attachments) }
+        packet.withUnsafeBytes { Self.encode(namespace: namespace, rooms: rooms, except: except, packet: $0, attachments: attachments, flags: flags) }
     }
 
     /// The wire form of a broadcast whose packet text is borrowed (from the message the sender
     /// built for its own sockets), without making an envelope value first.
     public static func encode(namespace: String, rooms: Set<String>, except: Set<String>,
-                              packet: UnsafeRawBufferPointer, attachments: [[UInt8]]) -> [UInt8] {
+                              packet: UnsafeRawBufferPointer, attachments: [[UInt8]], flags: Flags = Flags()) -> [UInt8] {
         var out = magic
         out.reserveCapacity(32 + namespace.utf8.count + packet.count + attachments.reduce(0) { $0 + $1.count + 8 })
         append(namespace.utf8, to: &out)
@@ -51,6 +80,7 @@ public struct SocketIOBroadcastEnvelope: Hashable, Sendable {
         append(packet, to: &out)
         appendCount(attachments.count, to: &out)
         for attachment in attachments { append(attachment, to: &out) }
+        if let digit = flags.digit { out += [UInt8(ascii: "f"), digit] }
         return out
     }
 
@@ -85,9 +115,15 @@ public struct SocketIOBroadcastEnvelope: Hashable, Sendable {
         let packet = Array(try reader.string())
         var attachments: [[UInt8]] = []
         for _ in 0..<(try reader.count()) { attachments.append(Array(try reader.string())) }
+        var flags = Flags()
+        if bytes.count - reader.position == 2, bytes[reader.position] == UInt8(ascii: "f"),
+           let parsed = Flags(digit: bytes[reader.position + 1]) {
+            flags = parsed
+            reader.position += 2
+        }
         guard reader.position == bytes.count else { throw .trailingBytes }
         guard Self.isEvent(packet, of: namespace, attachments: attachments.count) else { throw .invalidPacket }
-        self.init(namespace: namespace, rooms: lists[0], except: lists[1], packet: packet, attachments: attachments)
+        self.init(namespace: namespace, rooms: lists[0], except: lists[1], packet: packet, attachments: attachments, flags: flags)
     }
 
     public init(decoding bytes: [UInt8]) throws(DecodingError) {
