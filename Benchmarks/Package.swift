@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "reactor-loadgen", targets: ["reactor-loadgen"]),
         .executable(name: "hb-http", targets: ["hb-http"]),
         .executable(name: "hb-websocket", targets: ["hb-websocket"]),
+        .executable(name: "nio-tls", targets: ["nio-tls"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -23,6 +24,8 @@ let package = Package(
         // mirrored on the project's machines.
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
+        // NIOSSL, the TLS peer of the tls scenario (issue 17): the version mirrored on the machines.
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         // The root package, for the load generator written on the reactor's client side.
         .package(name: "Reactor", path: ".."),
     ],
@@ -77,7 +80,21 @@ let package = Package(
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
-            // The Hummingbird 2 peers: one event-loop thread each, written the way Hummingbird's
+        // The SwiftNIO TLS peer (issue 17): nio-http's and nio-websocket's handlers behind
+        // NIOSSLServerHandler. A product of its own so that the plain peers never compile
+        // BoringSSL (minutes on 2 cores); built only when the tls scenario runs.
+        .executableTarget(
+            name: "nio-tls",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        // The Hummingbird 2 peers: one event-loop thread each, written the way Hummingbird's
         // README and docs write an application. Built by the runner only when a scenario
         // has a Hummingbird row.
         .executableTarget(

@@ -12,10 +12,14 @@
 //
 // Prints: requests=N seconds=S depth=D
 //
-// usage: http_client -p PORT [-n REQUESTS] [-d DEPTH] [-u PATH]
+// --tls (or -T): the same over TLS (tls_client.h: OpenSSL, no certificate verification), the
+// handshake before the first request; the tls scenario's check before wrk's https load.
+//
+// usage: http_client -p PORT [-n REQUESTS] [-d DEPTH] [-u PATH] [--tls]
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <getopt.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -26,10 +30,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tls_client.h"
+
 static const char body[] = "Hello, World!";
 static char inbuf[1 << 20];
 static size_t in_len;
 static int fd;
+static SSL *ssl; // --tls
 
 static double now(void) {
     struct timespec ts;
@@ -46,7 +53,7 @@ static void fail(const char *why, long request) {
 
 static void fill(long request) {
     if (in_len == sizeof inbuf) fail("response larger than 1 MiB", request);
-    ssize_t n = read(fd, inbuf + in_len, sizeof inbuf - in_len);
+    ssize_t n = ssl ? tls_read(ssl, inbuf + in_len, sizeof inbuf - in_len) : read(fd, inbuf + in_len, sizeof inbuf - in_len);
     if (n < 0 && errno == EINTR) return;
     if (n <= 0) fail(n == 0 ? "connection closed by server" : strerror(errno), request);
     in_len += (size_t)n;
@@ -80,14 +87,17 @@ int main(int argc, char **argv) {
     int port = 0, depth = 1;
     long requests = 10000;
     const char *path = "/plaintext";
-    for (int opt; (opt = getopt(argc, argv, "p:n:d:u:")) != -1;) {
+    static const struct option long_options[] = { { "tls", no_argument, NULL, 'T' }, { NULL, 0, NULL, 0 } };
+    int tls = 0;
+    for (int opt; (opt = getopt_long(argc, argv, "p:n:d:u:T", long_options, NULL)) != -1;) {
         switch (opt) {
         case 'p': port = atoi(optarg); break;
         case 'n': requests = atol(optarg); break;
         case 'd': depth = atoi(optarg); break;
         case 'u': path = optarg; break;
+        case 'T': tls = 1; break;
         default:
-            fprintf(stderr, "usage: %s -p PORT [-n REQUESTS] [-d DEPTH] [-u PATH]\n", argv[0]);
+            fprintf(stderr, "usage: %s -p PORT [-n REQUESTS] [-d DEPTH] [-u PATH] [--tls]\n", argv[0]);
             return 1;
         }
     }
@@ -111,13 +121,14 @@ int main(int argc, char **argv) {
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (tls) ssl = tls_connect_blocking(tls_client_context(0), fd, "http_client");
 
     double t0 = now();
     for (long done = 0; done < requests;) {
         long k = requests - done < depth ? requests - done : depth;
         size_t len = (size_t)k * (size_t)rlen, off = 0;
         while (off < len) {
-            ssize_t w = write(fd, batch + off, len - off);
+            ssize_t w = ssl ? tls_write(ssl, batch + off, len - off) : write(fd, batch + off, len - off);
             if (w < 0 && errno == EINTR) continue;
             if (w <= 0) { fprintf(stderr, "http_client: write: %s\n", strerror(errno)); return 3; }
             off += (size_t)w;

@@ -34,13 +34,22 @@
 //   third time. Prints conns, rss_before_kb, rss_upgraded_kb, rss_echoed_kb,
 //   upgrade_seconds. The soft RLIMIT_NOFILE is raised to the hard limit for the N sockets.
 //
+// --tls (or -T): every connection speaks TLS first (OpenSSL, tls_client.h: no certificate
+// verification, localhost test certificates), handshake done before the upgrade request, so
+// the window holds no handshake. The frames and their checks are the same. In throughput mode a
+// readable connection is read until OpenSSL has nothing left (a record may hold several echoes,
+// and decrypted bytes left inside OpenSSL would never wake epoll); a plain one reads once, as
+// before, so plain figures are comparable with earlier runs. In idle mode the client's record
+// buffers are released (SSL_MODE_RELEASE_BUFFERS), or 10,000 of them would take 340 MB here.
+//
 // usage: ws_loadgen -p PORT [-c CONNS] [-s SIZE] [-d DEPTH] [-w WARMUP_S] [-t MEASURE_S]
-//                   [-P SERVER_PID] [-S] [-L | -I] [-u PATH]
+//                   [-P SERVER_PID] [-S] [-L | -I] [-u PATH] [--tls]
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -54,8 +63,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tls_client.h"
+
 struct conn {
     int fd, id;
+    SSL *ssl;              // with --tls; NULL on a plain connection
     uint8_t mask[4];
     uint64_t next_send;    // index of the next message to generate
     uint64_t next_recv;    // index of the message being checked
@@ -75,6 +87,16 @@ static size_t chdr, shdr;  // client header (with mask key) and server header le
 static size_t flen, elen;  // whole client frame and whole echoed frame
 static char readbuf[65536];
 static struct sockaddr_in addr;
+static SSL_CTX *tls_ctx;   // --tls
+
+// A read or write on a connection, plain or TLS, with read/write's results.
+static ssize_t conn_read(struct conn *c, void *buf, size_t len) {
+    return c->ssl ? tls_read(c->ssl, buf, len) : read(c->fd, buf, len);
+}
+
+static ssize_t conn_write(struct conn *c, const void *buf, size_t len) {
+    return c->ssl ? tls_write(c->ssl, buf, len) : write(c->fd, buf, len);
+}
 
 static double now(clockid_t clock) {
     struct timespec ts;
@@ -162,7 +184,7 @@ static uint64_t check_echo(struct conn *c, const char *buf, size_t n) {
 
 static void write_all(struct conn *c, const char *buf, size_t len) {
     while (len > 0) {
-        ssize_t w = write(c->fd, buf, len);
+        ssize_t w = conn_write(c, buf, len);
         if (w < 0 && errno == EINTR) continue;
         if (w <= 0) { fprintf(stderr, "ws_loadgen: write on connection %d: %s\n", c->id, strerror(errno)); exit(3); }
         buf += w; len -= (size_t)w;
@@ -178,6 +200,7 @@ static void start_upgrade(struct conn *c) {
     }
     int one = 1;
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (tls_ctx) c->ssl = tls_connect_blocking(tls_ctx, c->fd, "ws_loadgen");
     char req[512];
     int n = snprintf(req, sizeof req,
                      "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -194,7 +217,7 @@ static void finish_upgrade(struct conn *c) {
     char *end = NULL;
     while (!end) {
         if (len == sizeof head - 1) { fprintf(stderr, "ws_loadgen: connection %d: response head too long\n", c->id); exit(2); }
-        ssize_t r = read(c->fd, head + len, sizeof head - 1 - len);
+        ssize_t r = conn_read(c, head + len, sizeof head - 1 - len);
         if (r < 0 && errno == EINTR) continue;
         if (r <= 0) { fprintf(stderr, "ws_loadgen: connection %d: %s during the upgrade\n", c->id, r == 0 ? "closed by server" : strerror(errno)); exit(3); }
         len += (size_t)r;
@@ -224,7 +247,7 @@ static void upgrade_range(struct conn *conns, int from, int to) {
 static void read_echo(struct conn *c) {
     uint64_t done = 0;
     while (!done) {
-        ssize_t r = read(c->fd, readbuf, elen - c->recv_off < sizeof readbuf ? elen - c->recv_off : sizeof readbuf);
+        ssize_t r = conn_read(c, readbuf, elen - c->recv_off < sizeof readbuf ? elen - c->recv_off : sizeof readbuf);
         if (r < 0 && errno == EINTR) continue;
         if (r <= 0) { fprintf(stderr, "ws_loadgen: connection %d %s\n", c->id, r == 0 ? "closed by server" : strerror(errno)); exit(3); }
         done = check_echo(c, readbuf, (size_t)r);
@@ -304,7 +327,7 @@ static void set_out_interest(int ep, struct conn *c, int want) {
 
 static void flush_out(int ep, struct conn *c) {
     while (c->out_off < c->out_len) {
-        ssize_t n = write(c->fd, c->out + c->out_off, c->out_len - c->out_off);
+        ssize_t n = conn_write(c, c->out + c->out_off, c->out_len - c->out_off);
         if (n > 0) { c->out_off += (size_t)n; continue; }
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && errno == EAGAIN) break;
@@ -354,15 +377,18 @@ static int throughput(struct conn *conns, int nconns, int depth, double warmup, 
             struct conn *c = events[i].data.ptr;
             if (events[i].events & EPOLLOUT) flush_out(ep, c);
             if (!(events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))) continue;
-            ssize_t r = read(c->fd, readbuf, sizeof readbuf);
-            if (r < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-            if (r <= 0) {
-                fprintf(stderr, "ws_loadgen: connection %d %s\n", c->id, r == 0 ? "closed by server" : strerror(errno));
-                return 3;
+            for (;;) {
+                ssize_t r = conn_read(c, readbuf, sizeof readbuf);
+                if (r < 0 && (errno == EAGAIN || errno == EINTR)) break;
+                if (r <= 0) {
+                    fprintf(stderr, "ws_loadgen: connection %d %s\n", c->id, r == 0 ? "closed by server" : strerror(errno));
+                    return 3;
+                }
+                uint64_t done = check_echo(c, readbuf, (size_t)r);
+                if (measuring) counted += done;
+                if (done) send_messages(ep, c, done);
+                if (!c->ssl) break; // plain: level-triggered epoll wakes us for the rest
             }
-            uint64_t done = check_echo(c, readbuf, (size_t)r);
-            if (measuring) counted += done;
-            if (done) send_messages(ep, c, done);
         }
         double t = now(CLOCK_MONOTONIC);
         if (!measuring && t >= window_start) {
@@ -480,7 +506,10 @@ static int idle(struct conn *conns, int nconns, double wait, int server_pid) {
     for (int i = 0; i < 64; i++) setup_conn(&warm[i], 1000000 + i, 1);
     upgrade_range(warm, 0, 64);
     echo_once_range(warm, 0, 64);
-    for (int i = 0; i < 64; i++) close(warm[i].fd);
+    for (int i = 0; i < 64; i++) {
+        if (warm[i].ssl) SSL_free(warm[i].ssl);
+        close(warm[i].fd);
+    }
     sleep_seconds(0.5);
 
     long before = rss_kb(server_pid);
@@ -500,7 +529,7 @@ static int idle(struct conn *conns, int nconns, double wait, int server_pid) {
 
 static void usage(const char *argv0) {
     fprintf(stderr, "usage: %s -p PORT [-c CONNS] [-s SIZE] [-d DEPTH] [-w WARMUP_S] [-t MEASURE_S]"
-                    " [-P SERVER_PID] [-S] [-L | -I] [-u PATH]\n", argv0);
+                    " [-P SERVER_PID] [-S] [-L | -I] [-u PATH] [--tls]\n", argv0);
     exit(1);
 }
 
@@ -508,7 +537,9 @@ int main(int argc, char **argv) {
     int nconns = 64, depth = 16, server_pid = 0, signal_server = 0, mode = 0; // 0 throughput, 'L', 'I'
     double warmup = 3, measure = 10;
     int warmup_given = 0;
-    for (int opt; (opt = getopt(argc, argv, "p:c:s:d:w:t:P:SLIu:")) != -1;) {
+    static const struct option long_options[] = { { "tls", no_argument, NULL, 'T' }, { NULL, 0, NULL, 0 } };
+    int tls = 0;
+    for (int opt; (opt = getopt_long(argc, argv, "p:c:s:d:w:t:P:SLIu:T", long_options, NULL)) != -1;) {
         switch (opt) {
         case 'p': port = atoi(optarg); break;
         case 'c': nconns = atoi(optarg); break;
@@ -521,6 +552,7 @@ int main(int argc, char **argv) {
         case 'L': mode = 'L'; break;
         case 'I': mode = 'I'; break;
         case 'u': path = optarg; break;
+        case 'T': tls = 1; break;
         default: usage(argv[0]);
         }
     }
@@ -530,6 +562,7 @@ int main(int argc, char **argv) {
     if (mode == 'I' && server_pid <= 0) { fprintf(stderr, "ws_loadgen: -I needs -P\n"); return 1; }
     if (mode == 'L') { nconns = 1; depth = 1; }
     signal(SIGPIPE, SIG_IGN);
+    if (tls) tls_ctx = tls_client_context(mode == 'I');
 
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {

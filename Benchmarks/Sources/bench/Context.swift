@@ -59,8 +59,13 @@ final class Context {
         let cc = ["cc", "-O2", "-Wall", "-Wextra"]
         try runToCompletion(cc + ["-o", cProgram("echo_server"), "\(c)/echo_server.c"])
         try runToCompletion(cc + ["-o", cProgram("loadgen"), "\(c)/loadgen.c"])
-        for program in ["http_server", "http_client", "ws_server", "ws_loadgen"] {
+        for program in ["http_server", "ws_server"] {
             try runToCompletion(cc + ["-o", cProgram(program), "\(c)/\(program).c"])
+        }
+        // The clients that speak TLS with --tls (C/tls_client.h), and the handshake generator:
+        // OpenSSL from Debian's libssl-dev, which the root package's TLS needs anyway.
+        for program in ["http_client", "ws_loadgen", "tls_handshake"] {
+            try runToCompletion(cc + ["-o", cProgram(program), "\(c)/\(program).c", "-lssl", "-lcrypto"])
         }
         try runToCompletion(cc + ["-shared", "-fPIC", "-o", mallocCounter, "\(c)/malloc_counter.c", "-ldl"])
     }

@@ -33,4 +33,5 @@ let allScenarios: [any Scenario] = [
     Transports(),
     Scaling(),
     RedisHop(),
+    TLSScenario(),
 ]

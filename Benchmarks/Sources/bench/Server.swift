@@ -56,6 +56,7 @@ extension Context {
 enum PeerName {
     static let reactorAsync = "reactor async"
     static let hummingbird = "Hummingbird 2 (1 loop thread)"
+    static let nioSSL = "SwiftNIO + NIOSSL (1 thread)"
 }
 
 /// A server under test, running pinned to `CPU.server` (or the CPU list `cpus`) with the

@@ -26,12 +26,13 @@ enum Wrk {
 
     /// Starts wrk pinned to the load generator's CPU (or the CPU list `cpus`): one thread,
     /// `connections` connections, for `duration` whole seconds (wrk takes no fractions),
-    /// `depth` requests per write (1: no script, plain wrk).
+    /// `depth` requests per write (1: no script, plain wrk); `tls`: https:// (wrk's OpenSSL, no
+    /// certificate verification; the handshakes happen as wrk connects, before the window).
     static func start(port: UInt16, path: String, connections: Int, depth: Int, duration: Int,
-                      cpus: String = CPU.load, label: String, _ context: Context) throws -> Child {
+                      cpus: String = CPU.load, tls: Bool = false, label: String, _ context: Context) throws -> Child {
         var command = ["taskset", "-c", cpus, "wrk", "-t1", "-c\(connections)", "-d\(duration)s", "--timeout", "5s"]
         if depth > 1 { command += ["-s", pipelineScript(context)] }
-        command.append("http://127.0.0.1:\(port)\(path)")
+        command.append("\(tls ? "https" : "http")://127.0.0.1:\(port)\(path)")
         if depth > 1 { command += ["--", String(depth)] }
         return try Child(name: "wrk", command: command, logPath: context.logPath("\(label)-wrk"))
     }

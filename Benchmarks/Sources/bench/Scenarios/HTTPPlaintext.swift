@@ -78,9 +78,10 @@ struct HTTPPlaintext: Scenario {
     }
 
     /// Starts `spec`, checks its answers, loads it with wrk, and stops it. The server runs on
-    /// `serverCPUs` and wrk on `loadCPUs` (the scaling scenario shares both CPUs).
+    /// `serverCPUs` and wrk on `loadCPUs` (the scaling scenario shares both CPUs); `tls`: the
+    /// check and wrk speak TLS (https://, the tls scenario's servers).
     func measure(_ spec: ServerSpec, depth: Int, label: String, countSyscalls: Bool, _ context: Context,
-                 serverCPUs: String = CPU.server, loadCPUs: String = CPU.load) throws -> WindowSample {
+                 serverCPUs: String = CPU.server, loadCPUs: String = CPU.load, tls: Bool = false) throws -> WindowSample {
         let timing = context.timing
         let port = try context.ports.take()
         let server = try RunningServer(spec, port: port, label: label, context: context, cpus: serverCPUs)
@@ -88,7 +89,7 @@ struct HTTPPlaintext: Scenario {
 
         // wrk counts responses without reading them: check them first, strictly.
         let path = spec.path(or: path)
-        _ = try runHelper("http_client", [context.cProgram("http_client"), "-p", String(port), "-n", "64", "-d", "16", "-u", path],
+        _ = try runHelper("http_client", [context.cProgram("http_client"), "-p", String(port), "-n", "64", "-d", "16", "-u", path] + (tls ? ["--tls"] : []),
                           label: "\(label)-check", timeout: 20, expect: "requests=", server: server, context)
 
         let duration = Int((timing.warmup + timing.measure).rounded(.up)) + 1
@@ -105,7 +106,7 @@ struct HTTPPlaintext: Scenario {
         }
         defer { perf?.stop() }
         let wrk = try Wrk.start(port: port, path: path, connections: connections, depth: depth,
-                                duration: duration, cpus: loadCPUs, label: label, context)
+                                duration: duration, cpus: loadCPUs, tls: tls, label: label, context)
         defer { wrk.stop() }
         let started = monotonicSeconds()
         sleep(until: started + timing.warmup)

@@ -126,9 +126,10 @@ struct WebSocketEcho: Scenario {
     }
 
     /// One throughput run: starts `spec`, drives it with ws_loadgen, stops it. The server runs
-    /// on `serverCPUs` and the load generator on `loadCPUs` (the scaling scenario shares both).
+    /// on `serverCPUs` and the load generator on `loadCPUs` (the scaling scenario shares both);
+    /// `tls`: ws_loadgen speaks TLS (the tls scenario's servers).
     func measure(_ spec: ServerSpec, _ load: Load, label: String, countSyscalls: Bool, _ context: Context,
-                 serverCPUs: String = CPU.server, loadCPUs: String = CPU.load) throws -> WindowSample {
+                 serverCPUs: String = CPU.server, loadCPUs: String = CPU.load, tls: Bool = false) throws -> WindowSample {
         let timing = context.timing
         let port = try context.ports.take()
         let server = try RunningServer(spec, port: port, label: label, context: context, cpus: serverCPUs)
@@ -139,7 +140,7 @@ struct WebSocketEcho: Scenario {
             command: ["taskset", "-c", loadCPUs, context.cProgram("ws_loadgen"),
                       "-p", String(port), "-c", String(load.connections), "-s", String(load.size),
                       "-d", String(load.inFlight), "-w", String(timing.warmup), "-t", String(timing.measure),
-                      "-P", String(server.pid), "-S", "-u", spec.path(or: path)],
+                      "-P", String(server.pid), "-S", "-u", spec.path(or: path)] + (tls ? ["--tls"] : []),
             logPath: context.logPath("\(label)-loadgen")
         )
         defer { loadgen.stop() }
@@ -186,15 +187,16 @@ struct WebSocketEcho: Scenario {
                        max: try n("max_us"), mean: try n("mean_us"), otherBusy: other)
     }
 
-    /// RSS per idle connection: `connections` upgraded connections held open.
-    private func idleRSS(_ spec: ServerSpec, connections: Int, label: String, _ context: Context) throws -> Idle {
+    /// RSS per idle connection: `connections` upgraded connections held open (over TLS with `tls`).
+    func idleRSS(_ spec: ServerSpec, connections: Int, label: String, _ context: Context, tls: Bool = false) throws -> Idle {
         let port = try context.ports.take()
         let server = try RunningServer(spec, port: port, label: label, context: context)
         defer { server.stop() }
         let loadgen = try Child(
             name: "ws_loadgen -I",
             command: ["taskset", "-c", CPU.load, context.cProgram("ws_loadgen"), "-I",
-                      "-p", String(port), "-c", String(connections), "-w", "1", "-P", String(server.pid), "-u", spec.path(or: path)],
+                      "-p", String(port), "-c", String(connections), "-w", "1", "-P", String(server.pid), "-u", spec.path(or: path)]
+                + (tls ? ["--tls"] : []),
             logPath: context.logPath("\(label)-loadgen")
         )
         defer { loadgen.stop() }
