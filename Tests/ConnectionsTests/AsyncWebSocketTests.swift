@@ -14,7 +14,7 @@ final class AsyncWebSocketTests: XCTestCase {
             router.get("/echo-async") { req, res in
                 WebSocket.upgrade(req, res) { ws in
                     for try await message in ws.messages { try await ws.send(message) }
-                    let code = await ws.closeCode
+                    let code = ws.closeCode
                     serverCloses.with { $0.append(code?.rawValue ?? 0) }
                 }
             }
