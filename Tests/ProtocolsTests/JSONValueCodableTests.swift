@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 @testable import Protocols
 
@@ -338,5 +339,34 @@ final class JSONValueCodableTests: XCTestCase {
         let encoded = try encoder.encode(["a": Length(metres: 2)])
         XCTAssertEqual(encoded, ["a": 200.0])
         XCTAssertEqual(try decoder.decode([String: Length].self, from: encoded), ["a": Length(metres: 2)])
+    }
+
+    // MARK: JSONValue inside a Codable value
+
+    struct Session: Codable, Equatable {
+        var user: String
+        var extra: JSONValue
+        var note: JSONValue?
+    }
+
+    /// Through our coders a JSONValue passes unchanged: int and double stay apart, order stays.
+    func testAJSONValueMemberPassesUnchanged() throws {
+        let extra: JSONValue = ["b": 1, "a": 1.0, "n": nil, "list": [true, "s", ["deep": [-0.5]]], "big": .int(.max)]
+        let encoded = try roundTrip(Session(user: "u", extra: extra, note: nil))
+        XCTAssertEqual(encoded.serialized(), #"{"user":"u","extra":{"b":1,"a":1.0,"n":null,"list":[true,"s",{"deep":[-0.5]}],"big":9223372036854775807}}"#)
+        XCTAssertEqual(try encoder.encode(extra), extra)
+        XCTAssertEqual(try decoder.decode(JSONValue.self, from: extra), extra)
+        XCTAssertEqual(try decoder.decode(Session.self, from: ["user": "u", "extra": nil, "note": [1]]), Session(user: "u", extra: nil, note: [1]))
+        assertDecodingError(Session.self, from: ["user": "u"], .keyNotFound, path: ["extra"])
+    }
+
+    /// Through Foundation's coders, a JSONValue is written as the JSON it is and read back kind by
+    /// kind (an integral number written with a fraction comes back as an int there: documented).
+    func testAJSONValueThroughFoundationsCoders() throws {
+        let text = #"{"s":"x\u00e9","i":-42,"d":2.5,"t":true,"f":false,"n":null,"a":[1,[2,{"k":[]}]],"o":{},"big":9223372036854775807}"#
+        let value = try JSONValue.parse(text)
+        let written = try JSONEncoder().encode(value)
+        XCTAssertEqual(try JSONValue.parse(Array(written)), value)
+        XCTAssertEqual(try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)), value)
     }
 }

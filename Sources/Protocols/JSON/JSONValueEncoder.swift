@@ -187,6 +187,9 @@ final class JSONValueEncoding: Encoder, SingleValueEncodingContainer {
         node = .value(value)
     }
 
+    /// A `JSONValue` stored as it is (its own `encode(to:)` comes here): no container round trip.
+    func encodeJSONValue(_ value: JSONValue) throws { store(value) }
+
     func encodeNil() throws { store(.null) }
     func encode(_ value: Bool) throws { store(.bool(value)) }
     func encode(_ value: String) throws { store(.string(value)) }
