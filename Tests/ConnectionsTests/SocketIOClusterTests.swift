@@ -77,6 +77,52 @@ final class SocketIOClusterTests: XCTestCase {
         XCTAssertEqual(Set(local), Set(ids))
     }
 
+    struct Player: Codable, Equatable, Sendable {
+        enum Team: String, Codable { case red, blue }
+        var name: String
+        var team: Team
+        var score: UInt32
+        var badges: [String]
+        var coach: String?
+    }
+
+    /// A typed value set with `setData` on one loop reads back typed, with `data(as:)`, from
+    /// `fetchSockets` on another loop; a socket whose data is not a Player says so with its
+    /// DecodingError rather than a wrong value.
+    func testTypedDataSetOnOneLoopReadsBackTypedFromFetchSocketsOnAnother() throws {
+        let (servers, stop) = try start()
+        defer { stop() }
+        let clients = try (0..<3).map { try Client(port: servers.ports[$0]) }
+        defer { clients.forEach { $0.close() } }
+        for c in clients { c.join("r") }
+        let ada = Player(name: "Ada", team: .red, score: 4_000_000_000, badges: ["first", "fastest"], coach: nil)
+        let bob = Player(name: "Bob", team: .blue, score: 7, badges: [], coach: "Cy")
+        let ids = try (0..<3).map { i in
+            try XCTUnwrap(servers.on(i) { io, _ -> String? in
+                guard let socket = io.of("/chat").all.sockets.first else { return nil }
+                switch i {
+                case 0: guard (try? socket.setData(ada)) != nil else { return nil }
+                case 2: guard (try? socket.setData(bob)) != nil else { return nil }
+                default: socket.data = ["name": 1]  // not a Player: its name is a number
+                }
+                return socket.id
+            }, "loop \(i)")
+        }
+        // Read back on its own loop too; a value that is not a Player throws.
+        XCTAssertEqual(servers.on(0) { io, _ in try? io.of("/chat").all.sockets.first?.data(as: Player.self) }, ada)
+        XCTAssertEqual(servers.on(1) { io, _ in (try? io.of("/chat").all.sockets.first?.data(as: Player.self)) == nil }, true)
+
+        let sockets = try XCTUnwrap(fetch(servers, from: 1, room: "r")).0.get()
+        let byID = Dictionary(uniqueKeysWithValues: sockets.map { ($0.id, $0) })
+        XCTAssertEqual(try byID[ids[0]]?.data(as: Player.self), ada)
+        XCTAssertEqual(try byID[ids[2]]?.data(as: Player.self), bob)
+        XCTAssertEqual(byID[ids[2]]?.data["coach"], "Cy")
+        XCTAssertThrowsError(try byID[ids[1]]?.data(as: Player.self)) { error in
+            guard case DecodingError.typeMismatch(_, let context) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(context.codingPath.map(\.stringValue), ["name"])
+        }
+    }
+
     func testSocketsJoinLeaveAndDisconnectReachEveryLoop() throws {
         let (servers, stop) = try start()
         defer { stop() }

@@ -7,7 +7,7 @@ import Reactor
 public struct SocketIORemoteSocket: Sendable {
     public let id: String
     public let rooms: Set<String>
-    /// The socket's `data` when it was described.
+    /// The socket's `data` when it was described, in its wire form; `data(as:)` reads it typed.
     public let data: JSONValue
     /// The request that opened its session and its CONNECT's auth payload (cookies and the rest
     /// derive from the headers, as on a local socket).

@@ -60,9 +60,11 @@ public final class SocketIOSocket {
     public let handshake: SocketIOHandshake
     /// Room for the application's per-socket state.
     public var context: AnyObject?
-    /// The application's data about this socket (the reference's `socket.data`): what
-    /// `fetchSockets` describes it with, on this loop and from any other loop or process, so it
-    /// is JSON (Protocols' `JSONValue`; bridge to Codable in your own code). `.null` until set.
+    /// The application's data about this socket (the reference's `socket.data`), in its wire
+    /// form: `fetchSockets` describes the socket with it on this loop and from any other loop or
+    /// process, so it is kept as the project's JSON (`JSONValue`) rather than as a Swift value
+    /// only this process could read. `.null` until set. For a typed value, use `setData(_:)` and
+    /// `data(as:)`, which encode to and decode from this.
     public var data: JSONValue = .null
     /// False until the namespace's middlewares have let the socket in, and again once it has
     /// disconnected.
