@@ -123,6 +123,66 @@ final class SocketIOClusterTests: XCTestCase {
         }
     }
 
+    /// A dynamic namespace's child exists only on the loops whose clients asked for it. A
+    /// counted request on it (fetchSockets, a broadcast asking for acks, serverSideEmitWithAck)
+    /// still ends as soon as every loop has answered: a loop without the child answers as an
+    /// empty namespace would, rather than leaving the asker to its timeout.
+    func testCountedRequestsOnADynamicChildEndAtOnceWhenOtherLoopsLackIt() throws {
+        let (servers, stop) = try start()
+        defer { stop() }
+        for i in 0..<3 {
+            servers.on(i) { io, _ in
+                let dynamic = io.of(matching: { name, _ in name.hasPrefix("/dyn-") })
+                dynamic.on("connection") { socket in
+                    socket.on("question") { _, ack in ack?(["yes"]) }
+                }
+            }
+        }
+        let ws = try SocketIOSocketTests.RawWebSocket(port: servers.ports[0])
+        defer { ws.client.close() }
+        let raw = Client(ws: ws)
+        XCTAssertEqual(raw.next()?.hasPrefix("0{"), true)
+        ws.send("40/dyn-a,")
+        XCTAssertEqual(raw.next()?.hasPrefix("40/dyn-a,{\"sid\":"), true)
+        XCTAssertEqual(servers.on(1) { io, _ in io.existingNamespace("/dyn-a") == nil }, true, "loop 1 has no child")
+
+        let fetched = Shared<(Fetched, Date)?>(nil)
+        let asked = Date()
+        servers.on(0) { io, _ in
+            io.existingNamespace("/dyn-a")!.fetchSockets(timeout: .seconds(5)) { outcome in fetched.with { $0 = (outcome, Date()) } }
+        }
+        XCTAssertTrue(eventually(10) { fetched.get != nil })
+        let (outcome, at) = try XCTUnwrap(fetched.get)
+        XCTAssertEqual(try outcome.get().count, 1)
+        XCTAssertLessThan(at.timeIntervalSince(asked), 2, "loops 1 and 2 answered with no sockets")
+
+        // The client answers the question; the broadcast's callback runs when every loop has said
+        // how many it asked.
+        let answered = Shared<(Result<[SocketIOArguments], SocketIOBroadcastAckTimeout>, Date)?>(nil)
+        let broadcastAt = Date()
+        servers.on(0) { io, _ in
+            io.existingNamespace("/dyn-a")!.all.emitWithAck("question", timeout: .seconds(5)) { result in answered.with { $0 = (result, Date()) } }
+        }
+        let question = try XCTUnwrap(raw.next())
+        XCTAssertTrue(question.hasPrefix("42/dyn-a,"), question)
+        let ackID = question.dropFirst("42/dyn-a,".count).prefix { $0.isNumber }
+        ws.send("43/dyn-a,\(ackID)[\"yes\"]")
+        XCTAssertTrue(eventually(10) { answered.get != nil })
+        let (result, done) = try XCTUnwrap(answered.get)
+        XCTAssertEqual(try result.get().map { $0[0]?.stringValue }, ["yes"])
+        XCTAssertLessThan(done.timeIntervalSince(broadcastAt), 2)
+
+        let emitted = Shared<Date?>(nil)
+        let emittedAt = Date()
+        servers.on(0) { io, _ in
+            io.existingNamespace("/dyn-a")!.serverSideEmitWithAck("anyone", [], timeout: .seconds(5)) { result in
+                if case .success(let answers) = result, answers.isEmpty { emitted.with { $0 = Date() } }
+            }
+        }
+        XCTAssertTrue(eventually(10) { emitted.get != nil }, "no handler anywhere: an empty success")
+        XCTAssertLessThan(try XCTUnwrap(emitted.get).timeIntervalSince(emittedAt), 2)
+    }
+
     func testSocketsJoinLeaveAndDisconnectReachEveryLoop() throws {
         let (servers, stop) = try start()
         defer { stop() }
@@ -285,4 +345,9 @@ final class SocketIOClusterTests: XCTestCase {
         servers.on(0) { io, _ in io.of("/chat").in("r").disconnectSockets() }
         for c in clients { XCTAssertEqual(c.next(), "41/chat,") }
     }
+}
+
+extension SocketIORelayTests.Client {
+    /// A client on a socket whose handshake the test makes itself (another namespace than /chat).
+    init(ws: SocketIOSocketTests.RawWebSocket) { self.ws = ws }
 }

@@ -35,6 +35,8 @@ public final class PubSub: TopicHub {
     /// Bytes kept by every room's replay log on this hub.
     @exclusivity(unchecked) public private(set) var replayBytes = 0
     private var channelReceivers: [String: (SharedBytes) -> Void] = [:]
+    /// Receivers of the messages no `listen` claims, by channel prefix (`listenUnclaimed`).
+    private var unclaimedReceivers: [(prefix: String, receiver: (SharedBytes, String) -> Void)] = []
 
     /// Numbers and spreads messages beyond this loop (other loops, other processes); nil: this
     /// loop is the whole world. Set it before the first publish.
@@ -219,6 +221,15 @@ public final class PubSub: TopicHub {
         channelReceivers[channel] = nil
     }
 
+    /// Runs `receiver` with each message that arrives on a channel starting with `prefix` that no
+    /// `listen` claims here: a loop that lacks something the other loops have (a dynamic
+    /// namespace's child made only there, or dropped here while a broker keeps the channel) can
+    /// still answer a request that counts on every loop's answer, instead of leaving it to its
+    /// timeout. The first prefix that matches takes the message.
+    public func listenUnclaimed(prefix: String, _ receiver: @escaping (_ message: SharedBytes, _ channel: String) -> Void) {
+        unclaimedReceivers.append((prefix, receiver))
+    }
+
     /// Channels with a receiver here (a relay registered late subscribes to them).
     public var listenedChannels: [String] { Array(channelReceivers.keys) }
 
@@ -260,7 +271,10 @@ public final class PubSub: TopicHub {
 
     /// A message from another loop or process (called by relays, on this loop).
     package func receive(_ message: SharedBytes, on channel: String) {
-        channelReceivers[channel]?(message)
+        if let receiver = channelReceivers[channel] { return receiver(message) }
+        for unclaimed in unclaimedReceivers where channel.utf8.starts(with: unclaimed.prefix.utf8) {
+            return unclaimed.receiver(message, channel)
+        }
     }
 }
 

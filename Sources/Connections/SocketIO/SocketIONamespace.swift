@@ -205,7 +205,15 @@ public final class SocketIONamespace {
 
     /// The hub channel of this namespace's broadcasts (`socket.io#<name>#`, as socket.io-redis-adapter
     /// names its Redis channels).
-    var relayChannel: String { "socket.io#" + name + "#" }
+    var relayChannel: String { Self.relayChannelPrefix + name + "#" }
+    static let relayChannelPrefix = "socket.io#"
+
+    /// The namespace whose `relayChannel` is `channel`, or nil if it is not one.
+    static func namespaceName(ofRelayChannel channel: String) -> String? {
+        let utf8 = channel.utf8
+        guard utf8.starts(with: relayChannelPrefix.utf8), utf8.count > relayChannelPrefix.utf8.count, utf8.last == UInt8(ascii: "#") else { return nil }
+        return String(channel.dropFirst(relayChannelPrefix.count).dropLast())
+    }
 
     /// Counts of relayed broadcasts: sent from here, received from elsewhere, and received but
     /// malformed (dropped, and logged).

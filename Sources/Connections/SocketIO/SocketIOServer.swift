@@ -223,6 +223,22 @@ public final class SocketIOServer {
         precondition(hub.loop === loop, "the hub must belong to the server's loop")
         self.hub = hub
         for ns in namespaces.values { listen(ns, on: hub) }
+        hub.listenUnclaimed(prefix: SocketIONamespace.relayChannelPrefix) { [weak self] message, channel in
+            self?.answerForMissingNamespace(message, channel: channel)
+        }
+    }
+
+    /// A relayed message for a namespace this loop does not have: a dynamic namespace's child that
+    /// only other loops made, or one dropped here while a broker keeps its channel subscribed. A
+    /// counted request (a broadcast asking for acks, `fetchSockets`, `serverSideEmitWithAck`)
+    /// counts on every loop's answer, so this loop answers at once as a namespace with no sockets
+    /// and no handlers would (none, or an empty list), instead of leaving the asker to its
+    /// timeout; the reference's Redis adapter gets the same by counting only the servers
+    /// subscribed to the namespace. Anything else (a broadcast, a join) would reach no one here.
+    private func answerForMissingNamespace(_ message: SharedBytes, channel: String) {
+        let asks = message.withUnsafeBytes { SocketIOBroadcastAckWire.isRequest($0) || SocketIOClusterMessage.isMessage($0) }
+        guard asks, let name = SocketIONamespace.namespaceName(ofRelayChannel: channel) else { return }
+        SocketIONamespace(name: name, server: self).receiveRelayed(message)
     }
 
     private func listen(_ ns: SocketIONamespace, on hub: PubSub) {
