@@ -118,6 +118,9 @@ extension EventLoop {
     func setTimeout(_ c: Connection, _ timeout: Duration?) {
         guard let slot = liveSlot(c) else { return }
         if let armed = slot.pointee.timeout {
+            // The common case, a timeout pushed back (the idle timeout after each request): the
+            // armed timer only takes the later deadline.
+            if let timeout, s.pointee.wheel.postpone(armed, to: deadlineTick(after: timeout)) { return }
             s.pointee.wheel.cancel(armed)
             slot.pointee.timeout = nil
         }

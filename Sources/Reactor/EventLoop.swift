@@ -60,6 +60,9 @@ struct LoopState: ~Copyable {
 
     let startNanoseconds: UInt64
     var nowNanoseconds: UInt64
+    /// The last delay `deadlineTick(after:)` converted, and its ticks.
+    var lastDelay = Duration.zero
+    var lastDelayTicks: UInt64 = 1
     var connectionCount = 0
     var stopRequested = false
     var closed = false
@@ -383,9 +386,20 @@ public final class EventLoop {
     func armTimer(after delay: Duration, period: Duration?, payload: UInt64) -> TimerID {
         // Measure from now, not from the start of the iteration, so a slow callback does not
         // shorten the timers it arms.
+        s.pointee.wheel.arm(at: deadlineTick(after: delay), periodTicks: period.map(Self.ticks) ?? 0, payload: payload)
+    }
+
+    /// The wheel tick `delay` from now. Measured from now, not from the start of the iteration, so
+    /// a slow callback does not shorten the timers it arms. The last delay's tick count is kept:
+    /// connections re-arm the same few timeouts over and over, and converting a `Duration` costs
+    /// 128-bit arithmetic.
+    func deadlineTick(after delay: Duration) -> UInt64 {
         let nowTick = (Sys.monotonicNanoseconds() &- s.pointee.startNanoseconds) / 1_000_000
-        return s.pointee.wheel.arm(
-            at: nowTick + Self.ticks(delay), periodTicks: period.map(Self.ticks) ?? 0, payload: payload)
+        if delay != s.pointee.lastDelay {
+            s.pointee.lastDelay = delay
+            s.pointee.lastDelayTicks = Self.ticks(delay)
+        }
+        return nowTick + s.pointee.lastDelayTicks
     }
 
     private func fireExpiredTimers() {

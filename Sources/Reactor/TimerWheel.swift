@@ -86,6 +86,20 @@ struct TimerWheel: ~Copyable {
         return true
     }
 
+    /// Moves an armed timer's deadline later without relinking it: a connection's idle timeout,
+    /// pushed back by every request, then costs a store instead of an unlink and a link. The node
+    /// stays in the slot of its earlier deadline, and the sweep that reaches that slot moves it on
+    /// to the slot of the new one (`collectExpired`), so it still fires on its own tick. False,
+    /// with nothing changed, when the id is stale, the timer is already due, or the deadline would
+    /// move earlier: the caller cancels and arms instead.
+    mutating func postpone(_ id: TimerID, to deadline: UInt64) -> Bool {
+        guard isArmed(id) else { return false }
+        let i = Int(id.index)
+        guard nodes[i].slot != dueList, deadline >= nodes[i].deadline else { return false }
+        nodes[i].deadline = deadline
+        return true
+    }
+
     func isArmed(_ id: TimerID) -> Bool {
         id.index >= 0 && Int(id.index) < capacity && nodes[Int(id.index)].generation == id.generation
             && nodes[Int(id.index)].slot != Self.freeSlot
@@ -107,9 +121,14 @@ struct TimerWheel: ~Copyable {
                 var i = heads[Int(tick & Self.mask)]
                 while i >= 0 {
                     let next = nodes[Int(i)].next
-                    if nodes[Int(i)].deadline <= now {
+                    let deadline = nodes[Int(i)].deadline
+                    if deadline <= now {
                         unlink(i)
                         link(i, into: dueList)
+                    } else if deadline & Self.mask != tick & Self.mask {
+                        // Postponed since it was linked here: on to the slot of its deadline.
+                        unlink(i)
+                        link(i, into: Int32(deadline & Self.mask))
                     }
                     i = next
                 }

@@ -82,4 +82,40 @@ final class TimerWheelTests: XCTestCase {
         _ = wheel.arm(at: 40, periodTicks: 0, payload: 2)
         XCTAssertLessThanOrEqual(wheel.nextWakeTick()!, 40, "arming an earlier timer moves the wake-up")
     }
+
+    /// A postponed timer fires on its new tick, not its old one and not a revolution late: the
+    /// sweep of its old slot moves it on. Postponing a stale, due or earlier timer is refused.
+    func testPostponedTimerFiresOnItsNewDeadline() {
+        var wheel = TimerWheel(startTick: 0)
+        let id = wheel.arm(at: 10, periodTicks: 0, payload: 1)
+        XCTAssertTrue(wheel.postpone(id, to: 30))
+        XCTAssertTrue(wheel.postpone(id, to: 35))
+        XCTAssertFalse(wheel.postpone(id, to: 20), "earlier: the caller re-arms")
+        wheel.collectExpired(now: 10)
+        XCTAssertEqual(drain(&wheel), [], "not on the old deadline")
+        XCTAssertLessThanOrEqual(wheel.nextWakeTick()!, 35)
+        wheel.collectExpired(now: 34)
+        XCTAssertEqual(drain(&wheel), [])
+        wheel.collectExpired(now: 35)
+        XCTAssertEqual(drain(&wheel), [1])
+        XCTAssertFalse(wheel.postpone(id, to: 100), "fired: stale")
+
+        // Postponed by more than a revolution, in steps, and swept tick by tick.
+        let far = UInt64(TimerWheel.slotCount) * 2 + 7
+        let jump = UInt64(TimerWheel.slotCount) * 2 - 300
+        let slow = wheel.arm(at: 140, periodTicks: 0, payload: 2)
+        var firedAt: UInt64?
+        for tick in UInt64(36)...(far + 5) {
+            if tick % 100 == 0, tick < jump { XCTAssertTrue(wheel.postpone(slow, to: tick + 200)) }
+            if tick == jump { XCTAssertTrue(wheel.postpone(slow, to: far)) }
+            wheel.collectExpired(now: tick)
+            if !drain(&wheel).isEmpty { firedAt = firedAt ?? tick }
+        }
+        XCTAssertEqual(firedAt, far)
+
+        let due = wheel.arm(at: far + 10, periodTicks: 0, payload: 3)
+        wheel.collectExpired(now: far + 10)
+        XCTAssertFalse(wheel.postpone(due, to: far + 50), "already due: it fires")
+        XCTAssertEqual(drain(&wheel), [3])
+    }
 }
