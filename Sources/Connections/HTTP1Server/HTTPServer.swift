@@ -11,7 +11,8 @@ import Reactor
 ///     try server.listen(on: SocketAddress(ip: "127.0.0.1", port: 8000))
 ///
 /// Everything per loop is shared by its connections: one header table, one scratch buffer for
-/// response heads, one Date value refreshed once a second by a timer.
+/// response heads, the templates of its common heads, one Date value refreshed once a second by a
+/// timer.
 public final class HTTPServer {
     public let loop: EventLoop
     public let router: HTTPRouter
@@ -23,6 +24,8 @@ public final class HTTPServer {
 
     let headerTable: HTTPHeaderTable
     let scratch: UnsafeMutableRawBufferPointer
+    /// The heads this server writes over and over, each encoded once.
+    let headCache = HTTPResponseHeadCache()
     private let date: UnsafeMutablePointer<HTTPDateCache>
     private var dateTimer: TimerID?
     /// Connections closed, by reason, for metrics.

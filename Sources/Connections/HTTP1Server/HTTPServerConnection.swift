@@ -349,9 +349,18 @@ final class HTTPServerConnection: ConnectionHandler {
         let rules = self.rules  // read once: each read of a class property is an exclusivity check
         let plan = rules.response(status: status, bodyLength: body.count)
         let scratch = server.scratch
-        guard let headLength = encodeHead(status: status, plan: plan, requestVersion: rules.requestVersion, contentType: contentType,
-                                          headers: headers, into: scratch) else {
-            return false
+        let headLength: Int
+        if headers.isEmpty, addedHeaders.isEmpty, case .contentLength(let length) = plan.framing,
+           let template = server.headCache.template(status: status, contentType: contentType, keepAlive: plan.keepAlive,
+                                                    requestVersion: rules.requestVersion),
+           let n = server.withDate({ template.write(contentLength: length, date: $0, into: scratch) }) {
+            headLength = n  // the common head, from its template
+        } else {
+            guard let n = encodeHead(status: status, plan: plan, requestVersion: rules.requestVersion, contentType: contentType,
+                                     headers: headers, into: scratch) else {
+                return false
+            }
+            headLength = n
         }
         switch body {
         case .bytes(let b) where plan.sendsBody:
@@ -473,12 +482,7 @@ final class HTTPServerConnection: ConnectionHandler {
         let length = server.withDate { date in
             HTTPResponseHeadEncoder.encode(status: status, framing: plan.framing, keepAlive: plan.keepAlive,
                                            requestVersion: requestVersion, date: date, into: scratch) { w in
-                w.header("Server", "Reactor" as StaticString)
-                switch contentType?.text {
-                case .static(let text)?: w.header("Content-Type", text)
-                case .string(let text)?: w.header("Content-Type", text)
-                case nil: break
-                }
+                HTTPResponseHeadCache.writeFixedHeaders(contentType: contentType, into: &w)
                 // When the connection closes, the encoder writes `Connection: close` itself.
                 for (name, value) in headers where plan.keepAlive || !Self.isConnectionField(name) { w.header(name, value) }
                 for (name, value) in addedHeaders { w.header(name, value) }
