@@ -191,6 +191,11 @@ public struct HTTPRequestParser {
         // it are refused at once, so a TLS handshake or binary garbage on a plain port is answered
         // without waiting for a line end that may never come.
         while lines == 0 && i < count {
+            // Printable bytes short of both limits pass every check below unchanged: skip them in
+            // a tight loop (most of the line), and judge the byte that stops it as before.
+            let plainEnd = min(count, limitEnd, lineStart + limits.maxRequestLineLength)
+            while i < plainEnd && at(i) &- 0x20 < 0x5F { i += 1 }
+            if i == count { break }
             if i >= limitEnd { return fail(.headTooLarge) }
             let c = at(i)
             if c == asciiLF {
