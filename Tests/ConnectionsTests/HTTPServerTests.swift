@@ -107,6 +107,46 @@ final class HTTPServerTests: XCTestCase {
         }
     }
 
+    /// Heads written from templates (HTTPResponseHeadCache): interleaved statuses, content types
+    /// (static and computed), extra headers and an HTTP/1.0 request on one connection each get
+    /// their own head, not the one before.
+    func testEachResponseGetsItsOwnHeadWhateverCameBefore() throws {
+        let (server, port) = try startHTTP(routes: { router, _ in
+            router.get("/json") { _, res in res.respond(contentType: "application/json", body: "{}" as StaticString) }
+            router.get("/created") { _, res in res.respond(.created, contentType: "text/plain", body: "made" as StaticString) }
+            router.get("/computed") { _, res in res.respond(contentType: .string("text/x-" + "computed"), body: "c" as StaticString) }
+            router.get("/extra") { _, res in res.respond(contentType: "text/plain", headers: [("X-Extra", "1")], body: "e" as StaticString) }
+        })
+        defer { server.stopAndJoin() }
+        let client = try BlockingClient(port: port)
+        defer { client.close() }
+        let paths = ["/plaintext", "/json", "/created", "/plaintext", "/computed", "/extra", "/json", "/missing", "/plaintext"]
+        client.send((paths + paths).map { "GET \($0) HTTP/1.1\r\nHost: t\r\n\r\n" }.joined() + "GET /json HTTP/1.0\r\n\r\n")
+        let reader = Reader(client)
+        for path in paths + paths {
+            let r = try XCTUnwrap(reader.response(), path)
+            let expected: (Int, String?, String) = switch path {
+            case "/plaintext": (200, "text/plain", "Hello, World!")
+            case "/json": (200, "application/json", "{}")
+            case "/created": (201, "text/plain", "made")
+            case "/computed": (200, "text/x-computed", "c")
+            case "/extra": (200, "text/plain", "e")
+            default: (404, r.headers["content-type"], r.text)
+            }
+            XCTAssertEqual(r.status, expected.0, path)
+            XCTAssertEqual(r.headers["content-type"], expected.1, path)
+            XCTAssertEqual(r.text, expected.2, path)
+            XCTAssertEqual(r.headers["content-length"], String(r.body.count), path)
+            XCTAssertEqual(r.headers["x-extra"], path == "/extra" ? "1" : nil, path)
+            XCTAssertNil(r.headers["connection"], path)
+            XCTAssertNotNil(r.headers["date"], path)
+        }
+        let last = try XCTUnwrap(reader.response())
+        XCTAssertEqual(last.headers["connection"], "close")
+        XCTAssertEqual(last.headers["content-type"], "application/json")
+        XCTAssertTrue(reader.isClosed)
+    }
+
     func testPipeliningClientThatDoesNotReadIsThrottledNotDisconnected() throws {
         // 300 pipelined requests for 40 KB each (12 MB of answers) against a 1 MB queue cap:
         // the server must stop building answers while the client is not reading, not queue

@@ -22,6 +22,8 @@ final class HTTPResponseHeadCache {
     @exclusivity(unchecked) private var keys: [Key] = []
     @exclusivity(unchecked) private var templates: [HTTPResponseHeadTemplate?] = []
     @exclusivity(unchecked) private var oldest = 0
+    /// The entry the last lookup found.
+    @exclusivity(unchecked) private var last = 0
     private let capacity = 16
 
     /// The template for this head, made on first use; nil for a head it does not keep (or that
@@ -35,16 +37,22 @@ final class HTTPResponseHeadCache {
         }
         let key = Key(status: status.code, contentType: typeText.map { UnsafeRawPointer($0.utf8Start) },
                       contentTypeCount: typeText?.utf8CodeUnitCount ?? 0, keepAlive: keepAlive, http10: requestVersion < .http1_1)
-        if let i = keys.firstIndex(of: key) { return templates[i] }
+        if last < keys.count && keys[last] == key { return templates[last] }  // the usual case: as before
+        if let i = keys.firstIndex(of: key) {
+            last = i
+            return templates[i]
+        }
         let made = HTTPResponseHeadTemplate(status: status, keepAlive: keepAlive, requestVersion: requestVersion) { w in
             HTTPResponseHeadCache.writeFixedHeaders(contentType: contentType, into: &w)
         }
         if keys.count < capacity {
             keys.append(key)
             templates.append(made)
+            last = keys.count - 1
         } else {
             keys[oldest] = key
             templates[oldest] = made
+            last = oldest
             oldest = (oldest + 1) % capacity
         }
         return made
