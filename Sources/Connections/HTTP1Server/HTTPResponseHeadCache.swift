@@ -26,9 +26,18 @@ final class HTTPResponseHeadCache {
     @exclusivity(unchecked) private var last = 0
     private let capacity = 16
 
-    /// The template for this head, made on first use; nil for a head it does not keep (or that
-    /// cannot be a template: no Content-Length).
-    func template(status: HTTPStatus, contentType: HTTPContentType?, keepAlive: Bool, requestVersion: HTTPVersion) -> HTTPResponseHeadTemplate? {
+    /// Writes this head from its template (made on first use) with `date` and `contentLength`,
+    /// and returns its length; nil for a head it does not keep (or that cannot be a template: no
+    /// Content-Length), or one that does not fit. The template never leaves the cache: no
+    /// reference counting per response.
+    func write(status: HTTPStatus, contentType: HTTPContentType?, keepAlive: Bool, requestVersion: HTTPVersion,
+               contentLength: Int, date: UnsafeRawBufferPointer, into buffer: UnsafeMutableRawBufferPointer) -> Int? {
+        guard let i = index(status: status, contentType: contentType, keepAlive: keepAlive, requestVersion: requestVersion) else { return nil }
+        return templates[i]?.write(contentLength: contentLength, date: date, into: buffer)
+    }
+
+    /// The entry for this head, made on first use; nil for a head it does not keep.
+    private func index(status: HTTPStatus, contentType: HTTPContentType?, keepAlive: Bool, requestVersion: HTTPVersion) -> Int? {
         let typeText: StaticString?
         switch contentType?.text {
         case nil: typeText = nil
@@ -37,10 +46,10 @@ final class HTTPResponseHeadCache {
         }
         let key = Key(status: status.code, contentType: typeText.map { UnsafeRawPointer($0.utf8Start) },
                       contentTypeCount: typeText?.utf8CodeUnitCount ?? 0, keepAlive: keepAlive, http10: requestVersion < .http1_1)
-        if last < keys.count && keys[last] == key { return templates[last] }  // the usual case: as before
+        if last < keys.count && keys[last] == key { return last }  // the usual case: as before
         if let i = keys.firstIndex(of: key) {
             last = i
-            return templates[i]
+            return i
         }
         let made = HTTPResponseHeadTemplate(status: status, keepAlive: keepAlive, requestVersion: requestVersion) { w in
             HTTPResponseHeadCache.writeFixedHeaders(contentType: contentType, into: &w)
@@ -55,7 +64,7 @@ final class HTTPResponseHeadCache {
             last = oldest
             oldest = (oldest + 1) % capacity
         }
-        return made
+        return last
     }
 
     /// The fields every head of the server carries after the framing and Connection fields: the

@@ -440,9 +440,10 @@ final class HTTPServerConnection: ConnectionHandler {
         let scratch = server.scratch
         let headLength: Int
         if headers.isEmpty, addedHeaders.isEmpty, case .contentLength(let length) = plan.framing,
-           let template = server.headCache.template(status: status, contentType: contentType, keepAlive: plan.keepAlive,
-                                                    requestVersion: rules.requestVersion),
-           let n = server.withDate({ template.write(contentLength: length, date: $0, into: scratch) }) {
+           let n = server.withDate({
+               server.headCache.write(status: status, contentType: contentType, keepAlive: plan.keepAlive, requestVersion: rules.requestVersion,
+                                      contentLength: length, date: $0, into: scratch)
+           }) {
             headLength = n  // the common head, from its template
         } else {
             guard let n = encodeHead(status: status, plan: plan, requestVersion: rules.requestVersion, contentType: contentType,
