@@ -35,16 +35,26 @@ struct Slot {
         static let writeFailed = Flags(rawValue: 1 << 10)
     }
 
-    // Declared in this order so the small fields pack into 16 bytes with the two indexes.
+    // Declared in this order (4, 4, 4, 2 and 1 bytes) so the small fields pack into 16 bytes:
+    // this table holds a slot for every descriptor, so its bytes count per idle connection.
     var generation: UInt32 = 0
-    var kind: Kind = .free
     var interest: Interest = []
+    /// `listenerIndex` for a listener, `deferredLast` for a connection: one field, as no slot is
+    /// both.
+    private var kindIndex: Int32 = -1
     var flags: Flags = []
+    var kind: Kind = .free
     /// Index into the loop's listener table, for `.listener` slots.
-    var listenerIndex: Int32 = -1
+    var listenerIndex: Int32 {
+        get { assert(kind == .listener); return kindIndex }
+        set { assert(kind == .listener); kindIndex = newValue }
+    }
     /// The newest of this connection's sends deferred to the end of the iteration (an index
     /// into `LoopState.deferredSends`, each entry linking to the one before), or -1.
-    var deferredLast: Int32 = -1
+    var deferredLast: Int32 {
+        get { assert(kind != .listener); return kindIndex }
+        set { assert(kind != .listener); kindIndex = newValue }
+    }
     var handler: (any ConnectionHandler)?
 
     // The unconsumed tail of the input, allocated only while a tail exists.
@@ -57,7 +67,14 @@ struct Slot {
     var queue = OutboundQueue()
     var highWatermark: Int32 = 0
     var lowWatermark: Int32 = 0
-    var timeout: TimerID?
+    /// The armed timeout, if any: stored without an Optional's tag byte (an index of -1 is none),
+    /// which would cost the table 8 bytes per descriptor in padding.
+    var timeout: TimerID? {
+        get { timeoutID.index < 0 ? nil : timeoutID }
+        set { timeoutID = newValue ?? Self.noTimer }
+    }
+    private var timeoutID = Slot.noTimer
+    private static let noTimer = TimerID(index: -1, generation: 0)
 
     /// The value epoll hands back with every event: a stale event for a descriptor that was
     /// closed and reused carries the old generation and is dropped.
