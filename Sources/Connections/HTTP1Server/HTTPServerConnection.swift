@@ -76,78 +76,25 @@ final class HTTPServerConnection: ConnectionHandler {
 
     private let state: UnsafeMutablePointer<State>
 
-    private var parser: HTTPRequestParser {
-        _read { yield state.pointee.parser }
-        _modify { yield &state.pointee.parser }
-    }
-    private var phase: Phase {
-        _read { yield state.pointee.phase }
-        _modify { yield &state.pointee.phase }
-    }
-    private var sequence: UInt64 {
-        _read { yield state.pointee.sequence }
-        _modify { yield &state.pointee.sequence }
-    }
-    private var rules: HTTPResponseRules {
-        _read { yield state.pointee.rules }
-        _modify { yield &state.pointee.rules }
-    }
-    private var route: HTTPRouter.Match {
-        _read { yield state.pointee.route }
-        _modify { yield &state.pointee.route }
-    }
-    private var routeCaptures: HTTPRouteCaptures {
-        _read { yield state.pointee.routeCaptures }
-        _modify { yield &state.pointee.routeCaptures }
-    }
-    private var bodyLimit: Int {
-        _read { yield state.pointee.bodyLimit }
-        _modify { yield &state.pointee.bodyLimit }
-    }
-    private var streamingBody: HTTPBodyStream? {
-        _read { yield state.pointee.streamingBody }
-        _modify { yield &state.pointee.streamingBody }
-    }
-    private var streamChunked: Bool {
-        _read { yield state.pointee.streamChunked }
-        _modify { yield &state.pointee.streamChunked }
-    }
-    private var streamSendsBody: Bool {
-        _read { yield state.pointee.streamSendsBody }
-        _modify { yield &state.pointee.streamSendsBody }
-    }
-    private var inRead: Bool {
-        _read { yield state.pointee.inRead }
-        _modify { yield &state.pointee.inRead }
-    }
-    private var heldForBackpressure: Bool {
-        _read { yield state.pointee.heldForBackpressure }
-        _modify { yield &state.pointee.heldForBackpressure }
-    }
-    private var headerTimerArmed: Bool {
-        _read { yield state.pointee.headerTimerArmed }
-        _modify { yield &state.pointee.headerTimerArmed }
-    }
-    private var abandonHandler: (() -> Void)? {
-        _read { yield state.pointee.abandonHandler }
-        _modify { yield &state.pointee.abandonHandler }
-    }
-    private var shutdownHandler: (() -> Void)? {
-        _read { yield state.pointee.shutdownHandler }
-        _modify { yield &state.pointee.shutdownHandler }
-    }
-    private var writabilityHandler: ((Bool) -> Void)? {
-        _read { yield state.pointee.writabilityHandler }
-        _modify { yield &state.pointee.writabilityHandler }
-    }
-    var asyncRoutes: AsyncRouteSlot {
-        _read { yield state.pointee.asyncRoutes }
-        _modify { yield &state.pointee.asyncRoutes }
-    }
-    private var addedHeaders: [(String, String)] {
-        _read { yield state.pointee.addedHeaders }
-        _modify { yield &state.pointee.addedHeaders }
-    }
+    // The state's fields, read and written in place.
+    private var parser: HTTPRequestParser { _read { yield state.pointee.parser } _modify { yield &state.pointee.parser } }
+    private var phase: Phase { _read { yield state.pointee.phase } _modify { yield &state.pointee.phase } }
+    private var sequence: UInt64 { _read { yield state.pointee.sequence } _modify { yield &state.pointee.sequence } }
+    private var rules: HTTPResponseRules { _read { yield state.pointee.rules } _modify { yield &state.pointee.rules } }
+    private var route: HTTPRouter.Match { _read { yield state.pointee.route } _modify { yield &state.pointee.route } }
+    private var routeCaptures: HTTPRouteCaptures { _read { yield state.pointee.routeCaptures } _modify { yield &state.pointee.routeCaptures } }
+    private var bodyLimit: Int { _read { yield state.pointee.bodyLimit } _modify { yield &state.pointee.bodyLimit } }
+    private var streamingBody: HTTPBodyStream? { _read { yield state.pointee.streamingBody } _modify { yield &state.pointee.streamingBody } }
+    private var streamChunked: Bool { _read { yield state.pointee.streamChunked } _modify { yield &state.pointee.streamChunked } }
+    private var streamSendsBody: Bool { _read { yield state.pointee.streamSendsBody } _modify { yield &state.pointee.streamSendsBody } }
+    private var inRead: Bool { _read { yield state.pointee.inRead } _modify { yield &state.pointee.inRead } }
+    private var heldForBackpressure: Bool { _read { yield state.pointee.heldForBackpressure } _modify { yield &state.pointee.heldForBackpressure } }
+    private var headerTimerArmed: Bool { _read { yield state.pointee.headerTimerArmed } _modify { yield &state.pointee.headerTimerArmed } }
+    private var abandonHandler: (() -> Void)? { _read { yield state.pointee.abandonHandler } _modify { yield &state.pointee.abandonHandler } }
+    private var shutdownHandler: (() -> Void)? { _read { yield state.pointee.shutdownHandler } _modify { yield &state.pointee.shutdownHandler } }
+    private var writabilityHandler: ((Bool) -> Void)? { _read { yield state.pointee.writabilityHandler } _modify { yield &state.pointee.writabilityHandler } }
+    var asyncRoutes: AsyncRouteSlot { _read { yield state.pointee.asyncRoutes } _modify { yield &state.pointee.asyncRoutes } }
+    private var addedHeaders: [(String, String)] { _read { yield state.pointee.addedHeaders } _modify { yield &state.pointee.addedHeaders } }
 
     init(server: HTTPServer, connection: Connection) {
         self.server = server
