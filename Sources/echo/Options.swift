@@ -214,6 +214,15 @@ struct Options {
             guard i < arguments.count else { throw UsageError("\(flag) needs a value") }
             return arguments[i]
         }
+        /// The flag's value as a whole number of at least `minimum`: a positive one unless said, in
+        /// `unit`s when given ("--idle-timeout takes a positive number of milliseconds").
+        func number(_ flag: String, of unit: String? = nil, minimum: Int = 1) throws(UsageError) -> Int {
+            guard let n = Int(try value(flag)), n >= minimum else {
+                let what = minimum > 0 ? "a positive number" : "a number"
+                throw UsageError("\(flag) takes \(what)\(unit.map { " of \($0)" } ?? "")")
+            }
+            return n
+        }
         do throws(UsageError) {
             while i < arguments.count {
                 let a = arguments[i]
@@ -229,7 +238,7 @@ struct Options {
                     guard let p = UInt16(try value(a)) else { throw UsageError("--port takes a number from 0 to 65535") }
                     o.port = p
                 case "--max-connections":
-                    guard let n = Int(try value(a)), n > 0 else { throw UsageError("--max-connections takes a positive number") }
+                    let n = try number(a)
                     o.maxConnections = n
                 case "--threads":
                     let v = try value(a)
@@ -240,24 +249,24 @@ struct Options {
                         o.threads = n
                     }
                 case "--ws-message-budget":
-                    guard let n = Int(try value(a)), n > 0 else { throw UsageError("--ws-message-budget takes a positive number of bytes") }
+                    let n = try number(a, of: "bytes")
                     o.webSocketMessageBudget = n
                 case "--ws-async-inbound":
-                    guard let n = Int(try value(a)), n > 0 else { throw UsageError("--ws-async-inbound takes a positive number of bytes") }
+                    let n = try number(a, of: "bytes")
                     o.asyncInboundBytes = n
                 case "--ws-message-timeout":
-                    guard let n = Int(try value(a)), n > 0 else { throw UsageError("--ws-message-timeout takes a positive number of milliseconds") }
+                    let n = try number(a, of: "milliseconds")
                     o.webSocketMessageTimeoutMilliseconds = n
                 case "--ws-deflate-context-takeover": o.webSocketContextTakeover = true
                 case "--max-socket-rooms", "--max-socket-room-name", "--max-session-queue":
-                    guard let n = Int(try value(a)), n > 0 else { throw UsageError("\(a) takes a positive number") }
+                    let n = try number(a)
                     switch a {
                     case "--max-socket-rooms": o.maxRoomsPerSocket = n
                     case "--max-socket-room-name": o.maxRoomNameBytes = n
                     default: o.maxSessionQueueBytes = n
                     }
                 case "--sio-recovery", "--sio-recovery-bytes":
-                    guard let n = Int(try value(a)), n > 0 else { throw UsageError("\(a) takes a positive number") }
+                    let n = try number(a)
                     if a == "--sio-recovery" { o.recoveryWindowMilliseconds = n } else { o.recoveryBytes = n }
                 case "--sio-token":
                     let token = try value(a)
@@ -266,10 +275,10 @@ struct Options {
                 case "--sio-packet-filter": o.socketIOPacketFilter = true
                 case "--sio-silent-server": o.socketIOSilentServer = true
                 case "--sio-pending-packets":
-                    guard let n = Int(try value(a)), n > 0 else { throw UsageError("\(a) takes a positive number") }
+                    let n = try number(a)
                     o.maxPendingPacketsPerSocket = n
                 case "--sio-max-child-namespaces", "--sio-max-client-namespaces", "--eio-max-pending-handshakes", "--eio-allow-request-timeout":
-                    guard let n = Int(try value(a)), n > 0 else { throw UsageError("\(a) takes a positive number") }
+                    let n = try number(a)
                     switch a {
                     case "--sio-max-child-namespaces": o.maxChildNamespaces = n
                     case "--sio-max-client-namespaces": o.maxNamespacesPerClient = n
@@ -277,13 +286,13 @@ struct Options {
                     default: o.allowRequestTimeoutMilliseconds = n
                     }
                 case "--eio-allow-request-delay":
-                    guard let n = Int(try value(a)), n >= 0 else { throw UsageError("\(a) takes a number of milliseconds") }
+                    let n = try number(a, of: "milliseconds", minimum: 0)
                     o.allowRequestDelayMilliseconds = n
                 case "--max-message-size":
-                    guard let n = Int(try value(a)), n > 0 else { throw UsageError("--max-message-size takes a positive number") }
+                    let n = try number(a)
                     o.maxMessageSize = n
                 case "--header-timeout", "--idle-timeout":
-                    guard let n = Int(try value(a)), n > 0 else { throw UsageError("\(a) takes a positive number of milliseconds") }
+                    let n = try number(a, of: "milliseconds")
                     if a == "--header-timeout" { o.headerTimeoutMilliseconds = n } else { o.idleTimeoutMilliseconds = n }
                 case "--eio-transports":
                     var list: [EngineIOTransport] = []
@@ -305,7 +314,7 @@ struct Options {
                     }
                     o.engineCookie = name
                 case "--ping-interval", "--ping-timeout", "--connect-timeout", "--upgrade-timeout":
-                    guard let n = Int(try value(a)), n > 0 else { throw UsageError("\(a) takes a positive number of milliseconds") }
+                    let n = try number(a, of: "milliseconds")
                     switch a {
                     case "--ping-interval": o.pingIntervalMilliseconds = n
                     case "--ping-timeout": o.pingTimeoutMilliseconds = n
@@ -313,14 +322,14 @@ struct Options {
                     default: o.connectTimeoutMilliseconds = n
                     }
                 case "--max-payload":
-                    guard let n = Int(try value(a)), n > 0 else { throw UsageError("--max-payload takes a positive number of bytes") }
+                    let n = try number(a, of: "bytes")
                     o.maxPayload = n
                 case "--tail-pool-bytes", "--retained-body-capacity":
-                    guard let n = Int(try value(a)), n >= 0 else { throw UsageError("\(a) takes a number of bytes") }
+                    let n = try number(a, of: "bytes", minimum: 0)
                     if a == "--tail-pool-bytes" { o.tailPoolBytes = n } else { o.retainedBodyCapacity = n }
                 case "--replay-messages", "--room-replay-bytes", "--replay-bytes", "--max-rooms",
                      "--page-messages", "--page-bytes", "--sse-pending", "--sse-pending-bytes":
-                    guard let n = Int(try value(a)), n > 0 else { throw UsageError("\(a) takes a positive number") }
+                    let n = try number(a)
                     switch a {
                     case "--replay-messages": o.pubsub.replayCapacity = n
                     case "--room-replay-bytes": o.pubsub.maxRoomReplayBytes = n
@@ -348,7 +357,7 @@ struct Options {
                 case "--tls-key": o.tlsKeys.append(try value(a))
                 case "--tls-keep-record-buffers": o.tlsKeepRecordBuffers = true
                 case "--tls-handshake-timeout":
-                    guard let n = Int(try value(a)), n > 0 else { throw UsageError("\(a) takes a positive number of milliseconds") }
+                    let n = try number(a, of: "milliseconds")
                     o.tlsHandshakeTimeoutMilliseconds = n
                 case "--log-level":
                     guard let l = LogLevel(name: try value(a)) else { throw UsageError("--log-level is one of error, warn, info, debug") }
