@@ -142,13 +142,10 @@ public final class EngineIOSession {
 
     /// Sends a text message whose data `write` appends to the buffer it is handed (the buffer
     /// already holds the type digit). The message is encoded straight into a buffer the server
-    /// reuses, so a message on the WebSocket transport costs no allocation.
-    public func sendText(_ write: (inout [UInt8]) -> Void) { sendText(compress: true, write) }
-
-    /// Sends a text message, compressed or not: `compress: false` sends it plain on a WebSocket
-    /// with permessage-deflate, and does not ask for its poll answer to be compressed (the
-    /// reference's `compress` option). `true` is what every other send does.
-    public func sendText(compress: Bool, _ write: (inout [UInt8]) -> Void) {
+    /// reuses, so a message on the WebSocket transport costs no allocation. `compress: false` sends
+    /// it plain on a WebSocket with permessage-deflate, and does not ask for its poll answer to be
+    /// compressed (the reference's `compress` option).
+    public func sendText(compress: Bool = true, _ write: (inout [UInt8]) -> Void) {
         let route = sendRoute
         guard route != .drop else { return }
         server.scratch.removeAll(keepingCapacity: true)
@@ -164,11 +161,8 @@ public final class EngineIOSession {
         }
     }
 
-    /// Sends a binary message.
-    public func send(binary: UnsafeRawBufferPointer) { send(binary: binary, compress: true) }
-
     /// Sends a binary message, compressed or not (see `sendText(compress:_:)`).
-    public func send(binary: UnsafeRawBufferPointer, compress: Bool) {
+    public func send(binary: UnsafeRawBufferPointer, compress: Bool = true) {
         switch sendRoute {
         case .webSocket:
             guard let ws = webSocket else { return remoteSocket?.send(binary: binary, compress: compress) ?? () }
@@ -182,9 +176,7 @@ public final class EngineIOSession {
         }
     }
 
-    public func send(binary: [UInt8]) { binary.withUnsafeBytes { send(binary: $0) } }
-
-    public func send(binary: [UInt8], compress: Bool) { binary.withUnsafeBytes { send(binary: $0, compress: compress) } }
+    public func send(binary: [UInt8], compress: Bool = true) { binary.withUnsafeBytes { send(binary: $0, compress: compress) } }
 
     private func countQueued(compress: Bool) {
         if compress { queuedCompressible += 1 } else { queuedPlain += 1 }

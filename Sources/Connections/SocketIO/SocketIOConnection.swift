@@ -204,15 +204,10 @@ final class SocketIOConnection: EngineIOSessionDelegate {
 
     // MARK: Sending
 
-    /// Sends one packet to this client: its text, then its attachments as binary messages.
-    func send(_ packet: SocketIOPacket) {
-        session.sendText { SocketIOPacketEncoder.write(packet, into: &$0) }
-        for attachment in packet.attachments { session.send(binary: attachment) }
-    }
-
-    /// Sends one packet, compressed or not (`compress(false)`: plain on a WebSocket with
-    /// permessage-deflate, and not asking for its poll answer to be compressed).
-    func send(_ packet: SocketIOPacket, compress: Bool) {
+    /// Sends one packet to this client: its text, then its attachments as binary messages;
+    /// `compress: false` (the reference's `compress(false)`) sends them plain on a WebSocket with
+    /// permessage-deflate, and does not ask for their poll answer to be compressed.
+    func send(_ packet: SocketIOPacket, compress: Bool = true) {
         session.sendText(compress: compress) { SocketIOPacketEncoder.write(packet, into: &$0) }
         for attachment in packet.attachments { session.send(binary: attachment, compress: compress) }
     }

@@ -92,9 +92,11 @@ public final class WebSocket: ConnectionHandler {
 
     // MARK: Sending
 
-    /// Sends a text message (`text` must be valid UTF-8).
+    /// Sends a text message (`text` must be valid UTF-8). When permessage-deflate was agreed it is
+    /// compressed from `compressionThreshold` bytes; `compress: false` sends it plain whatever its
+    /// size (the reference's `compress(false)`).
     @discardableResult
-    public func send(text: UnsafeRawBufferPointer) -> Bool { sendMessage(.text, text) }
+    public func send(text: UnsafeRawBufferPointer, compress: Bool = true) -> Bool { sendMessage(.text, text, compress: compress) }
 
     @discardableResult
     public func send(text: String) -> Bool {
@@ -102,20 +104,12 @@ public final class WebSocket: ConnectionHandler {
         return t.withUTF8 { sendMessage(.text, UnsafeRawBufferPointer($0)) }
     }
 
+    /// Sends a binary message (`compress` as for text).
     @discardableResult
-    public func send(binary: UnsafeRawBufferPointer) -> Bool { sendMessage(.binary, binary) }
+    public func send(binary: UnsafeRawBufferPointer, compress: Bool = true) -> Bool { sendMessage(.binary, binary, compress: compress) }
 
     @discardableResult
     public func send(binary: [UInt8]) -> Bool { binary.withUnsafeBytes { sendMessage(.binary, $0) } }
-
-    /// Sends a message, compressed or not when permessage-deflate was agreed: `compress: false`
-    /// sends it plain whatever its size (the reference's `compress(false)`); `true` compresses it
-    /// from `compressionThreshold` bytes, as every other send does.
-    @discardableResult
-    public func send(text: UnsafeRawBufferPointer, compress: Bool) -> Bool { sendMessage(.text, text, compress: compress) }
-
-    @discardableResult
-    public func send(binary: UnsafeRawBufferPointer, compress: Bool) -> Bool { sendMessage(.binary, binary, compress: compress) }
 
     /// Sends a frame encoded once for many recipients (server side only; never compressed).
     @discardableResult
