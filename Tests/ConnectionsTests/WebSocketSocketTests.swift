@@ -110,6 +110,32 @@ final class WebSocketSocketTests: XCTestCase {
         XCTAssertEqual(log.get.texts, ["HELLO", long.uppercased()])
     }
 
+    /// Issue 18 (bytes per idle WebSocket): a server socket with no subprotocol and no deflate is
+    /// one malloc chunk of at most 224 bytes (216 usable), machine and message layer inside it.
+    /// Measured on the socket the server made for a real upgrade, with glibc's own count.
+    func testAnUpgradedServerSocketIsOneChunkOf224Bytes() throws {
+        final class Measure: WebSocketHandler {
+            let usable: Shared<Int>
+            init(_ usable: Shared<Int>) { self.usable = usable }
+            func webSocketDidOpen(_ ws: WebSocket) {
+                usable.with { $0 = mallocUsableSize(Unmanaged.passUnretained(ws).toOpaque()) }
+            }
+        }
+        let usable = Shared(0)
+        let port = Shared<UInt16>(0)
+        let server = try EventLoopThread { loop in
+            let router = HTTPRouter()
+            router.get("/measure") { req, res in WebSocket.upgrade(req, res, handler: Measure(usable)) }
+            port.with { $0 = try! HTTPServer(loop: loop, router: router).listen(on: SocketAddress(ip: "127.0.0.1", port: 0)).address.port }
+        }
+        defer { server.stopAndJoin() }
+        let clients = try EventLoopThread()
+        defer { clients.stopAndJoin() }
+        let log = Shared(Recorder.Log())
+        connect(clients, port: port.get, path: "/measure", log) { _ in }
+        XCTAssertTrue(eventually { usable.get > 0 })
+        XCTAssertLessThanOrEqual(usable.get, 216, "malloc_usable_size of the server's WebSocket")
+    }
     func testClientCloseHandshakeCarriesTheCode() throws {
         let (server, port) = try startServer()
         defer { server.stopAndJoin() }
@@ -220,3 +246,8 @@ extension WebSocketSocketTests {
         XCTAssertEqual(seen.get, ["fail 1002 from 127.0.0.1", "closed 1002"])
     }
 }
+
+/// glibc's `malloc_usable_size` (in <malloc.h>, which the Glibc module does not bring): the bytes
+/// of the chunk behind a pointer malloc returned, which is what an object really costs.
+@_silgen_name("malloc_usable_size")
+private func mallocUsableSize(_ pointer: UnsafeMutableRawPointer) -> Int

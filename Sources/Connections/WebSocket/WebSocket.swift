@@ -12,12 +12,13 @@ import Reactor
 /// `WebSocketFrameEncoder.serverFrame` and passes the same `SharedBytes` to every `send(frame:)`.
 ///
 /// Bytes per socket, idle (they count at 10,000 connections; issue 18): the object header 16,
-/// `connection` 16, `role` 1 (+7 padding), `context` 8, `topicToken` 9 (+7), `endpoint` 112,
-/// `machinePointer` 8, `writer` 24, `handler` 16, `extras` 8: 232, a 240-byte malloc chunk; the
-/// machine's own chunk 64 (56 bytes); the loop's slot for the descriptor 88; the handler's object.
+/// `connection` 16, `context` 8, `handler` 16, `extras` 8, `machine` 56, `endpoint` 74 (+6),
+/// `topicToken` 9, `role` 1: 210, one 224-byte malloc chunk; the loop's slot for the descriptor
+/// 88 and its timer 40. (Before: 232 here and the machine in a 64-byte chunk of its own.)
 public final class WebSocket: ConnectionHandler {
+    // Stored fields in the order of their layout (Swift keeps a class's order): word-aligned ones
+    // first, so the 9-byte token and the role pack at the end with no padding between.
     public let connection: Connection
-    public let role: WebSocketFrameDecoder.Role
     /// The options this socket runs with (the limits live in the endpoint, the timings in the machine).
     public var configuration: WebSocketConfiguration {
         let timings = machine.timings
@@ -36,37 +37,33 @@ public final class WebSocket: ConnectionHandler {
     public var subprotocol: String? { extras?.subprotocol }
     /// Room for the application's per-connection state (a chat's user, say).
     public var context: AnyObject?
+    private var handler: (any WebSocketHandler)?
+    /// What few sockets have (a subprotocol, permessage-deflate, a client's masking writer), out
+    /// of line: a server socket without the first two holds one nil reference (issue 18).
+    private let extras: WebSocketExtras?
+
+    // Two values, not one: the handler runs while the endpoint is inside `process` and may send
+    // or close, which touches the machine (see `WebSocketConnection`).
+    /// The connection machine. Unchecked: a class's `var` otherwise costs a run-time exclusivity
+    /// check at each of the three inputs of every read (measured: +400 instructions per 32-byte
+    /// echo). No input of the machine calls out, so no two accesses to it ever overlap; that is
+    /// what the checks would have verified. (Inline rather than behind a pointer of its own: one
+    /// malloc chunk per socket, not two.)
+    @exclusivity(unchecked) private var machine: WebSocketConnection
+    private var endpoint: WebSocketEndpoint
     /// The subscription `subscribe(to:)` made (WebSocket+Topic.swift): kept here, 9 bytes in
     /// the socket, rather than in an object of its own beside every chat socket.
     var topicToken: SubscriberToken?
-
-    // Three values, not one: the handler runs while the endpoint is inside `process` and may send
-    // or close, which touches the machine and the writer (see `WebSocketConnection`).
-    private var endpoint: WebSocketEndpoint
-    /// The connection machine, reached through a pointer allocated with the socket: a class's `var`
-    /// would cost a run-time exclusivity check at each of the three inputs of every read (measured:
-    /// +400 instructions per 32-byte echo). No input of the machine calls out, so no two accesses
-    /// to it ever overlap; that is what the checks would have verified.
-    private let machinePointer: UnsafeMutablePointer<WebSocketConnection>
-    private var machine: WebSocketConnection {
-        _read { yield machinePointer.pointee }
-        _modify { yield &machinePointer.pointee }
-    }
-    private var writer: WebSocketFrameWriter
-    private var handler: (any WebSocketHandler)?
-    /// What few sockets have (a subprotocol, permessage-deflate), out of line: a socket without
-    /// either holds one nil reference instead of 40 bytes (idle memory, issue 18).
-    private let extras: WebSocketExtras?
+    public let role: WebSocketFrameDecoder.Role
 
     init(connection: Connection, role: WebSocketFrameDecoder.Role, configuration: WebSocketConfiguration,
          handler: any WebSocketHandler, subprotocol: String?, deflate: WebSocketHandshake.DeflateParameters?) {
         self.connection = connection
         self.role = role
-        self.machinePointer = .allocate(capacity: 1)
-        machinePointer.initialize(to: WebSocketConnection(timings: WebSocketConnection.Timings(configuration)))
-        self.writer = WebSocketFrameWriter(role: role)
+        self.machine = WebSocketConnection(timings: WebSocketConnection.Timings(configuration))
         self.handler = handler
-        self.extras = subprotocol == nil && deflate == nil ? nil : WebSocketExtras(subprotocol: subprotocol, deflate: deflate)
+        self.extras = role == .server && subprotocol == nil && deflate == nil
+            ? nil : WebSocketExtras(role: role, subprotocol: subprotocol, deflate: deflate)
         // The loop's one budget for incomplete messages, shared by all its sockets (server and
         // client side, Engine.IO's transport too: they all come through here).
         let budget = connection.loop.local(WebSocketMessageBudget.self) { WebSocketMessageBudget() }
@@ -74,11 +71,6 @@ public final class WebSocket: ConnectionHandler {
         if let deflate, let inflater = WebSocketInflater(noContextTakeover: role == .server ? deflate.clientNoContextTakeover : deflate.serverNoContextTakeover) {
             endpoint.enableDeflate(inflater)
         }
-    }
-
-    deinit {
-        machinePointer.deinitialize(count: 1)
-        machinePointer.deallocate()
     }
 
     /// Whether the connection is open for messages (not connecting, closing or closed).
@@ -150,9 +142,11 @@ public final class WebSocket: ConnectionHandler {
 
     private func sendFrame(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer, rsv1: Bool = false) -> Bool {
         let connection = self.connection
-        // A server's frame needs none of the writer's state: no access to it on the echo path.
-        if role == .server { return WebSocketFrameWriter.unmasked(opcode, payload, rsv1: rsv1) { connection.send($0, $1) } }
-        return writer.write(opcode, payload, rsv1: rsv1) { connection.send($0, $1) }
+        // A server's frame needs no writer state; a client's masks with its own (in `extras`).
+        guard role == .client, let extras else {
+            return WebSocketFrameWriter.unmasked(opcode, payload, rsv1: rsv1) { connection.send($0, $1) }
+        }
+        return extras.writer!.write(opcode, payload, rsv1: rsv1) { connection.send($0, $1) }
     }
 
     private func sendClose(_ code: WebSocketCloseCode, _ reason: String) {

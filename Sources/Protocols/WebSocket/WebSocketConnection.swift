@@ -19,9 +19,9 @@
 public struct WebSocketConnection {
     public enum State: Equatable, Sendable { case connecting, open, closing, closed }
 
-    // Stored fields widest first: 56 bytes, so the block the glue allocates for it is one
-    // 64-byte malloc chunk (a test holds it to that). No role: the rules here are the same for
-    // both (the endpoint and the frame writer, which differ, carry theirs).
+    // Stored fields widest first: 56 bytes, in every idle socket (a test holds it to that). No
+    // role: the rules here are the same for both (the endpoint and the frame writer, which
+    // differ, carry theirs).
 
     /// Why the connection closed (or is closing): the reason of the peer's close frame, of ours,
     /// or of our failure ("" when none was given).

@@ -1,4 +1,5 @@
-/// Limits of one WebSocket endpoint. Every one is a parameter with a safe default.
+/// Limits of one WebSocket endpoint. Every one is a parameter with a safe default; each is taken as
+/// at most 4 GiB - 1 (an endpoint keeps them in 32 bits: it lives in every idle socket).
 public struct WebSocketLimits: Sendable {
     /// Largest single frame payload (a larger frame closes with 1009).
     public var maxFrameSize = 16 * 1024 * 1024
@@ -48,19 +49,23 @@ public enum WebSocketEvent {
 /// compressed piece that leaves its message incomplete stops inflating at the budget, so an
 /// inflation bomb is not inflated to `maxMessageSize` first.
 public struct WebSocketEndpoint {
-    /// The frame rules under the message rules.
-    private var decoder: WebSocketFrameDecoder
-    public let limits: WebSocketLimits
+    // Word-sized fields first, then the 32-bit ones, then the small ones packed together: one
+    // endpoint lives in every idle socket (74 bytes; issue 18).
+
     /// Decompresses RSV1 messages once permessage-deflate is negotiated (see `enableDeflate`).
     /// Set only through `enableDeflate`, which also lets the decoder accept RSV1.
     package private(set) var inflater: (any WebSocketInflating)?
     /// The loop-wide count of bytes held by incomplete messages; nil: only `maxMessageSize` bounds them.
     public let budget: WebSocketMessageBudget?
-
-    // Word-sized fields first, then the small ones packed together (one endpoint per socket).
     private var assembly: [UInt8] = []
     /// Bytes charged to `budget` now.
     private var charged = 0
+    /// `limits.maxMessageSize` and `limits.incompleteMessageBudget`, 32-bit (`maxFrameSize` is the
+    /// decoder's): see `limits`.
+    private let messageLimit: UInt32
+    private let budgetLimit: UInt32
+    /// The frame rules under the message rules.
+    private var decoder: WebSocketFrameDecoder
     private var utf8 = UTF8Validator()
     private var messageOpcode: WebSocketOpcode?  // text or binary while a message is in progress
     private var messageCompressed = false
@@ -69,10 +74,23 @@ public struct WebSocketEndpoint {
     private var failed = false
 
     public init(role: WebSocketFrameDecoder.Role, limits: WebSocketLimits = WebSocketLimits(), budget: WebSocketMessageBudget? = nil) {
-        self.limits = limits
         self.budget = budget
+        self.messageLimit = UInt32(clamping: limits.maxMessageSize)
+        self.budgetLimit = UInt32(clamping: limits.incompleteMessageBudget)
         self.decoder = WebSocketFrameDecoder(role: role, maxFrameSize: limits.maxFrameSize)
     }
+
+    /// The limits this endpoint enforces: those it was made with, each at most 4 GiB - 1 (kept in
+    /// 32 bits; a larger one is taken as that).
+    public var limits: WebSocketLimits {
+        var l = WebSocketLimits()
+        l.maxFrameSize = decoder.maxFrameSize
+        l.maxMessageSize = maxMessageSize
+        l.incompleteMessageBudget = incompleteMessageBudget
+        return l
+    }
+    private var maxMessageSize: Int { Int(messageLimit) }
+    private var incompleteMessageBudget: Int { Int(budgetLimit) }
 
     /// Accepts RSV1 on a message's first frame and inflates such messages.
     public mutating func enableDeflate(_ inflater: any WebSocketInflating) {
@@ -158,14 +176,14 @@ public struct WebSocketEndpoint {
             guard let inflater else { return fail(.protocolError, "compressed message without permessage-deflate", onEvent) }
             // A piece that leaves the message incomplete may only grow it as far as the budget
             // allows; an inflation bomb then stops at that, not at the message limit.
-            var limit = limits.maxMessageSize
+            var limit = maxMessageSize
             if !endsMessage, let budget {
-                let room = charged + budget.available(under: limits.incompleteMessageBudget) - inflater.heldBytes
+                let room = charged + budget.available(under: incompleteMessageBudget) - inflater.heldBytes
                 limit = min(limit, max(assembly.count, room))
             }
             switch inflater.inflate(bytes, endOfMessage: endsMessage, into: &assembly, limit: limit) {
             case .ok: break
-            case .tooBig where limit < limits.maxMessageSize: return failOverBudget(onEvent)
+            case .tooBig where limit < maxMessageSize: return failOverBudget(onEvent)
             case .tooBig: return fail(.messageTooBig, "message larger than the limit", onEvent)
             case .corrupt: return fail(.invalidPayload, "compressed data is corrupt", onEvent)
             }
@@ -174,7 +192,7 @@ public struct WebSocketEndpoint {
                 if !valid { return fail(.invalidPayload, "text message is not valid UTF-8", onEvent) }
             }
         } else {
-            if assembly.count + bytes.count > limits.maxMessageSize {
+            if assembly.count + bytes.count > maxMessageSize {
                 return fail(.messageTooBig, "message larger than the limit", onEvent)
             }
             // Validate each piece as it arrives, so bad UTF-8 fails at its first impossible byte.
@@ -195,13 +213,13 @@ public struct WebSocketEndpoint {
     private mutating func chargeIncompleteMessage(_ onEvent: (WebSocketEvent) -> Void) {
         guard let budget else { return }
         let holding = assembly.capacity + (messageCompressed ? inflater?.heldBytes ?? 0 : 0)
-        guard budget.recharge(from: charged, to: holding, limit: limits.incompleteMessageBudget) else { return failOverBudget(onEvent) }
+        guard budget.recharge(from: charged, to: holding, limit: incompleteMessageBudget) else { return failOverBudget(onEvent) }
         charged = holding
     }
 
     private mutating func refund() {
         guard charged > 0, let budget else { return }
-        _ = budget.recharge(from: charged, to: 0, limit: limits.incompleteMessageBudget)
+        _ = budget.recharge(from: charged, to: 0, limit: incompleteMessageBudget)
         charged = 0
     }
 

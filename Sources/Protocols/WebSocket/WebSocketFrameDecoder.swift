@@ -38,15 +38,28 @@ public enum WebSocketFrameEvent {
 public struct WebSocketFrameDecoder {
     public enum Role: Sendable { case server, client }
 
-    // Widest fields first, small ones packed after: a decoder lives in every idle WebSocket.
-    private var remaining = 0
-    public var maxFrameSize: Int
-    private var maskKey: UInt32?
+    // 16 bytes: a decoder lives in every idle WebSocket (issue 18), so sizes are 32-bit (no frame
+    // over `maxFrameSize` is ever taken, and that is at most 4 GiB - 1) and the mask key is not an
+    // Optional (0 stands for none: masking with 0 changes nothing, so it is the same thing).
+    /// Payload bytes of the current frame not yet returned.
+    private var remainingBytes: UInt32 = 0
+    private var frameLimit: UInt32
+    private var maskKey: UInt32 = 0
     private var maskOffset: UInt8 = 0
     private var inPayload = false
     /// Set when permessage-deflate is negotiated: RSV1 is then legal on a message's first frame.
     public var allowsRSV1 = false
     public let role: Role
+
+    /// Largest frame payload taken (larger: 1009). Values over 4 GiB - 1 mean 4 GiB - 1.
+    public var maxFrameSize: Int {
+        get { Int(frameLimit) }
+        set { frameLimit = UInt32(clamping: newValue) }
+    }
+    private var remaining: Int {
+        get { Int(remainingBytes) }
+        set { remainingBytes = UInt32(truncatingIfNeeded: newValue) }  // 0 ... maxFrameSize
+    }
     /// Data frames up to this size are delivered whole (it must stay well below the reactor's
     /// receive buffer, which bounds unconsumed input).
     public static let wholeFrameLimit = 32 * 1024
@@ -54,7 +67,7 @@ public struct WebSocketFrameDecoder {
 
     public init(role: Role, maxFrameSize: Int = 16 * 1024 * 1024) {
         self.role = role
-        self.maxFrameSize = maxFrameSize
+        self.frameLimit = UInt32(clamping: maxFrameSize)
     }
 
     public mutating func next(_ input: UnsafeMutableRawBufferPointer) -> (event: WebSocketFrameEvent, consumed: Int) {
@@ -127,7 +140,7 @@ public struct WebSocketFrameDecoder {
 
         let header = WebSocketFrameHeader(fin: fin, reservedBits: reserved, opcode: opcode, maskKey: key, payloadLength: length)
         let piece = min(length, available)
-        maskKey = key
+        maskKey = key ?? 0
         maskOffset = 0
         let range = headerLength..<headerLength + piece
         unmask(input, range)
@@ -137,8 +150,8 @@ public struct WebSocketFrameDecoder {
     }
 
     private mutating func unmask(_ input: UnsafeMutableRawBufferPointer, _ range: Range<Int>) {
-        guard let key = maskKey, !range.isEmpty else { return }
-        webSocketApplyMask(UnsafeMutableRawBufferPointer(rebasing: input[range]), key: key, offset: Int(maskOffset))
+        guard maskKey != 0, !range.isEmpty else { return }
+        webSocketApplyMask(UnsafeMutableRawBufferPointer(rebasing: input[range]), key: maskKey, offset: Int(maskOffset))
         maskOffset = UInt8((Int(maskOffset) + range.count) & 3)
     }
 }
