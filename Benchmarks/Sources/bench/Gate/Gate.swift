@@ -160,6 +160,15 @@ enum Gate {
         say("")
         say(table(results, budgets: budgets, repetitions: options.repetitions))
         say("")
+        // A run of every path on this tree's own build is the gate's named run: its report
+        // goes where the scenarios' go, for Benchmarks/docs.py to bring into BENCHMARKS.md.
+        if selected.count == GatePath.all.count && !options.injectRegression && options.reactorBinDir == nil {
+            let file = "\(context.resultsDir)/gate.md"
+            try FileManager.default.createDirectory(atPath: context.resultsDir, withIntermediateDirectories: true)
+            try report(results, budgets: budgets, repetitions: options.repetitions, rootDir: context.rootDir)
+                .write(toFile: file, atomically: true, encoding: .utf8)
+            say("(written to \(file))")
+        }
         let seconds = fixed(monotonicSeconds() - started, 0)
         if options.writeBudgets {
             // Rows for paths not measured this time keep their old figures.
@@ -178,6 +187,36 @@ enum Gate {
         }
         say("bench gate: FAILED: \(over.map(\.path.name).joined(separator: ", ")) over budget (\(seconds) s)")
         return 1
+    }
+
+    /// The gate's section of BENCHMARKS.md: this run's table, and each path against the bar an
+    /// issue set for it (reported, not enforced: the budgets are what CI enforces).
+    static func report(_ results: [Measured], budgets: [String: Budget], repetitions: Int, rootDir: String) -> String {
+        let commit = (try? runToCompletion(["git", "-C", rootDir, "describe", "--always", "--dirty"], captureOutput: true))?
+            .trimmingCharacters(in: .whitespacesAndNewlines) ?? "unknown"
+        var lines = [
+            "## gate",
+            "",
+            "Deterministic counts (callgrind instructions in user space, heap allocations from the malloc",
+            "counter, steady state after a warm-up) on the release `echo` demo, judged by CI against",
+            "`Benchmarks/gate/budgets.txt` (3% over an instruction budget, or any allocation over, fails).",
+            "`swift run -c release --package-path Benchmarks bench gate` on \(commit), \(machineLine()).",
+            "",
+            table(results, budgets: budgets, repetitions: repetitions),
+            "",
+        ]
+        for m in results {
+            guard let bar = m.path.bar else { continue }
+            let judged = m.judged
+            if let most = bar.instructions {
+                lines.append(Check(what: "user-space instructions \(bar.what) (\(m.path.name))", value: grouped(judged.instructions),
+                                   target: "<= \(grouped(most)), \(bar.issue)", ok: judged.instructions <= most).line)
+            }
+            lines.append(Check(what: "heap allocations \(bar.what) (\(m.path.name))", value: Budgets.allocationText(judged.allocations),
+                               target: "\(bar.allocations == 0 ? "0" : "<= \(Budgets.allocationText(bar.allocations))"), \(bar.issue)",
+                               ok: judged.allocations <= bar.allocations + 1e-9).line)
+        }
+        return lines.joined(separator: "\n") + "\n"
     }
 
     /// Why `figures` fail `budget`, or nil if they pass.

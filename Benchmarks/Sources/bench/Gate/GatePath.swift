@@ -18,22 +18,41 @@ struct GatePath: Sendable {
     let how: String
     /// Demo flags this path adds to the gate's own (a feature that is off by default).
     var serverFlags: [String] = []
+    /// What an issue's bar asks of this path, judged in the gate's report (not by the gate's
+    /// pass or fail, which is the budget's: a bar not yet met must not block every commit).
+    var bar: Bar? = nil
+
+    struct Bar: Sendable {
+        /// Instructions per operation at most, if the bar names them.
+        var instructions: Double? = nil
+        var allocations: Double
+        /// Where the bar comes from ("issue 18"), and what an operation is in its words.
+        let issue: String
+        let what: String
+    }
 
     static let all: [GatePath] = [
         GatePath(name: "http-get", warmupSteps: 1_000, steps: 10_000,
-                 how: "GET /plaintext on one keep-alive connection, one request at a time; op = one request (10,000 after 1,000)"),
+                 how: "GET /plaintext on one keep-alive connection, one request at a time; op = one request (10,000 after 1,000)",
+                 bar: Bar(instructions: 2_000, allocations: 0, issue: "issue 18", what: "per request, no pipelining")),
         GatePath(name: "http-pipelined", warmupSteps: 100, steps: 1_000,
-                 how: "GET /plaintext, 16 requests per write on one connection, the next 16 after all 16 answers; op = one request (16,000 after 1,600)"),
+                 how: "GET /plaintext, 16 requests per write on one connection, the next 16 after all 16 answers; op = one request (16,000 after 1,600)",
+                 bar: Bar(instructions: 1_500, allocations: 0, issue: "issue 18", what: "per request, pipelined")),
         GatePath(name: "ws-echo-32", warmupSteps: 1_000, steps: 10_000,
-                 how: "GET /echo WebSocket, one 32-byte binary message at a time, echo awaited and checked; op = one message (10,000 after 1,000)"),
+                 how: "GET /echo WebSocket, one 32-byte binary message at a time, echo awaited and checked; op = one message (10,000 after 1,000)",
+                 bar: Bar(allocations: 0, issue: "issue 18", what: "per echoed message")),
         GatePath(name: "ws-echo-16k", warmupSteps: 200, steps: 2_000,
-                 how: "GET /echo WebSocket, one 16 KiB binary message at a time, echo awaited and checked; op = one message (2,000 after 200)"),
+                 how: "GET /echo WebSocket, one 16 KiB binary message at a time, echo awaited and checked; op = one message (2,000 after 200)",
+                 bar: Bar(allocations: 0, issue: "issue 18", what: "per echoed message")),
         GatePath(name: "http-get-async", warmupSteps: 1_000, steps: 10_000,
-                 how: "GET /plaintext-async (an async route) on one keep-alive connection, one request at a time; op = one request (10,000 after 1,000)"),
+                 how: "GET /plaintext-async (an async route) on one keep-alive connection, one request at a time; op = one request (10,000 after 1,000)",
+                 bar: Bar(allocations: 2, issue: "issue 16", what: "per async request")),
         GatePath(name: "http-pipelined-async", warmupSteps: 100, steps: 1_000,
-                 how: "GET /plaintext-async, 16 requests per write on one connection, the next 16 after all 16 answers; op = one request (16,000 after 1,600)"),
+                 how: "GET /plaintext-async, 16 requests per write on one connection, the next 16 after all 16 answers; op = one request (16,000 after 1,600)",
+                 bar: Bar(allocations: 2, issue: "issue 16", what: "per async request, pipelined")),
         GatePath(name: "ws-echo-32-async", warmupSteps: 1_000, steps: 10_000,
-                 how: "GET /echo-async WebSocket (the async API), one 32-byte binary message at a time, echo awaited and checked; op = one message (10,000 after 1,000)"),
+                 how: "GET /echo-async WebSocket (the async API), one 32-byte binary message at a time, echo awaited and checked; op = one message (10,000 after 1,000)",
+                 bar: Bar(allocations: 2, issue: "issue 16", what: "per async echoed message")),
         GatePath(name: "sse", warmupSteps: 1_100, steps: 1_000,
                  how: "16 GET /events?room=gate-sse streams; one POST /send of 32 bytes at a time, each awaited on all 16; op = one delivery, 1/16 of the POST included (16,000 after 17,600)"),
         GatePath(name: "broadcast", warmupSteps: 1_100, steps: 1_000,

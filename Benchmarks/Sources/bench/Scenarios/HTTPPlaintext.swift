@@ -22,8 +22,9 @@ struct HTTPPlaintext: Scenario {
     let depths = [1, 16]
 
     // Targets, reactor relative to the baselines.
-    /// CPU per request against C, by depth.
-    let maxCPURatio: [Int: Double] = [1: 1.2, 16: 2.0]
+    /// CPU per request against C, by depth: the first HTTP issue's bar without pipelining, issue
+    /// 18's with 16-deep pipelining.
+    let maxCPURatio: [Int: Double] = [1: 1.2, 16: 1.25]
     let minThroughputRatioToNIO = 1.5
     // Issue 16's bar, by depth where it names one (16-deep pipelining).
     /// Server CPU per request, async route / callback route.
