@@ -16,7 +16,8 @@ public struct TimerID: Hashable, Sendable {
 ///  slots: [ 0 ][ 1 ][ 2 ] ... [mask]   [due]   <- one extra list: expired, waiting to be fired
 ///           |         |                  |
 ///          n7 <-> n2  n5                n9 <-> n4
-///  nodes: one array; a free list threads through unused nodes (slot == freeSlot)
+///  nodes: one array; a free list threads through released nodes (slot == freeSlot), and
+///         those past `used` have never been touched
 /// ```
 ///
 /// Nodes carry no closure: the loop keeps closures in a side table by node index, and connection
@@ -41,6 +42,10 @@ struct TimerWheel: ~Copyable {
     private var heads: UnsafeMutablePointer<Int32>  // slotCount + 1 list heads (the last: due)
     private var nodes: UnsafeMutablePointer<Node>
     private var capacity: Int
+    /// Nodes initialised: those below are armed or on the free list, those from here to
+    /// `capacity` have never been touched. A growth then costs memory only as timers are armed,
+    /// not the whole doubled array at once (it counts per idle connection: issue 18).
+    private var used = 0
     private var freeHead: Int32 = -1
     private(set) var armedCount = 0
     /// The last tick whose slot has been swept.
@@ -59,7 +64,7 @@ struct TimerWheel: ~Copyable {
 
     deinit {
         heads.deallocate()
-        nodes.deinitialize(count: capacity)
+        nodes.deinitialize(count: used)
         nodes.deallocate()
     }
 
@@ -101,7 +106,7 @@ struct TimerWheel: ~Copyable {
     }
 
     func isArmed(_ id: TimerID) -> Bool {
-        id.index >= 0 && Int(id.index) < capacity && nodes[Int(id.index)].generation == id.generation
+        id.index >= 0 && Int(id.index) < used && nodes[Int(id.index)].generation == id.generation
             && nodes[Int(id.index)].slot != Self.freeSlot
     }
 
@@ -179,10 +184,15 @@ struct TimerWheel: ~Copyable {
     // MARK: Lists
 
     private mutating func takeFreeNode() -> Int32 {
-        if freeHead < 0 { grow() }
-        let i = freeHead
-        freeHead = nodes[Int(i)].next
-        return i
+        if freeHead >= 0 {
+            let i = freeHead
+            freeHead = nodes[Int(i)].next
+            return i
+        }
+        if used == capacity { grow() }
+        (nodes + used).initialize(to: Node(slot: Self.freeSlot))
+        used += 1
+        return Int32(used - 1)
     }
 
     private mutating func release(_ i: Int32) {
@@ -197,15 +207,12 @@ struct TimerWheel: ~Copyable {
     /// shutdown deadline) and then one per connection with a timeout, doubling from here.
     private static let initialNodeCapacity = 64
 
+    /// Doubles the array, moving the nodes in use; the new half stays untouched until armed.
     private mutating func grow() {
         let newCapacity = max(Self.initialNodeCapacity, capacity * 2)
         let newNodes = UnsafeMutablePointer<Node>.allocate(capacity: newCapacity)
-        newNodes.moveInitialize(from: nodes, count: capacity)
+        newNodes.moveInitialize(from: nodes, count: used)
         nodes.deallocate()
-        for i in capacity..<newCapacity {
-            (newNodes + i).initialize(to: Node(next: i + 1 < newCapacity ? Int32(i + 1) : freeHead, slot: Self.freeSlot))
-        }
-        freeHead = Int32(capacity)
         nodes = newNodes
         capacity = newCapacity
     }

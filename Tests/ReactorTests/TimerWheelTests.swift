@@ -24,6 +24,23 @@ final class TimerWheelTests: XCTestCase {
         XCTAssertEqual(wheel.armedCount, 0)
     }
 
+    /// Nodes are taken from the free list before new ones, and through a growth (64, then 128,
+    /// 256 nodes) every timer keeps its place and fires; an id past the nodes ever used is not
+    /// armed (the untouched part of the array is never read).
+    func testGrowthKeepsTimersAndReleasedNodesAreReusedFirst() {
+        var wheel = TimerWheel(startTick: 0)
+        var ids = (0..<200).map { wheel.arm(at: 10 + UInt64($0 % 7), periodTicks: 0, payload: UInt64($0)) }
+        XCTAssertEqual(Set(ids.map(\.index)).count, 200)
+        XCTAssertEqual(ids.map(\.index).max(), 199)
+        for id in ids.prefix(50) { XCTAssertTrue(wheel.cancel(id)) }
+        ids = (0..<50).map { wheel.arm(at: 30, periodTicks: 0, payload: 1000 + UInt64($0)) }
+        XCTAssertEqual(ids.map(\.index).max(), 49, "released nodes first, no new ones")
+        XCTAssertFalse(wheel.isArmed(TimerID(index: 200, generation: 0)), "a node never used")
+        wheel.collectExpired(now: 40)
+        XCTAssertEqual(Set(drain(&wheel)), Set((50..<200).map { UInt64($0) } + (0..<50).map { 1000 + UInt64($0) }))
+        XCTAssertEqual(wheel.armedCount, 0)
+    }
+
     func testCancelledTimerNeverFiresAndStaleCancelIsHarmless() {
         var wheel = TimerWheel(startTick: 0)
         let a = wheel.arm(at: 5, periodTicks: 0, payload: 1)
