@@ -16,28 +16,30 @@ public struct TimerID: Hashable, Sendable {
 ///  slots: [ 0 ][ 1 ][ 2 ] ... [mask]   [due]   <- one extra list: expired, waiting to be fired
 ///           |         |                  |
 ///          n7 <-> n2  n5                n9 <-> n4
-///  nodes: one array; a free list threads through released nodes (slot == freeSlot), and
-///         those past `used` have never been touched
+///  nodes: one array; a free list threads through released nodes, and those past `used`
+///         have never been touched. A node names no list: the first of a list keeps its list
+///         in `prev` (negative), and the due list is told by the deadline (see `isDue`).
 /// ```
 ///
 /// Nodes carry no closure: the loop keeps closures in a side table by node index, and connection
 /// timeouts carry only a token, so re-arming a connection's timeout allocates nothing.
 struct TimerWheel: ~Copyable {
+    /// 32 bytes: a connection with a timeout holds one, so they count per idle connection
+    /// (issue 18).
     struct Node {
-        var next: Int32 = -1
-        var prev: Int32 = -1
-        var slot: Int32
-        var generation: UInt32 = 0
         var deadline: UInt64 = 0
-        var periodTicks: UInt64 = 0  // 0: one-shot
         var payload: UInt64 = 0       // the owner's: a connection token, or 0 for closure timers
+        var next: Int32 = -1
+        /// The node before this one in its list, or, for the first of a list, `-1 - list`.
+        var prev: Int32 = -1
+        var generation: UInt32 = 0
+        var periodTicks: UInt32 = 0  // 0: one-shot; at most 2^32 - 1 ms (49.7 days)
     }
 
     private static let slotBits = 12
     static let slotCount = 1 << slotBits  // 4096 one-millisecond ticks per revolution
     private static let mask = UInt64(slotCount - 1)
     private var dueList: Int32 { Int32(Self.slotCount) }
-    private static let freeSlot: Int32 = -2
 
     private var heads: UnsafeMutablePointer<Int32>  // slotCount + 1 list heads (the last: due)
     private var nodes: UnsafeMutablePointer<Node>
@@ -70,11 +72,12 @@ struct TimerWheel: ~Copyable {
 
     // MARK: Arm and cancel
 
+    /// `periodTicks` over 2^32 - 1 (49.7 days of milliseconds) is taken as that.
     mutating func arm(at deadline: UInt64, periodTicks: UInt64, payload: UInt64) -> TimerID {
         let index = takeFreeNode()
         let when = max(deadline, currentTick + 1)  // never into a slot already swept
         nodes[Int(index)].deadline = when
-        nodes[Int(index)].periodTicks = periodTicks
+        nodes[Int(index)].periodTicks = UInt32(clamping: periodTicks)
         nodes[Int(index)].payload = payload
         link(index, into: Int32(when & Self.mask))
         armedCount += 1
@@ -100,15 +103,21 @@ struct TimerWheel: ~Copyable {
     mutating func postpone(_ id: TimerID, to deadline: UInt64) -> Bool {
         guard isArmed(id) else { return false }
         let i = Int(id.index)
-        guard nodes[i].slot != dueList, deadline >= nodes[i].deadline else { return false }
+        guard !isDue(i), deadline >= nodes[i].deadline else { return false }
         nodes[i].deadline = deadline
         return true
     }
 
+    /// A released node's generation has moved past every id it ever handed out, so the
+    /// generation alone tells an armed timer from a stale id.
     func isArmed(_ id: TimerID) -> Bool {
         id.index >= 0 && Int(id.index) < used && nodes[Int(id.index)].generation == id.generation
-            && nodes[Int(id.index)].slot != Self.freeSlot
     }
+
+    /// Whether an armed node is on the due list. Every node in the wheel's slots is due after
+    /// `currentTick` (armed so, and a sweep to `now` moves each one due by then to the due list),
+    /// and every node on the due list was due by the sweep that moved it: the deadline tells.
+    private func isDue(_ i: Int) -> Bool { nodes[i].deadline <= currentTick }
 
     func payload(of index: Int32) -> UInt64 { nodes[Int(index)].payload }
 
@@ -153,7 +162,7 @@ struct TimerWheel: ~Copyable {
         let node = nodes[Int(i)]
         let id = TimerID(index: i, generation: node.generation)
         if node.periodTicks > 0 {
-            let when = max(node.deadline + node.periodTicks, currentTick + 1)
+            let when = max(node.deadline + UInt64(node.periodTicks), currentTick + 1)
             nodes[Int(i)].deadline = when
             link(i, into: Int32(when & Self.mask))
             if let cached = cachedNextTick, when < cached { cachedNextTick = when }
@@ -190,14 +199,13 @@ struct TimerWheel: ~Copyable {
             return i
         }
         if used == capacity { grow() }
-        (nodes + used).initialize(to: Node(slot: Self.freeSlot))
+        (nodes + used).initialize(to: Node())
         used += 1
         return Int32(used - 1)
     }
 
     private mutating func release(_ i: Int32) {
         nodes[Int(i)].generation &+= 1
-        nodes[Int(i)].slot = Self.freeSlot
         nodes[Int(i)].next = freeHead
         freeHead = i
         armedCount -= 1
@@ -217,18 +225,19 @@ struct TimerWheel: ~Copyable {
         capacity = newCapacity
     }
 
-    private mutating func link(_ i: Int32, into slot: Int32) {
-        let head = heads[Int(slot)]
-        nodes[Int(i)].slot = slot
-        nodes[Int(i)].prev = -1
+    /// Puts node `i` first in `list` (a slot, or the due list).
+    private mutating func link(_ i: Int32, into list: Int32) {
+        let head = heads[Int(list)]
+        nodes[Int(i)].prev = -1 - list
         nodes[Int(i)].next = head
         if head >= 0 { nodes[Int(head)].prev = i }
-        heads[Int(slot)] = i
+        heads[Int(list)] = i
     }
 
     private mutating func unlink(_ i: Int32) {
         let n = nodes[Int(i)]
-        if n.prev >= 0 { nodes[Int(n.prev)].next = n.next } else { heads[Int(n.slot)] = n.next }
+        if n.prev >= 0 { nodes[Int(n.prev)].next = n.next } else { heads[Int(-1 - n.prev)] = n.next }
+        // The next one takes this one's place: after it, or first in the list (`prev` says which).
         if n.next >= 0 { nodes[Int(n.next)].prev = n.prev }
         nodes[Int(i)].next = -1
         nodes[Int(i)].prev = -1

@@ -41,6 +41,29 @@ final class TimerWheelTests: XCTestCase {
         XCTAssertEqual(wheel.armedCount, 0)
     }
 
+    /// A connection with a timeout holds a node: its bytes count per idle connection (issue 18).
+    func testANodeIs32Bytes() {
+        XCTAssertEqual(MemoryLayout<TimerWheel.Node>.stride, 32)
+    }
+
+    /// A node moved by `postpone` stays in its first slot; one already due cannot be postponed,
+    /// and the sweep that reaches the first slot carries the postponed one on to fire on time.
+    func testPostponeKnowsDueNodesByTheirDeadline() {
+        var wheel = TimerWheel(startTick: 0)
+        let a = wheel.arm(at: 10, periodTicks: 0, payload: 1)
+        let b = wheel.arm(at: 10, periodTicks: 0, payload: 2)
+        XCTAssertTrue(wheel.postpone(a, to: 25))
+        wheel.collectExpired(now: 12)
+        XCTAssertFalse(wheel.postpone(b, to: 40), "b is on the due list")
+        XCTAssertEqual(drain(&wheel), [2])
+        wheel.collectExpired(now: 24)
+        XCTAssertEqual(drain(&wheel), [])
+        XCTAssertTrue(wheel.isArmed(a))
+        wheel.collectExpired(now: 25)
+        XCTAssertEqual(drain(&wheel), [1])
+        XCTAssertFalse(wheel.isArmed(a))
+    }
+
     func testCancelledTimerNeverFiresAndStaleCancelIsHarmless() {
         var wheel = TimerWheel(startTick: 0)
         let a = wheel.arm(at: 5, periodTicks: 0, payload: 1)
