@@ -12,12 +12,12 @@ import Reactor
 /// `WebSocketFrameEncoder.serverFrame` and passes the same `SharedBytes` to every `send(frame:)`.
 ///
 /// Bytes per socket, idle (they count at 10,000 connections; issue 18): the object header 16,
-/// `connection` 16, `context` 8, `handler` 16, `extras` 8, `machine` 56, `endpoint` 74 (+6),
-/// `topicToken` 9, `role` 1: 210, one 224-byte malloc chunk; the loop's slot for the descriptor
-/// 88 and its timer 40. (Before: 232 here and the machine in a 64-byte chunk of its own.)
+/// `connection` 16, `context` 8, `handler` 16, `extras` 8, `machine` 48, `endpoint` 74, `role` 1
+/// (+5), `topicTokenPacked` 8: 200, one 208-byte malloc chunk; the loop's slot for the
+/// descriptor 72 and its timer node 32. (Before: 232 here and the machine in a 64-byte chunk.)
 public final class WebSocket: ConnectionHandler {
-    // Stored fields in the order of their layout (Swift keeps a class's order): word-aligned ones
-    // first, so the 9-byte token and the role pack at the end with no padding between.
+    // Stored fields in the order of their layout (Swift keeps a class's order), so the role
+    // takes a byte of the padding after the endpoint (issue 18: see the count above).
     public let connection: Connection
     /// The options this socket runs with (the limits live in the endpoint, the timings in the machine).
     public var configuration: WebSocketConfiguration {
@@ -51,10 +51,15 @@ public final class WebSocket: ConnectionHandler {
     /// malloc chunk per socket, not two.)
     @exclusivity(unchecked) private var machine: WebSocketConnection
     private var endpoint: WebSocketEndpoint
-    /// The subscription `subscribe(to:)` made (WebSocket+Topic.swift): kept here, 9 bytes in
-    /// the socket, rather than in an object of its own beside every chat socket.
-    var topicToken: SubscriberToken?
+    /// Server or client (one byte, in the padding after the endpoint's 74).
     public let role: WebSocketFrameDecoder.Role
+    /// The subscription `subscribe(to:)` made (WebSocket+Topic.swift): kept here, 8 bytes in
+    /// the socket (0: none), rather than in an object of its own beside every chat socket.
+    private var topicTokenPacked: UInt64 = 0
+    var topicToken: SubscriberToken? {
+        get { SubscriberToken(packed: topicTokenPacked) }
+        set { topicTokenPacked = newValue?.packed ?? 0 }
+    }
 
     init(connection: Connection, role: WebSocketFrameDecoder.Role, configuration: WebSocketConfiguration,
          handler: any WebSocketHandler, subprotocol: String?, deflate: WebSocketHandshake.DeflateParameters?) {

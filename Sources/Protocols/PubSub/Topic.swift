@@ -40,6 +40,22 @@ extension TopicSubscriber {
 public struct SubscriberToken: Hashable, Sendable {
     let slot: UInt32
     let generation: UInt32
+
+    /// The token in one word, for a holder that keeps one beside many other fields (a WebSocket
+    /// keeps its subscription in 8 bytes, not an Optional's 9): 0 stands for no token, as no
+    /// token has generation 0 (it marks a free slot).
+    package var packed: UInt64 { UInt64(generation) << 32 | UInt64(slot) }
+
+    package init?(packed: UInt64) {
+        guard packed >> 32 != 0 else { return nil }
+        slot = UInt32(truncatingIfNeeded: packed)
+        generation = UInt32(truncatingIfNeeded: packed >> 32)
+    }
+
+    init(slot: UInt32, generation: UInt32) {
+        self.slot = slot
+        self.generation = generation
+    }
 }
 
 /// What a hub keeps for replay, and how much a history read answers. Every bound is in bytes as

@@ -19,13 +19,18 @@
 public struct WebSocketConnection {
     public enum State: Equatable, Sendable { case connecting, open, closing, closed }
 
-    // Stored fields widest first: 56 bytes, in every idle socket (a test holds it to that). No
+    // Stored fields widest first: 48 bytes, in every idle socket (a test holds it to that). No
     // role: the rules here are the same for both (the endpoint and the frame writer, which
     // differ, carry theirs).
 
     /// Why the connection closed (or is closing): the reason of the peer's close frame, of ours,
     /// or of our failure ("" when none was given).
-    public private(set) var closeReason = ""
+    public private(set) var closeReason: String {
+        get { String(decoding: closeReasonUTF8, as: UTF8.self) }
+        set { closeReasonUTF8 = Array(newValue.utf8) }
+    }
+    /// `closeReason` as UTF-8: 8 bytes where a String takes 16, and set only by a close.
+    private var closeReasonUTF8: [UInt8] = []
     /// When we last heard from the peer (drives keepalive, whose rule is `Keepalive.decide`; the
     /// two fields stay here rather than in a `Keepalive` value, which would not pack into the
     /// 56 bytes below).
@@ -124,7 +129,7 @@ public struct WebSocketConnection {
                 // client does too rather than wait on a peer that may never do it).
                 a.insert(.echoClose, code)
                 closeCode = code
-                closeReason = String(decoding: reason, as: UTF8.self)
+                closeReasonUTF8 = Array(reason)
             case .closing:
                 break  // the answer to ours (7.1.2); closeCode stays ours
             case .connecting, .closed:
