@@ -328,8 +328,8 @@ final class WebSocketConnectionTests: XCTestCase {
     func testTheMachineAndTheMessageLayerStaySmall() {
         // Each lives in every idle socket (issue 18: bytes per idle WebSocket); the glue's
         // object holds them (WebSocketSizeTests measures its malloc chunk).
-        XCTAssertLessThanOrEqual(MemoryLayout<WebSocketConnection>.size, 48)
-        XCTAssertLessThanOrEqual(MemoryLayout<WebSocketEndpoint>.size, 74)
+        XCTAssertLessThanOrEqual(MemoryLayout<WebSocketConnection>.size, 36)
+        XCTAssertLessThanOrEqual(MemoryLayout<WebSocketEndpoint>.size, 66)
         XCTAssertLessThanOrEqual(MemoryLayout<WebSocketFrameDecoder>.size, 16)
     }
 

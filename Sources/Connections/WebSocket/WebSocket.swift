@@ -12,12 +12,13 @@ import Reactor
 /// `WebSocketFrameEncoder.serverFrame` and passes the same `SharedBytes` to every `send(frame:)`.
 ///
 /// Bytes per socket, idle (they count at 10,000 connections; issue 18): the object header 16,
-/// `connection` 16, `context` 8, `handler` 16, `extras` 8, `machine` 48, `endpoint` 74, `role` 1
-/// (+5), `topicTokenPacked` 8: 200, one 208-byte malloc chunk; the loop's slot for the
-/// descriptor 72 and its timer node 32. (Before: 232 here and the machine in a 64-byte chunk.)
+/// `connection` 16, `context` 8, `handler` 16, `extras` 8, `machine` 36, `role` 1 (+3), `endpoint`
+/// 66 (+6), `topicTokenPacked` 8: 184, one 192-byte malloc chunk; the loop's slot for the
+/// descriptor 72 and its timer node 32. The timings and limits are the configuration's, shared
+/// (`WebSocketSettings`). (Before: 232 here and the machine in a 64-byte chunk.)
 public final class WebSocket: ConnectionHandler {
     // Stored fields in the order of their layout (Swift keeps a class's order), so the role
-    // takes a byte of the padding after the endpoint (issue 18: see the count above).
+    // takes a byte of the padding after the machine (issue 18: see the count above).
     public let connection: Connection
     /// The options this socket runs with (the limits live in the endpoint, the timings in the machine).
     public var configuration: WebSocketConfiguration {
@@ -50,9 +51,9 @@ public final class WebSocket: ConnectionHandler {
     /// what the checks would have verified. (Inline rather than behind a pointer of its own: one
     /// malloc chunk per socket, not two.)
     @exclusivity(unchecked) private var machine: WebSocketConnection
-    private var endpoint: WebSocketEndpoint
-    /// Server or client (one byte, in the padding after the endpoint's 74).
+    /// Server or client (one byte, in the padding after the machine's 36).
     public let role: WebSocketFrameDecoder.Role
+    private var endpoint: WebSocketEndpoint
     /// The subscription `subscribe(to:)` made (WebSocket+Topic.swift): kept here, 8 bytes in
     /// the socket (0: none), rather than in an object of its own beside every chat socket.
     private var topicTokenPacked: UInt64 = 0
@@ -65,14 +66,17 @@ public final class WebSocket: ConnectionHandler {
          handler: any WebSocketHandler, subprotocol: String?, deflate: WebSocketHandshake.DeflateParameters?) {
         self.connection = connection
         self.role = role
-        self.machine = WebSocketConnection(timings: WebSocketConnection.Timings(configuration))
+        // The loop's one budget for incomplete messages, shared by all its sockets (server and
+        // client side, Engine.IO's transport too: they all come through here), and the settings
+        // every socket of this configuration on the loop shares.
+        let loop = connection.loop
+        let budget = loop.local(WebSocketMessageBudget.self) { WebSocketMessageBudget() }
+        let settings = loop.local(WebSocketSettingsCache.self) { WebSocketSettingsCache() }.settings(for: configuration, budget: budget)
+        self.machine = WebSocketConnection(settings: settings)
         self.handler = handler
         self.extras = role == .server && subprotocol == nil && deflate == nil
             ? nil : WebSocketExtras(role: role, subprotocol: subprotocol, deflate: deflate)
-        // The loop's one budget for incomplete messages, shared by all its sockets (server and
-        // client side, Engine.IO's transport too: they all come through here).
-        let budget = connection.loop.local(WebSocketMessageBudget.self) { WebSocketMessageBudget() }
-        self.endpoint = WebSocketEndpoint(role: role, limits: configuration.limits, budget: budget)
+        self.endpoint = WebSocketEndpoint(role: role, settings: settings)
         if let deflate, let inflater = WebSocketInflater(noContextTakeover: role == .server ? deflate.clientNoContextTakeover : deflate.serverNoContextTakeover) {
             endpoint.enableDeflate(inflater)
         }

@@ -19,7 +19,7 @@
 public struct WebSocketConnection {
     public enum State: Equatable, Sendable { case connecting, open, closing, closed }
 
-    // Stored fields widest first: 48 bytes, in every idle socket (a test holds it to that). No
+    // Stored fields widest first: 36 bytes, in every idle socket (a test holds it to that). No
     // role: the rules here are the same for both (the endpoint and the frame writer, which
     // differ, carry theirs).
 
@@ -33,11 +33,13 @@ public struct WebSocketConnection {
     private var closeReasonUTF8: [UInt8] = []
     /// When we last heard from the peer (drives keepalive, whose rule is `Keepalive.decide`; the
     /// two fields stay here rather than in a `Keepalive` value, which would not pack into the
-    /// 56 bytes below).
+    /// 36 bytes above).
     @usableFromInline var lastHeard: UInt64 = 0
     /// When the incomplete message began, 0 when none is: `messageTimeout` runs from it.
     @usableFromInline var messageStarted: UInt64 = 0
-    public let timings: Timings
+    /// The timings, shared with the other sockets of the configuration.
+    public let settings: WebSocketSettings
+    public var timings: Timings { settings.timings }
     /// The code the connection closed (or is closing) with: the peer's, ours, or `.abnormal`
     /// (1006) while no close frame went either way.
     public private(set) var closeCode = WebSocketCloseCode.abnormal
@@ -45,8 +47,13 @@ public struct WebSocketConnection {
     /// A keepalive ping went out and nothing has come back since.
     @usableFromInline var awaitingPong = false
 
+    public init(settings: WebSocketSettings) {
+        self.settings = settings
+    }
+
+    /// A machine with settings of its own.
     public init(timings: Timings) {
-        self.timings = timings
+        self.init(settings: WebSocketSettings(timings: timings))
     }
 
     /// Whether messages may be sent (and are delivered): open, not connecting, closing or closed.
@@ -326,8 +333,8 @@ extension WebSocketConnection {
     }
 
     /// The timings a connection runs with, in milliseconds packed into 20 bytes rather than the
-    /// configuration's Durations: one of these lives in every idle connection.
-    public struct Timings: Sendable {
+    /// configuration's Durations.
+    public struct Timings: Equatable, Sendable {
         private let pingMilliseconds: UInt32  // 0: no keepalive
         private let pongMilliseconds: UInt32
         private let closeMilliseconds: UInt32

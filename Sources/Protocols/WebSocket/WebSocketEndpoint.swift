@@ -1,7 +1,7 @@
-/// Limits of one WebSocket endpoint. Every one is a parameter with a safe default; each is taken as
-/// at most 4 GiB - 1 (an endpoint keeps them in 32 bits: it lives in every idle socket).
-public struct WebSocketLimits: Sendable {
-    /// Largest single frame payload (a larger frame closes with 1009).
+/// Limits of one WebSocket endpoint. Every one is a parameter with a safe default.
+public struct WebSocketLimits: Equatable, Sendable {
+    /// Largest single frame payload (a larger frame closes with 1009); at most 4 GiB - 1 (a
+    /// larger one is taken as that: the frame decoder, in every idle socket, keeps it in 32 bits).
     public var maxFrameSize = 16 * 1024 * 1024
     /// Largest message, all its fragments together (a larger one closes with 1009).
     public var maxMessageSize = 16 * 1024 * 1024
@@ -49,21 +49,17 @@ public enum WebSocketEvent {
 /// compressed piece that leaves its message incomplete stops inflating at the budget, so an
 /// inflation bomb is not inflated to `maxMessageSize` first.
 public struct WebSocketEndpoint {
-    // Word-sized fields first, then the 32-bit ones, then the small ones packed together: one
-    // endpoint lives in every idle socket (74 bytes; issue 18).
+    // Word-sized fields first, then the small ones packed together: one endpoint lives in every
+    // idle socket (66 bytes; issue 18).
 
     /// Decompresses RSV1 messages once permessage-deflate is negotiated (see `enableDeflate`).
     /// Set only through `enableDeflate`, which also lets the decoder accept RSV1.
     package private(set) var inflater: (any WebSocketInflating)?
-    /// The loop-wide count of bytes held by incomplete messages; nil: only `maxMessageSize` bounds them.
-    public let budget: WebSocketMessageBudget?
+    /// The limits and the budget, shared with the other sockets of the configuration.
+    public let settings: WebSocketSettings
     private var assembly: [UInt8] = []
     /// Bytes charged to `budget` now.
     private var charged = 0
-    /// `limits.maxMessageSize` and `limits.incompleteMessageBudget`, 32-bit (`maxFrameSize` is the
-    /// decoder's): see `limits`.
-    private let messageLimit: UInt32
-    private let budgetLimit: UInt32
     /// The frame rules under the message rules.
     private var decoder: WebSocketFrameDecoder
     private var utf8 = UTF8Validator()
@@ -73,24 +69,21 @@ public struct WebSocketEndpoint {
     private var frameFin = false
     private var failed = false
 
-    public init(role: WebSocketFrameDecoder.Role, limits: WebSocketLimits = WebSocketLimits(), budget: WebSocketMessageBudget? = nil) {
-        self.budget = budget
-        self.messageLimit = UInt32(clamping: limits.maxMessageSize)
-        self.budgetLimit = UInt32(clamping: limits.incompleteMessageBudget)
-        self.decoder = WebSocketFrameDecoder(role: role, maxFrameSize: limits.maxFrameSize)
+    public init(role: WebSocketFrameDecoder.Role, settings: WebSocketSettings) {
+        self.settings = settings
+        self.decoder = WebSocketFrameDecoder(role: role, maxFrameSize: settings.limits.maxFrameSize)
     }
 
-    /// The limits this endpoint enforces: those it was made with, each at most 4 GiB - 1 (kept in
-    /// 32 bits; a larger one is taken as that).
-    public var limits: WebSocketLimits {
-        var l = WebSocketLimits()
-        l.maxFrameSize = decoder.maxFrameSize
-        l.maxMessageSize = maxMessageSize
-        l.incompleteMessageBudget = incompleteMessageBudget
-        return l
+    /// An endpoint with settings of its own.
+    public init(role: WebSocketFrameDecoder.Role, limits: WebSocketLimits = WebSocketLimits(), budget: WebSocketMessageBudget? = nil) {
+        self.init(role: role, settings: WebSocketSettings(limits: limits, budget: budget))
     }
-    private var maxMessageSize: Int { Int(messageLimit) }
-    private var incompleteMessageBudget: Int { Int(budgetLimit) }
+
+    public var limits: WebSocketLimits { settings.limits }
+    /// The loop-wide count of bytes held by incomplete messages; nil: only `maxMessageSize` bounds them.
+    public var budget: WebSocketMessageBudget? { settings.budget }
+    private var maxMessageSize: Int { settings.limits.maxMessageSize }
+    private var incompleteMessageBudget: Int { settings.limits.incompleteMessageBudget }
 
     /// Accepts RSV1 on a message's first frame and inflates such messages.
     public mutating func enableDeflate(_ inflater: any WebSocketInflating) {
