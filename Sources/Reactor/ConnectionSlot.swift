@@ -35,15 +35,17 @@ struct Slot {
         static let writeFailed = Flags(rawValue: 1 << 10)
     }
 
-    // Declared in this order (4, 4, 4, 2 and 1 bytes) so the small fields pack into 16 bytes:
-    // this table holds a slot for every descriptor, so its bytes count per idle connection.
+    // 64 bytes, in the order declared (4, 4, 4, 2, 1, 1; 16, 8, 8; 4, 4, 4, 1): this table holds
+    // a slot for every descriptor, so its bytes count per idle connection (issue 18).
     var generation: UInt32 = 0
-    var interest: Interest = []
     /// `listenerIndex` for a listener, `deferredLast` for a connection: one field, as no slot is
     /// both.
     private var kindIndex: Int32 = -1
+    /// Bytes of the unconsumed tail of the input (in `tail`).
+    var tailCount: Int32 = 0
     var flags: Flags = []
     var kind: Kind = .free
+    var interest: Interest = []
     /// Index into the loop's listener table, for `.listener` slots.
     var listenerIndex: Int32 {
         get { assert(kind == .listener); return kindIndex }
@@ -57,24 +59,19 @@ struct Slot {
     }
     var handler: (any ConnectionHandler)?
 
-    // The unconsumed tail of the input, allocated only while a tail exists.
-    // Sizes as Int32 (the receive buffer bounds the tail, and watermarks are far below 2 GiB):
-    // this table holds a slot for every descriptor, so its bytes count per idle connection.
+    /// The unconsumed tail of the input, allocated only while a tail exists (from the loop's
+    /// `TailPool`; its block's size is the pool's size class `tailClass`). Sizes are Int32: the
+    /// receive buffer bounds the tail, and watermarks are far below 2 GiB.
     var tail: UnsafeMutableRawPointer?
-    var tailCount: Int32 = 0
-    var tailCapacity: Int32 = 0
 
     var queue = OutboundQueue()
     var highWatermark: Int32 = 0
     var lowWatermark: Int32 = 0
-    /// The armed timeout, if any: stored without an Optional's tag byte (an index of -1 is none),
-    /// which would cost the table 8 bytes per descriptor in padding.
-    var timeout: TimerID? {
-        get { timeoutID.index < 0 ? nil : timeoutID }
-        set { timeoutID = newValue ?? Self.noTimer }
-    }
-    private var timeoutID = Slot.noTimer
-    private static let noTimer = TimerID(index: -1, generation: 0)
+    /// The wheel node of the connection's armed timeout, or -1. Only the index: the node is this
+    /// connection's while the index is here (every path that releases it, a cancel or its firing,
+    /// clears this first), so the wheel supplies its generation (`EventLoop.armedTimeout`).
+    var timeoutIndex: Int32 = -1
+    var tailClass: UInt8 = 0
 
     /// The value epoll hands back with every event: a stale event for a descriptor that was
     /// closed and reused carries the old generation and is dropped.
@@ -86,6 +83,6 @@ struct Slot {
         tail?.deallocate()
         tail = nil
         tailCount = 0
-        tailCapacity = 0
+        tailClass = 0
     }
 }

@@ -1,11 +1,16 @@
 import CEpollShim
 import Glibc
 
-/// Interest in readiness, as epoll flags. Level-triggered (see `EventLoop` for why).
+/// Interest in readiness, level-triggered (see `EventLoop` for why): one byte in every
+/// descriptor's slot, turned into epoll's flags only when registered or changed.
 struct Interest: OptionSet {
-    let rawValue: UInt32
-    static let read = Interest(rawValue: CEPOLL_IN | CEPOLL_RDHUP)
-    static let write = Interest(rawValue: CEPOLL_OUT)
+    let rawValue: UInt8
+    static let read = Interest(rawValue: 1 << 0)
+    static let write = Interest(rawValue: 1 << 1)
+
+    var epollEvents: UInt32 {
+        (contains(.read) ? CEPOLL_IN | CEPOLL_RDHUP : 0) | (contains(.write) ? CEPOLL_OUT : 0)
+    }
 }
 
 /// One readiness report, decoded from the packed `epoll_event`.
@@ -38,13 +43,13 @@ struct EpollBackend: ~Copyable {
 
     /// `token` comes back with every event for `socket`: the loop packs the fd and a generation.
     func register(_ socket: Int32, interest: Interest, token: UInt64) throws(SystemError) {
-        let e = Sys.epollControl(fd, EPOLL_CTL_ADD, socket, events: interest.rawValue, token: token)
+        let e = Sys.epollControl(fd, EPOLL_CTL_ADD, socket, events: interest.epollEvents, token: token)
         if e != 0 { throw SystemError(errno: e, call: "epoll_ctl(ADD)") }
     }
 
     func modify(_ socket: Int32, interest: Interest, token: UInt64) {
         // MOD fails only for a descriptor that is not registered, a bug the loop asserts against.
-        let e = Sys.epollControl(fd, EPOLL_CTL_MOD, socket, events: interest.rawValue, token: token)
+        let e = Sys.epollControl(fd, EPOLL_CTL_MOD, socket, events: interest.epollEvents, token: token)
         assert(e == 0, "epoll_ctl(MOD) failed: \(e)")
     }
 

@@ -97,7 +97,8 @@ extension EventLoop {
         guard slot.pointee.kind == .connection || slot.pointee.kind == .connecting else { return }
         let connection = Connection(loop: self, fd: fd, generation: slot.pointee.generation)
         let handler = slot.pointee.handler
-        if let armed = slot.pointee.timeout { s.pointee.wheel.cancel(armed) }
+        if let armed = armedTimeout(slot) { s.pointee.wheel.cancel(armed) }
+        slot.pointee.timeoutIndex = -1
         dropCork(fd)
         if !s.pointee.closingReasons.isEmpty { s.pointee.closingReasons[fd] = nil }
         deregisterAndRelease(fd, closeDescriptor: true)
@@ -117,22 +118,33 @@ extension EventLoop {
     /// connect's deadline, or the loop's own bound on a flush or a linger.
     func setTimeout(_ c: Connection, _ timeout: Duration?) {
         guard let slot = liveSlot(c) else { return }
-        if let armed = slot.pointee.timeout {
+        if let armed = armedTimeout(slot) {
             // The common case, a timeout pushed back (the idle timeout after each request): the
             // armed timer only takes the later deadline.
             if let timeout, s.pointee.wheel.postpone(armed, to: deadlineTick(after: timeout)) { return }
             s.pointee.wheel.cancel(armed)
-            slot.pointee.timeout = nil
+            slot.pointee.timeoutIndex = -1
         }
         if let timeout {
-            slot.pointee.timeout = armTimer(after: timeout, period: nil, payload: c.id)
+            slot.pointee.timeoutIndex = armTimer(after: timeout, period: nil, payload: c.id).index
         }
+    }
+
+    /// The id of a slot's armed timeout: its node's, whose generation the wheel keeps (the slot
+    /// keeps only the index, which it clears whenever the node is released).
+    func armedTimeout(_ slot: UnsafeMutablePointer<Slot>) -> TimerID? {
+        let index = slot.pointee.timeoutIndex
+        guard index >= 0 else { return nil }
+        let id = s.pointee.wheel.id(at: index)
+        assert(s.pointee.wheel.isArmed(id), "a slot's timeout index names a released node")
+        return id
     }
 
     func connectionTimeoutFired(token: UInt64, timer: TimerID) {
         let c = connection(token: token)
-        guard let slot = liveSlot(c), slot.pointee.timeout == timer else { return }
-        slot.pointee.timeout = nil
+        // The wheel released the node as it fired, so its index is compared, not its id.
+        guard let slot = liveSlot(c), slot.pointee.timeoutIndex == timer.index else { return }
+        slot.pointee.timeoutIndex = -1
         if slot.pointee.flags.contains(.lingering) {
             closeNow(c.fd, reason: pendingCloseReason(c.fd))  // the peer never sent its EOF
         } else if slot.pointee.flags.contains(.closeAfterFlush) || slot.pointee.kind == .connecting {

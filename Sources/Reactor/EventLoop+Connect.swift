@@ -56,9 +56,9 @@ extension EventLoop {
             return
         }
         let connection = Connection(loop: self, fd: fd, generation: slot.pointee.generation)
-        if let timer = slot.pointee.timeout {
+        if let timer = armedTimeout(slot) {
             s.pointee.wheel.cancel(timer)
-            slot.pointee.timeout = nil
+            slot.pointee.timeoutIndex = -1
         }
         slot.pointee.kind = .connection
         updateInterest(fd)

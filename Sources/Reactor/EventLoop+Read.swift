@@ -72,13 +72,20 @@ extension EventLoop {
     /// Keeps the unconsumed bytes for the next read, in a block sized to them (see `TailPool`):
     /// grown when the tail outgrows its block, moved to a smaller one when it shrinks to a
     /// `TailPool.shrinkRatio`th of it, given back when empty.
+    @inline(__always)
     func keepTail(_ slot: UnsafeMutablePointer<Slot>, from buffer: UnsafeMutableRawPointer, total: Int, consumed: Int) {
         let remaining = total - min(max(consumed, 0), total)
+        // Inline: every read passes here, and most consume all they got, with no tail before.
+        if remaining == 0 && slot.pointee.tail == nil { return }
+        keepTail(slot, from: buffer, total: total, remaining: remaining)
+    }
+
+    private func keepTail(_ slot: UnsafeMutablePointer<Slot>, from buffer: UnsafeMutableRawPointer, total: Int, remaining: Int) {
         if remaining == 0 {
-            if slot.pointee.tail != nil { releaseTail(slot) }
+            releaseTail(slot)
             return
         }
-        let held = Int(slot.pointee.tailCapacity)
+        let held = heldTailCapacity(slot)
         if remaining > held
             || (held > TailPool.smallest && s.pointee.tailPool.capacity(for: remaining) <= held / TailPool.shrinkRatio) {
             // The tail's bytes are in the receive buffer (copied in front of the read), so the
@@ -86,7 +93,7 @@ extension EventLoop {
             releaseTail(slot)
             let (block, capacity) = s.pointee.tailPool.acquire(remaining)
             slot.pointee.tail = block
-            slot.pointee.tailCapacity = Int32(capacity)
+            slot.pointee.tailClass = UInt8(TailPool.classIndex(for: capacity))
             s.pointee.tailBytesHeld += capacity
         }
         slot.pointee.tail!.copyMemory(from: buffer + (total - remaining), byteCount: remaining)
@@ -96,8 +103,9 @@ extension EventLoop {
     /// Gives a slot's tail block back to the pool (which frees it if it is full).
     func releaseTail(_ slot: UnsafeMutablePointer<Slot>) {
         if let tail = slot.pointee.tail {
-            s.pointee.tailBytesHeld -= Int(slot.pointee.tailCapacity)
-            s.pointee.tailPool.release(tail, capacity: Int(slot.pointee.tailCapacity))
+            let capacity = heldTailCapacity(slot)
+            s.pointee.tailBytesHeld -= capacity
+            s.pointee.tailPool.release(tail, capacity: capacity)
             slot.pointee.tail = nil
         }
         slot.pointee.releaseTail()
@@ -106,7 +114,12 @@ extension EventLoop {
     /// The size of the block holding `c`'s unconsumed input (0: none), for tests and metrics.
     func tailCapacity(_ c: Connection) -> Int {
         guard let slot = liveSlot(c) else { return 0 }
-        return Int(slot.pointee.tailCapacity)
+        return heldTailCapacity(slot)
+    }
+
+    /// The size of the block a slot's tail is in (0: no tail).
+    func heldTailCapacity(_ slot: UnsafeMutablePointer<Slot>) -> Int {
+        slot.pointee.tail == nil ? 0 : s.pointee.tailPool.capacity(ofClass: Int(slot.pointee.tailClass))
     }
 
     // MARK: Redelivery

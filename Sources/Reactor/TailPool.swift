@@ -40,6 +40,11 @@ struct TailPool {
         return (Int.bitWidth - (c - 1).leadingZeroBitCount) - smallestShift
     }
 
+    /// The block size of size class `index` (what a slot keeps of its tail's block: one byte).
+    func capacity(ofClass index: Int) -> Int {
+        min(Self.smallest << index, largest)
+    }
+
     /// The block size for a tail of `count` bytes (`count` is at most `largest`).
     func capacity(for count: Int) -> Int {
         min(Self.smallest << Self.classIndex(for: count), largest)

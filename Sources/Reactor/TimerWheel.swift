@@ -121,6 +121,10 @@ struct TimerWheel: ~Copyable {
 
     func payload(of index: Int32) -> UInt64 { nodes[Int(index)].payload }
 
+    /// The id node `index` has now (stale unless the node is armed): for an owner that keeps only
+    /// the index of a node it knows to be armed.
+    func id(at index: Int32) -> TimerID { TimerID(index: index, generation: nodes[Int(index)].generation) }
+
     // MARK: Expiry
 
     /// Moves every node whose deadline is at or before `now` to the due list. Fires nothing, so

@@ -8,6 +8,11 @@ import ReactorTestSupport
 /// loop touches no freed memory. Run under ASan (`scripts/sanitizers.sh address`) these are the
 /// tests that would report a use-after-free if the table moved under a held slot pointer.
 final class SlotTableTests: XCTestCase {
+    /// Every descriptor has a slot, so its bytes count per idle connection (issue 18).
+    func testASlotIs64Bytes() {
+        XCTAssertLessThanOrEqual(MemoryLayout<Slot>.stride, 64)
+    }
+
     /// Opens `count` descriptors registered with the loop (listeners on free ports) and closes them:
     /// before the table was reserved up front, crossing its size moved it.
     static func openAndCloseDescriptors(_ loop: EventLoop, count: Int) -> Int {
