@@ -41,6 +41,8 @@ struct TailPool {
     }
 
     /// The block size of size class `index` (what a slot keeps of its tail's block: one byte).
+    /// Inline: a read that keeps a tail asks it every time.
+    @inline(__always)
     func capacity(ofClass index: Int) -> Int {
         min(Self.smallest << index, largest)
     }
