@@ -14,7 +14,7 @@ import Reactor
 /// Bytes per socket, idle (they count at 10,000 connections; issue 18): the object header 16,
 /// `connection` 16, `context` 8, `handler` 16, `extras` 8, `machine` 36, `role` 1 (+3), `endpoint`
 /// 66 (+6), `topicTokenPacked` 8: 184, one 192-byte malloc chunk; the loop's slot for the
-/// descriptor 72 and its timer node 32. The timings and limits are the configuration's, shared
+/// descriptor 64 and its timer node 32. The timings and limits are the configuration's, shared
 /// (`WebSocketSettings`). (Before: 232 here and the machine in a 64-byte chunk.)
 public final class WebSocket: ConnectionHandler {
     // Stored fields in the order of their layout (Swift keeps a class's order), so the role
