@@ -97,8 +97,7 @@ extension EventLoop {
         guard slot.pointee.kind == .connection || slot.pointee.kind == .connecting else { return }
         let connection = Connection(loop: self, fd: fd, generation: slot.pointee.generation)
         let handler = slot.pointee.handler
-        if let armed = armedTimeout(slot) { s.pointee.wheel.cancel(armed) }
-        slot.pointee.timeoutIndex = -1
+        disarmTimeout(slot)
         dropCork(fd)
         if !s.pointee.closingReasons.isEmpty { s.pointee.closingReasons[fd] = nil }
         deregisterAndRelease(fd, closeDescriptor: true)
@@ -122,8 +121,7 @@ extension EventLoop {
             // The common case, a timeout pushed back (the idle timeout after each request): the
             // armed timer only takes the later deadline.
             if let timeout, s.pointee.wheel.postpone(armed, to: deadlineTick(after: timeout)) { return }
-            s.pointee.wheel.cancel(armed)
-            slot.pointee.timeoutIndex = -1
+            disarmTimeout(slot)
         }
         if let timeout {
             slot.pointee.timeoutIndex = armTimer(after: timeout, period: nil, payload: c.id).index
@@ -138,6 +136,14 @@ extension EventLoop {
         let id = s.pointee.wheel.id(at: index)
         assert(s.pointee.wheel.isArmed(id), "a slot's timeout index names a released node")
         return id
+    }
+
+    /// Cancels a slot's armed timeout, if any, and forgets its index (the one way a slot lets
+    /// go of its node before it fires).
+    func disarmTimeout(_ slot: UnsafeMutablePointer<Slot>) {
+        guard let armed = armedTimeout(slot) else { return }
+        s.pointee.wheel.cancel(armed)
+        slot.pointee.timeoutIndex = -1
     }
 
     func connectionTimeoutFired(token: UInt64, timer: TimerID) {

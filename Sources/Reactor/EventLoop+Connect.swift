@@ -56,10 +56,7 @@ extension EventLoop {
             return
         }
         let connection = Connection(loop: self, fd: fd, generation: slot.pointee.generation)
-        if let timer = armedTimeout(slot) {
-            s.pointee.wheel.cancel(timer)
-            slot.pointee.timeoutIndex = -1
-        }
+        disarmTimeout(slot)
         slot.pointee.kind = .connection
         updateInterest(fd)
         if slot.pointee.flags.contains(.transformed) {

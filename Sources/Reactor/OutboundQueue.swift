@@ -17,6 +17,7 @@ struct OutboundQueue {
     private struct Header {
         var head: Int
         var count: Int
+        /// Kept here: ManagedBuffer's own `capacity` asks malloc on Linux (`malloc_usable_size`).
         var capacity: Int
         var byteCount: Int
     }
@@ -47,15 +48,14 @@ struct OutboundQueue {
     mutating func append(_ bytes: SharedBytes, offset: Int = 0) {
         let n = bytes.count - offset
         guard n > 0 else { return }
-        let storage = self.storage ?? Storage.make(capacity: Self.initialCapacity)
-        let full = storage.header.count == storage.header.capacity
-        let target = full ? Self.makeRoom(in: storage) : storage
-        target.withUnsafeMutablePointers { h, chunks in
+        var storage = self.storage ?? Storage.make(capacity: Self.initialCapacity)
+        if storage.header.count == storage.header.capacity { storage = Self.makeRoom(in: storage) }
+        storage.withUnsafeMutablePointers { h, chunks in
             (chunks + h.pointee.count).initialize(to: Chunk(bytes: bytes, offset: offset))
             h.pointee.count += 1
             h.pointee.byteCount += n
         }
-        self.storage = target
+        if self.storage !== storage { self.storage = storage }
     }
 
     /// Room for one more chunk: the live ones moved to the front when written ones take at

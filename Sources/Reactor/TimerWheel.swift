@@ -243,7 +243,7 @@ struct TimerWheel: ~Copyable {
         if n.prev >= 0 { nodes[Int(n.prev)].next = n.next } else { heads[Int(-1 - n.prev)] = n.next }
         // The next one takes this one's place: after it, or first in the list (`prev` says which).
         if n.next >= 0 { nodes[Int(n.next)].prev = n.prev }
-        nodes[Int(i)].next = -1
-        nodes[Int(i)].prev = -1
+        // Its own links are left as they were: an unlinked node is next linked (`link` sets
+        // both) or released (`release` sets `next`), and nothing reads them in between.
     }
 }
