@@ -12,10 +12,11 @@ import Reactor
 /// `WebSocketFrameEncoder.serverFrame` and passes the same `SharedBytes` to every `send(frame:)`.
 ///
 /// Bytes per socket, idle (they count at 10,000 connections; issue 18): the object header 16,
-/// `connection` 16, `context` 8, `handler` 16, `extras` 8, `machine` 36, `role` 1 (+3), `endpoint`
-/// 66 (+6), `topicTokenPacked` 8: 184, one 192-byte malloc chunk; the loop's slot for the
-/// descriptor 64 and its timer node 32. The timings and limits are the configuration's, shared
-/// (`WebSocketSettings`). (Before: 232 here and the machine in a 64-byte chunk.)
+/// `connection` 16, `context` 8, `handler` 16, `extras` 8, `machine` 30, `role` 1 (+1), `endpoint`
+/// 62 (+2), `topicTokenPacked` 8: 168, one 176-byte malloc chunk (malloc adds 8 and rounds to 16:
+/// one more byte here costs 16); the loop's slot for the descriptor 64 and its timer node 32. The
+/// timings and limits are the configuration's, shared (`WebSocketSettings`). (Before: 232 here
+/// and the machine in a 64-byte chunk.)
 public final class WebSocket: ConnectionHandler {
     // Stored fields in the order of their layout (Swift keeps a class's order), so the role
     // takes a byte of the padding after the machine (issue 18: see the count above).
@@ -51,7 +52,7 @@ public final class WebSocket: ConnectionHandler {
     /// what the checks would have verified. (Inline rather than behind a pointer of its own: one
     /// malloc chunk per socket, not two.)
     @exclusivity(unchecked) private var machine: WebSocketConnection
-    /// Server or client (one byte, in the padding after the machine's 36).
+    /// Server or client (one byte, in the padding after the machine's 30).
     public let role: WebSocketFrameDecoder.Role
     private var endpoint: WebSocketEndpoint
     /// The subscription `subscribe(to:)` made (WebSocket+Topic.swift): kept here, 8 bytes in

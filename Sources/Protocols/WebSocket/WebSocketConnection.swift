@@ -19,7 +19,7 @@
 public struct WebSocketConnection {
     public enum State: Equatable, Sendable { case connecting, open, closing, closed }
 
-    // Stored fields widest first: 36 bytes, in every idle socket (a test holds it to that). No
+    // Stored fields widest first: 30 bytes, in every idle socket (a test holds it to that). No
     // role: the rules here are the same for both (the endpoint and the frame writer, which
     // differ, carry theirs).
 
@@ -31,15 +31,15 @@ public struct WebSocketConnection {
     }
     /// `closeReason` as UTF-8: 8 bytes where a String takes 16, and set only by a close.
     private var closeReasonUTF8: [UInt8] = []
-    /// When we last heard from the peer (drives keepalive, whose rule is `Keepalive.decide`; the
-    /// two fields stay here rather than in a `Keepalive` value, which would not pack into the
-    /// 36 bytes above).
-    @usableFromInline var lastHeard: UInt64 = 0
-    /// When the incomplete message began, 0 when none is: `messageTimeout` runs from it.
-    @usableFromInline var messageStarted: UInt64 = 0
     /// The timings, shared with the other sockets of the configuration.
     public let settings: WebSocketSettings
     public var timings: Timings { settings.timings }
+    /// When we last heard from the peer (drives keepalive, whose rule is `Keepalive.decide`; the
+    /// two fields stay here rather than in a `Keepalive` value, which would not pack into the
+    /// 30 bytes above). 32-bit instants: 4 bytes each where the clock's reading takes 8.
+    @usableFromInline var lastHeard = CoarseInstant(0)
+    /// When the incomplete message began, nil when none is: `messageTimeout` runs from it.
+    @usableFromInline var messageStarted: CoarseInstant?
     /// The code the connection closed (or is closing) with: the peer's, ours, or `.abnormal`
     /// (1006) while no close frame went either way.
     public private(set) var closeCode = WebSocketCloseCode.abnormal
@@ -65,7 +65,7 @@ public struct WebSocketConnection {
     public mutating func open(now: UInt64) -> Actions {
         guard state == .connecting else { return Actions() }
         state = .open
-        lastHeard = now
+        lastHeard = CoarseInstant(now)
         var a = Actions()
         if let interval = timings.pingInterval { a.arm(interval) }
         return a
@@ -100,7 +100,7 @@ public struct WebSocketConnection {
     @inlinable @inline(__always)
     public mutating func bytesArrived(now: UInt64) -> Bool {
         guard state == .open || state == .closing else { return false }
-        lastHeard = now
+        lastHeard = CoarseInstant(now)
         awaitingPong = false  // any frame is as good as a pong: the peer is alive
         return true
     }
@@ -155,16 +155,16 @@ public struct WebSocketConnection {
     /// past the first test, so the one-read path costs a comparison.
     @inlinable @inline(__always)
     public mutating func readEnded(messageIncomplete: Bool, now: UInt64) -> Actions {
-        guard messageIncomplete != (messageStarted != 0) else { return Actions() }
+        guard messageIncomplete != (messageStarted != nil) else { return Actions() }
         return messageStartedOrEnded(messageIncomplete, now: now)
     }
 
     @usableFromInline mutating func messageStartedOrEnded(_ messageIncomplete: Bool, now: UInt64) -> Actions {
         guard messageIncomplete, state == .open else {
-            messageStarted = 0
+            messageStarted = nil
             return Actions()
         }
-        messageStarted = max(1, now)
+        messageStarted = CoarseInstant(now)
         // The one timer now serves both: the keepalive ping is due no sooner than `pingInterval`
         // from now (we just heard from the peer).
         var a = Actions()
@@ -183,12 +183,12 @@ public struct WebSocketConnection {
             break
         case .open:
             var messageLeft: Duration?
-            if messageStarted != 0 {
-                let left = timings.messageTimeout - .nanoseconds(Int64(truncatingIfNeeded: now &- messageStarted))
+            if let messageStarted {
+                let left = timings.messageTimeout - messageStarted.elapsed(until: now)
                 if left <= .zero {
                     // The peer began a message and did not finish it in time: what it holds is
                     // released now, whatever the keepalive says.
-                    messageStarted = 0
+                    self.messageStarted = nil
                     a = fail(.policyViolation, "message not finished within \(timings.messageTimeout)")
                     a.insert(.discardIncompleteMessage)
                     return a
@@ -199,7 +199,7 @@ public struct WebSocketConnection {
             // `awaitingPong` is only ever set with a ping interval: without one there is no
             // keepalive, and the timer serves the message deadline alone.
             if let interval = timings.pingInterval {
-                switch Keepalive.decide(quietFor: Keepalive.elapsed(since: lastHeard, now: now), awaitingAnswer: awaitingPong,
+                switch Keepalive.decide(quietFor: lastHeard.elapsed(until: now), awaitingAnswer: awaitingPong,
                                         interval: interval, answerTimeout: timings.pongTimeout) {
                 case .timedOut:
                     closeReason = "no pong within the deadline"
@@ -230,7 +230,7 @@ public struct WebSocketConnection {
     /// The transport is closed (whoever closed it): the machine is done.
     public mutating func transportClosed() {
         state = .closed
-        messageStarted = 0
+        messageStarted = nil
     }
 
     /// The peer broke the protocol: tell the application, send our close frame with the code if

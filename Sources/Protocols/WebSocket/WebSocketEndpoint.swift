@@ -50,7 +50,7 @@ public enum WebSocketEvent {
 /// inflation bomb is not inflated to `maxMessageSize` first.
 public struct WebSocketEndpoint {
     // Word-sized fields first, then the small ones packed together: one endpoint lives in every
-    // idle socket (66 bytes; issue 18).
+    // idle socket (62 bytes; issue 18).
 
     /// Decompresses RSV1 messages once permessage-deflate is negotiated (see `enableDeflate`).
     /// Set only through `enableDeflate`, which also lets the decoder accept RSV1.
@@ -58,10 +58,11 @@ public struct WebSocketEndpoint {
     /// The limits and the budget, shared with the other sockets of the configuration.
     public let settings: WebSocketSettings
     private var assembly: [UInt8] = []
-    /// Bytes charged to `budget` now.
-    private var charged = 0
     /// The frame rules under the message rules.
     private var decoder: WebSocketFrameDecoder
+    /// Bytes charged to `budget` now: 32 bits (a message that would hold 4 GiB or more between
+    /// reads is refused as over the budget, whatever the budget).
+    private var charged: UInt32 = 0
     private var utf8 = UTF8Validator()
     private var messageOpcode: WebSocketOpcode?  // text or binary while a message is in progress
     private var messageCompressed = false
@@ -98,7 +99,7 @@ public struct WebSocketEndpoint {
     public var isMessageIncomplete: Bool { messageOpcode != nil }
 
     /// Bytes this endpoint holds charged to the loop's budget.
-    public var chargedBytes: Int { charged }
+    public var chargedBytes: Int { Int(charged) }
 
     /// Drops an incomplete message and refunds what it held to the budget (the socket closed).
     public mutating func discardIncompleteMessage() {
@@ -171,7 +172,7 @@ public struct WebSocketEndpoint {
             // allows; an inflation bomb then stops at that, not at the message limit.
             var limit = maxMessageSize
             if !endsMessage, let budget {
-                let room = charged + budget.available(under: incompleteMessageBudget) - inflater.heldBytes
+                let room = Int(charged) + budget.available(under: incompleteMessageBudget) - inflater.heldBytes
                 limit = min(limit, max(assembly.count, room))
             }
             switch inflater.inflate(bytes, endOfMessage: endsMessage, into: &assembly, limit: limit) {
@@ -206,13 +207,14 @@ public struct WebSocketEndpoint {
     private mutating func chargeIncompleteMessage(_ onEvent: (WebSocketEvent) -> Void) {
         guard let budget else { return }
         let holding = assembly.capacity + (messageCompressed ? inflater?.heldBytes ?? 0 : 0)
-        guard budget.recharge(from: charged, to: holding, limit: incompleteMessageBudget) else { return failOverBudget(onEvent) }
-        charged = holding
+        guard let held = UInt32(exactly: holding),
+              budget.recharge(from: Int(charged), to: holding, limit: incompleteMessageBudget) else { return failOverBudget(onEvent) }
+        charged = held
     }
 
     private mutating func refund() {
         guard charged > 0, let budget else { return }
-        _ = budget.recharge(from: charged, to: 0, limit: incompleteMessageBudget)
+        _ = budget.recharge(from: Int(charged), to: 0, limit: incompleteMessageBudget)
         charged = 0
     }
 
