@@ -35,14 +35,16 @@ struct Slot {
         static let writeFailed = Flags(rawValue: 1 << 10)
     }
 
-    // 64 bytes, in the order declared (4, 4, 4, 2, 1, 1; 16, 8, 8; 4, 4, 4, 1): this table holds
-    // a slot for every descriptor, so its bytes count per idle connection (issue 18).
+    // 56 bytes, in the order declared (4, 4, 4, 2, 1, 1; 16, 8, 8; 4, 4): this table holds a slot
+    // for every descriptor, so its bytes count per idle connection (issue 18).
     var generation: UInt32 = 0
     /// `listenerIndex` for a listener, `deferredLast` for a connection: one field, as no slot is
     /// both.
     private var kindIndex: Int32 = -1
-    /// Bytes of the unconsumed tail of the input (in `tail`).
-    var tailCount: Int32 = 0
+    /// The wheel node of the connection's armed timeout, or -1. Only the index: the node is this
+    /// connection's while the index is here (every path that releases it, a cancel or its firing,
+    /// clears this first), so the wheel supplies its generation (`EventLoop.armedTimeout`).
+    var timeoutIndex: Int32 = -1
     var flags: Flags = []
     var kind: Kind = .free
     var interest: Interest = []
@@ -60,18 +62,13 @@ struct Slot {
     var handler: (any ConnectionHandler)?
 
     /// The unconsumed tail of the input, allocated only while a tail exists (from the loop's
-    /// `TailPool`; its block's size is the pool's size class `tailClass`). Sizes are Int32: the
-    /// receive buffer bounds the tail, and watermarks are far below 2 GiB.
-    var tail: UnsafeMutableRawPointer?
+    /// `TailPool`); its byte count and size class are in the block's header (`TailBlock`).
+    var tail: TailBlock?
 
     var queue = OutboundQueue()
+    /// Int32: watermarks are far below 2 GiB.
     var highWatermark: Int32 = 0
     var lowWatermark: Int32 = 0
-    /// The wheel node of the connection's armed timeout, or -1. Only the index: the node is this
-    /// connection's while the index is here (every path that releases it, a cancel or its firing,
-    /// clears this first), so the wheel supplies its generation (`EventLoop.armedTimeout`).
-    var timeoutIndex: Int32 = -1
-    var tailClass: UInt8 = 0
 
     /// The value epoll hands back with every event: a stale event for a descriptor that was
     /// closed and reused carries the old generation and is dropped.
@@ -79,10 +76,4 @@ struct Slot {
         UInt64(generation) << 32 | UInt64(UInt32(bitPattern: fd))
     }
 
-    mutating func releaseTail() {
-        tail?.deallocate()
-        tail = nil
-        tailCount = 0
-        tailClass = 0
-    }
 }

@@ -21,8 +21,11 @@ extension EventLoop {
             return
         }
         // An unconsumed tail goes in front of the new bytes so the handler sees one contiguous view.
-        let prefix = Int(slot.pointee.tailCount)
-        if prefix > 0 { buffer.copyMemory(from: slot.pointee.tail!, byteCount: prefix) }
+        var prefix = 0
+        if let tail = slot.pointee.tail {
+            prefix = tail.count
+            buffer.copyMemory(from: tail.bytes, byteCount: prefix)
+        }
         if !fromSocket && prefix == 0 { return }
 
         switch fromSocket ? Sys.read(fd, buffer + prefix, capacity - prefix) : .bytes(0) {
@@ -90,22 +93,19 @@ extension EventLoop {
             releaseTail(slot)
             let (block, capacity) = s.pointee.tailPool.acquire(remaining)
             slot.pointee.tail = block
-            slot.pointee.tailClass = UInt8(TailPool.classIndex(for: capacity))
             s.pointee.tailBytesHeld += capacity
         }
-        slot.pointee.tail!.copyMemory(from: buffer + (total - remaining), byteCount: remaining)
-        slot.pointee.tailCount = Int32(remaining)
+        let tail = slot.pointee.tail!
+        tail.bytes.copyMemory(from: buffer + (total - remaining), byteCount: remaining)
+        tail.count = remaining
     }
 
     /// Gives a slot's tail block back to the pool (which frees it if it is full).
     func releaseTail(_ slot: UnsafeMutablePointer<Slot>) {
-        if let tail = slot.pointee.tail {
-            let capacity = heldTailCapacity(slot)
-            s.pointee.tailBytesHeld -= capacity
-            s.pointee.tailPool.release(tail, capacity: capacity)
-            slot.pointee.tail = nil
-        }
-        slot.pointee.releaseTail()
+        guard let tail = slot.pointee.tail else { return }
+        s.pointee.tailBytesHeld -= heldTailCapacity(slot)
+        s.pointee.tailPool.release(tail)
+        slot.pointee.tail = nil
     }
 
     /// The size of the block holding `c`'s unconsumed input (0: none), for tests and metrics.
@@ -117,7 +117,8 @@ extension EventLoop {
     /// The size of the block a slot's tail is in (0: no tail).
     @inline(__always)
     func heldTailCapacity(_ slot: UnsafeMutablePointer<Slot>) -> Int {
-        slot.pointee.tail == nil ? 0 : s.pointee.tailPool.capacity(ofClass: Int(slot.pointee.tailClass))
+        guard let tail = slot.pointee.tail else { return 0 }
+        return s.pointee.tailPool.capacity(ofClass: tail.sizeClass)
     }
 
     // MARK: Redelivery

@@ -56,8 +56,8 @@ extension EventLoop {
             }
         }
         let connection = Connection(loop: self, fd: fd, generation: generation)
-        let prefixCount = Int(slot.pointee.tailCount)
-        let prefix = UnsafeRawBufferPointer(start: slot.pointee.tail, count: prefixCount)
+        let tail = slot.pointee.tail
+        let prefix = UnsafeRawBufferPointer(start: tail?.bytes, count: tail?.count ?? 0)
         // The whole of it counts as this connection's read callback (the cork, and a failed write
         // closing only once it is over): the transform writes too (handshake records, alerts).
         s.pointee.corkFD = fd
@@ -72,7 +72,7 @@ extension EventLoop {
         let total = result.bytes.count
         var consumed = 0
         // Only the kept tail again (a handshake record, a partial record): nothing new to say.
-        let deliver = total > prefixCount || (!fromSocket && total > 0)
+        let deliver = total > prefix.count || (!fromSocket && total > 0)
         if deliver, let handler = slot.pointee.handler {
             consumed = handler.connection(connection, didRead: result.bytes)
             guard slot.pointee.generation == generation, slot.pointee.kind == .connection else { return }

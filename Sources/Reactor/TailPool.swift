@@ -25,7 +25,7 @@ struct TailPool {
     let maxPooledBytes: Int
     private(set) var pooledBytes = 0
     /// Free blocks by size class (class i holds blocks of `capacity(ofClass: i)` bytes).
-    private var free: [[UnsafeMutableRawPointer]]
+    private var free: [[TailBlock]]
 
     init(largest: Int, maxPooledBytes: Int) {
         self.largest = largest
@@ -40,7 +40,7 @@ struct TailPool {
         return (Int.bitWidth - (c - 1).leadingZeroBitCount) - smallestShift
     }
 
-    /// The block size of size class `index` (what a slot keeps of its tail's block: one byte).
+    /// The block size of size class `index` (what a block's header keeps of its size: one byte).
     /// Inline: a read that keeps a tail asks it every time.
     @inline(__always)
     func capacity(ofClass index: Int) -> Int {
@@ -52,21 +52,23 @@ struct TailPool {
         min(Self.smallest << Self.classIndex(for: count), largest)
     }
 
-    /// A block for a tail of `count` bytes, and its size.
-    mutating func acquire(_ count: Int) -> (UnsafeMutableRawPointer, Int) {
+    /// A block for a tail of `count` bytes, and its size (the block's header comes on top:
+    /// `TailBlock`).
+    mutating func acquire(_ count: Int) -> (TailBlock, Int) {
         let index = Self.classIndex(for: count)
         let capacity = min(Self.smallest << index, largest)
         if let block = free[index].popLast() {
             pooledBytes -= capacity
             return (block, capacity)
         }
-        return (.allocate(byteCount: capacity, alignment: 16), capacity)
+        return (TailBlock.allocate(capacity: capacity, sizeClass: index), capacity)
     }
 
-    /// Takes a block back (from `acquire`, with its size): kept while the pool has room, else freed.
-    mutating func release(_ block: UnsafeMutableRawPointer, capacity: Int) {
+    /// Takes a block back (from `acquire`): kept while the pool has room, else freed.
+    mutating func release(_ block: TailBlock) {
+        let capacity = capacity(ofClass: block.sizeClass)
         if pooledBytes + capacity <= maxPooledBytes {
-            free[Self.classIndex(for: capacity)].append(block)
+            free[block.sizeClass].append(block)
             pooledBytes += capacity
         } else {
             block.deallocate()

@@ -9,8 +9,8 @@ import ReactorTestSupport
 /// tests that would report a use-after-free if the table moved under a held slot pointer.
 final class SlotTableTests: XCTestCase {
     /// Every descriptor has a slot, so its bytes count per idle connection (issue 18).
-    func testASlotIs64Bytes() {
-        XCTAssertLessThanOrEqual(MemoryLayout<Slot>.stride, 64)
+    func testASlotIs56Bytes() {
+        XCTAssertLessThanOrEqual(MemoryLayout<Slot>.stride, 56)
     }
 
     /// Opens `count` descriptors registered with the loop (listeners on free ports) and closes them:

@@ -23,16 +23,16 @@ final class TailBufferTests: XCTestCase {
     func testPoolKeepsReleasedBlocksUpToItsBytesAndReusesThem() {
         var pool = TailPool(largest: 64 * 1024, maxPooledBytes: 40 * 1024)
         let (a, ca) = pool.acquire(20_000)
-        let (b, cb) = pool.acquire(20_000)
+        let (b, _) = pool.acquire(20_000)
         XCTAssertEqual(ca, 32 * 1024)
-        pool.release(a, capacity: ca)
+        pool.release(a)
         XCTAssertEqual(pool.pooledBytes, 32 * 1024)
-        pool.release(b, capacity: cb)  // over the bound: freed
+        pool.release(b)  // over the bound: freed
         XCTAssertEqual(pool.pooledBytes, 32 * 1024)
-        let (c, cc) = pool.acquire(17_000)
+        let (c, _) = pool.acquire(17_000)
         XCTAssertEqual(c, a, "a pooled block of the right size was not reused")
         XCTAssertEqual(pool.pooledBytes, 0)
-        pool.release(c, capacity: cc)
+        pool.release(c)
         pool.releaseAll()
         XCTAssertEqual(pool.pooledBytes, 0)
     }

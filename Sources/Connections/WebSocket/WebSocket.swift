@@ -14,9 +14,9 @@ import Reactor
 /// Bytes per socket, idle (they count at 10,000 connections; issue 18): the object header 16,
 /// `connection` 16, `context` 8, `handler` 16, `extras` 8, `machine` 30, `role` 1 (+1), `endpoint`
 /// 62 (+2), `topicTokenPacked` 8: 168, one 176-byte malloc chunk (malloc adds 8 and rounds to 16:
-/// one more byte here costs 16); the loop's slot for the descriptor 64 and its timer node 32. The
-/// timings and limits are the configuration's, shared (`WebSocketSettings`). (Before: 232 here
-/// and the machine in a 64-byte chunk.)
+/// one more byte here costs 16); the loop's slot for the descriptor 56 and its timer node 32.
+/// The timings and limits are the configuration's, shared (`WebSocketSettings`). (Before: 232
+/// here and the machine in a 64-byte chunk.)
 public final class WebSocket: ConnectionHandler {
     // Stored fields in the order of their layout (Swift keeps a class's order), so the role
     // takes a byte of the padding after the machine (issue 18: see the count above).
