@@ -12,20 +12,23 @@ import Reactor
 /// `WebSocketFrameEncoder.serverFrame` and passes the same `SharedBytes` to every `send(frame:)`.
 ///
 /// Bytes per socket, idle (they count at 10,000 connections; issue 18): the object header 16,
-/// `connection` 16, `context` 8, `handler` 16, `extras` 8, `machine` 30, `role` 1 (+1), `endpoint`
-/// 62 (+2), `topicTokenPacked` 8: 168, one 176-byte malloc chunk (malloc adds 8 and rounds to 16:
-/// one more byte here costs 16); the loop's slot for the descriptor 56 and its timer node 32.
-/// The timings and limits are the configuration's, shared (`WebSocketSettings`). (Before: 232
-/// here and the machine in a 64-byte chunk.)
+/// `connection` 16, `context` 8, `handler` 16, `extras` 8, `machine` 30, `role` 1, `processing`
+/// 1, `endpoint` 62 (+2), `topicTokenPacked` 8: 168, one 176-byte malloc chunk (malloc adds 8 and
+/// rounds to 16: one more byte here costs 16); the loop's slot for the descriptor 56 and its
+/// timer node 32. The timings and limits are the configuration's, shared (`WebSocketSettings`).
+/// (Before: 232 here and the machine in a 64-byte chunk.)
 public final class WebSocket: ConnectionHandler {
     // Stored fields in the order of their layout (Swift keeps a class's order), so the role
     // takes a byte of the padding after the machine (issue 18: see the count above).
     public let connection: Connection
-    /// The options this socket runs with (the limits live in the endpoint, the timings in the machine).
+    /// The options this socket runs with (its timings and limits are the shared settings').
+    /// Read through the machine, never the endpoint: a message callback may ask, and it runs
+    /// while the endpoint is inside `process`.
     public var configuration: WebSocketConfiguration {
-        let timings = machine.timings
+        let settings = machine.settings
+        let timings = settings.timings
         var c = WebSocketConfiguration()
-        c.limits = endpoint.limits
+        c.limits = settings.limits
         c.pingInterval = timings.pingInterval
         c.pongTimeout = timings.pongTimeout
         c.closeTimeout = timings.closeTimeout
@@ -54,6 +57,9 @@ public final class WebSocket: ConnectionHandler {
     @exclusivity(unchecked) private var machine: WebSocketConnection
     /// Server or client (one byte, in the padding after the machine's 30).
     public let role: WebSocketFrameDecoder.Role
+    /// The endpoint is inside `process` (its callbacks run the application's code): a close from
+    /// there leaves the endpoint alone until `process` returns. A byte of the same padding.
+    private var processing = false
     private var endpoint: WebSocketEndpoint
     /// The subscription `subscribe(to:)` made (WebSocket+Topic.swift): kept here, 8 bytes in
     /// the socket (0: none), rather than in an object of its own beside every chat socket.
@@ -205,6 +211,7 @@ public final class WebSocket: ConnectionHandler {
         guard machine.bytesArrived(now: now) else { return bytes.count }
         // The receive buffer is the loop's own, writable memory: frames are unmasked in place.
         let input = UnsafeMutableRawBufferPointer(mutating: bytes)
+        processing = true
         let consumed = endpoint.process(input) { event in
             let actions = self.machine.receive(event)
             // The common case, a message to hand over, without going through every action.
@@ -213,6 +220,13 @@ public final class WebSocket: ConnectionHandler {
             } else if !actions.isEmpty {
                 self.perform(actions, event: event)
             }
+        }
+        processing = false
+        if machine.state == .closed {
+            // Closed from a callback (the application dropped the connection): what the
+            // endpoint holds goes now (`connectionDidClose` could not touch it).
+            endpoint.discardIncompleteMessage()
+            return consumed
         }
         let actions = machine.readEnded(messageIncomplete: endpoint.isMessageIncomplete, now: now)
         if !actions.isEmpty { perform(actions) }
@@ -237,7 +251,9 @@ public final class WebSocket: ConnectionHandler {
 
     public func connectionDidClose(_ c: Connection, reason: CloseReason) {
         machine.transportClosed()
-        endpoint.discardIncompleteMessage()  // refunds the loop's budget
+        // Refunds the loop's budget; from inside `process`, `connection(_:didRead:)` does it
+        // when `process` returns (the endpoint is not ours to touch until then).
+        if !processing { endpoint.discardIncompleteMessage() }
         let h = handler
         handler = nil  // breaks a handler <-> socket cycle
         let closeReason = machine.closeReason
