@@ -60,7 +60,15 @@ public final class WebSocket: ConnectionHandler {
     /// The endpoint is inside `process` (its callbacks run the application's code): a close from
     /// there leaves the endpoint alone until `process` returns. A byte of the same padding.
     private var processing = false
-    private var endpoint: WebSocketEndpoint
+    /// The message layer. Unchecked too (the checks cost about 117 instructions per 32-byte echo:
+    /// callgrind, `swift_beginAccess` and its thread-local lookups), but for a different reason
+    /// than the machine's: `process` does call out, to the application. What the application can
+    /// reach from there never touches the endpoint: `configuration` reads the machine's settings;
+    /// a close leaves the endpoint to `connection(_:didRead:)` while `processing`; the discard a
+    /// timer's actions ask for never comes from `receive` (asserted). WebSocketReentrancyTests
+    /// drives each from a callback; the checks caught the first two before they were turned off
+    /// here. A new access to the endpoint must keep to this: nothing at run time will catch it.
+    @exclusivity(unchecked) private var endpoint: WebSocketEndpoint
     /// The subscription `subscribe(to:)` made (WebSocket+Topic.swift): kept here, 8 bytes in
     /// the socket (0: none), rather than in an object of its own beside every chat socket.
     private var topicTokenPacked: UInt64 = 0
@@ -173,7 +181,10 @@ public final class WebSocket: ConnectionHandler {
 
     /// Performs `actions` in their documented order; `event` is the one they answer, if any.
     private func perform(_ actions: WebSocketConnection.Actions, event: WebSocketEvent? = nil) {
-        if actions.contains(.discardIncompleteMessage) { endpoint.discardIncompleteMessage() }
+        if actions.contains(.discardIncompleteMessage) {
+            assertNotProcessing()
+            endpoint.discardIncompleteMessage()
+        }
         if actions.contains(.willFail) { handler?.webSocketWillFail(self, code: actions.code, reason: machine.closeReason) }
         if actions.contains(.deliver), let event { deliver(event) }
         if actions.contains(.sendPong), case .ping(let payload) = event { _ = sendFrame(.pong, payload) }
@@ -206,8 +217,15 @@ public final class WebSocket: ConnectionHandler {
         handler?.webSocketDidOpen(self)
     }
 
+    /// Stops a debug build where the endpoint would be touched from inside its own `process`
+    /// (see `endpoint`): for the accesses that could only overlap by mistake.
+    private func assertNotProcessing(file: StaticString = #file, line: UInt = #line) {
+        assert(!processing, "the WebSocket endpoint touched from inside its own process call", file: file, line: line)
+    }
+
     public func connection(_ c: Connection, didRead bytes: UnsafeRawBufferPointer) -> Int {
         let now = c.loop.now
+        assertNotProcessing()  // a read inside a read's callback: the loop never does that
         guard machine.bytesArrived(now: now) else { return bytes.count }
         // The receive buffer is the loop's own, writable memory: frames are unmasked in place.
         let input = UnsafeMutableRawBufferPointer(mutating: bytes)
