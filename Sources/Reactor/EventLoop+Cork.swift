@@ -29,21 +29,38 @@ extension EventLoop {
 
     /// Copies `count` bytes into the cork; false when they do not fit (write the cork first).
     func corkAppendCopy(_ base: UnsafeRawPointer, _ count: Int) -> Bool {
-        guard s.pointee.corkCount + count <= s.pointee.corkCapacity else { return false }
+        guard let dest = corkReserve(count) else { return false }
+        dest.copyMemory(from: base, byteCount: count)
+        return true
+    }
+
+    /// Copies two pieces into the cork, one after the other (a frame's header and its payload);
+    /// false, and nothing copied, when they do not fit together.
+    func corkAppendCopy(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) -> Bool {
+        guard let dest = corkReserve(first.count + second.count) else { return false }
+        if let base = first.baseAddress { dest.copyMemory(from: base, byteCount: first.count) }
+        if let base = second.baseAddress { (dest + first.count).copyMemory(from: base, byteCount: second.count) }
+        return true
+    }
+
+    /// Room for `count` more bytes at the end of the cork buffer, counted as gathered (the caller
+    /// fills it); nil when they do not fit.
+    @inline(__always)
+    private func corkReserve(_ count: Int) -> UnsafeMutableRawPointer? {
+        guard s.pointee.corkCount + count <= s.pointee.corkCapacity else { return nil }
         let dest = s.pointee.corkBuffer + s.pointee.corkCount
         let n = s.pointee.corkSegmentCount
         let seg = s.pointee.corkSegments
         if n > 0 && seg[n - 1].iov_base! + seg[n - 1].iov_len == dest {
             seg[n - 1].iov_len += count  // extends the cork buffer's last run
         } else {
-            guard n < LoopState.corkSegmentCapacity else { return false }
+            guard n < LoopState.corkSegmentCapacity else { return nil }
             seg[n] = iovec(iov_base: dest, iov_len: count)
             s.pointee.corkSegmentCount = n + 1
         }
-        dest.copyMemory(from: base, byteCount: count)
         s.pointee.corkCount += count
         s.pointee.corkPendingBytes += count
-        return true
+        return dest
     }
 
     /// Adds a reference to bytes in the receive buffer; false when the segment list is full.

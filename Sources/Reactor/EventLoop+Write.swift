@@ -45,6 +45,11 @@ extension EventLoop {
         guard let slot = sendingSlot(c) else { return false }
         let total = first.count + second.count
         let corked = s.pointee.corkFD == c.fd
+        // The common case (a small frame answered inside a read): both gathered in the cork at
+        // once, after one set of checks rather than a `send` each.
+        if corked && total <= LoopState.corkCopyLimit && slot.pointee.queue.isEmpty && corkAppendCopy(first, second) {
+            return true
+        }
         // A transformed (TLS) connection gathers both in the cork: one record, not two.
         if !slot.pointee.queue.isEmpty || first.count == 0 || second.count == 0
             || slot.pointee.flags.contains(.transformed)
