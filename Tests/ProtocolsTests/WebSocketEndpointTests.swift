@@ -113,7 +113,7 @@ final class WebSocketEndpointTests: XCTestCase {
 
     func testMaskingAWordAtATimeMatchesByteByByte() {
         for offset in 0..<4 {
-            for length in [0, 1, 3, 7, 8, 9, 15, 16, 17, 63, 100] {
+            for length in [0, 1, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 63, 100] {
                 let key: UInt32 = 0xA1B2_C3D4
                 let keyBytes: [UInt8] = [0xA1, 0xB2, 0xC3, 0xD4]
                 let original = (0..<length).map { UInt8(truncatingIfNeeded: $0 * 13 + 5) }
