@@ -258,21 +258,23 @@ extension WebSocketConnection {
     public struct Actions: Equatable, Sendable {
         public struct Kind: OptionSet, Equatable, Sendable {
             public let rawValue: UInt8
-            public init(rawValue: UInt8) { self.rawValue = rawValue }
+            @inlinable public init(rawValue: UInt8) { self.rawValue = rawValue }
+            // Computed and inlinable, not `static let`: the glue (another module) tests these on
+            // every message, and a stored static is reached through a lazy global's addressor.
             /// Drop the endpoint's incomplete message (`discardIncompleteMessage`).
-            public static let discardIncompleteMessage = Kind(rawValue: 1 << 0)
+            @inlinable public static var discardIncompleteMessage: Kind { Kind(rawValue: 1 << 0) }
             /// Tell the application we fail the connection with `code` (and `closeReason`).
-            public static let willFail = Kind(rawValue: 1 << 1)
+            @inlinable public static var willFail: Kind { Kind(rawValue: 1 << 1) }
             /// Hand the event just received to the application.
-            public static let deliver = Kind(rawValue: 1 << 2)
+            @inlinable public static var deliver: Kind { Kind(rawValue: 1 << 2) }
             /// Answer the ping just received with a pong carrying its payload.
-            public static let sendPong = Kind(rawValue: 1 << 3)
+            @inlinable public static var sendPong: Kind { Kind(rawValue: 1 << 3) }
             /// Send an empty keepalive ping.
-            public static let sendPing = Kind(rawValue: 1 << 4)
+            @inlinable public static var sendPing: Kind { Kind(rawValue: 1 << 4) }
             /// Send our close frame: `code` and the machine's `closeReason`.
-            public static let sendClose = Kind(rawValue: 1 << 5)
+            @inlinable public static var sendClose: Kind { Kind(rawValue: 1 << 5) }
             /// Send the peer's close code back, with no reason.
-            public static let echoClose = Kind(rawValue: 1 << 6)
+            @inlinable public static var echoClose: Kind { Kind(rawValue: 1 << 6) }
         }
 
         /// How the transport is to close.

@@ -1,19 +1,22 @@
 /// A frame's opcode (RFC 6455 5.2).
 public struct WebSocketOpcode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public let rawValue: UInt8
-    public init(rawValue: UInt8) { self.rawValue = rawValue }
+    @inlinable public init(rawValue: UInt8) { self.rawValue = rawValue }
 
-    public static let continuation = WebSocketOpcode(rawValue: 0x0)
-    public static let text = WebSocketOpcode(rawValue: 0x1)
-    public static let binary = WebSocketOpcode(rawValue: 0x2)
-    public static let close = WebSocketOpcode(rawValue: 0x8)
-    public static let ping = WebSocketOpcode(rawValue: 0x9)
-    public static let pong = WebSocketOpcode(rawValue: 0xA)
+    // Computed and inlinable, not `static let`: the glue (another module) names them on every
+    // message, and a stored static is reached through a lazy global's addressor.
+    @inlinable public static var continuation: WebSocketOpcode { WebSocketOpcode(rawValue: 0x0) }
+    @inlinable public static var text: WebSocketOpcode { WebSocketOpcode(rawValue: 0x1) }
+    @inlinable public static var binary: WebSocketOpcode { WebSocketOpcode(rawValue: 0x2) }
+    @inlinable public static var close: WebSocketOpcode { WebSocketOpcode(rawValue: 0x8) }
+    @inlinable public static var ping: WebSocketOpcode { WebSocketOpcode(rawValue: 0x9) }
+    @inlinable public static var pong: WebSocketOpcode { WebSocketOpcode(rawValue: 0xA) }
 
     /// Close, ping and pong: at most 125 bytes of payload, never fragmented.
-    public var isControl: Bool { rawValue & 0x8 != 0 }
+    @inlinable public var isControl: Bool { rawValue & 0x8 != 0 }
     /// One of the six opcodes RFC 6455 defines; the others are reserved.
-    public var isKnown: Bool { [0x0, 0x1, 0x2, 0x8, 0x9, 0xA].contains(rawValue) }
+    /// (A bit per opcode: 0, 1, 2, 8, 9 and 10 are set in 0x0707.)
+    @inlinable public var isKnown: Bool { rawValue < 16 && (UInt16(0x0707) >> UInt16(rawValue)) & 1 != 0 }
 
     public var description: String {
         switch rawValue {
