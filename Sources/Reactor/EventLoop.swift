@@ -60,6 +60,8 @@ struct LoopState: ~Copyable {
 
     let startNanoseconds: UInt64
     var nowNanoseconds: UInt64
+    /// When the current iteration's wait returned (0: none to record; see `runOnce`).
+    var iterationWoke: UInt64 = 0
     /// The last delay `deadlineTick(after:)` converted, and its ticks.
     var lastDelay = Duration.zero
     var lastDelayTicks: UInt64 = 1
@@ -214,6 +216,7 @@ public final class EventLoop {
         let ready = backend.wait(timeoutMilliseconds: waitMilliseconds)
         let woke = Sys.monotonicNanoseconds()
         s.pointee.nowNanoseconds = woke
+        s.pointee.iterationWoke = woke
         for i in 0..<ready {
             dispatch(backend.event(at: i))
         }
@@ -221,7 +224,8 @@ public final class EventLoop {
         if !s.pointee.redeliveries.isEmpty { runRedeliveries() }
         if !handle.localJobs.pointee.isEmpty { runLocalJobs() }
         if !s.pointee.deferredFlushes.isEmpty { flushDeferredSends() }
-        s.pointee.statistics.recordIteration(nanoseconds: Sys.monotonicNanoseconds() &- woke)
+        // Its duration is taken by the next wait's reading of the clock (`computeWaitMilliseconds`).
+        s.pointee.statistics.iterations &+= 1
         return !s.pointee.stopRequested
     }
 
@@ -284,7 +288,15 @@ public final class EventLoop {
 
     // MARK: Dispatch
 
+    /// How long the next wait may sleep. It reads the clock, and that reading also ends the
+    /// iteration before it (`LoopStatistics.recordIteration`): one reading where two were made.
     private func computeWaitMilliseconds(limit: Duration?) -> Int32 {
+        let nowNs = Sys.monotonicNanoseconds()
+        s.pointee.nowNanoseconds = nowNs
+        if s.pointee.iterationWoke != 0 {
+            s.pointee.statistics.recordIteration(nanoseconds: nowNs &- s.pointee.iterationWoke)
+            s.pointee.iterationWoke = 0
+        }
         var wait: Int64 = -1
         if let limit {
             let (seconds, attoseconds) = limit.components
@@ -292,8 +304,6 @@ public final class EventLoop {
         }
         if handle.hasPendingWork || !s.pointee.redeliveries.isEmpty || !handle.localJobs.pointee.isEmpty { return 0 }
         if let wake = s.pointee.wheel.nextWakeTick() {
-            let nowNs = Sys.monotonicNanoseconds()
-            s.pointee.nowNanoseconds = nowNs
             let wakeNs = s.pointee.startNanoseconds &+ wake &* 1_000_000
             let untilWake = wakeNs > nowNs ? Int64((wakeNs - nowNs + 999_999) / 1_000_000) : 0
             wait = wait < 0 ? untilWake : min(wait, untilWake)

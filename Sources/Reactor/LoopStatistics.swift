@@ -19,23 +19,27 @@ public struct LoopStatistics: Sendable {
     /// Jobs of Swift concurrency run on the loop: a task started or resumed there, an actor's job.
     public var jobs: UInt64 = 0
 
-    /// How long each iteration's work took (from the wait's return to the end of its dispatch),
-    /// in buckets by powers of two of microseconds: bucket i counts iterations that took less than
-    /// 2^i µs (the last bucket: everything longer).
-    public var iterationMicrosecondsBuckets = [UInt64](repeating: 0, count: LoopStatistics.bucketCount)
+    /// How long each iteration's work took (from its wait's return to the next wait: its
+    /// dispatch, timers and jobs, and the sends deferred to before the next wait), in buckets by
+    /// powers of two of microseconds: bucket i counts iterations that took less than 2^i µs (the
+    /// last bucket: everything longer). An iteration is counted here when the next one begins.
+    public var iterationMicrosecondsBuckets: [UInt64] { (0..<Self.bucketCount).map { buckets[$0] } }
     public var iterationNanosecondsTotal: UInt64 = 0
     public static let bucketCount = 24
+    /// Inline, not an Array: counting an iteration then costs no copy-on-write check
+    /// (`isUniquelyReferenced`, on every iteration of the loop).
+    private var buckets = InlineArray<24, UInt64>(repeating: 0)
 
     /// The upper bound (µs) of bucket `i`, or nil for the last (unbounded) bucket.
     public static func bucketUpperBoundMicroseconds(_ i: Int) -> UInt64? {
         i < bucketCount - 1 ? UInt64(1) << UInt64(i) : nil
     }
 
+    /// The duration of an iteration (`iterations` is counted as each ends).
     mutating func recordIteration(nanoseconds: UInt64) {
-        iterations &+= 1
         iterationNanosecondsTotal &+= nanoseconds
         let micros = nanoseconds / 1000
         let bucket = micros == 0 ? 0 : min(Self.bucketCount - 1, UInt64.bitWidth - micros.leadingZeroBitCount)
-        iterationMicrosecondsBuckets[bucket] &+= 1
+        buckets[bucket] &+= 1
     }
 }
