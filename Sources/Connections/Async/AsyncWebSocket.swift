@@ -30,12 +30,16 @@ public actor AsyncWebSocket {
     // callbacks reach it with no `assumeIsolated` closure (which cost two allocations per
     // message). Sound for the same reason `assumeIsolated` is: it is touched only on the loop's
     // thread, which is this actor's executor; the callbacks check it (`handle.checkIsolated`).
-    private nonisolated(unsafe) var socket: LoopBound<WebSocket>?
+    // And unchecked for exclusivity: no access to these spans a call that could reach them again
+    // (the inbox and the waiters resume continuations, which enqueue their tasks on the loop to
+    // run later, never inline), and the run-time checks cost about 80 instructions each, four
+    // per echoed message (callgrind, `/echo-async`).
+    @exclusivity(unchecked) private nonisolated(unsafe) var socket: LoopBound<WebSocket>?
     private var opened = false
     private var openWaiters = AsyncWaiters()
     /// What the reader has not taken yet: the socket is not read past its high watermark.
-    private nonisolated(unsafe) var inbound: AsyncInbox<WebSocketMessage>
-    private nonisolated(unsafe) var writeWaiters = AsyncWaiters()
+    @exclusivity(unchecked) private nonisolated(unsafe) var inbound: AsyncInbox<WebSocketMessage>
+    @exclusivity(unchecked) private nonisolated(unsafe) var writeWaiters = AsyncWaiters()
     /// The close code once the connection has closed (ours, the peer's, or 1006 for a drop).
     public private(set) var closeCode: WebSocketCloseCode?
     public private(set) var closeReason = ""
