@@ -103,6 +103,9 @@ enum AsyncRoute {
     /// has no more use for it (closed, or upgraded).
     private static func serve(_ exchange: HTTPServerConnection) async {
         exchange.connection.loop.handle.checkIsolated()
+        // Cancellation is checked before each call is taken: here, and after each answer (each
+        // check reads the task's status through a thread-local: once per request, not twice).
+        if Task.isCancelled { return }
         while let call = await nextCall(exchange) {
             exchange.asyncRoutes.isRunningHandler = true
             await answer(call, exchange)
@@ -111,9 +114,10 @@ enum AsyncRoute {
         }
     }
 
+    /// The next request, nil once the connection has no more use for this task. The caller has
+    /// checked cancellation; a wait checks it again when it begins.
     @inline(__always)
     private static func nextCall(_ exchange: HTTPServerConnection) async -> AsyncRouteCall? {
-        if Task.isCancelled { return nil }
         if let call = exchange.asyncRoutes.pending {
             exchange.asyncRoutes.pending = nil
             return call
