@@ -90,36 +90,53 @@ struct LocalJob {
 }
 
 /// Jobs enqueued on the loop's own thread, run by the loop in order. Touched only on that thread.
-struct LocalJobQueue {
-    private var jobs: [LocalJob] = []
+///
+/// The array is storage that is never emptied, only reused: the queued jobs are those in
+/// `head..<tail`, and when the last is taken both go back to 0. (`removeAll(keepingCapacity:)`
+/// there cost about 128 instructions per async message: callgrind, `/echo-async`.) A queue that
+/// never drains is moved to the front when it reaches the end of the storage, so the storage
+/// stays as long as the longest queue.
+typealias LocalJobQueue = FIFOQueue<LocalJob>
+
+/// A first-in, first-out queue on reused storage (see `LocalJobQueue`).
+struct FIFOQueue<Element> {
+    private var storage: [Element] = []
     private var head = 0
+    private var tail = 0
     private var closed = false
 
-    var isEmpty: Bool { head == jobs.count }
+    var isEmpty: Bool { head == tail }
 
     /// False when the loop has closed (the caller drops the job).
-    mutating func append(_ job: LocalJob) -> Bool {
+    mutating func append(_ job: Element) -> Bool {
         guard !closed else { return false }
-        jobs.append(job)
+        if tail == storage.count && head > 0 {
+            storage.replaceSubrange(0..<tail - head, with: storage[head..<tail])
+            tail -= head
+            head = 0
+        }
+        if tail == storage.count { storage.append(job) } else { storage[tail] = job }
+        tail += 1
         return true
     }
 
     /// The next job to run, oldest first, or nil when none is left.
-    mutating func next() -> LocalJob? {
-        guard head < jobs.count else { return nil }
-        let job = jobs[head]
+    mutating func next() -> Element? {
+        guard head < tail else { return nil }
+        let job = storage[head]
         head += 1
-        if head == jobs.count {
-            jobs.removeAll(keepingCapacity: true)
+        if head == tail {
             head = 0
+            tail = 0
         }
         return job
     }
 
     mutating func close() {
         closed = true
-        jobs.removeAll()
+        storage.removeAll()
         head = 0
+        tail = 0
     }
 }
 
