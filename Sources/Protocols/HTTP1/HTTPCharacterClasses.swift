@@ -42,6 +42,18 @@ func isPlainFieldValueWord(_ word: UInt64) -> Bool {
     return hasControl | hasDEL == 0
 }
 
+/// Whether all eight bytes of `word` are printable ASCII (0x20...0x7E): the bytes the request
+/// line scan passes without a second look. Per byte, `b - 0x20` has its high bit set exactly
+/// when b < 0x20, `b` itself when b >= 0x80, and `(b ^ 0x7F) - 1` exactly when b == 0x7F, for
+/// bytes under 0x80; a borrow crosses into the next byte only from a byte that already fails.
+@inline(__always)
+func isPrintableASCIIWord(_ word: UInt64) -> Bool {
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let highs: UInt64 = 0x8080_8080_8080_8080
+    let del = word ^ (ones &* 0x7F)
+    return ((word &- ones &* 0x20) | word | (del &- ones)) & highs == 0
+}
+
 /// Bytes of a request target: visible ASCII only. Space ends the target; controls, DEL and
 /// non-ASCII must be percent-encoded by the client (RFC 3986), so we reject them raw.
 @inline(__always)
