@@ -78,6 +78,26 @@ final class HTTPRequestParserTests: XCTestCase {
         XCTAssertNil(connect.heads.first?.query)
     }
 
+    /// `GET ` and `HTTP/1.1` are compared as words; the request lines around them must parse
+    /// as the byte loops parse them.
+    func testCommonMethodAndVersionWordsAndTheirNeighbours() {
+        let get11 = parse("GET /a HTTP/1.1\r\nHost: h\r\n\r\n").heads.first
+        XCTAssertEqual(get11?.method, .get)
+        XCTAssertEqual(get11?.methodName, "GET")
+        XCTAssertEqual(get11?.target, "/a")
+        XCTAssertEqual(get11?.version, .http1_1)
+        let bareLF = parse("GET /a HTTP/1.1\nHost: h\n\n").heads.first
+        XCTAssertEqual(bareLF?.version, .http1_1)
+        XCTAssertEqual(bareLF?.target, "/a")
+        XCTAssertEqual(parse("GET /a HTTP/1.0\r\n\r\n").heads.first?.version, .http1_0)
+        XCTAssertEqual(parse("PUT /a HTTP/1.1\r\nHost: h\r\n\r\n").heads.first?.method, .put)
+        assertRejected("GET@/a HTTP/1.1\r\nHost: h\r\n\r\n", .invalidMethod, status: 400)
+        assertRejected("GET /a HTTP/1.1x\r\nHost: h\r\n\r\n", .malformedVersion, status: 400)
+        assertRejected("GET /a HTTP/1.1 \r\nHost: h\r\n\r\n", .malformedVersion, status: 400)
+        assertRejected("GET /a HTTP/1.2\r\nHost: h\r\n\r\n", .unsupportedVersion, status: 505)
+        assertRejected("GET /a\r\n\r\n", .malformedRequestLine, status: 400)
+    }
+
     func testTargetForms() {
         let absolute = parse("GET http://example.com:8080/p/q?a=b HTTP/1.1\r\nHost: example.com:8080\r\n\r\n")
         XCTAssertEqual(absolute.heads.first?.path, "/p/q")

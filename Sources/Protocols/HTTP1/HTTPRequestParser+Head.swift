@@ -10,15 +10,25 @@ extension HTTPRequestParser {
         @inline(__always) func view(_ s: Int, _ e: Int) -> HTTPByteView { HTTPByteView(start: base + s, count: e - s) }
 
         // Request line: method SP request-target SP HTTP-version (RFC 9112 3), single spaces.
+        // The common method and version are compared as one word each, which finds what the
+        // byte loops would (`GET` then SP; `HTTP/1.1` then the line end) without them.
         var p = start
-        while isTokenByte(at(p)) { p += 1 }
-        let methodEnd = p
-        guard at(p) == asciiSP else {
-            throw (p == start || at(p) == asciiCR || at(p) == asciiLF) ? .malformedRequestLine : .invalidMethod
+        let method: HTTPMethod
+        let methodEnd: Int
+        if end - start >= 4 && UInt32(littleEndian: base.loadUnaligned(fromByteOffset: start, as: UInt32.self)) == 0x2054_4547 {
+            method = .get  // "GET "
+            methodEnd = start + 3
+            p = start + 4
+        } else {
+            while isTokenByte(at(p)) { p += 1 }
+            methodEnd = p
+            guard at(p) == asciiSP else {
+                throw (p == start || at(p) == asciiCR || at(p) == asciiLF) ? .malformedRequestLine : .invalidMethod
+            }
+            if p == start { throw .malformedRequestLine }
+            method = HTTPMethod(token: UnsafeRawBufferPointer(start: base + start, count: methodEnd - start))
+            p += 1
         }
-        if p == start { throw .malformedRequestLine }
-        let method = HTTPMethod(token: UnsafeRawBufferPointer(start: base + start, count: methodEnd - start))
-        p += 1
 
         let targetStart = p
         var queryMark = -1
@@ -34,9 +44,16 @@ extension HTTPRequestParser {
         }
         p += 1
 
-        let versionStart = p
-        while at(p) != asciiCR && at(p) != asciiLF { p += 1 }
-        let version = try parseVersion(view(versionStart, p))
+        let version: HTTPVersion
+        if p + 9 <= end && UInt64(littleEndian: base.loadUnaligned(fromByteOffset: p, as: UInt64.self)) == 0x312E_312F_5054_5448
+            && (at(p + 8) == asciiCR || at(p + 8) == asciiLF) {
+            version = .http1_1  // "HTTP/1.1"
+            p += 8
+        } else {
+            let versionStart = p
+            while at(p) != asciiCR && at(p) != asciiLF { p += 1 }
+            version = try parseVersion(view(versionStart, p))
+        }
         p += at(p) == asciiCR ? 2 : 1
 
         // Request target forms (RFC 9112 3.2) decide where the path begins.
