@@ -98,6 +98,20 @@ final class HTTPRequestParserTests: XCTestCase {
         assertRejected("GET /a\r\n\r\n", .malformedRequestLine, status: 400)
     }
 
+    /// The target is passed eight bytes at a time up to its first `?`, `#` or space: wherever
+    /// that byte falls in a word, the path, the query and the errors are what a byte loop finds.
+    func testTargetStopBytesAtEveryOffset() {
+        for k in 1..<20 {
+            let path = "/" + String(repeating: "a", count: k - 1)
+            let r = parse("GET \(path)?b=1?c HTTP/1.1\r\nHost: h\r\n\r\n").heads.first
+            XCTAssertEqual(r?.path, path, "k=\(k)")
+            XCTAssertEqual(r?.query, "b=1?c", "k=\(k)")
+            XCTAssertEqual(parse("GET \(path) HTTP/1.1\r\nHost: h\r\n\r\n").heads.first?.path, path, "k=\(k)")
+            assertRejected("GET \(path)#f HTTP/1.1\r\nHost: h\r\n\r\n", .invalidTarget, status: 400)
+            assertRejected("GET \(path)?q#f HTTP/1.1\r\nHost: h\r\n\r\n", .invalidTarget, status: 400)
+        }
+    }
+
     func testTargetForms() {
         let absolute = parse("GET http://example.com:8080/p/q?a=b HTTP/1.1\r\nHost: example.com:8080\r\n\r\n")
         XCTAssertEqual(absolute.heads.first?.path, "/p/q")

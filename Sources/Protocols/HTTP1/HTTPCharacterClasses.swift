@@ -54,6 +54,20 @@ func isPrintableASCIIWord(_ word: UInt64) -> Bool {
     return ((word &- ones &* 0x20) | word | (del &- ones)) & highs == 0
 }
 
+/// The bytes of `word` where a request target's byte loop has something to do: not a target
+/// byte (a space, a control, DEL, non-ASCII), or `?` or `#`. The high bit of each such byte is
+/// set, and the lowest set one is exact (a borrow only crosses from a byte that is flagged
+/// itself), so `trailingZeroBitCount / 8` is the index of the first; 0 when there is none.
+@inline(__always)
+func targetStopMask(_ word: UInt64) -> UInt64 {
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let highs: UInt64 = 0x8080_8080_8080_8080
+    let del = word ^ (ones &* 0x7F)
+    let question = word ^ (ones &* 0x3F)
+    let hash = word ^ (ones &* 0x23)
+    return ((word &- ones &* 0x21) | word | (del &- ones) | (question &- ones) | (hash &- ones)) & highs
+}
+
 /// Bytes of a request target: visible ASCII only. Space ends the target; controls, DEL and
 /// non-ASCII must be percent-encoded by the client (RFC 3986), so we reject them raw.
 @inline(__always)
