@@ -112,6 +112,31 @@ final class HTTPRequestParserTests: XCTestCase {
         }
     }
 
+    /// The word-wide lowercasing behind the parser's name comparisons agrees with `asciiLower`
+    /// for every byte value in every position, whatever its neighbours.
+    func testAsciiLowercasedMatchesAsciiLowerPerByte() {
+        for neighbour: UInt8 in [0x00, 0x40, 0x41, 0x5A, 0x5B, 0x7F, 0x80, 0xC1, 0xFF] {
+            for b in 0...255 {
+                for position in 0..<8 {
+                    var bytes = [UInt8](repeating: neighbour, count: 8)
+                    bytes[position] = UInt8(b)
+                    let word = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+                    let expected = bytes.map(asciiLower).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+                    XCTAssertEqual(asciiLowercased(word), expected, "byte \(b) at \(position) among \(neighbour)")
+                }
+            }
+        }
+        func equals(_ s: String, _ lowercase: StaticString) -> Bool {
+            bytes(s).withUnsafeBytes { HTTPByteView(start: $0.baseAddress!, count: $0.count).equalsLowercase(lowercase) }
+        }
+        XCTAssertTrue(equals("Content-LENGTH", "content-length"))
+        XCTAssertFalse(equals("Content-Lengti", "content-length"))
+        XCTAssertTrue(equals("HoSt", "host"))
+        XCTAssertFalse(equals("hosT ", "host"))
+        XCTAssertTrue(equals("Transfer-Encoding", "transfer-encoding"))
+        XCTAssertFalse(equals("Transfer-Encodinf", "transfer-encoding"))
+    }
+
     func testTargetForms() {
         let absolute = parse("GET http://example.com:8080/p/q?a=b HTTP/1.1\r\nHost: example.com:8080\r\n\r\n")
         XCTAssertEqual(absolute.heads.first?.path, "/p/q")

@@ -81,6 +81,20 @@ func asciiLower(_ c: UInt8) -> UInt8 {
     (c &- 0x41) < 26 ? c | 0x20 : c
 }
 
+/// `asciiLower` of each of the eight bytes of `word`. A byte is upper case when its low seven
+/// bits are at least `A` and not above `Z` and its high bit is clear; adding 0x3F, and 0x25,
+/// to the low seven bits carries into bit 7 exactly at those bounds, never into the next byte.
+@inline(__always)
+func asciiLowercased(_ word: UInt64) -> UInt64 {
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let highs: UInt64 = 0x8080_8080_8080_8080
+    let low7 = word & ~highs
+    let atLeastA = low7 &+ ones &* (0x80 - 0x41)
+    let aboveZ = low7 &+ ones &* (0x80 - 0x5B)
+    let upper = atLeastA & ~aboveZ & ~word & highs
+    return word | (upper &>> 2)
+}
+
 /// The value of a hexadecimal digit, or nil.
 @inline(__always)
 func hexValue(_ c: UInt8) -> Int? {
