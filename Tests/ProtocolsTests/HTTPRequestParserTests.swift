@@ -137,6 +137,20 @@ final class HTTPRequestParserTests: XCTestCase {
         XCTAssertFalse(equals("Transfer-Encodinf", "transfer-encoding"))
     }
 
+    /// A value is passed eight bytes at a time up to its first byte that is not plain (a tab,
+    /// the CR, an invalid byte): wherever that byte falls, the value and the errors are exact.
+    func testValueStopBytesAtEveryOffset() {
+        for k in 0..<20 {
+            let lead = String(repeating: "a", count: k)
+            let tabbed = parse("GET / HTTP/1.1\r\nHost: h\r\nX: \(lead)\tb c \t\r\n\r\n").heads.first
+            XCTAssertEqual(tabbed?.headers.last, ["X", k == 0 ? "b c" : "\(lead)\tb c"], "k=\(k)")  // leading OWS trimmed
+            let obsText = parse(bytes("GET / HTTP/1.1\r\nHost: h\r\nX: \(lead)") + [0xE9, 0x80, 0xFF] + bytes("z\r\n\r\n")).heads.first
+            XCTAssertEqual(obsText?.headers.last?.first, "X", "k=\(k)")
+            assertRejected("GET / HTTP/1.1\r\nHost: h\r\nX: \(lead)\u{7F}z\r\n\r\n", .invalidHeaderValue, status: 400)
+            assertRejected(bytes("GET / HTTP/1.1\r\nHost: h\r\nX: \(lead)") + [0x01] + bytes("z\r\n\r\n"), .invalidHeaderValue, status: 400)
+        }
+    }
+
     func testTargetForms() {
         let absolute = parse("GET http://example.com:8080/p/q?a=b HTTP/1.1\r\nHost: example.com:8080\r\n\r\n")
         XCTAssertEqual(absolute.heads.first?.path, "/p/q")

@@ -29,17 +29,19 @@ func isFieldValueByte(_ c: UInt8) -> Bool {
     (c >= 0x20 && c != 0x7F) || c == asciiHTAB
 }
 
-/// Whether all eight bytes of `word` are in 0x20...0x7E or 0x80...0xFF: field-value bytes
-/// other than HTAB. The classic "has a byte less than n" and "has a zero byte" bit tricks, exact
-/// for n <= 128, let the value scan move a word at a time.
+/// The bytes of `word` that are not in 0x20...0x7E or 0x80...0xFF (field-value bytes other than
+/// HTAB): the high bit of each is set, 0 when there is none. The classic "has a byte less than
+/// n" and "has a zero byte" bit tricks, exact for n <= 128, let the value scan move a word at a
+/// time; the lowest set bit is exact too (a borrow only crosses from a flagged byte), so
+/// `trailingZeroBitCount / 8` is the index of the first such byte.
 @inline(__always)
-func isPlainFieldValueWord(_ word: UInt64) -> Bool {
+func fieldValueStopMask(_ word: UInt64) -> UInt64 {
     let ones: UInt64 = 0x0101_0101_0101_0101
     let highs: UInt64 = 0x8080_8080_8080_8080
     let hasControl = (word &- ones &* 0x20) & ~word & highs
     let del = word ^ (ones &* 0x7F)
     let hasDEL = (del &- ones) & ~del & highs
-    return hasControl | hasDEL == 0
+    return hasControl | hasDEL
 }
 
 /// Whether all eight bytes of `word` are printable ASCII (0x20...0x7E): the bytes the request

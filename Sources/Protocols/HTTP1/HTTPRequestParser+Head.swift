@@ -125,9 +125,14 @@ extension HTTPRequestParser {
             p += 1
             while isOWS(at(p)) { p += 1 }
             let valueStart = p
-            // Values are most of a head's bytes: skip eight plain bytes at a time, then finish
-            // byte by byte (a tab, the CR, or an invalid byte stops the fast loop).
-            while p + 8 <= end && isPlainFieldValueWord(base.loadUnaligned(fromByteOffset: p, as: UInt64.self)) {
+            // Values are most of a head's bytes: skip eight plain bytes at a time up to the first
+            // byte that is not (a tab, the CR, or an invalid byte), then finish byte by byte.
+            while p + 8 <= end {
+                let stops = fieldValueStopMask(base.loadUnaligned(fromByteOffset: p, as: UInt64.self))
+                if stops != 0 {
+                    p += stops.trailingZeroBitCount >> 3
+                    break
+                }
                 p += 8
             }
             while isFieldValueByte(at(p)) { p += 1 }
