@@ -5,7 +5,12 @@ extension HTTPRequestParser {
     /// Parses a complete head in `[start, end)`, which the scan has proven to end with an empty
     /// line and to hold only CRs that precede an LF. Every loop below stops at the latest on the
     /// final LF, which is in no byte class they advance over.
-    func parseHead(_ base: UnsafeRawPointer, start: Int, end: Int) throws(HTTPParserError) -> HTTPRequestHead {
+    ///
+    /// Static, given the two things of the parser it reads: as a method, every call from
+    /// `nextHead` (which holds the parser mutably) began with a copy of the whole parser.
+    static func parseHead(
+        _ base: UnsafeRawPointer, start: Int, end: Int, limits: HTTPParserLimits, table: HTTPHeaderTable
+    ) throws(HTTPParserError) -> HTTPRequestHead {
         @inline(__always) func at(_ i: Int) -> UInt8 { base.load(fromByteOffset: i, as: UInt8.self) }
         @inline(__always) func view(_ s: Int, _ e: Int) -> HTTPByteView { HTTPByteView(start: base + s, count: e - s) }
 
@@ -249,7 +254,7 @@ extension HTTPRequestParser {
     }
 
     /// `HTTP/` DIGIT `.` DIGIT, case-sensitive (RFC 9112 2.3); only 1.0 and 1.1 are served.
-    private func parseVersion(_ v: HTTPByteView) throws(HTTPParserError) -> HTTPVersion {
+    private static func parseVersion(_ v: HTTPByteView) throws(HTTPParserError) -> HTTPVersion {
         guard v.count == 8, v[0] == 0x48, v[1] == 0x54, v[2] == 0x54, v[3] == 0x50, v[4] == 0x2F,
               v[6] == 0x2E, (0x30...0x39).contains(v[5]), (0x30...0x39).contains(v[7])
         else { throw .malformedVersion }

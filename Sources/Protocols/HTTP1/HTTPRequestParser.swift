@@ -266,7 +266,7 @@ public struct HTTPRequestParser {
 
         let head: HTTPRequestHead
         do {
-            head = try parseHead(base, start: start, end: headEnd)
+            head = try Self.parseHead(base, start: start, end: headEnd, limits: limits, table: table)
         } catch {
             return fail(error)
         }
