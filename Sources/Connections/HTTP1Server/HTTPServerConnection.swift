@@ -347,7 +347,9 @@ final class HTTPServerConnection: ConnectionHandler {
             captures = routeCaptures
             route = .notFound
         }
-        switch match {
+        // Consumed: the cases take the match's handler and extras over rather than copy them
+        // (a copy retained the handler's context, and two destroys released it, every request).
+        switch consume match {
         case .route(let handler, let extras):
             // A route with parameters: its pattern and what it captured go with the request (a
             // static route leaves them as `begin` set them, empty: nothing to copy).
