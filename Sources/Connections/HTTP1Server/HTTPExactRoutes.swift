@@ -100,7 +100,7 @@ extension HTTPRouter {
         @inline(__always)
         func match(_ path: UnsafeRawBufferPointer, _ method: HTTPMethod) -> Match? {
             guard let i = find(path) else { return nil }
-            return routes[i].table.match(method) ?? routes[i].table.unrouted(method)
+            return withUnsafeMutablePointer(to: &routes[i].table) { MethodTable.match(at: $0, method) } ?? routes[i].table.unrouted(method)
         }
 
         /// The route at `index` (registration only: it copies).
