@@ -100,6 +100,27 @@ final class HTTPRouterTests: XCTestCase {
         XCTAssertEqual(resolve(router, .get, ""), "404")
     }
 
+    func testExactPathsOfEveryLengthDifferingInAnyOneByte() {
+        // The table hashes a path a word at a time, its tail in overlapping loads: paths of every
+        // length to 40, and for each one byte changed at every position, are all told apart.
+        let router = HTTPRouter()
+        var paths: [String] = []
+        for length in 1...40 {
+            let base = "/" + String(repeating: "p", count: length - 1)
+            paths.append(base)
+            for position in 1..<length {
+                var bytes = Array(base.utf8)
+                bytes[position] = UInt8(ascii: "q")
+                paths.append(String(decoding: bytes, as: UTF8.self))
+            }
+        }
+        for path in paths { router.get(path, noop) }
+        for path in paths { XCTAssertEqual(resolve(router, .get, path), "route:static", path) }
+        XCTAssertEqual(resolve(router, .get, "/" + String(repeating: "p", count: 40)), "404")
+        XCTAssertEqual(resolve(router, .get, "/pr"), "404")
+        XCTAssertEqual(resolve(router, .get, ""), "404")
+    }
+
     func testGroupsPrefixAndNest() {
         let router = HTTPRouter()
         router.group("/api/") { api in

@@ -78,6 +78,79 @@ final class HTTPRequestParserTests: XCTestCase {
         XCTAssertNil(connect.heads.first?.query)
     }
 
+    /// `GET ` and `HTTP/1.1` are compared as words; the request lines around them must parse
+    /// as the byte loops parse them.
+    func testCommonMethodAndVersionWordsAndTheirNeighbours() {
+        let get11 = parse("GET /a HTTP/1.1\r\nHost: h\r\n\r\n").heads.first
+        XCTAssertEqual(get11?.method, .get)
+        XCTAssertEqual(get11?.methodName, "GET")
+        XCTAssertEqual(get11?.target, "/a")
+        XCTAssertEqual(get11?.version, .http1_1)
+        let bareLF = parse("GET /a HTTP/1.1\nHost: h\n\n").heads.first
+        XCTAssertEqual(bareLF?.version, .http1_1)
+        XCTAssertEqual(bareLF?.target, "/a")
+        XCTAssertEqual(parse("GET /a HTTP/1.0\r\n\r\n").heads.first?.version, .http1_0)
+        XCTAssertEqual(parse("PUT /a HTTP/1.1\r\nHost: h\r\n\r\n").heads.first?.method, .put)
+        assertRejected("GET@/a HTTP/1.1\r\nHost: h\r\n\r\n", .invalidMethod, status: 400)
+        assertRejected("GET /a HTTP/1.1x\r\nHost: h\r\n\r\n", .malformedVersion, status: 400)
+        assertRejected("GET /a HTTP/1.1 \r\nHost: h\r\n\r\n", .malformedVersion, status: 400)
+        assertRejected("GET /a HTTP/1.2\r\nHost: h\r\n\r\n", .unsupportedVersion, status: 505)
+        assertRejected("GET /a\r\n\r\n", .malformedRequestLine, status: 400)
+    }
+
+    /// The target is passed eight bytes at a time up to its first `?`, `#` or space: wherever
+    /// that byte falls in a word, the path, the query and the errors are what a byte loop finds.
+    func testTargetStopBytesAtEveryOffset() {
+        for k in 1..<20 {
+            let path = "/" + String(repeating: "a", count: k - 1)
+            let r = parse("GET \(path)?b=1?c HTTP/1.1\r\nHost: h\r\n\r\n").heads.first
+            XCTAssertEqual(r?.path, path, "k=\(k)")
+            XCTAssertEqual(r?.query, "b=1?c", "k=\(k)")
+            XCTAssertEqual(parse("GET \(path) HTTP/1.1\r\nHost: h\r\n\r\n").heads.first?.path, path, "k=\(k)")
+            assertRejected("GET \(path)#f HTTP/1.1\r\nHost: h\r\n\r\n", .invalidTarget, status: 400)
+            assertRejected("GET \(path)?q#f HTTP/1.1\r\nHost: h\r\n\r\n", .invalidTarget, status: 400)
+        }
+    }
+
+    /// The word-wide lowercasing behind the parser's name comparisons agrees with `asciiLower`
+    /// for every byte value in every position, whatever its neighbours.
+    func testAsciiLowercasedMatchesAsciiLowerPerByte() {
+        for neighbour: UInt8 in [0x00, 0x40, 0x41, 0x5A, 0x5B, 0x7F, 0x80, 0xC1, 0xFF] {
+            for b in 0...255 {
+                for position in 0..<8 {
+                    var bytes = [UInt8](repeating: neighbour, count: 8)
+                    bytes[position] = UInt8(b)
+                    let word = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+                    let expected = bytes.map(asciiLower).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+                    XCTAssertEqual(asciiLowercased(word), expected, "byte \(b) at \(position) among \(neighbour)")
+                }
+            }
+        }
+        func equals(_ s: String, _ lowercase: StaticString) -> Bool {
+            bytes(s).withUnsafeBytes { HTTPByteView(start: $0.baseAddress!, count: $0.count).equalsLowercase(lowercase) }
+        }
+        XCTAssertTrue(equals("Content-LENGTH", "content-length"))
+        XCTAssertFalse(equals("Content-Lengti", "content-length"))
+        XCTAssertTrue(equals("HoSt", "host"))
+        XCTAssertFalse(equals("hosT ", "host"))
+        XCTAssertTrue(equals("Transfer-Encoding", "transfer-encoding"))
+        XCTAssertFalse(equals("Transfer-Encodinf", "transfer-encoding"))
+    }
+
+    /// A value is passed eight bytes at a time up to its first byte that is not plain (a tab,
+    /// the CR, an invalid byte): wherever that byte falls, the value and the errors are exact.
+    func testValueStopBytesAtEveryOffset() {
+        for k in 0..<20 {
+            let lead = String(repeating: "a", count: k)
+            let tabbed = parse("GET / HTTP/1.1\r\nHost: h\r\nX: \(lead)\tb c \t\r\n\r\n").heads.first
+            XCTAssertEqual(tabbed?.headers.last, ["X", k == 0 ? "b c" : "\(lead)\tb c"], "k=\(k)")  // leading OWS trimmed
+            let obsText = parse(bytes("GET / HTTP/1.1\r\nHost: h\r\nX: \(lead)") + [0xE9, 0x80, 0xFF] + bytes("z\r\n\r\n")).heads.first
+            XCTAssertEqual(obsText?.headers.last?.first, "X", "k=\(k)")
+            assertRejected("GET / HTTP/1.1\r\nHost: h\r\nX: \(lead)\u{7F}z\r\n\r\n", .invalidHeaderValue, status: 400)
+            assertRejected(bytes("GET / HTTP/1.1\r\nHost: h\r\nX: \(lead)") + [0x01] + bytes("z\r\n\r\n"), .invalidHeaderValue, status: 400)
+        }
+    }
+
     func testTargetForms() {
         let absolute = parse("GET http://example.com:8080/p/q?a=b HTTP/1.1\r\nHost: example.com:8080\r\n\r\n")
         XCTAssertEqual(absolute.heads.first?.path, "/p/q")

@@ -49,6 +49,21 @@ final class HTTPResponseHeadTemplateTests: XCTestCase {
         }
     }
 
+    /// The template keeps its last head whole and copies it when the date and length repeat: a
+    /// run of heads that repeat, change one or the other, and come back is written exactly as
+    /// the encoder writes each.
+    func testRepeatedAndChangingHeadsAreEachExact() throws {
+        let extra: (inout HTTPResponseHeadEncoder) -> Void = { w in w.header("Server", "Reactor" as StaticString) }
+        let t = try XCTUnwrap(HTTPResponseHeadTemplate(status: .ok, keepAlive: true, requestVersion: .http1_1, extraHeaders: extra))
+        let a = "Mon, 07 Dec 2026 10:00:00 GMT", b = "Mon, 07 Dec 2026 10:00:01 GMT", c = "Tue, 07 Dec 2026 10:00:00 GMT"
+        let runs: [(Int, String)] = [(13, a), (13, a), (13, b), (13, b), (14, b), (13, b), (13, a), (13, c), (0, c), (0, c), (130, c), (13, a)]
+        for (length, date) in runs {
+            XCTAssertEqual(templated(t, length: length, date: date),
+                           encoded(.ok, length: length, keepAlive: true, version: .http1_1, date: date, extra: extra), "\(length) \(date)")
+        }
+        XCTAssertNil(templated(t, length: 13, date: a, bufferSize: 40), "a repeated head is refused a buffer too small, as any")
+    }
+
     func testWhatCannotBeATemplate() {
         XCTAssertNil(HTTPResponseHeadTemplate(status: .noContent, keepAlive: true, requestVersion: .http1_1), "204 has no Content-Length")
         XCTAssertNil(HTTPResponseHeadTemplate(status: HTTPStatus(code: 101), keepAlive: true, requestVersion: .http1_1))

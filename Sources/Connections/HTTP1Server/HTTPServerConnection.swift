@@ -95,6 +95,11 @@ final class HTTPServerConnection: ConnectionHandler {
     private var writabilityHandler: ((Bool) -> Void)? { _read { yield state.pointee.writabilityHandler } _modify { yield &state.pointee.writabilityHandler } }
     var asyncRoutes: AsyncRouteSlot { _read { yield state.pointee.asyncRoutes } _modify { yield &state.pointee.asyncRoutes } }
     private var addedHeaders: [(String, String)] { _read { yield state.pointee.addedHeaders } _modify { yield &state.pointee.addedHeaders } }
+    /// Whether the parser is between requests, read in place (`HTTPRequestParser.isIdle(at:)`):
+    /// through `parser` it cost a copy of the whole parser, on every request.
+    private var parserIsIdle: Bool {
+        withUnsafePointer(to: &state.pointee.parser, HTTPRequestParser.isIdle(at:))
+    }
 
     init(server: HTTPServer, connection: Connection) {
         self.server = server
@@ -147,7 +152,7 @@ final class HTTPServerConnection: ConnectionHandler {
                 if streamingBody != nil { return offset }
                 if phase == .readingBody {
                     request.retainHead()  // the head's bytes are consumed; the body goes on
-                } else if !parser.isIdle && !headerTimerArmed {
+                } else if !parserIsIdle && !headerTimerArmed {
                     // Armed once, when a head starts: a client trickling bytes cannot push it back.
                     c.setTimeout(server.configuration.headerReadTimeout)
                     headerTimerArmed = true
@@ -203,7 +208,7 @@ final class HTTPServerConnection: ConnectionHandler {
 
     func connectionDidReadEOF(_ c: Connection) {
         switch phase {
-        case .awaitingHead where parser.isIdle:
+        case .awaitingHead where parserIsIdle:
             close(reason: .peerClosed)
         case .responding, .streaming:
             // Browsers and proxies never half-close an HTTP request: the client has gone, and a
@@ -220,7 +225,7 @@ final class HTTPServerConnection: ConnectionHandler {
             return
         }
         switch phase {
-        case .awaitingHead where parser.isIdle:
+        case .awaitingHead where parserIsIdle:
             close(reason: .timeout)  // idle keep-alive: closes quietly
         case .awaitingHead, .readingBody:
             fail(.requestTimeout, reason: "request not received in time")
@@ -231,7 +236,7 @@ final class HTTPServerConnection: ConnectionHandler {
 
     func connectionShouldShutdown(_ c: Connection) {
         switch phase {
-        case .awaitingHead where parser.isIdle: close(reason: .shutdown)
+        case .awaitingHead where parserIsIdle: close(reason: .shutdown)
         case .streaming: close(reason: .shutdown)
         case .responding:
             // The response in progress is answered, then the connection closes. One the application
@@ -342,7 +347,9 @@ final class HTTPServerConnection: ConnectionHandler {
             captures = routeCaptures
             route = .notFound
         }
-        switch match {
+        // Consumed: the cases take the match's handler and extras over rather than copy them
+        // (a copy retained the handler's context, and two destroys released it, every request).
+        switch consume match {
         case .route(let handler, let extras):
             // A route with parameters: its pattern and what it captured go with the request (a
             // static route leaves them as `begin` set them, empty: nothing to copy).

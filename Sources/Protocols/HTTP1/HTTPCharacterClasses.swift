@@ -29,17 +29,45 @@ func isFieldValueByte(_ c: UInt8) -> Bool {
     (c >= 0x20 && c != 0x7F) || c == asciiHTAB
 }
 
-/// Whether all eight bytes of `word` are in 0x20...0x7E or 0x80...0xFF: field-value bytes
-/// other than HTAB. The classic "has a byte less than n" and "has a zero byte" bit tricks, exact
-/// for n <= 128, let the value scan move a word at a time.
+/// The bytes of `word` that are not in 0x20...0x7E or 0x80...0xFF (field-value bytes other than
+/// HTAB): the high bit of each is set, 0 when there is none. The classic "has a byte less than
+/// n" and "has a zero byte" bit tricks, exact for n <= 128, let the value scan move a word at a
+/// time; the lowest set bit is exact too (a borrow only crosses from a flagged byte), so
+/// `trailingZeroBitCount / 8` is the index of the first such byte.
 @inline(__always)
-func isPlainFieldValueWord(_ word: UInt64) -> Bool {
+func fieldValueStopMask(_ word: UInt64) -> UInt64 {
     let ones: UInt64 = 0x0101_0101_0101_0101
     let highs: UInt64 = 0x8080_8080_8080_8080
     let hasControl = (word &- ones &* 0x20) & ~word & highs
     let del = word ^ (ones &* 0x7F)
     let hasDEL = (del &- ones) & ~del & highs
-    return hasControl | hasDEL == 0
+    return hasControl | hasDEL
+}
+
+/// Whether all eight bytes of `word` are printable ASCII (0x20...0x7E): the bytes the request
+/// line scan passes without a second look. Per byte, `b - 0x20` has its high bit set exactly
+/// when b < 0x20, `b` itself when b >= 0x80, and `(b ^ 0x7F) - 1` exactly when b == 0x7F, for
+/// bytes under 0x80; a borrow crosses into the next byte only from a byte that already fails.
+@inline(__always)
+func isPrintableASCIIWord(_ word: UInt64) -> Bool {
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let highs: UInt64 = 0x8080_8080_8080_8080
+    let del = word ^ (ones &* 0x7F)
+    return ((word &- ones &* 0x20) | word | (del &- ones)) & highs == 0
+}
+
+/// The bytes of `word` where a request target's byte loop has something to do: not a target
+/// byte (a space, a control, DEL, non-ASCII), or `?` or `#`. The high bit of each such byte is
+/// set, and the lowest set one is exact (a borrow only crosses from a byte that is flagged
+/// itself), so `trailingZeroBitCount / 8` is the index of the first; 0 when there is none.
+@inline(__always)
+func targetStopMask(_ word: UInt64) -> UInt64 {
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let highs: UInt64 = 0x8080_8080_8080_8080
+    let del = word ^ (ones &* 0x7F)
+    let question = word ^ (ones &* 0x3F)
+    let hash = word ^ (ones &* 0x23)
+    return ((word &- ones &* 0x21) | word | (del &- ones) | (question &- ones) | (hash &- ones)) & highs
 }
 
 /// Bytes of a request target: visible ASCII only. Space ends the target; controls, DEL and
@@ -53,6 +81,20 @@ func isTargetByte(_ c: UInt8) -> Bool {
 @inline(__always)
 func asciiLower(_ c: UInt8) -> UInt8 {
     (c &- 0x41) < 26 ? c | 0x20 : c
+}
+
+/// `asciiLower` of each of the eight bytes of `word`. A byte is upper case when its low seven
+/// bits are at least `A` and not above `Z` and its high bit is clear; adding 0x3F, and 0x25,
+/// to the low seven bits carries into bit 7 exactly at those bounds, never into the next byte.
+@inline(__always)
+func asciiLowercased(_ word: UInt64) -> UInt64 {
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let highs: UInt64 = 0x8080_8080_8080_8080
+    let low7 = word & ~highs
+    let atLeastA = low7 &+ ones &* (0x80 - 0x41)
+    let aboveZ = low7 &+ ones &* (0x80 - 0x5B)
+    let upper = atLeastA & ~aboveZ & ~word & highs
+    return word | (upper &>> 2)
 }
 
 /// The value of a hexadecimal digit, or nil.

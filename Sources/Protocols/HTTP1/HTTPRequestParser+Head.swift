@@ -5,23 +5,48 @@ extension HTTPRequestParser {
     /// Parses a complete head in `[start, end)`, which the scan has proven to end with an empty
     /// line and to hold only CRs that precede an LF. Every loop below stops at the latest on the
     /// final LF, which is in no byte class they advance over.
-    func parseHead(_ base: UnsafeRawPointer, start: Int, end: Int) throws(HTTPParserError) -> HTTPRequestHead {
+    ///
+    /// Static, given the two things of the parser it reads: as a method, every call from
+    /// `nextHead` (which holds the parser mutably) began with a copy of the whole parser.
+    static func parseHead(
+        _ base: UnsafeRawPointer, start: Int, end: Int, limits: HTTPParserLimits, table: HTTPHeaderTable
+    ) throws(HTTPParserError) -> HTTPRequestHead {
         @inline(__always) func at(_ i: Int) -> UInt8 { base.load(fromByteOffset: i, as: UInt8.self) }
         @inline(__always) func view(_ s: Int, _ e: Int) -> HTTPByteView { HTTPByteView(start: base + s, count: e - s) }
 
         // Request line: method SP request-target SP HTTP-version (RFC 9112 3), single spaces.
+        // The common method and version are compared as one word each, which finds what the
+        // byte loops would (`GET` then SP; `HTTP/1.1` then the line end) without them.
         var p = start
-        while isTokenByte(at(p)) { p += 1 }
-        let methodEnd = p
-        guard at(p) == asciiSP else {
-            throw (p == start || at(p) == asciiCR || at(p) == asciiLF) ? .malformedRequestLine : .invalidMethod
+        let method: HTTPMethod
+        let methodEnd: Int
+        if end - start >= 4 && UInt32(littleEndian: base.loadUnaligned(fromByteOffset: start, as: UInt32.self)) == 0x2054_4547 {
+            method = .get  // "GET "
+            methodEnd = start + 3
+            p = start + 4
+        } else {
+            while isTokenByte(at(p)) { p += 1 }
+            methodEnd = p
+            guard at(p) == asciiSP else {
+                throw (p == start || at(p) == asciiCR || at(p) == asciiLF) ? .malformedRequestLine : .invalidMethod
+            }
+            if p == start { throw .malformedRequestLine }
+            method = HTTPMethod(token: UnsafeRawBufferPointer(start: base + start, count: methodEnd - start))
+            p += 1
         }
-        if p == start { throw .malformedRequestLine }
-        let method = HTTPMethod(token: UnsafeRawBufferPointer(start: base + start, count: methodEnd - start))
-        p += 1
 
         let targetStart = p
         var queryMark = -1
+        // Most of a target is plain path bytes: pass them eight at a time up to the first byte
+        // the loop below must judge (the space after the target at the latest).
+        while p + 8 <= end {
+            let stops = targetStopMask(base.loadUnaligned(fromByteOffset: p, as: UInt64.self))
+            if stops != 0 {
+                p += stops.trailingZeroBitCount >> 3
+                break
+            }
+            p += 8
+        }
         while isTargetByte(at(p)) {
             let c = at(p)
             if c == 0x23 { throw .invalidTarget }  // '#': a fragment is never sent (RFC 9112 3.2)
@@ -34,9 +59,16 @@ extension HTTPRequestParser {
         }
         p += 1
 
-        let versionStart = p
-        while at(p) != asciiCR && at(p) != asciiLF { p += 1 }
-        let version = try parseVersion(view(versionStart, p))
+        let version: HTTPVersion
+        if p + 9 <= end && UInt64(littleEndian: base.loadUnaligned(fromByteOffset: p, as: UInt64.self)) == 0x312E_312F_5054_5448
+            && (at(p + 8) == asciiCR || at(p + 8) == asciiLF) {
+            version = .http1_1  // "HTTP/1.1"
+            p += 8
+        } else {
+            let versionStart = p
+            while at(p) != asciiCR && at(p) != asciiLF { p += 1 }
+            version = try parseVersion(view(versionStart, p))
+        }
         p += at(p) == asciiCR ? 2 : 1
 
         // Request target forms (RFC 9112 3.2) decide where the path begins.
@@ -98,9 +130,14 @@ extension HTTPRequestParser {
             p += 1
             while isOWS(at(p)) { p += 1 }
             let valueStart = p
-            // Values are most of a head's bytes: skip eight plain bytes at a time, then finish
-            // byte by byte (a tab, the CR, or an invalid byte stops the fast loop).
-            while p + 8 <= end && isPlainFieldValueWord(base.loadUnaligned(fromByteOffset: p, as: UInt64.self)) {
+            // Values are most of a head's bytes: skip eight plain bytes at a time up to the first
+            // byte that is not (a tab, the CR, or an invalid byte), then finish byte by byte.
+            while p + 8 <= end {
+                let stops = fieldValueStopMask(base.loadUnaligned(fromByteOffset: p, as: UInt64.self))
+                if stops != 0 {
+                    p += stops.trailingZeroBitCount >> 3
+                    break
+                }
                 p += 8
             }
             while isFieldValueByte(at(p)) { p += 1 }
@@ -217,7 +254,7 @@ extension HTTPRequestParser {
     }
 
     /// `HTTP/` DIGIT `.` DIGIT, case-sensitive (RFC 9112 2.3); only 1.0 and 1.1 are served.
-    private func parseVersion(_ v: HTTPByteView) throws(HTTPParserError) -> HTTPVersion {
+    private static func parseVersion(_ v: HTTPByteView) throws(HTTPParserError) -> HTTPVersion {
         guard v.count == 8, v[0] == 0x48, v[1] == 0x54, v[2] == 0x54, v[3] == 0x50, v[4] == 0x2F,
               v[6] == 0x2E, (0x30...0x39).contains(v[5]), (0x30...0x39).contains(v[7])
         else { throw .malformedVersion }
