@@ -70,6 +70,20 @@ func targetStopMask(_ word: UInt64) -> UInt64 {
     return ((word &- ones &* 0x21) | word | (del &- ones) | (question &- ones) | (hash &- ones)) & highs
 }
 
+/// The fast part of a scan: from `p`, a word at a time while whole words remain before `end`,
+/// the offset of the first byte `stopMask` flags (the lowest set high bit of its word), or where
+/// the whole words end. A byte loop finishes the scan from there.
+@inline(__always)
+func skipWords(_ base: UnsafeRawPointer, from p: Int, end: Int, stopMask: (UInt64) -> UInt64) -> Int {
+    var p = p
+    while p + 8 <= end {
+        let stops = stopMask(base.loadUnaligned(fromByteOffset: p, as: UInt64.self))
+        if stops != 0 { return p + stops.trailingZeroBitCount >> 3 }
+        p += 8
+    }
+    return p
+}
+
 /// Bytes of a request target: visible ASCII only. Space ends the target; controls, DEL and
 /// non-ASCII must be percent-encoded by the client (RFC 3986), so we reject them raw.
 @inline(__always)

@@ -39,14 +39,7 @@ extension HTTPRequestParser {
         var queryMark = -1
         // Most of a target is plain path bytes: pass them eight at a time up to the first byte
         // the loop below must judge (the space after the target at the latest).
-        while p + 8 <= end {
-            let stops = targetStopMask(base.loadUnaligned(fromByteOffset: p, as: UInt64.self))
-            if stops != 0 {
-                p += stops.trailingZeroBitCount >> 3
-                break
-            }
-            p += 8
-        }
+        p = skipWords(base, from: p, end: end, stopMask: targetStopMask)
         while isTargetByte(at(p)) {
             let c = at(p)
             if c == 0x23 { throw .invalidTarget }  // '#': a fragment is never sent (RFC 9112 3.2)
@@ -132,14 +125,7 @@ extension HTTPRequestParser {
             let valueStart = p
             // Values are most of a head's bytes: skip eight plain bytes at a time up to the first
             // byte that is not (a tab, the CR, or an invalid byte), then finish byte by byte.
-            while p + 8 <= end {
-                let stops = fieldValueStopMask(base.loadUnaligned(fromByteOffset: p, as: UInt64.self))
-                if stops != 0 {
-                    p += stops.trailingZeroBitCount >> 3
-                    break
-                }
-                p += 8
-            }
+            p = skipWords(base, from: p, end: end, stopMask: fieldValueStopMask)
             while isFieldValueByte(at(p)) { p += 1 }
             let terminator = at(p)
             if terminator != asciiCR && terminator != asciiLF { throw .invalidHeaderValue }
