@@ -67,14 +67,17 @@ enum PrometheusText {
     /// seconds, and the open-ended bucket is `+Inf`.
     private static func iterationHistogram(_ loops: [LoopSnapshot], _ out: inout Writer) {
         let name = "reactor_loop_iteration_seconds"
-        out.family(name, "histogram", "Time each loop iteration spent working (from the wait's return to the end of its dispatch).")
+        out.family(name, "histogram", "Time each loop iteration spent working (from its wait's return to the next wait).")
+        // Each loop's buckets read once. The count is theirs, not `iterations`: an iteration is
+        // timed only when the next one waits, so the newest is counted but not yet in a bucket.
+        let buckets = loops.map(\.statistics.iterationMicrosecondsBuckets)
         var cumulative: UInt64 = 0
         for i in 0..<LoopStatistics.bucketCount {
-            cumulative &+= loops.reduce(0) { $0 &+ $1.statistics.iterationMicrosecondsBuckets[i] }
+            cumulative &+= buckets.reduce(0) { $0 &+ $1[i] }
             guard let micros = LoopStatistics.bucketUpperBoundMicroseconds(i) else { break }
             out.sample(name + "_bucket", ["le": decimal(micros, scale: 6)], cumulative)
         }
-        let count = loops.reduce(0) { $0 &+ $1.statistics.iterations }
+        let count = cumulative
         out.sample(name + "_bucket", ["le": "+Inf"], count)
         out.line(name + "_sum " + decimal(loops.reduce(0) { $0 &+ $1.statistics.iterationNanosecondsTotal }, scale: 9))
         out.sample(name + "_count", [:], count)
