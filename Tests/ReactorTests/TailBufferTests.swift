@@ -103,4 +103,50 @@ final class TailBufferTests: XCTestCase {
         clients = []
         XCTAssertTrue(eventually { onLoop(server) { $0.bufferedInputBytes.held } == 0 }, "closed connections still hold input memory")
     }
+
+    /// Takes one line per callback and asks for the rest to be redelivered while whole lines
+    /// remain: the way an async HTTP route takes pipelined requests one at a time.
+    final class OneLineAtATime: ConnectionHandler {
+        let connection: Shared<Connection?>
+        let lines: Shared<[String]>
+        init(_ connection: Shared<Connection?>, _ lines: Shared<[String]>) {
+            (self.connection, self.lines) = (connection, lines)
+        }
+        func connectionDidOpen(_ c: Connection) { connection.with { $0 = c } }
+        func connection(_ c: Connection, didRead bytes: UnsafeRawBufferPointer) -> Int {
+            guard let end = bytes.firstIndex(of: UInt8(ascii: "\n")) else { return 0 }
+            lines.with { $0.append(String(decoding: bytes[..<end], as: UTF8.self)) }
+            if bytes[(end + 1)...].contains(UInt8(ascii: "\n")) { c.redeliverBufferedInput() }
+            return end + 1
+        }
+    }
+
+    /// A redelivery hands over the kept tail where it lies: each line comes once, in order, the
+    /// block moves down as the tail shrinks, and bytes read after a partly consumed tail follow
+    /// what is left of it.
+    func testRedeliveryHandsOverTheKeptTailInOrderAndShrinksIt() throws {
+        let connection = Shared<Connection?>(nil)
+        let lines = Shared<[String]>([])
+        let (server, port) = try startServer { _ in OneLineAtATime(connection, lines) }
+        defer { server.stopAndJoin() }
+        let client = try BlockingClient(port: port)
+        defer { client.close() }
+        XCTAssertTrue(eventually { connection.get != nil })
+        func tail() -> Int { onLoop(server) { loop in loop.tailCapacity(connection.get!) } }
+
+        let sent = (0..<300).map { String(format: "line %04d of the batch", $0) }
+        client.send(Array((sent.joined(separator: "\n") + "\npart").utf8))  // 6.9 KiB: an 8 KiB block
+        XCTAssertTrue(eventually { lines.get.count == 300 }, "\(lines.get.count) lines")
+        XCTAssertEqual(lines.get, sent)
+        // The 8 KiB block moved down as the lines were taken, by the pool's rule (to a block
+        // sized to the tail once that is at most a quarter of the one it is in): 2 KiB, then
+        // 512 bytes, where "part" stays (256 is more than a quarter of 512).
+        XCTAssertTrue(eventually { tail() == 512 }, "4 bytes held in \(tail()) bytes")
+
+        client.send("ial\n")
+        XCTAssertTrue(eventually { lines.get.count == 301 })
+        XCTAssertEqual(lines.get.last, "partial")
+        XCTAssertTrue(eventually { tail() == 0 }, "an empty tail still holds \(tail()) bytes")
+        XCTAssertEqual(onLoop(server) { $0.bufferedInputBytes.held }, 0)
+    }
 }
