@@ -103,13 +103,15 @@ enum AsyncRoute {
     /// has no more use for it (closed, or upgraded).
     private static func serve(_ exchange: HTTPServerConnection) async {
         exchange.connection.loop.handle.checkIsolated()
-        // Cancellation is checked before each call is taken: here, and after each answer (each
-        // check reads the task's status through a thread-local: once per request, not twice).
+        // Cancellation is checked once per request (each check reads the task's status through a
+        // thread-local, about 40 instructions): here before the first, then by `answer` after the
+        // handler's last `await`. What runs after that check is synchronous, on the loop: if it
+        // closes the connection (a failed write), the slot is emptied and the task cancelled, and
+        // `nextCall` finds no request and checks again before it waits.
         if Task.isCancelled { return }
         while let call = await nextCall(exchange) {
             exchange.asyncRoutes.isRunningHandler = true
-            await answer(call, exchange)
-            if Task.isCancelled { return }
+            guard await answer(call, exchange) else { return }
             exchange.asyncRoutes.isRunningHandler = false
         }
     }
@@ -136,8 +138,9 @@ enum AsyncRoute {
         }
     }
 
+    /// Answers one request; false when the task was cancelled and must take no other.
     @inline(__always)
-    private static func answer(_ call: AsyncRouteCall, _ exchange: HTTPServerConnection) async {
+    private static func answer(_ call: AsyncRouteCall, _ exchange: HTTPServerConnection) async -> Bool {
         let (req, res) = (call.request, call.responder)
         let response: HTTPResponse
         do {
@@ -145,13 +148,13 @@ enum AsyncRoute {
         } catch {
             // Cancelled: the client left, the drain deadline passed, or the server answered on
             // its own and the task was replaced. Nobody to answer, and the slot is no longer this task's.
-            if Task.isCancelled { return }
+            if Task.isCancelled { return false }
             exchange.server.log("\(req.method) \(req.path): the async handler threw \(error): 500")
             exchange.asyncRoutes.isRunningHandler = false
             res.respond(.internalServerError, contentType: "text/plain; charset=utf-8", body: "Internal Server Error\n" as StaticString)
-            return
+            return true
         }
-        if Task.isCancelled { return }
+        if Task.isCancelled { return false }
         exchange.connection.loop.handle.checkIsolated()
         switch response.body {
         case .bytes(let body):
@@ -167,10 +170,10 @@ enum AsyncRoute {
             res.respond(response.status, contentType: response.contentType, headers: response.headers, body: body)
             exchange.asyncRoutes.isAnswering = false
         case .stream(let framing, let write):
-            guard res.beginStream(response.status, contentType: response.contentType, headers: response.headers, framing: framing) else { return }
+            guard res.beginStream(response.status, contentType: response.contentType, headers: response.headers, framing: framing) else { return true }
             do {
                 try await write(HTTPBodyWriter(res))
-                if Task.isCancelled { return }
+                if Task.isCancelled { return false }
                 exchange.asyncRoutes.isRunningHandler = false
                 exchange.asyncRoutes.isAnswering = true
                 res.end()
@@ -181,6 +184,7 @@ enum AsyncRoute {
                 res.connection.close(reason: .local, flush: true)
             }
         }
+        return true
     }
 }
 
