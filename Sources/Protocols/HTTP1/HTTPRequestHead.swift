@@ -63,8 +63,8 @@ public struct HTTPRequestHead {
     // every `.head` event, and at 150 bytes its copies showed up as memmove in profiles.
 
     /// Start of the buffer passed to `next(_:)`; every range is relative to it.
-    public let base: UnsafeRawPointer
-    let slots: UnsafePointer<HTTPHeaderTable.Slot>
+    public internal(set) var base: UnsafeRawPointer  // set only by `rebased`
+    internal(set) var slots: UnsafePointer<HTTPHeaderTable.Slot>
     private let contentLengthValue: Int
     private let count: Int32
     private let methodEnd: Int32

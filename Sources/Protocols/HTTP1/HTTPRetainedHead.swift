@@ -58,13 +58,13 @@ package struct RetainedHead {
 }
 
 extension HTTPRequestHead {
-    /// The same head over a copy of its bytes and header table.
+    /// The same head over a copy of its bytes and header table: every offset stays as it is,
+    /// only the two pointers change (rebuilt through the init, it re-checked every offset).
     func rebased(base: UnsafeRawPointer, slots: UnsafePointer<HTTPHeaderTable.Slot>) -> HTTPRequestHead {
-        HTTPRequestHead(
-            base: base, slots: slots, headerCount: headerCount, method: method, version: version,
-            methodRange: methodRange, targetRange: targetRange, pathRange: pathRange, queryRange: queryRange,
-            headRange: headRange, bodyFraming: bodyFraming, keepAlive: keepAlive,
-            expectsContinue: expectsContinue, upgradeRequested: upgradeRequested, hasHost: hasHost)
+        var head = self
+        head.base = base
+        head.slots = slots
+        return head
     }
 }
 
