@@ -40,10 +40,27 @@ extension HTTPRouteRegistering {
 /// One request for an async route: what the connection's route task needs to answer it.
 /// Unchecked Sendable because it passes from the connection to the task only through the
 /// task's continuation, and both run on the connection's loop (see `LoopOwnedConnection`).
+///
+/// The request and the responder are kept as their two numbers: the task has their connection
+/// already, and each reference kept here was a retain and a release per request.
 struct AsyncRouteCall: @unchecked Sendable {
     let handler: HTTPAsyncHandler
-    let request: HTTPRequest
-    let responder: HTTPResponder
+    private let generation: UInt64
+    private let sequence: UInt64
+
+    init(handler: @escaping HTTPAsyncHandler, request: HTTPRequest, responder: HTTPResponder) {
+        self.handler = handler
+        self.generation = request.generation
+        self.sequence = responder.sequence
+    }
+
+    func request(_ exchange: HTTPServerConnection) -> HTTPRequest {
+        HTTPRequest(exchange: exchange, generation: generation)
+    }
+
+    func responder(_ exchange: HTTPServerConnection) -> HTTPResponder {
+        HTTPResponder(exchange: exchange, sequence: sequence)
+    }
 }
 
 /// A connection's async-route task and what passes between it and the connection, kept by the
@@ -141,7 +158,7 @@ enum AsyncRoute {
     /// Answers one request; false when the task was cancelled and must take no other.
     @inline(__always)
     private static func answer(_ call: AsyncRouteCall, _ exchange: HTTPServerConnection) async -> Bool {
-        let (req, res) = (call.request, call.responder)
+        let (req, res) = (call.request(exchange), call.responder(exchange))
         let response: HTTPResponse
         do {
             response = try await call.handler(req)
