@@ -64,7 +64,7 @@ public struct HTTPRequestHead {
 
     /// Start of the buffer passed to `next(_:)`; every range is relative to it.
     public internal(set) var base: UnsafeRawPointer  // set only by `rebased`
-    internal(set) var slots: UnsafePointer<HTTPHeaderTable.Slot>
+    var slots: UnsafePointer<HTTPHeaderTable.Slot>  // set only by `rebased`
     private let contentLengthValue: Int
     private let count: Int32
     private let methodEnd: Int32
