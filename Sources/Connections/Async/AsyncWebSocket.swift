@@ -80,14 +80,37 @@ public actor AsyncWebSocket {
     }
 
     /// Whether the caller is the task running the upgrade's body (compared by identity, and only
-    /// while that task runs: `bodyTask` is cleared before it ends).
-    private var isBodyTask: Bool {
+    /// while that task runs: `bodyTask` is cleared before it ends). Only on the loop's thread.
+    private nonisolated var isBodyTask: Bool {
         guard let bodyTask else { return false }
         return withUnsafeCurrentTask { $0 == bodyTask }
     }
 
-    /// The task running the upgrade's body, while it runs.
-    private var bodyTask: UnsafeCurrentTask?
+    /// The task running the upgrade's body, while it runs. Loop-thread state, as `inbound`.
+    @exclusivity(unchecked) private nonisolated(unsafe) var bodyTask: UnsafeCurrentTask?
+
+    /// `Messages`' way in for the upgrade's body, which runs on the loop: the next message
+    /// without entering the actor (a call of an actor method from the body's iterator was two
+    /// task switches per message, each a lock on a task that prefers the loop). nil: the caller
+    /// is not the body on the loop, and must call `receive`.
+    nonisolated func receiveInBody() -> BodyReceipt? {
+        guard handle.isOnLoopThread, isBodyTask else { return nil }
+        if let (message, restart) = inbound.takeKept() {
+            if restart { socket?.value.connection.resumeReading() }
+            return .message(message)
+        }
+        return .wait
+    }
+
+    enum BodyReceipt {
+        case message(WebSocketMessage)
+        case wait
+    }
+
+    /// Parks the body's wait for the next message (see `receiveInBody`).
+    nonisolated func waitInBody(_ continuation: UnsafeContinuation<WebSocketMessage?, any Error>) {
+        if inbound.read(into: continuation) { socket?.value.connection.resumeReading() }
+    }
 
     /// Runs the upgrade's body in the current task (started by the handler on the loop), then
     /// closes: 1000 when it returns, 1011 when it throws. The task being cancelled (the
@@ -210,7 +233,14 @@ extension AsyncWebSocket {
             /// What `for try await` calls: it runs where the loop runs, so a loop isolated to the
             /// socket (an upgrade's body) receives with no hop off the actor and back.
             public mutating func next(isolation actor: isolated (any Actor)?) async throws(any Error) -> WebSocketMessage? {
-                try await socket.receive()
+                switch socket.receiveInBody() {
+                case .message(let message)?:
+                    return message
+                case .wait?:
+                    return try await withUnsafeThrowingContinuation { socket.waitInBody($0) }
+                case nil:
+                    return try await socket.receive()
+                }
             }
         }
 
