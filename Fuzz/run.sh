@@ -6,6 +6,7 @@
 #
 #   Fuzz/run.sh [seconds-per-target]      default 60
 #   FUZZ_ONLY='HTTPRequest/*' Fuzz/run.sh 10   only the targets matching <folder>/<target>
+#   FUZZ_ONLY=HTTPRequest Fuzz/run.sh 10       a bare folder name: all of that folder's targets
 #
 # Binaries, the growing corpus and crash artifacts go to $FUZZ_BUILD_DIR (default .build-fuzz,
 # ignored by git); the seed corpus in Fuzz/<Protocol>/corpus is read, never written. Exits
@@ -16,6 +17,11 @@ seconds="${1:-60}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${FUZZ_BUILD_DIR:-$root/.build-fuzz}"
 status=0
+# A pattern with no slash names a folder: "HTTPRequest" means "HTTPRequest/*" (it used to match
+# no <folder>/<target> at all and run nothing, successfully).
+only="${FUZZ_ONLY:-*}"
+case "$only" in */*) ;; *) only="$only/*" ;; esac
+matched=0
 # The Swift runtime backtracer itself trips ASan after a fatalError; libFuzzer prints the stack.
 export SWIFT_BACKTRACE="${SWIFT_BACKTRACE:-enable=no}"
 
@@ -59,7 +65,7 @@ for dir in "$root"/Fuzz/*/; do
         [ -e "$target" ] || continue
         name="$(basename "$target" .swift)"
         # FUZZ_ONLY=<glob> runs only the matching targets ("WebSocketDeflate/*", "*/fuzz_query").
-        case "$proto/$name" in ${FUZZ_ONLY:-*}) ;; *) continue ;; esac
+        case "$proto/$name" in $only) matched=$((matched + 1)) ;; *) continue ;; esac
         out="$build/$proto"
         mkdir -p "$out/corpus-$name" "$out/artifacts"
         # The seed corpus: the target's own (corpus-<target>/) when it has one, else the folder's.
@@ -93,4 +99,8 @@ for dir in "$root"/Fuzz/*/; do
         fi
     done
 done
+if [ "$matched" -eq 0 ]; then
+    echo "!! no fuzz target matches FUZZ_ONLY='${FUZZ_ONLY:-}' (<folder>/<target>, or a folder name)" >&2
+    exit 2
+fi
 exit "$status"
