@@ -89,17 +89,19 @@ public actor AsyncWebSocket {
     /// The task running the upgrade's body, while it runs. Loop-thread state, as `inbound`.
     @exclusivity(unchecked) private nonisolated(unsafe) var bodyTask: UnsafeCurrentTask?
 
-    /// `Messages`' way in for the upgrade's body, which runs on the loop: the next message
-    /// without entering the actor (a call of an actor method from the body's iterator was two
-    /// task switches per message, each a lock on a task that prefers the loop). nil: the caller
-    /// is not the body on the loop, and must call `receive`.
+    /// `Messages`' way in from the loop's thread: the next message without entering the actor
+    /// (a call of an actor method from the body's iterator was two task switches per message,
+    /// each a lock on a task that prefers the loop). A kept message goes to any reader on the
+    /// loop, as `receive` gives it; only the body's own task may wait here, as its cancellation
+    /// ends the inbox (`run(body:)`), and the identity check is left to that case (it costs
+    /// about 200 instructions: a stream of kept messages must not pay it). nil: call `receive`.
     nonisolated func receiveInBody() -> BodyReceipt? {
-        guard handle.isOnLoopThread, isBodyTask else { return nil }
+        guard handle.isOnLoopThread else { return nil }
         if let (message, restart) = inbound.takeKept() {
             if restart { socket?.value.connection.resumeReading() }
             return .message(message)
         }
-        return .wait
+        return isBodyTask ? .wait : nil
     }
 
     enum BodyReceipt {
