@@ -18,7 +18,8 @@ Bounded: every socket read times out after 60 s and the whole run after --deadli
 (SIGALRM); nothing but 127.0.0.1 is ever dialled.
 
 usage: client.py PATH --port P --pid PID --marks callgrind|signals --ops N --warmup W
-paths: http-get, http-pipelined, ws-echo-32, ws-echo-16k, the same three (not 16k) on the async API (-async), sse, broadcast, socketio,
+paths: http-get, http-pipelined, ws-echo-32, ws-echo-16k, ws-burst-32, the same four (not 16k) on the async API (-async),
+sse, broadcast, socketio,
 socketio-recovery (the demo started with --sio-recovery: each reply carries its offset)
 """
 import argparse
@@ -165,6 +166,22 @@ def ws_echo_path(port, size, target="/echo"):
     return step, 1
 
 
+def ws_burst_path(port, size, target="/echo", burst=16):
+    """BURST messages in one write, then all BURST echoes: the load of the named benchmark
+    (16 in flight per connection), where a reader usually finds messages already waiting."""
+    c = upgrade(port, target)
+    payload = bytes((i * 7 + 1) & 0xFF for i in range(size))
+    frames = masked_frame(0x2, payload) * burst
+    want = server_frame(0x2, payload) * burst
+
+    def step(_):
+        c.send(frames)
+        got = c.take(len(want))
+        if got != want:
+            fail("burst echo differs: %r" % got[:40])
+    return step, burst
+
+
 def text32(i):
     """Message i: 32 bytes of text, the same length for every i."""
     return ("gate %010d abcdefghijklmnop" % i).encode()
@@ -246,6 +263,8 @@ PATHS = {
     "http-get-async": lambda port: http_path(port, 1, "/plaintext-async"),
     "http-pipelined-async": lambda port: http_path(port, 16, "/plaintext-async"),
     "ws-echo-32-async": lambda port: ws_echo_path(port, 32, "/echo-async"),
+    "ws-burst-32": lambda port: ws_burst_path(port, 32),
+    "ws-burst-32-async": lambda port: ws_burst_path(port, 32, "/echo-async"),
     "sse": sse_path,
     "broadcast": broadcast_path,
     "socketio": socketio_path,

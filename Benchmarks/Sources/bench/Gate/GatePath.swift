@@ -53,6 +53,16 @@ struct GatePath: Sendable {
         GatePath(name: "ws-echo-32-async", warmupSteps: 1_000, steps: 10_000,
                  how: "GET /echo-async WebSocket (the async API), one 32-byte binary message at a time, echo awaited and checked; op = one message (10,000 after 1,000)",
                  bar: Bar(allocations: 2, issue: "issue 16", what: "per async echoed message")),
+        // 16 messages per write: the named benchmark's load (16 in flight per connection),
+        // where a reader usually finds messages waiting. One at a time does not show what
+        // that path costs: d6d0c3c cut the one-at-a-time async echo by 730 instructions and
+        // made this one 900 dearer, and only the named run's CPU figure showed it.
+        GatePath(name: "ws-burst-32", warmupSteps: 100, steps: 1_000,
+                 how: "GET /echo WebSocket, 16 32-byte binary messages per write, all 16 echoes awaited and checked; op = one message (16,000 after 1,600)",
+                 bar: Bar(allocations: 0, issue: "issue 18", what: "per echoed message, 16 in flight")),
+        GatePath(name: "ws-burst-32-async", warmupSteps: 100, steps: 1_000,
+                 how: "GET /echo-async WebSocket (the async API), 16 32-byte binary messages per write, all 16 echoes awaited and checked; op = one message (16,000 after 1,600)",
+                 bar: Bar(allocations: 2, issue: "issue 16", what: "per async echoed message, 16 in flight")),
         GatePath(name: "sse", warmupSteps: 1_100, steps: 1_000,
                  how: "16 GET /events?room=gate-sse streams; one POST /send of 32 bytes at a time, each awaited on all 16; op = one delivery, 1/16 of the POST included (16,000 after 17,600)"),
         GatePath(name: "broadcast", warmupSteps: 1_100, steps: 1_000,
