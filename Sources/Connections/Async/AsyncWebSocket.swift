@@ -56,26 +56,18 @@ public actor AsyncWebSocket {
 
     /// The next message, nil once the connection has closed.
     public func receive() async throws -> WebSocketMessage? {
-        // A message already kept is taken with no suspension (and no cancellation handler, whose
-        // status record costs a lock on the task): under load the reader usually finds one.
-        if let (message, restart) = inbound.takeKept() {
-            if restart { socket?.value.connection.resumeReading() }
+        switch receiveOnLoop() {
+        case .message(let message)?:
             return message
-        }
-        // The body's own task needs no handler per wait: one for its whole life (`run(body:)`)
-        // ends the inbox when it is cancelled. Adding and removing a handler takes the task's
-        // status lock twice and two switches (about 800 instructions per waited message).
-        if isBodyTask {
-            return try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<WebSocketMessage?, any Error>) in
-                if inbound.read(into: continuation) { socket?.value.connection.resumeReading() }
+        case .wait?:
+            return try await withUnsafeThrowingContinuation { park($0) }
+        case nil:
+            // Another task waiting: a handler for this wait, so that its cancellation wakes it.
+            return try await withTaskCancellationHandler {
+                try await withUnsafeThrowingContinuation { park($0) }
+            } onCancel: {
+                handle.execute { [self] _ in self.assumeIsolated { $0.inbound.cancelWaiter() } }
             }
-        }
-        return try await withTaskCancellationHandler {
-            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<WebSocketMessage?, any Error>) in
-                if inbound.read(into: continuation) { socket?.value.connection.resumeReading() }
-            }
-        } onCancel: {
-            handle.execute { [self] _ in self.assumeIsolated { $0.inbound.cancelWaiter() } }
         }
     }
 
@@ -89,13 +81,17 @@ public actor AsyncWebSocket {
     /// The task running the upgrade's body, while it runs. Loop-thread state, as `inbound`.
     @exclusivity(unchecked) private nonisolated(unsafe) var bodyTask: UnsafeCurrentTask?
 
-    /// `Messages`' way in from the loop's thread: the next message without entering the actor
-    /// (a call of an actor method from the body's iterator was two task switches per message,
-    /// each a lock on a task that prefers the loop). A kept message goes to any reader on the
-    /// loop, as `receive` gives it; only the body's own task may wait here, as its cancellation
-    /// ends the inbox (`run(body:)`), and the identity check is left to that case (it costs
-    /// about 200 instructions: a stream of kept messages must not pay it). nil: call `receive`.
-    nonisolated func receiveInBody() -> BodyReceipt? {
+    /// The next message without entering the actor, for `receive` and for `Messages` on the
+    /// loop's thread (from the body's iterator, a call of the actor's `receive` was two task
+    /// switches per message, each a lock on a task that prefers the loop).
+    /// - A kept message goes to any reader, with no suspension (and no cancellation handler,
+    ///   whose status record costs a lock on the task): under load the reader usually finds one.
+    /// - `.wait`: the caller is the body's own task, which may park with no handler per wait;
+    ///   one for its whole life (`run(body:)`) ends the inbox when it is cancelled. The identity
+    ///   check costs about 200 instructions, so a stream of kept messages does not pay it.
+    /// - nil: another task must wait with a handler of its own (`receive`), or the caller is
+    ///   not on the loop's thread.
+    nonisolated func receiveOnLoop() -> Receipt? {
         guard handle.isOnLoopThread else { return nil }
         if let (message, restart) = inbound.takeKept() {
             if restart { socket?.value.connection.resumeReading() }
@@ -104,13 +100,13 @@ public actor AsyncWebSocket {
         return isBodyTask ? .wait : nil
     }
 
-    enum BodyReceipt {
+    enum Receipt {
         case message(WebSocketMessage)
         case wait
     }
 
-    /// Parks the body's wait for the next message (see `receiveInBody`).
-    nonisolated func waitInBody(_ continuation: UnsafeContinuation<WebSocketMessage?, any Error>) {
+    /// Parks a reader's wait for the next message (on the loop's thread).
+    nonisolated func park(_ continuation: UnsafeContinuation<WebSocketMessage?, any Error>) {
         if inbound.read(into: continuation) { socket?.value.connection.resumeReading() }
     }
 
@@ -235,11 +231,11 @@ extension AsyncWebSocket {
             /// What `for try await` calls: it runs where the loop runs, so a loop isolated to the
             /// socket (an upgrade's body) receives with no hop off the actor and back.
             public mutating func next(isolation actor: isolated (any Actor)?) async throws(any Error) -> WebSocketMessage? {
-                switch socket.receiveInBody() {
+                switch socket.receiveOnLoop() {
                 case .message(let message)?:
                     return message
                 case .wait?:
-                    return try await withUnsafeThrowingContinuation { socket.waitInBody($0) }
+                    return try await withUnsafeThrowingContinuation { socket.park($0) }
                 case nil:
                     return try await socket.receive()
                 }
